@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# One image for every tokenwatch service; the compose `command` picks ingest/detect/notify.
+# Debian (glibc) rather than alpine: chdb's prebuilt native library is built for glibc x64.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+ENV TURBO_TELEMETRY_DISABLED=1
+# The whole tree goes in first: the root `prepare` script builds during `npm ci`,
+# so manifests alone would not install. .dockerignore keeps the context small.
+COPY . .
+# `npm run build` is explicit so the build does not depend on `prepare`; turbo's cache
+# makes it a no-op when `prepare` already built. Prune leaves only runtime deps to copy.
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --no-audit --no-fund \
+ && npm run build \
+ && npm prune --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE} AS runtime
+# PATH: the `tokenwatch` bin that npm links for the cli workspace.
+ENV NODE_ENV=production \
+    TOKENWATCH_DATA_DIR=/var/lib/tokenwatch \
+    PATH=/app/node_modules/.bin:$PATH
+WORKDIR /app
+# Code stays root-owned (read-only to the app); only the data dir is writable.
+RUN mkdir -p /var/lib/tokenwatch && chown node:node /var/lib/tokenwatch
+# Workspace packages are symlinked from node_modules, so they are copied whole.
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/shared ./shared
+COPY --from=build /app/services ./services
+# The node image's unprivileged `node` user; numeric so runAsNonRoot checks can verify it.
+USER 1000:1000
+ENTRYPOINT ["node", "services/cli/dist/main.js"]
+CMD ["start"]

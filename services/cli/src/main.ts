@@ -1,0 +1,39 @@
+import { Command } from 'commander';
+import { importCommand } from './commands/import.js';
+import { ingestCommand } from './commands/ingest.js';
+import { produceCommand } from './commands/produce.js';
+import { sqlCommand } from './commands/sql.js';
+import { runCommand } from './run.js';
+
+const program = new Command('tokenwatch')
+  .description('Watches OAuth token requests of machine identities and alerts when one looks stolen.')
+  .showHelpAfterError();
+
+program
+  .command('ingest')
+  .description('consume token-request logs from Kafka into ClickHouse (always-on)')
+  .action(() => runCommand(ingestCommand));
+
+program
+  .command('import')
+  .description('validate and store JSON lines from a file (or - for stdin); rejects go to <file>.rejects.jsonl')
+  .argument('<file>', 'JSON-lines file, or - for stdin')
+  .action((file: string) => runCommand(async (context) => void (await importCommand(context, file))));
+
+program
+  .command('produce')
+  .description('publish JSON lines from a file (or - for stdin) to the token-request topic')
+  .argument('<file>', 'JSON-lines file, or - for stdin')
+  .option('--topic <topic>', 'topic to publish to (default: TOKENWATCH_TOPIC)')
+  .action((file: string, options: { topic?: string }) =>
+    runCommand(async (context) => void (await produceCommand(context, file, options.topic ?? context.settings.TOKENWATCH_TOPIC))),
+  );
+
+program
+  .command('sql')
+  .description('run read-only SQL; a table on a terminal, JSONEachRow when piped')
+  .argument('<query>', 'the SQL query')
+  .option('--format <format>', 'any ClickHouse output format, e.g. CSVWithNames')
+  .action((query: string, options: { format?: string }) => runCommand((context) => sqlCommand(context, query, options.format)));
+
+await program.parseAsync();

@@ -1,0 +1,66 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Settings } from '@tokenwatch/shared/config/settings';
+import { decodeCanonical } from '@tokenwatch/shared/ingest/decode';
+import { DeadLetterGuard } from '@tokenwatch/shared/ingest/dead-letter-guard';
+import { createIngestPipeline } from '@tokenwatch/shared/ingest/pipeline';
+import { BatchingConsumer } from '@tokenwatch/shared/kafka/batching-consumer';
+import { createKafka, createProducer, ensureTopics } from '@tokenwatch/shared/kafka/client';
+import { DeadLetterPublisher } from '@tokenwatch/shared/kafka/dead-letter';
+import type { Logger } from '@tokenwatch/shared/log';
+import { createIngestMetrics } from '@tokenwatch/shared/metrics';
+import type { Registry } from 'prom-client';
+
+export interface IngestService {
+  /** Settles when the worker stops: resolves after `stop()`, rejects on a fatal error. */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The ingest worker: consume the token-request topic in batches, store valid events,
+ * dead-letter the rest, commit. All the pieces live in @tokenwatch/shared; this only wires them.
+ */
+export async function startIngest(options: {
+  settings: Settings;
+  logger: Logger;
+  clickhouse: ClickHouseClient;
+  registry: Registry;
+}): Promise<IngestService> {
+  const { settings, clickhouse, registry } = options;
+  const logger = options.logger.child({ component: 'ingest' });
+  const kafka = createKafka(settings, logger);
+  await ensureTopics(kafka, settings.KAFKA_BROKERS, [
+    { topic: settings.TOKENWATCH_TOPIC, numPartitions: settings.TOKENWATCH_TOPIC_PARTITIONS },
+    { topic: settings.TOKENWATCH_DLQ_TOPIC, numPartitions: 1 },
+  ]);
+
+  const producer = createProducer(kafka);
+  await producer.connect();
+  const ingestBatch = createIngestPipeline({
+    clickhouse,
+    deadLetters: new DeadLetterPublisher(producer, settings.TOKENWATCH_DLQ_TOPIC),
+    guard: new DeadLetterGuard(settings.TOKENWATCH_DLQ_MAX_RATIO, settings.TOKENWATCH_DLQ_MIN_MESSAGES, `topic ${settings.TOKENWATCH_TOPIC}`),
+    metrics: createIngestMetrics(registry),
+    decode: decodeCanonical,
+  });
+  const consumer = new BatchingConsumer({
+    kafka,
+    groupId: settings.TOKENWATCH_CONSUMER_GROUP,
+    topic: settings.TOKENWATCH_TOPIC,
+    maxBatchSize: settings.TOKENWATCH_BATCH_MAX_EVENTS,
+    maxBatchWaitMs: settings.TOKENWATCH_BATCH_MAX_WAIT_MS,
+    logger,
+    onBatch: ingestBatch,
+  });
+  await consumer.start();
+  logger.info({ topic: settings.TOKENWATCH_TOPIC, group: settings.TOKENWATCH_CONSUMER_GROUP }, 'ingest worker consuming');
+
+  const done = consumer.done.finally(() => producer.disconnect());
+  return {
+    done,
+    stop: async () => {
+      await consumer.stop();
+      await done;
+    },
+  };
+}

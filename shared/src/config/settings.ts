@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+
+/**
+ * Every setting tokenwatch reads from the environment, validated once at start-up.
+ * The README's table of environment variables is generated from the same names; keep
+ * the descriptions here short and user-facing because they are printed on errors.
+ */
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const brokerList = z
+  .string()
+  .transform((value) => value.split(',').map((broker) => broker.trim()).filter(Boolean))
+  .pipe(
+    z
+      .array(z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'expected host:port'))
+      .min(1, 'expected at least one host:port'),
+  );
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value));
+
+export const settingsSchema = z.object({
+  TOKENWATCH_DATA_DIR: z.string().min(1).default('.tokenwatch'),
+  CLICKHOUSE_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s):// URL' }).optional().or(z.literal('').transform(() => undefined)),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name').default('default'),
+
+  KAFKA_BROKERS: brokerList.default(['127.0.0.1:9092']),
+  KAFKA_CLIENT_ID: z.string().min(1).default('tokenwatch'),
+  KAFKA_SSL: booleanFlag.default(false),
+  KAFKA_SSL_CA_FILE: optionalString,
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512', '']).optional().transform((value) => value || undefined),
+  KAFKA_SASL_USERNAME: optionalString,
+  KAFKA_SASL_PASSWORD: optionalString,
+
+  TOKENWATCH_TOPIC: z.string().min(1).default('idp.token-requests'),
+  TOKENWATCH_DLQ_TOPIC: z.string().min(1).default('idp.token-requests.dlq'),
+  TOKENWATCH_CONSUMER_GROUP: z.string().min(1).default('tokenwatch-ingest'),
+  TOKENWATCH_TOPIC_PARTITIONS: positiveInt(4),
+  TOKENWATCH_BATCH_MAX_EVENTS: positiveInt(10_000),
+  TOKENWATCH_BATCH_MAX_WAIT_MS: positiveInt(1_000),
+  TOKENWATCH_DLQ_MAX_RATIO: z.coerce.number().gt(0).max(1).default(0.5),
+  TOKENWATCH_DLQ_MIN_MESSAGES: positiveInt(1_000),
+  TOKENWATCH_RETENTION_DAYS: positiveInt(90),
+  TOKENWATCH_QUERY_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
+
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+/** Settings whose values must never be echoed back, even inside an error message. */
+const SECRET_SETTINGS = new Set(['CLICKHOUSE_PASSWORD', 'KAFKA_SASL_PASSWORD']);
+
+/**
+ * Reads and validates the environment. On a bad value it throws a ConfigError whose
+ * message is one line naming the variable, so start-up fails readably instead of with
+ * a stack trace from deep inside a client library.
+ */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const result = settingsSchema.safeParse(env);
+  if (result.success) {
+    const settings = result.data;
+    if (settings.KAFKA_SASL_MECHANISM && !(settings.KAFKA_SASL_USERNAME && settings.KAFKA_SASL_PASSWORD)) {
+      throw new ConfigError('invalid setting KAFKA_SASL_MECHANISM: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with it');
+    }
+    return settings;
+  }
+  const issue = result.error.issues[0];
+  const name = String(issue?.path[0] ?? 'environment');
+  const shown = SECRET_SETTINGS.has(name) ? '' : ` (got ${JSON.stringify(env[name] ?? '')})`;
+  throw new ConfigError(`invalid setting ${name}: ${issue?.message ?? 'invalid value'}${shown}`);
+}

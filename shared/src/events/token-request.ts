@@ -1,0 +1,95 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import { z } from 'zod';
+
+/**
+ * TokenRequest v1: the canonical shape of one OAuth token request by a machine client.
+ * Every IdP format is translated into this before storage. This is a contract: other
+ * services, docs/token-request.schema.json and users' gateways rely on these names.
+ */
+
+export const IDPS = ['okta', 'auth0', 'entra', 'keycloak', 'cognito', 'oidc-provider', 'generic'] as const;
+
+export const AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret', // a shared secret whose transport the IdP does not log
+  'client_secret_jwt',
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+  'federated',
+  'managed_identity',
+  'none',
+  'unknown',
+] as const;
+
+export const OUTCOMES = ['success', 'failure'] as const;
+
+// Bounds keep a corrupt timestamp (seconds sent as milliseconds, a year 50000) out of storage.
+const EARLIEST_MS = Date.UTC(2000, 0, 1);
+const LATEST_MS = Date.UTC(2100, 0, 1);
+
+const epochMillis = z
+  .union([
+    z.iso.datetime({ offset: true, local: false, error: 'expected an RFC 3339 timestamp' }).transform((value) => Date.parse(value)),
+    z.number().int('expected epoch milliseconds'),
+  ])
+  .refine((ms) => ms >= EARLIEST_MS && ms < LATEST_MS, 'time must be between 2000-01-01 and 2100-01-01');
+
+const ipAddress = z
+  .string()
+  .refine((value) => isIPv4(value) || (isIPv6(value) && !value.includes('%')), 'expected an IPv4 or IPv6 address');
+
+/** JWT NumericDate: seconds since the epoch (RFC 7519 §2). */
+const numericDate = z.number().int().nonnegative();
+
+const text = (max: number) => z.string().max(max);
+
+export const assertionClaimsSchema = z.object({
+  jti: text(256).optional(),
+  iat: numericDate.optional(),
+  exp: numericDate.optional(),
+  iss: text(512).optional(),
+  sub: text(512).optional(),
+  aud: z.union([text(1024), z.array(text(1024)).max(16)]).optional(),
+  kid: text(256).optional(),
+  alg: text(32).optional(),
+});
+
+export const geoSchema = z.object({
+  country: z
+    .string()
+    .regex(/^[A-Z]{2}$/, 'expected an ISO 3166 alpha-2 country code')
+    .optional(),
+  city: text(128).optional(),
+  asn: z.number().int().nonnegative().max(4_294_967_295).optional(),
+  as_org: text(256).optional(),
+});
+
+export const tokenRequestSchema = z.object({
+  event_id: z.string().min(1).max(256),
+  time: epochMillis,
+  idp: z.enum(IDPS),
+  tenant: z.string().min(1).max(256),
+  client_id: z.string().min(1).max(256),
+  client_name: text(256).optional(),
+  grant_type: z.string().min(1).max(128),
+  auth_method: z.enum(AUTH_METHODS),
+  credential_id: text(256).optional(),
+  outcome: z.enum(OUTCOMES),
+  error_code: text(128).optional(),
+  source_ip: ipAddress,
+  user_agent: text(1024).optional(),
+  scopes: z.array(text(256)).max(256).default([]),
+  audience: text(1024).optional(),
+  assertion: assertionClaimsSchema.optional(),
+  replay_reported: z.boolean().optional(),
+  geo: geoSchema.optional(),
+});
+
+/** A validated event; `time` is epoch milliseconds whichever form it arrived in. */
+export type TokenRequest = z.output<typeof tokenRequestSchema>;
+/** What producers may send. */
+export type TokenRequestInput = z.input<typeof tokenRequestSchema>;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+export type Idp = (typeof IDPS)[number];

@@ -1,0 +1,31 @@
+import type { z } from 'zod';
+import { tokenRequestSchema } from '../events/token-request.js';
+import { deadLetter, ok, type DecodeResult } from './results.js';
+
+/**
+ * Turns one Kafka message (or one JSON line) in the canonical TokenRequest format into a
+ * result. It never throws: malformed input becomes a dead-letter result whose reason names
+ * the first failing field, because a throw inside a consumer would retry the same offset forever.
+ */
+export function decodeCanonical(bytes: Buffer | string | null): DecodeResult {
+  if (bytes === null || bytes.length === 0) return deadLetter('empty message');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
+  } catch (error) {
+    // V8 quotes a slice of the input in its message; the input may hold a secret.
+    return deadLetter(`not JSON: ${(error as Error).message.replace(/"[^]*"/g, '…')}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return deadLetter(`invalid TokenRequest: expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+  }
+  const result = tokenRequestSchema.safeParse(parsed);
+  return result.success ? ok(result.data) : deadLetter(`invalid TokenRequest: ${describeIssue(result.error)}`);
+}
+
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'unknown schema error';
+  const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+  return `${path}: ${issue.message}`;
+}

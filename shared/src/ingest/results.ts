@@ -1,0 +1,17 @@
+import type { TokenRequest } from '../events/token-request.js';
+
+/**
+ * What became of one input record. Every record ends in exactly one of these, so nothing
+ * is dropped without being counted:
+ * - ok:   a valid token request, to be stored;
+ * - dlq:  bad input, sent to the dead-letter topic (or the rejects file) with the reason;
+ * - skip: a valid record that is not a client token request (a user login, an admin change).
+ */
+export type DecodeResult =
+  | { readonly kind: 'ok'; readonly event: TokenRequest }
+  | { readonly kind: 'dlq'; readonly reason: string }
+  | { readonly kind: 'skip'; readonly reason: string };
+
+export const ok = (event: TokenRequest): DecodeResult => ({ kind: 'ok', event });
+export const deadLetter = (reason: string): DecodeResult => ({ kind: 'dlq', reason });
+export const skip = (reason: string): DecodeResult => ({ kind: 'skip', reason });

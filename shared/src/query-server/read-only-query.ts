@@ -1,0 +1,28 @@
+import type { ClickHouseClient, DataFormat } from '@clickhouse/client';
+import { z } from 'zod';
+import { errorMessage, QueryError } from '../errors.js';
+
+/** What `tokenwatch sql` sends, whether it runs the query itself or through the query server. */
+export const sqlRequestSchema = z.object({
+  query: z.string().min(1, 'the query is empty').max(1_000_000),
+  format: z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, 'expected a ClickHouse output format name such as JSONEachRow'),
+});
+
+export type SqlRequest = z.infer<typeof sqlRequestSchema>;
+
+/**
+ * Runs an ad-hoc query read-only (readonly=2 still allows SET of settings) with a time
+ * limit, so an investigation can never change data or stall the ingest worker for long.
+ */
+export async function runReadOnlyQuery(client: ClickHouseClient, request: SqlRequest): Promise<string> {
+  try {
+    const result = await client.query({
+      query: request.query,
+      format: request.format as DataFormat,
+      clickhouse_settings: { readonly: '2', max_execution_time: 120 },
+    });
+    return await result.text();
+  } catch (error) {
+    throw new QueryError(errorMessage(error));
+  }
+}

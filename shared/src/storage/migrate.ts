@@ -1,0 +1,97 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ClickHouseClient } from '@clickhouse/client';
+
+/**
+ * Versioned schema migrations: plain .sql files named `NNNN_description.sql` in
+ * ./migrations, applied in order at start-up and recorded in `schema_migrations`.
+ * Every statement is idempotent (IF NOT EXISTS) so a crash between applying a file and
+ * recording it is harmless, and two processes migrating at once do no damage.
+ */
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly statements: readonly string[];
+}
+
+export interface MigrationParams {
+  /** Parameters available to every migration as {name:Type}. */
+  readonly retention_days: number;
+}
+
+export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((file) => /^\d{4}_[\w-]+\.sql$/.test(file))
+    .sort()
+    .map((file) => ({
+      version: Number(file.slice(0, 4)),
+      name: file.replace(/\.sql$/, ''),
+      statements: splitStatements(readFileSync(`${dir}/${file}`, 'utf8')),
+    }));
+}
+
+/** Splits a file on semicolons that end a line, after dropping whole-line comments. */
+export function splitStatements(sql: string): string[] {
+  return sql
+    .split('\n')
+    .filter((line) => !line.trimStart().startsWith('--'))
+    .join('\n')
+    .split(/;\s*$/m)
+    .map((statement) => statement.trim())
+    .filter((statement) => statement.length > 0);
+}
+
+export async function migrate(
+  client: ClickHouseClient,
+  params: MigrationParams,
+  migrations: readonly Migration[] = loadMigrations(),
+): Promise<{ applied: string[] }> {
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS schema_migrations
+            (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
+            ENGINE = ReplacingMergeTree ORDER BY version`,
+  });
+  const done = await appliedVersions(client);
+  const applied: string[] = [];
+  for (const migration of migrations) {
+    if (done.has(migration.version)) continue;
+    for (const statement of migration.statements) {
+      await client.command({ query: statement, query_params: { ...params } });
+    }
+    await client.insert({
+      table: 'schema_migrations',
+      values: [{ version: migration.version, name: migration.name }],
+      format: 'JSONEachRow',
+    });
+    applied.push(migration.name);
+  }
+  await applyRetention(client, params.retention_days);
+  return { applied };
+}
+
+async function appliedVersions(client: ClickHouseClient): Promise<Set<number>> {
+  const result = await client.query({ query: 'SELECT version FROM schema_migrations FINAL', format: 'JSONEachRow' });
+  const rows = await result.json<{ version: number }>();
+  return new Set(rows.map((row) => Number(row.version)));
+}
+
+/**
+ * TOKENWATCH_RETENTION_DAYS may change between runs. MODIFY TTL rewrites parts, so it is
+ * issued only when the table's TTL differs from the setting.
+ */
+async function applyRetention(client: ClickHouseClient, days: number): Promise<void> {
+  const result = await client.query({
+    query: `SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'token_requests'`,
+    format: 'JSONEachRow',
+  });
+  const [table] = await result.json<{ engine_full: string }>();
+  const current = table?.engine_full.match(/toIntervalDay\((?:_CAST\()?(\d+)/)?.[1];
+  if (current === undefined || Number(current) === days) return;
+  await client.command({
+    query: 'ALTER TABLE token_requests MODIFY TTL toDateTime(time) + toIntervalDay({days:UInt32})',
+    query_params: { days },
+  });
+}

@@ -1,0 +1,44 @@
+import type { Settings } from '../config/settings.js';
+import type { Logger } from '../log.js';
+import { startQueryServer, type QueryServer } from '../query-server/server.js';
+import { openClickHouse, type ClickHouse } from './clickhouse.js';
+import { migrate } from './migrate.js';
+
+export interface Storage extends ClickHouse {
+  readonly queryServer?: QueryServer;
+}
+
+/**
+ * What every long-running service does first: open ClickHouse, bring the schema up to date
+ * and, when the engine is embedded (so this process holds the data directory), serve
+ * read-only SQL for `tokenwatch sql`. Short-lived commands (import) pass serveQueries: false.
+ */
+export async function openStorage(
+  settings: Settings,
+  logger: Logger,
+  { serveQueries = true }: { serveQueries?: boolean } = {},
+): Promise<Storage> {
+  const clickhouse = await openClickHouse(settings);
+  try {
+    const { applied } = await migrate(clickhouse.client, { retention_days: settings.TOKENWATCH_RETENTION_DAYS });
+    if (applied.length > 0) logger.info({ applied }, 'applied schema migrations');
+    if (!serveQueries || clickhouse.mode === 'server' || !clickhouse.dataDir) return clickhouse;
+    const queryServer = await startQueryServer({
+      clickhouse: clickhouse.client,
+      dataDir: clickhouse.dataDir,
+      port: settings.TOKENWATCH_QUERY_PORT,
+      logger,
+    });
+    return {
+      ...clickhouse,
+      queryServer,
+      close: async () => {
+        await queryServer.close();
+        await clickhouse.close();
+      },
+    };
+  } catch (error) {
+    await clickhouse.close();
+    throw error;
+  }
+}
