@@ -49,6 +49,7 @@ export async function startIngest(options: {
     topic: settings.TOKENWATCH_TOPIC,
     maxBatchSize: settings.TOKENWATCH_BATCH_MAX_EVENTS,
     maxBatchWaitMs: settings.TOKENWATCH_BATCH_MAX_WAIT_MS,
+    sessionTimeoutMs: settings.KAFKA_SESSION_TIMEOUT_MS,
     logger,
     onBatch: ingestBatch,
   });

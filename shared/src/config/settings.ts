@@ -42,6 +42,10 @@ export const settingsSchema = z.object({
   KAFKA_SASL_USERNAME: optionalString,
   KAFKA_SASL_PASSWORD: optionalString,
 
+  // How long the broker waits for a silent (crashed) worker before giving its partitions to
+  // another; lower means faster recovery after kill -9, higher tolerates longer pauses.
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
+
   TOKENWATCH_TOPIC: z.string().min(1).default('idp.token-requests'),
   TOKENWATCH_DLQ_TOPIC: z.string().min(1).default('idp.token-requests.dlq'),
   TOKENWATCH_CONSUMER_GROUP: z.string().min(1).default('tokenwatch-ingest'),

@@ -24,6 +24,7 @@ export interface BatchingConsumerOptions {
   readonly topic: string;
   readonly maxBatchSize: number;
   readonly maxBatchWaitMs: number;
+  readonly sessionTimeoutMs: number;
   readonly logger: Logger;
   readonly onBatch: BatchHandler;
 }
@@ -58,8 +59,8 @@ export class BatchingConsumer {
       maxBytesPerPartition: 8 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
       maxWaitTimeInMs: Math.min(options.maxBatchWaitMs, 500),
-      sessionTimeout: 45_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3_000, Math.floor(options.sessionTimeoutMs / 3)),
     });
     this.finished = new Promise<void>((resolve, reject) => {
       this.settle = { resolve, reject };

@@ -11,16 +11,13 @@ export const sqlRequestSchema = z.object({
 export type SqlRequest = z.infer<typeof sqlRequestSchema>;
 
 /**
- * Runs an ad-hoc query read-only (readonly=2 still allows SET of settings) with a time
- * limit, so an investigation can never change data or stall the ingest worker for long.
+ * Runs an ad-hoc query on a connection opened with openClickHouse(..., { readOnly: true }),
+ * which forbids writes and bounds execution time, so an investigation can never change data
+ * or stall the ingest worker for long.
  */
 export async function runReadOnlyQuery(client: ClickHouseClient, request: SqlRequest): Promise<string> {
   try {
-    const result = await client.query({
-      query: request.query,
-      format: request.format as DataFormat,
-      clickhouse_settings: { readonly: '2', max_execution_time: 120 },
-    });
+    const result = await client.query({ query: request.query, format: request.format as DataFormat });
     return await result.text();
   } catch (error) {
     throw new QueryError(errorMessage(error));

@@ -22,18 +22,25 @@ type StorageSettings = Pick<
   'CLICKHOUSE_URL' | 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD' | 'CLICKHOUSE_DATABASE' | 'TOKENWATCH_DATA_DIR'
 >;
 
+/** Limits for ad-hoc (investigation) connections: no writes, no query longer than this. */
+const READ_ONLY_LIMITS = { readonly: '2', max_execution_time: 120 } as const;
+
 /**
  * Opens ClickHouse: a server when CLICKHOUSE_URL is set, otherwise chDB embedded in this
  * process. Both are driven through the same @clickhouse/client API, so every query and
  * migration is written once. chDB takes an exclusive lock on its data directory; a second
  * process gets a DependencyError that says so (the CLI then goes through the query server).
+ *
+ * Never pass `clickhouse_settings` per query: chDB turns them into session-wide SETs that
+ * leak into every later query on the connection. Per-query settings go in the SQL
+ * (`SETTINGS name = {param:Type}`); per-connection ones (read-only) are fixed here.
  */
-export async function openClickHouse(settings: StorageSettings): Promise<ClickHouse> {
-  if (settings.CLICKHOUSE_URL) return openServer(settings, settings.CLICKHOUSE_URL);
-  return openEmbedded(resolve(settings.TOKENWATCH_DATA_DIR));
+export async function openClickHouse(settings: StorageSettings, { readOnly = false } = {}): Promise<ClickHouse> {
+  if (settings.CLICKHOUSE_URL) return openServer(settings, settings.CLICKHOUSE_URL, readOnly);
+  return openEmbedded(resolve(settings.TOKENWATCH_DATA_DIR), readOnly);
 }
 
-async function openServer(settings: StorageSettings, url: string): Promise<ClickHouse> {
+async function openServer(settings: StorageSettings, url: string, readOnly: boolean): Promise<ClickHouse> {
   const client = createClient({
     url,
     username: settings.CLICKHOUSE_USER,
@@ -41,6 +48,7 @@ async function openServer(settings: StorageSettings, url: string): Promise<Click
     database: settings.CLICKHOUSE_DATABASE,
     request_timeout: 60_000,
     compression: { request: true, response: true },
+    ...(readOnly ? { clickhouse_settings: READ_ONLY_LIMITS } : {}),
   });
   const ping = await client.ping();
   if (!ping.success) {
@@ -50,7 +58,7 @@ async function openServer(settings: StorageSettings, url: string): Promise<Click
   return { client, mode: 'server', close: () => client.close() };
 }
 
-async function openEmbedded(dataDir: string): Promise<ClickHouse> {
+async function openEmbedded(dataDir: string, readOnly: boolean): Promise<ClickHouse> {
   const chdbDir = resolve(dataDir, 'clickhouse');
   mkdirSync(chdbDir, { recursive: true });
   // Loaded lazily so that server deployments never load the native engine.
@@ -66,6 +74,13 @@ async function openEmbedded(dataDir: string): Promise<ClickHouse> {
   // chdb/connection implements @clickhouse/client-common's Connection interface; the client
   // package bundles its own copy of those declarations, identical in shape but distinct to tsc.
   const client = createClient({ connection: connection as unknown as ChdbCompatibleConnection });
+  if (readOnly) {
+    // A connection of its own (chDB lets connections to one path coexist in a process), so
+    // the session-wide read-only mode cannot leak into the writers' connection. Set last:
+    // readonly=2 forbids changing `readonly` itself afterwards.
+    await client.command({ query: `SET max_execution_time = ${READ_ONLY_LIMITS.max_execution_time}` });
+    await client.command({ query: `SET readonly = ${READ_ONLY_LIMITS.readonly}` });
+  }
   return { client, mode: 'embedded', dataDir, close: () => client.close() };
 }
 

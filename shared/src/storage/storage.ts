@@ -23,8 +23,9 @@ export async function openStorage(
     const { applied } = await migrate(clickhouse.client, { retention_days: settings.TOKENWATCH_RETENTION_DAYS });
     if (applied.length > 0) logger.info({ applied }, 'applied schema migrations');
     if (!serveQueries || clickhouse.mode === 'server' || !clickhouse.dataDir) return clickhouse;
+    const readOnly = await openClickHouse(settings, { readOnly: true });
     const queryServer = await startQueryServer({
-      clickhouse: clickhouse.client,
+      clickhouse: readOnly.client,
       dataDir: clickhouse.dataDir,
       port: settings.TOKENWATCH_QUERY_PORT,
       logger,
@@ -34,6 +35,7 @@ export async function openStorage(
       queryServer,
       close: async () => {
         await queryServer.close();
+        await readOnly.close();
         await clickhouse.close();
       },
     };

@@ -2,6 +2,10 @@ import { isIPv4 } from 'node:net';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { TokenRequest } from '../events/token-request.js';
 import { DependencyError, errorMessage } from '../errors.js';
+import { insertJsonEachRow, sql } from './sql.js';
+
+const INSERT_TOKEN_REQUESTS = sql(import.meta.url, './insert-token-requests.sql');
+const STORED_EVENT_IDS = sql(import.meta.url, './stored-event-ids.sql');
 
 /** One row of `token_requests` as sent in JSONEachRow (see migrations/0001_token_requests.sql). */
 export interface TokenRequestRow {
@@ -96,12 +100,7 @@ export async function insertTokenRequests(
   if (rows.length === 0) return;
   for (let attempt = 0; ; attempt += 1) {
     try {
-      await client.insert({
-        table: 'token_requests',
-        values: rows as TokenRequestRow[],
-        format: 'JSONEachRow',
-        clickhouse_settings: { insert_deduplication_token: dedupToken },
-      });
+      await insertJsonEachRow(client, INSERT_TOKEN_REQUESTS, rows, { dedup_token: dedupToken });
       return;
     } catch (error) {
       if (attempt >= retries) {
@@ -115,11 +114,7 @@ export async function insertTokenRequests(
 /** Which of these event ids are already stored (for import's duplicate count). */
 export async function findStoredEventIds(client: ClickHouseClient, eventIds: readonly string[]): Promise<Set<string>> {
   if (eventIds.length === 0) return new Set();
-  const result = await client.query({
-    query: 'SELECT DISTINCT event_id FROM token_requests WHERE event_id IN {ids:Array(String)}',
-    query_params: { ids: eventIds },
-    format: 'JSONEachRow',
-  });
+  const result = await client.query({ query: STORED_EVENT_IDS, query_params: { ids: eventIds }, format: 'JSONEachRow' });
   const rows = await result.json<{ event_id: string }>();
   return new Set(rows.map((row) => row.event_id));
 }

@@ -24,7 +24,7 @@ export async function sqlCommand({ settings }: CommandContext, query: string, fo
     process.stdout.write(await queryThroughServer(server, request));
     return;
   }
-  const clickhouse = await openClickHouse(settings);
+  const clickhouse = await openClickHouse(settings, { readOnly: true });
   try {
     process.stdout.write(await runReadOnlyQuery(clickhouse.client, request));
   } finally {

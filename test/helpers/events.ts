@@ -1,0 +1,47 @@
+import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
+
+const BASE_TIME = Date.UTC(2026, 10, 27, 12, 0, 0);
+
+/** A valid canonical event, deterministic in `i`, varied enough to exercise every column. */
+export function canonicalEvent(i: number, overrides: Partial<TokenRequestInput> = {}): TokenRequestInput {
+  const usesAssertion = i % 3 !== 0;
+  return {
+    event_id: `evt-${i}`,
+    time: i % 2 === 0 ? new Date(BASE_TIME + i * 10).toISOString() : BASE_TIME + i * 10,
+    idp: (['okta', 'auth0', 'entra', 'keycloak', 'generic'] as const)[i % 5],
+    tenant: `tenant-${i % 3}`,
+    client_id: `client-${i % 50}`,
+    client_name: `service ${i % 50}`,
+    grant_type: 'client_credentials',
+    auth_method: usesAssertion ? 'private_key_jwt' : 'client_secret_basic',
+    outcome: i % 17 === 0 ? 'failure' : 'success',
+    ...(i % 17 === 0 ? { error_code: 'invalid_client' } : {}),
+    source_ip: i % 4 === 0 ? `2001:db8::${(i % 65_535).toString(16)}` : `198.51.100.${i % 250}`,
+    user_agent: 'okhttp/4.12.0',
+    scopes: ['orders.read', 'orders.write'].slice(0, 1 + (i % 2)),
+    ...(usesAssertion
+      ? { assertion: { jti: `jti-${i}`, iat: 1_764_244_800 + i, exp: 1_764_245_100 + i, kid: 'key-1', alg: 'RS256' } }
+      : {}),
+    geo: { country: 'DE', asn: 3320, as_org: 'Deutsche Telekom AG' },
+    ...overrides,
+  };
+}
+
+/** Malformed messages of every kind the worker must dead-letter, each with the reason it should give. */
+export function malformedMessage(i: number): { value: string; reasonIncludes: string } {
+  switch (i % 4) {
+    case 0:
+      return { value: `{"event_id": "broken-${i}", "client_id": `, reasonIncludes: 'not JSON' };
+    case 1: {
+      const { client_id: _dropped, ...rest } = canonicalEvent(1_000_000 + i);
+      return { value: JSON.stringify(rest), reasonIncludes: 'client_id' };
+    }
+    case 2:
+      return { value: JSON.stringify(canonicalEvent(1_000_000 + i, { source_ip: '999.1.1.1' })), reasonIncludes: 'source_ip' };
+    default:
+      return {
+        value: JSON.stringify({ ...canonicalEvent(1_000_000 + i), outcome: 1, scopes: 'read' }),
+        reasonIncludes: 'outcome',
+      };
+  }
+}
