@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image for every tokenwatch service; the compose `command` picks ingest/detect/notify.
+# One image for every tokenwatch service; the compose `command` picks the CLI subcommand.
 # Debian (glibc) rather than alpine: chdb's prebuilt native library is built for glibc x64.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -32,4 +32,4 @@ COPY --from=build /app/services ./services
 # The node image's unprivileged `node` user; numeric so runAsNonRoot checks can verify it.
 USER 1000:1000
 ENTRYPOINT ["node", "services/cli/dist/main.js"]
-CMD ["start"]
+CMD ["ingest"]

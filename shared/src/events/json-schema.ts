@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { tokenRequestSchema } from './token-request.js';
+
+/**
+ * The JSON Schema of what producers may send (the input side of the zod schema), for users
+ * whose gateways emit TokenRequest JSON. docs/token-request.schema.json is this, committed;
+ * a unit test keeps the two equal.
+ */
+export function tokenRequestJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(tokenRequestSchema, { io: 'input', unrepresentable: 'any' }),
+    $id: 'urn:tokenwatch:token-request:v1',
+    title: 'TokenRequest v1',
+    description: 'One OAuth token request by a machine client, in tokenwatch canonical form.',
+  };
+}
