@@ -28,7 +28,7 @@ export function createIngestPipeline(deps: IngestPipelineDeps) {
 
     const stopTimer = metrics.insertSeconds.startTimer();
     try {
-      await insertTokenRequests(clickhouse, sorted.rows, { dedupToken: batchId });
+      await insertTokenRequests(clickhouse, sorted.lines, { dedupToken: batchId });
     } catch (error) {
       metrics.insertErrors.inc();
       throw error;
@@ -44,7 +44,7 @@ export function createIngestPipeline(deps: IngestPipelineDeps) {
     );
 
     metrics.consumed.inc(messages.length);
-    metrics.stored.inc(sorted.rows.length);
+    metrics.stored.inc(sorted.lines.length);
     metrics.duplicate.inc(sorted.duplicates);
     metrics.deadLettered.inc(sorted.rejected.length);
     metrics.skipped.inc(sorted.skipped);

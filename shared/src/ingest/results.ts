@@ -8,10 +8,11 @@ import type { TokenRequest } from '../events/token-request.js';
  * - skip: a valid record that is not a client token request (a user login, an admin change).
  */
 export type DecodeResult =
-  | { readonly kind: 'ok'; readonly event: TokenRequest }
+  // `json` is the event as canonical JSON text, the form storage takes.
+  | { readonly kind: 'ok'; readonly event: TokenRequest; readonly json: string }
   | { readonly kind: 'dlq'; readonly reason: string }
   | { readonly kind: 'skip'; readonly reason: string };
 
-export const ok = (event: TokenRequest): DecodeResult => ({ kind: 'ok', event });
+export const ok = (event: TokenRequest, json: string): DecodeResult => ({ kind: 'ok', event, json });
 export const deadLetter = (reason: string): DecodeResult => ({ kind: 'dlq', reason });
 export const skip = (reason: string): DecodeResult => ({ kind: 'skip', reason });

@@ -1,4 +1,3 @@
-import { toRow, type TokenRequestRow } from '../storage/token-requests.js';
 import type { DecodeResult } from './results.js';
 
 export interface Rejected<T> {
@@ -8,7 +7,9 @@ export interface Rejected<T> {
 
 /** A batch of records sorted into what to store, what to reject, and what to only count. */
 export interface SortedBatch<T> {
-  readonly rows: TokenRequestRow[];
+  /** Canonical JSON of each valid event to store, one per event_id. */
+  readonly lines: string[];
+  readonly eventIds: string[];
   readonly rejected: Rejected<T>[];
   readonly skipped: number;
   /** Valid events whose event_id already appeared earlier in the same batch. */
@@ -20,7 +21,8 @@ export interface SortedBatch<T> {
  * `tokenwatch import`, so both validate and count identically.
  */
 export function sortBatch<T>(records: readonly T[], decode: (record: T) => DecodeResult): SortedBatch<T> {
-  const rows: TokenRequestRow[] = [];
+  const lines: string[] = [];
+  const eventIds: string[] = [];
   const rejected: Rejected<T>[] = [];
   const seen = new Set<string>();
   let skipped = 0;
@@ -32,8 +34,9 @@ export function sortBatch<T>(records: readonly T[], decode: (record: T) => Decod
     else if (seen.has(result.event.event_id)) duplicates += 1;
     else {
       seen.add(result.event.event_id);
-      rows.push(toRow(result.event));
+      lines.push(result.json);
+      eventIds.push(result.event.event_id);
     }
   }
-  return { rows, rejected, skipped, duplicates };
+  return { lines, eventIds, rejected, skipped, duplicates };
 }

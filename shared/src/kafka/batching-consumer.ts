@@ -33,8 +33,9 @@ export interface BatchingConsumerOptions {
  * A Kafka consumer that hands messages over in batches bounded by count or age (whichever
  * comes first) and commits offset+1 as the very last step, after the handler succeeded.
  *
- * - Backpressure: when the buffer is full, the fetch loop waits for the flush, so the
- *   consumer never holds more than about one batch plus one fetch in memory.
+ * - Pipelining and backpressure: a full batch is handed over at once while the previous one
+ *   finishes; the fetch loop then waits for that previous one, so at most two batches (plus
+ *   one fetch) are in memory and decoding overlaps the insert.
  * - Failure: a handler error stops the consumer without committing; the batch is
  *   redelivered on restart (and deduplicated by storage).
  * - Shutdown: `stop()` pauses fetching, flushes and commits what was read, then leaves
@@ -44,7 +45,7 @@ export class BatchingConsumer {
   private readonly consumer: Consumer;
   private buffer: ConsumedMessage[] = [];
   private bufferStartedAt = 0;
-  private flushChain: Promise<void> = Promise.resolve();
+  private lastCommit: Promise<void> = Promise.resolve();
   private inFlightFetch: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -123,35 +124,49 @@ export class BatchingConsumer {
         value: message.value,
       });
     }
-    if (this.buffer.length >= this.options.maxBatchSize) await this.flush();
+    if (this.buffer.length >= this.options.maxBatchSize) {
+      // Backpressure with a pipeline of two: start this batch, then wait for the one before
+      // it. Fetching pauses while we wait, so memory stays bounded at about two batches.
+      const previous = this.lastCommit;
+      void this.flush();
+      await previous;
+    }
     await heartbeat();
   }
 
+  /**
+   * Cuts the buffer into a batch and starts its handler at once, so decoding it overlaps the
+   * previous batch's insert. Commits stay in batch order: a batch is committed only after
+   * every earlier batch was, and never after a failure. Resolves when this batch is committed.
+   */
   private flush(): Promise<void> {
-    this.flushChain = this.flushChain.then(() => this.flushNow());
-    return this.flushChain;
-  }
-
-  private async flushNow(): Promise<void> {
-    if (this.buffer.length === 0 || this.failed) return;
+    if (this.buffer.length === 0 || this.failed) return this.lastCommit;
     const messages = this.buffer;
     this.buffer = [];
     const ranges = offsetRanges(messages);
-    try {
-      await this.options.onBatch(messages, batchId(ranges));
-    } catch (error) {
-      this.fail(error);
-      return;
-    }
-    try {
-      await this.consumer.commitOffsets(
-        ranges.map(({ topic, partition, last }) => ({ topic, partition, offset: (BigInt(last) + 1n).toString() })),
-      );
-    } catch (error) {
-      // Typically a rebalance took the partition away. The batch is stored; whoever owns the
-      // partition now reads it again and storage deduplicates it, so this is not fatal.
-      this.options.logger.warn({ err: errorMessage(error) }, 'offset commit failed; the batch will be redelivered');
-    }
+    const handled = this.options.onBatch(messages, batchId(ranges));
+    handled.catch(() => undefined); // observed below, in order
+    const previous = this.lastCommit;
+    this.lastCommit = (async () => {
+      await previous;
+      if (this.failed) return;
+      try {
+        await handled;
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+      try {
+        await this.consumer.commitOffsets(
+          ranges.map(({ topic, partition, last }) => ({ topic, partition, offset: (BigInt(last) + 1n).toString() })),
+        );
+      } catch (error) {
+        // Typically a rebalance took the partition away. The batch is stored; whoever owns the
+        // partition now reads it again and storage deduplicates it, so this is not fatal.
+        this.options.logger.warn({ err: errorMessage(error) }, 'offset commit failed; the batch will be redelivered');
+      }
+    })();
+    return this.lastCommit;
   }
 
   private fail(error: unknown): void {

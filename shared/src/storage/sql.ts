@@ -12,17 +12,18 @@ export function sql(moduleUrl: string, file: string): string {
 }
 
 /**
- * Runs an INSERT ... FORMAT JSONEachRow whose statement comes from a .sql file, with
- * parameters (including per-insert SETTINGS, which chDB would otherwise make session-wide).
+ * Runs an `INSERT ... FORMAT JSONEachRow` statement from a .sql file with JSON lines as its
+ * data and {name:Type} parameters (per-insert SETTINGS belong in the statement: chDB would
+ * make `clickhouse_settings` session-wide).
  */
-export async function insertJsonEachRow(
+export async function insertJsonLines(
   client: ClickHouseClient,
   statement: string,
-  rows: readonly object[],
+  lines: readonly string[],
   params: Record<string, unknown> = {},
 ): Promise<void> {
-  if (rows.length === 0) return;
-  const body = `${rows.map((row) => JSON.stringify(row)).join('\n')}\n`;
+  if (lines.length === 0) return;
+  const body = `${lines.join('\n')}\n`;
   const result = await client.exec({ query: statement, query_params: params, values: Readable.from([body]) });
   // The response of an INSERT is empty, but the stream must be drained to free the socket.
   result.stream.resume();

@@ -31,14 +31,13 @@ export async function importCommand(context: CommandContext, path: string): Prom
   try {
     for await (const lines of readLineChunks(path, CHUNK_LINES)) {
       const sorted = sortBatch<Line>(lines, (line) => decodeCanonical(line.text));
-      const stored = await findStoredEventIds(storage.client, sorted.rows.map((row) => row.event_id));
-      const fresh = sorted.rows.filter((row) => !stored.has(row.event_id));
-      // The token is the chunk's content, so importing the same file twice stores nothing new
-      // even on a server without the bloom-filter look-up above being exact.
+      const stored = await findStoredEventIds(storage.client, sorted.eventIds);
+      const fresh = sorted.lines.filter((_line, i) => !stored.has(sorted.eventIds[i] as string));
+      // The token is the chunk's content: a retried insert of the chunk is stored once.
       const dedupToken = `import:${createHash('sha256').update(lines.map((line) => line.text).join('\n')).digest('hex')}`;
       await insertTokenRequests(storage.client, fresh, { dedupToken });
       counts.inserted += fresh.length;
-      counts.duplicate += sorted.duplicates + (sorted.rows.length - fresh.length);
+      counts.duplicate += sorted.duplicates + (sorted.lines.length - fresh.length);
       counts.skipped += sorted.skipped;
       counts.rejected += sorted.rejected.length;
       for (const { record, reason } of sorted.rejected) {

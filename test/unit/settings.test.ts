@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { loadSettings } from '@tokenwatch/shared/config/settings';
+import { ConfigError } from '@tokenwatch/shared/errors';
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadSettings(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`expected loadSettings(${JSON.stringify(env)}) to throw`);
+}
+
+describe('loadSettings', () => {
+  it('has working defaults for an empty environment', () => {
+    expect(loadSettings({})).toEqual({
+      TOKENWATCH_DATA_DIR: '.tokenwatch',
+      CLICKHOUSE_USER: 'default',
+      CLICKHOUSE_PASSWORD: '',
+      CLICKHOUSE_DATABASE: 'default',
+      KAFKA_BROKERS: ['127.0.0.1:9092'],
+      KAFKA_CLIENT_ID: 'tokenwatch',
+      KAFKA_SSL: false,
+      KAFKA_SESSION_TIMEOUT_MS: 30_000,
+      TOKENWATCH_TOPIC: 'idp.token-requests',
+      TOKENWATCH_DLQ_TOPIC: 'idp.token-requests.dlq',
+      TOKENWATCH_CONSUMER_GROUP: 'tokenwatch-ingest',
+      TOKENWATCH_TOPIC_PARTITIONS: 4,
+      TOKENWATCH_BATCH_MAX_EVENTS: 10_000,
+      TOKENWATCH_BATCH_MAX_WAIT_MS: 1_000,
+      TOKENWATCH_DLQ_MAX_RATIO: 0.5,
+      TOKENWATCH_DLQ_MIN_MESSAGES: 1_000,
+      TOKENWATCH_RETENTION_DAYS: 90,
+      TOKENWATCH_QUERY_PORT: 0,
+      LOG_LEVEL: 'info',
+    });
+  });
+
+  it('leaves the embedded engine selected when CLICKHOUSE_URL is unset or empty', () => {
+    expect(loadSettings({}).CLICKHOUSE_URL).toBeUndefined();
+    expect(loadSettings({ CLICKHOUSE_URL: '' }).CLICKHOUSE_URL).toBeUndefined();
+    expect(loadSettings({ CLICKHOUSE_URL: 'https://ch.example:8443' }).CLICKHOUSE_URL).toBe('https://ch.example:8443');
+  });
+
+  it('parses values from their string form', () => {
+    const settings = loadSettings({
+      KAFKA_BROKERS: 'kafka-1:9092, kafka-2:9093,',
+      KAFKA_SSL: 'yes',
+      TOKENWATCH_BATCH_MAX_EVENTS: '500',
+      TOKENWATCH_DLQ_MAX_RATIO: '0.25',
+      TOKENWATCH_RETENTION_DAYS: '30',
+      LOG_LEVEL: 'debug',
+    });
+    expect(settings.KAFKA_BROKERS).toEqual(['kafka-1:9092', 'kafka-2:9093']);
+    expect(settings.KAFKA_SSL).toBe(true);
+    expect(settings.TOKENWATCH_BATCH_MAX_EVENTS).toBe(500);
+    expect(settings.TOKENWATCH_DLQ_MAX_RATIO).toBe(0.25);
+    expect(settings.TOKENWATCH_RETENTION_DAYS).toBe(30);
+    expect(settings.LOG_LEVEL).toBe('debug');
+    expect(loadSettings({ KAFKA_SSL: 'false' }).KAFKA_SSL).toBe(false);
+    expect(loadSettings({ KAFKA_SSL: '0' }).KAFKA_SSL).toBe(false);
+  });
+
+  it.each([
+    ['KAFKA_BROKERS', 'nohostport'],
+    ['KAFKA_BROKERS', 'kafka-1:9092,kafka-2'],
+    ['KAFKA_BROKERS', ' , '],
+    ['TOKENWATCH_BATCH_MAX_EVENTS', 'abc'],
+    ['TOKENWATCH_BATCH_MAX_EVENTS', '0'],
+    ['TOKENWATCH_BATCH_MAX_EVENTS', '1.5'],
+    ['CLICKHOUSE_URL', 'ftp://x'],
+    ['CLICKHOUSE_URL', 'not a url'],
+    ['TOKENWATCH_DLQ_MAX_RATIO', '2'],
+    ['TOKENWATCH_DLQ_MAX_RATIO', '0'],
+    ['KAFKA_SSL', 'maybe'],
+    ['LOG_LEVEL', 'verbose'],
+    ['CLICKHOUSE_DATABASE', 'drop table;'],
+    ['KAFKA_SESSION_TIMEOUT_MS', '100'],
+    ['TOKENWATCH_QUERY_PORT', '70000'],
+    ['KAFKA_SASL_MECHANISM', 'gssapi'],
+  ])('rejects %s=%j with a one-line ConfigError naming the variable and the value', (name, value) => {
+    const error = configError({ [name]: value });
+    expect(error.message).toMatch(new RegExp(`^invalid setting ${name}: `));
+    expect(error.message).toContain(`(got ${JSON.stringify(value)})`);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('names the bad variable even when other variables are fine', () => {
+    const error = configError({ KAFKA_BROKERS: '127.0.0.1:9092', TOKENWATCH_BATCH_MAX_EVENTS: 'abc', LOG_LEVEL: 'warn' });
+    expect(error.message).toMatch(/^invalid setting TOKENWATCH_BATCH_MAX_EVENTS: /);
+  });
+
+  it('says what is expected', () => {
+    expect(configError({ KAFKA_BROKERS: 'nohostport' }).message).toContain('expected host:port');
+    expect(configError({ CLICKHOUSE_URL: 'ftp://x' }).message).toContain('expected an http(s):// URL');
+  });
+
+  it('never echoes CLICKHOUSE_PASSWORD or KAFKA_SASL_PASSWORD', () => {
+    const secrets = { CLICKHOUSE_PASSWORD: 'ch-pass-9f8e7d', KAFKA_SASL_PASSWORD: 'sasl-pass-1a2b3c' };
+    for (const bad of [{ KAFKA_BROKERS: 'nohostport' }, { TOKENWATCH_DLQ_MAX_RATIO: '2' }, { KAFKA_SASL_MECHANISM: 'plain' }, { KAFKA_SASL_MECHANISM: 'bogus' }]) {
+      const message = configError({ ...secrets, ...bad }).message;
+      expect(message).not.toContain('ch-pass-9f8e7d');
+      expect(message).not.toContain('sasl-pass-1a2b3c');
+    }
+  });
+
+  it('does not echo a password embedded in an invalid CLICKHOUSE_URL', () => {
+    const error = configError({ CLICKHOUSE_URL: 'ftp://default:ch-pass-9f8e7d@clickhouse:8123' });
+    expect(error.message).toMatch(/^invalid setting CLICKHOUSE_URL: /);
+    expect(error.message).not.toContain('ch-pass-9f8e7d');
+  });
+
+  it('still passes a valid password through to the settings', () => {
+    expect(loadSettings({ CLICKHOUSE_PASSWORD: 'ch-pass-9f8e7d' }).CLICKHOUSE_PASSWORD).toBe('ch-pass-9f8e7d');
+  });
+
+  it.each([
+    [{ KAFKA_SASL_MECHANISM: 'plain' }],
+    [{ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'svc' }],
+    [{ KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_PASSWORD: 'pw-only' }],
+  ])('rejects a SASL mechanism without both credentials (%j)', (env) => {
+    const error = configError(env);
+    expect(error.message).toMatch(/^invalid setting KAFKA_SASL_MECHANISM: /);
+    expect(error.message).toContain('KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required');
+    expect(error.message).not.toContain('pw-only');
+  });
+
+  it('accepts a SASL mechanism with credentials, and an empty mechanism as none', () => {
+    const settings = loadSettings({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'svc', KAFKA_SASL_PASSWORD: 'pw' });
+    expect(settings.KAFKA_SASL_MECHANISM).toBe('scram-sha-512');
+    expect(loadSettings({ KAFKA_SASL_MECHANISM: '' }).KAFKA_SASL_MECHANISM).toBeUndefined();
+  });
+});

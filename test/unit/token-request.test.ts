@@ -1,0 +1,307 @@
+import { describe, expect, it } from 'vitest';
+import { decodeCanonical } from '@tokenwatch/shared/ingest/decode';
+import type { TokenRequest } from '@tokenwatch/shared/events/token-request';
+import { toClickHouseTime, toRow } from '@tokenwatch/shared/storage/token-requests';
+import { canonicalEvent } from '../helpers/events.js';
+
+/** The smallest valid event: only the required fields. */
+const minimal = {
+  event_id: 'evt-min',
+  time: '2026-11-27T12:00:00Z',
+  idp: 'okta',
+  tenant: 'acme',
+  client_id: 'svc-orders',
+  grant_type: 'client_credentials',
+  auth_method: 'private_key_jwt',
+  outcome: 'success',
+  source_ip: '198.51.100.7',
+} as const;
+
+function decodeOk(input: unknown): TokenRequest {
+  const result = decodeCanonical(typeof input === 'string' ? input : JSON.stringify(input));
+  if (result.kind !== 'ok') throw new Error(`expected ok, got ${result.kind}: ${result.reason}`);
+  return result.event;
+}
+
+function decodeReason(input: Buffer | string | null): string {
+  const result = decodeCanonical(input);
+  expect(result.kind, `expected a dead letter for ${String(input)}`).toBe('dlq');
+  return result.kind === 'dlq' ? result.reason : '';
+}
+
+const withField = (field: string, value: unknown) => JSON.stringify({ ...minimal, [field]: value });
+const without = (field: keyof typeof minimal) => {
+  const { [field]: _dropped, ...rest } = minimal;
+  return JSON.stringify(rest);
+};
+
+describe('decodeCanonical: accepted events', () => {
+  it('accepts an RFC 3339 UTC time and turns it into epoch milliseconds', () => {
+    expect(decodeOk(minimal).time).toBe(Date.UTC(2026, 10, 27, 12, 0, 0));
+  });
+
+  it('honours the offset and fraction of an RFC 3339 time', () => {
+    expect(decodeOk({ ...minimal, time: '2026-11-27T13:00:00.250+01:00' }).time).toBe(Date.UTC(2026, 10, 27, 12, 0, 0, 250));
+    expect(decodeOk({ ...minimal, time: '2026-11-27T06:30:00-05:30' }).time).toBe(Date.UTC(2026, 10, 27, 12, 0, 0));
+  });
+
+  it('accepts epoch milliseconds unchanged', () => {
+    const ms = Date.UTC(2026, 10, 27, 12, 0, 0, 123);
+    expect(decodeOk({ ...minimal, time: ms }).time).toBe(ms);
+  });
+
+  it('gives the same time for both forms of the same instant', () => {
+    const iso = '2026-11-27T12:00:00.123Z';
+    expect(decodeOk({ ...minimal, time: iso }).time).toBe(decodeOk({ ...minimal, time: Date.parse(iso) }).time);
+  });
+
+  it('accepts both ends of the time range and nothing past them', () => {
+    expect(decodeOk({ ...minimal, time: '2000-01-01T00:00:00Z' }).time).toBe(Date.UTC(2000, 0, 1));
+    expect(decodeOk({ ...minimal, time: Date.UTC(2100, 0, 1) - 1 }).time).toBe(Date.UTC(2100, 0, 1) - 1);
+    expect(decodeReason(withField('time', Date.UTC(2000, 0, 1) - 1))).toContain('time');
+    expect(decodeReason(withField('time', '2100-01-01T00:00:00Z'))).toContain('time');
+  });
+
+  it.each([
+    ['IPv4', '198.51.100.7'],
+    ['IPv6', '2001:db8::1'],
+    ['IPv6 loopback', '::1'],
+    ['IPv4-mapped IPv6', '::ffff:198.51.100.7'],
+  ])('accepts an %s source_ip', (_kind, ip) => {
+    expect(decodeOk({ ...minimal, source_ip: ip }).source_ip).toBe(ip);
+  });
+
+  it('accepts an event without any optional field, defaulting scopes to []', () => {
+    const event = decodeOk(minimal);
+    expect(event.scopes).toEqual([]);
+    for (const optional of ['client_name', 'credential_id', 'error_code', 'user_agent', 'audience', 'assertion', 'replay_reported', 'geo']) {
+      expect(event).not.toHaveProperty(optional);
+    }
+  });
+
+  it('keeps the scopes that were sent', () => {
+    expect(decodeOk({ ...minimal, scopes: ['orders.read', 'orders.write'] }).scopes).toEqual(['orders.read', 'orders.write']);
+  });
+
+  it('accepts every event the test helper generates, in both time forms', () => {
+    for (let i = 0; i < 60; i += 1) {
+      const input = canonicalEvent(i);
+      const event = decodeOk(input);
+      expect(event.event_id).toBe(`evt-${i}`);
+      expect(typeof event.time).toBe('number');
+      expect(event.time).toBe(typeof input.time === 'string' ? Date.parse(input.time) : input.time);
+    }
+  });
+
+  it('accepts a Buffer as well as a string', () => {
+    const result = decodeCanonical(Buffer.from(JSON.stringify(minimal), 'utf8'));
+    expect(result.kind).toBe('ok');
+  });
+
+  it('strips unknown keys, so a secret sent alongside never reaches storage', () => {
+    const event = decodeOk({
+      ...minimal,
+      client_secret: 'hunter2-secret',
+      assertion: { jti: 'jti-1', client_assertion: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig' },
+      geo: { country: 'DE', password: 'pw' },
+    });
+    expect(event).not.toHaveProperty('client_secret');
+    expect(event.assertion).toEqual({ jti: 'jti-1' });
+    expect(event.geo).toEqual({ country: 'DE' });
+    expect(JSON.stringify(event)).not.toMatch(/hunter2|eyJ|"pw"/);
+  });
+});
+
+describe('decodeCanonical: dead letters name what is wrong', () => {
+  it('rejects text that is not JSON without quoting it', () => {
+    const reason = decodeReason('hunter2-secret-value');
+    expect(reason).toMatch(/^not JSON/);
+    expect(reason).not.toContain('hunter2');
+  });
+
+  it('rejects truncated JSON', () => {
+    expect(decodeReason('{"event_id": "broken", "client_id": ')).toMatch(/^not JSON/);
+  });
+
+  it('rejects a JSON array', () => {
+    expect(decodeReason(JSON.stringify([minimal]))).toContain('expected a JSON object, got an array');
+  });
+
+  it.each([
+    ['a JSON string', '"hello"', 'string'],
+    ['a JSON number', '42', 'number'],
+  ])('rejects %s', (_kind, input, got) => {
+    expect(decodeReason(input)).toContain(`expected a JSON object, got ${got}`);
+  });
+
+  it('rejects JSON null', () => {
+    expect(decodeReason('null')).toContain('expected a JSON object');
+  });
+
+  it.each([
+    ['a null message (tombstone)', null],
+    ['an empty string', ''],
+    ['an empty buffer', Buffer.alloc(0)],
+  ])('rejects %s as an empty message', (_kind, input) => {
+    expect(decodeReason(input)).toBe('empty message');
+  });
+
+  it('rejects a missing client_id, naming it', () => {
+    expect(decodeReason(without('client_id'))).toMatch(/^invalid TokenRequest: client_id: /);
+  });
+
+  it.each(['event_id', 'time', 'idp', 'tenant', 'grant_type', 'auth_method', 'outcome', 'source_ip'] as const)(
+    'rejects a missing %s, naming it',
+    (field) => {
+      expect(decodeReason(without(field))).toMatch(new RegExp(`^invalid TokenRequest: ${field}: `));
+    },
+  );
+
+  it.each(['999.1.1.1', 'fe80::1%eth0', '1.2.3', 'localhost', '', '2001:db8::g'])('rejects source_ip %j', (ip) => {
+    expect(decodeReason(withField('source_ip', ip))).toBe('invalid TokenRequest: source_ip: expected an IPv4 or IPv6 address');
+  });
+
+  it('rejects a wrong type (outcome: 1), naming the field', () => {
+    expect(decodeReason(withField('outcome', 1))).toMatch(/^invalid TokenRequest: outcome: /);
+  });
+
+  it('rejects scopes sent as a string instead of an array', () => {
+    expect(decodeReason(withField('scopes', 'read'))).toMatch(/^invalid TokenRequest: scopes: /);
+  });
+
+  it('rejects an unknown auth_method', () => {
+    expect(decodeReason(withField('auth_method', 'magic_link'))).toMatch(/^invalid TokenRequest: auth_method: /);
+  });
+
+  it('rejects an unknown idp', () => {
+    expect(decodeReason(withField('idp', 'myidp'))).toMatch(/^invalid TokenRequest: idp: /);
+  });
+
+  it('rejects a country name instead of an ISO code, with the nested path', () => {
+    expect(decodeReason(withField('geo', { country: 'Germany' }))).toBe(
+      'invalid TokenRequest: geo.country: expected an ISO 3166 alpha-2 country code',
+    );
+    expect(decodeReason(withField('geo', { country: 'de' }))).toContain('geo.country');
+  });
+
+  it('rejects a nested assertion claim of the wrong type with its path', () => {
+    expect(decodeReason(withField('assertion', { iat: '2026-11-27' }))).toMatch(/^invalid TokenRequest: assertion\.iat: /);
+    expect(decodeReason(withField('assertion', { exp: -1 }))).toMatch(/^invalid TokenRequest: assertion\.exp: /);
+  });
+
+  it.each([
+    ['seconds sent as milliseconds', 1_764_244_800],
+    ['year 50000 in milliseconds', Date.UTC(50_000, 0, 1)],
+    ['before 2000', '1999-12-31T23:59:59.999Z'],
+    ['2100 or later', '2100-01-01T00:00:00Z'],
+  ])('rejects a time out of range (%s)', (_kind, time) => {
+    expect(decodeReason(withField('time', time))).toBe(
+      'invalid TokenRequest: time: time must be between 2000-01-01 and 2100-01-01',
+    );
+  });
+
+  it.each([
+    ['no offset', '2026-11-27T12:00:00'],
+    ['not a date', 'yesterday'],
+    ['an impossible date', '2026-02-30T00:00:00Z'],
+    ['fractional milliseconds', 1_795_780_800_000.5],
+    ['a boolean', true],
+  ])('rejects a time that is %s', (_kind, time) => {
+    expect(decodeReason(withField('time', time))).toMatch(/^invalid TokenRequest: time: /);
+  });
+
+  it('rejects an empty required string', () => {
+    expect(decodeReason(withField('event_id', ''))).toMatch(/^invalid TokenRequest: event_id: /);
+  });
+
+  it('rejects a field longer than its limit', () => {
+    expect(decodeReason(withField('client_id', 'x'.repeat(257)))).toMatch(/^invalid TokenRequest: client_id: /);
+    expect(decodeOk({ ...minimal, client_id: 'x'.repeat(256) }).client_id).toHaveLength(256);
+  });
+
+  it('does not echo a secret value from an invalid field into the reason', () => {
+    const reason = decodeReason(withField('outcome', 'hunter2-secret'));
+    expect(reason).toMatch(/^invalid TokenRequest: outcome: /);
+    expect(reason).not.toContain('hunter2');
+  });
+});
+
+describe('toRow', () => {
+  it('stores IPv4 as IPv4-mapped IPv6 and keeps IPv6 as sent', () => {
+    expect(toRow(decodeOk({ ...minimal, source_ip: '198.51.100.7' })).source_ip).toBe('::ffff:198.51.100.7');
+    expect(toRow(decodeOk({ ...minimal, source_ip: '2001:db8::1' })).source_ip).toBe('2001:db8::1');
+  });
+
+  it("formats time as ClickHouse's UTC DateTime64(3) text", () => {
+    expect(toRow(decodeOk({ ...minimal, time: '2026-11-28T02:02:03.456+01:00' })).time).toBe('2026-11-28 01:02:03.456');
+    expect(toRow(decodeOk({ ...minimal, time: Date.UTC(2026, 0, 5, 3, 4, 5) })).time).toBe('2026-01-05 03:04:05.000');
+    expect(toClickHouseTime(Date.UTC(2000, 0, 1))).toBe('2000-01-01 00:00:00.000');
+    expect(toRow(decodeOk(minimal)).time).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/);
+  });
+
+  it('fills absent optional fields with empty strings, nulls, false and 0', () => {
+    const row = toRow(decodeOk(minimal));
+    expect(row).toEqual({
+      event_id: 'evt-min',
+      time: '2026-11-27 12:00:00.000',
+      idp: 'okta',
+      tenant: 'acme',
+      client_id: 'svc-orders',
+      client_name: '',
+      grant_type: 'client_credentials',
+      auth_method: 'private_key_jwt',
+      credential_id: '',
+      outcome: 'success',
+      error_code: '',
+      source_ip: '::ffff:198.51.100.7',
+      user_agent: '',
+      scopes: [],
+      audience: '',
+      assertion_jti: '',
+      assertion_iat: null,
+      assertion_exp: null,
+      assertion_iss: '',
+      assertion_sub: '',
+      assertion_aud: '',
+      assertion_kid: '',
+      assertion_alg: '',
+      replay_reported: false,
+      country: '',
+      city: '',
+      asn: 0,
+      as_org: '',
+    });
+  });
+
+  it('flattens the assertion claims and geo fields', () => {
+    const row = toRow(
+      decodeOk({
+        ...minimal,
+        assertion: { jti: 'jti-9', iat: 1_764_244_800, exp: 1_764_245_100, kid: 'key-1', alg: 'RS256', aud: ['a', 'b'], iss: 'svc', sub: 'svc' },
+        geo: { country: 'DE', city: 'Berlin', asn: 3320, as_org: 'Deutsche Telekom AG' },
+        replay_reported: true,
+      }),
+    );
+    expect(row).toMatchObject({
+      assertion_jti: 'jti-9',
+      assertion_iat: 1_764_244_800,
+      assertion_exp: 1_764_245_100,
+      assertion_kid: 'key-1',
+      assertion_alg: 'RS256',
+      assertion_aud: 'a b',
+      assertion_iss: 'svc',
+      assertion_sub: 'svc',
+      country: 'DE',
+      city: 'Berlin',
+      asn: 3320,
+      as_org: 'Deutsche Telekom AG',
+      replay_reported: true,
+    });
+  });
+
+  it('keeps an iat of 0 as 0, not null', () => {
+    const row = toRow(decodeOk({ ...minimal, assertion: { iat: 0 } }));
+    expect(row.assertion_iat).toBe(0);
+    expect(row.assertion_exp).toBeNull();
+  });
+});
