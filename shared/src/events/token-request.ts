@@ -40,8 +40,8 @@ const ipAddress = z
   .string()
   .refine((value) => isIPv4(value) || (isIPv6(value) && !value.includes('%')), 'expected an IPv4 or IPv6 address');
 
-/** JWT NumericDate: seconds since the epoch (RFC 7519 §2). */
-const numericDate = z.number().int().nonnegative();
+/** JWT NumericDate: seconds since the epoch (RFC 7519 §2), within what DateTime stores (until 2106). */
+const numericDate = z.number().int().nonnegative().max(4_294_967_295);
 
 const text = (max: number) => z.string().max(max);
 

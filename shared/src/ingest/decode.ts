@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { assertionClaimsSchema, geoSchema, tokenRequestSchema } from '../events/token-request.js';
+import { tokenRequestSchema } from '../events/token-request.js';
 import { deadLetter, ok, type DecodeResult } from './results.js';
 
 /**
@@ -22,27 +22,10 @@ export function decodeCanonical(bytes: Buffer | string | null): DecodeResult {
   }
   const result = tokenRequestSchema.safeParse(parsed);
   if (!result.success) return deadLetter(`invalid TokenRequest: ${describeIssue(result.error)}`);
-  // Forward the original text when it holds nothing but contract fields (the common case,
-  // and it saves re-serialising); otherwise the zod output, which has dropped the extras.
-  const json = hasOnlyContractKeys(parsed as Record<string, unknown>) ? text : JSON.stringify(result.data);
-  return ok(result.data, json);
-}
-
-const TOP_KEYS = new Set(Object.keys(tokenRequestSchema.shape));
-const NESTED_KEYS: Record<string, Set<string>> = {
-  assertion: new Set(Object.keys(assertionClaimsSchema.shape)),
-  geo: new Set(Object.keys(geoSchema.shape)),
-};
-
-function hasOnlyContractKeys(record: Record<string, unknown>): boolean {
-  for (const key in record) {
-    if (!TOP_KEYS.has(key)) return false;
-    const nested = NESTED_KEYS[key];
-    if (nested) {
-      for (const inner in record[key] as Record<string, unknown>) if (!nested.has(inner)) return false;
-    }
-  }
-  return true;
+  // Storage gets the zod output re-serialised, never the original text: only then does
+  // ClickHouse read exactly what was validated (duplicate keys, `1.7e12` or `123.0` times and
+  // unknown fields would otherwise be read differently, or fail the whole batch).
+  return ok(result.data, JSON.stringify(result.data));
 }
 
 function describeIssue(error: z.ZodError): string {

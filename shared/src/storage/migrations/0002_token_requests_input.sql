@@ -1,8 +1,6 @@
--- The insert path for token_requests. Writers send canonical TokenRequest JSON lines (already
--- validated by the zod schema) to this Null table; the materialized view flattens them into
--- token_requests. ClickHouse parses the JSON natively, so the worker forwards the original
--- bytes instead of re-serialising every event in JavaScript (see docs/benchmarks.md).
--- Fields the contract does not name are skipped at parse time (input_format_skip_unknown_fields).
+-- The insert path for token_requests. Writers send canonical TokenRequest JSON lines (the zod
+-- schema's output, re-serialised) to this Null table; the materialized view flattens them into
+-- token_requests, so the JSON-to-columns mapping is written once, in SQL, for every writer.
 CREATE TABLE IF NOT EXISTS token_requests_input
 (
     event_id         String,
