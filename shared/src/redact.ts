@@ -42,15 +42,20 @@ function normaliseKey(key: string): string {
 const JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}(?:\.[A-Za-z0-9_-]*)?/g;
 // HTTP credentials in a header value: `Basic base64`, `Bearer token`.
 const HTTP_CREDENTIALS = /\b(Basic|Bearer|Digest|DPoP)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
-// Form- or query-encoded secrets: client_secret=..., "client_secret": "...".
+// Form-, query- or JSON-encoded secrets: client_secret=..., "client_secret": "a b \" c".
+// The key must stand alone (`error_code` is not `code`); a quoted value is consumed whole,
+// escaped quotes included, so no tail of a secret survives.
 const ENCODED_SECRET =
-  /(["']?(?:client[_-]?secret|client[_-]?assertion|password|refresh[_-]?token|access[_-]?token|code)["']?\s*[:=]\s*["']?)[^"'&\s,}]+/gi;
+  /(?<![\w-])(["']?)(client[_-]?secret|client[_-]?assertion|password|refresh[_-]?token|access[_-]?token|code)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^&\s,}"']+)/gi;
 
 export function redactText(text: string): string {
   return text
     .replace(JWT, REDACTED)
     .replace(HTTP_CREDENTIALS, (_match, scheme: string) => `${scheme} ${REDACTED}`)
-    .replace(ENCODED_SECRET, (_match, prefix: string) => `${prefix}${REDACTED}`);
+    .replace(ENCODED_SECRET, (_match, quote: string, key: string, separator: string, value: string) => {
+      const valueQuote = value.startsWith('"') || value.startsWith("'") ? (value[0] as string) : '';
+      return `${quote}${key}${quote}${separator}${valueQuote}${REDACTED}${valueQuote}`;
+    });
 }
 
 /** Deep copy of a parsed JSON value with every secret-bearing key and string redacted. */
@@ -60,10 +65,7 @@ export function redactValue(value: unknown): unknown {
   if (value !== null && typeof value === 'object') {
     const copy: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value)) {
-      // A secret key holding an object (the decoded `assertion` claims) is walked, not
-      // dropped: its scalars are what can be secret.
-      const isScalar = inner !== null && inner !== '' && typeof inner !== 'object';
-      copy[key] = isScalar && SECRET_KEYS.has(normaliseKey(key)) ? REDACTED : redactValue(inner);
+      copy[key] = SECRET_KEYS.has(normaliseKey(key)) ? redactSecretValue(inner) : redactValue(inner);
     }
     return copy;
   }
@@ -71,11 +73,18 @@ export function redactValue(value: unknown): unknown {
 }
 
 /**
- * Redacts raw message bytes. JSON stays JSON (re-serialised only when something changed);
- * anything else is treated as text. `changed` tells the caller to mark the copy as redacted.
+ * The value of a secret-named key: every scalar in it goes. An object under such a key (the
+ * decoded `assertion` claims) is walked like any other, since its keys say what is secret.
  */
-export function redactBytes(bytes: Buffer): { bytes: Buffer; changed: boolean } {
-  const text = bytes.toString('utf8');
+function redactSecretValue(value: unknown): unknown {
+  if (value === null || value === '') return value;
+  if (Array.isArray(value)) return value.map(redactSecretValue);
+  if (typeof value === 'object') return redactValue(value);
+  return REDACTED;
+}
+
+/** A record's text with secrets removed: JSON-aware when it parses, pattern-based otherwise. */
+export function redactRecord(text: string): { text: string; changed: boolean } {
   let redacted: string;
   try {
     const parsed: unknown = JSON.parse(text);
@@ -84,5 +93,11 @@ export function redactBytes(bytes: Buffer): { bytes: Buffer; changed: boolean } 
   } catch {
     redacted = redactText(text);
   }
-  return redacted === text ? { bytes, changed: false } : { bytes: Buffer.from(redacted, 'utf8'), changed: true };
+  return { text: redacted, changed: redacted !== text };
+}
+
+/** redactRecord for raw message bytes; unchanged input comes back as the same Buffer. */
+export function redactBytes(bytes: Buffer): { bytes: Buffer; changed: boolean } {
+  const { text, changed } = redactRecord(bytes.toString('utf8'));
+  return changed ? { bytes: Buffer.from(text, 'utf8'), changed } : { bytes, changed };
 }

@@ -98,7 +98,8 @@ describe('loadSettings', () => {
 
   it('never echoes CLICKHOUSE_PASSWORD or KAFKA_SASL_PASSWORD', () => {
     const secrets = { CLICKHOUSE_PASSWORD: 'ch-pass-9f8e7d', KAFKA_SASL_PASSWORD: 'sasl-pass-1a2b3c' };
-    for (const bad of [{ KAFKA_BROKERS: 'nohostport' }, { TOKENWATCH_DLQ_MAX_RATIO: '2' }, { KAFKA_SASL_MECHANISM: 'plain' }, { KAFKA_SASL_MECHANISM: 'bogus' }]) {
+    const bads: Record<string, string>[] = [{ KAFKA_BROKERS: 'nohostport' }, { TOKENWATCH_DLQ_MAX_RATIO: '2' }, { KAFKA_SASL_MECHANISM: 'plain' }, { KAFKA_SASL_MECHANISM: 'bogus' }];
+    for (const bad of bads) {
       const message = configError({ ...secrets, ...bad }).message;
       expect(message).not.toContain('ch-pass-9f8e7d');
       expect(message).not.toContain('sasl-pass-1a2b3c');

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCanonical } from '@tokenwatch/shared/ingest/decode';
 import type { TokenRequest } from '@tokenwatch/shared/events/token-request';
-import { toClickHouseTime, toRow } from '@tokenwatch/shared/storage/token-requests';
 import { canonicalEvent } from '../helpers/events.js';
 
 /** The smallest valid event: only the required fields. */
@@ -210,6 +209,11 @@ describe('decodeCanonical: dead letters name what is wrong', () => {
     expect(decodeReason(withField('time', time))).toMatch(/^invalid TokenRequest: time: /);
   });
 
+  it('rejects assertion times DateTime cannot store (after 2106)', () => {
+    expect(decodeReason(withField('assertion', { exp: 9_999_999_999 }))).toMatch(/^invalid TokenRequest: assertion\.exp: /);
+    expect(decodeOk({ ...minimal, assertion: { exp: 4_294_967_295 } }).assertion?.exp).toBe(4_294_967_295);
+  });
+
   it('rejects an empty required string', () => {
     expect(decodeReason(withField('event_id', ''))).toMatch(/^invalid TokenRequest: event_id: /);
   });
@@ -226,82 +230,53 @@ describe('decodeCanonical: dead letters name what is wrong', () => {
   });
 });
 
-describe('toRow', () => {
-  it('stores IPv4 as IPv4-mapped IPv6 and keeps IPv6 as sent', () => {
-    expect(toRow(decodeOk({ ...minimal, source_ip: '198.51.100.7' })).source_ip).toBe('::ffff:198.51.100.7');
-    expect(toRow(decodeOk({ ...minimal, source_ip: '2001:db8::1' })).source_ip).toBe('2001:db8::1');
+describe('decodeCanonical: the JSON forwarded to storage', () => {
+  function decodeJson(text: string): string {
+    const result = decodeCanonical(text);
+    if (result.kind !== 'ok') throw new Error(`expected ok, got ${result.kind}: ${result.reason}`);
+    return result.json;
+  }
+
+  it('forwards exactly the validated event, re-serialised (times as epoch ms)', () => {
+    for (const input of [canonicalEvent(7), canonicalEvent(8), minimal]) {
+      const result = decodeCanonical(JSON.stringify(input, null, 2));
+      expect(result.kind).toBe('ok');
+      if (result.kind === 'ok') expect(JSON.parse(result.json)).toEqual(result.event);
+    }
   });
 
-  it("formats time as ClickHouse's UTC DateTime64(3) text", () => {
-    expect(toRow(decodeOk({ ...minimal, time: '2026-11-28T02:02:03.456+01:00' })).time).toBe('2026-11-28 01:02:03.456');
-    expect(toRow(decodeOk({ ...minimal, time: Date.UTC(2026, 0, 5, 3, 4, 5) })).time).toBe('2026-01-05 03:04:05.000');
-    expect(toClickHouseTime(Date.UTC(2000, 0, 1))).toBe('2000-01-01 00:00:00.000');
-    expect(toRow(decodeOk(minimal)).time).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$/);
+  it('forwards what was validated, not the spelling that was sent', () => {
+    // A repeated key: JSON.parse (and so the schema) keeps the last one; storage must see only it.
+    const repeated = JSON.stringify(minimal).replace('"client_id":"svc-orders"', '"client_id":"first","client_id":"svc-orders"');
+    expect(decodeJson(repeated)).not.toContain('"first"');
+    expect(JSON.parse(decodeJson(repeated))).toMatchObject({ client_id: 'svc-orders' });
+    // Integer-valued times written as 1795780800000.0 or 1.7957808e12 arrive as plain integers.
+    for (const spelling of ['1795780800000.0', '1.7957808e12']) {
+      const json = decodeJson(JSON.stringify({ ...minimal, time: 0 }).replace('"time":0', `"time":${spelling}`));
+      expect(json).toContain('"time":1795780800000,');
+    }
   });
 
-  it('fills absent optional fields with empty strings, nulls, false and 0', () => {
-    const row = toRow(decodeOk(minimal));
-    expect(row).toEqual({
-      event_id: 'evt-min',
-      time: '2026-11-27 12:00:00.000',
-      idp: 'okta',
-      tenant: 'acme',
-      client_id: 'svc-orders',
-      client_name: '',
-      grant_type: 'client_credentials',
-      auth_method: 'private_key_jwt',
-      credential_id: '',
-      outcome: 'success',
-      error_code: '',
-      source_ip: '::ffff:198.51.100.7',
-      user_agent: '',
-      scopes: [],
-      audience: '',
-      assertion_jti: '',
-      assertion_iat: null,
-      assertion_exp: null,
-      assertion_iss: '',
-      assertion_sub: '',
-      assertion_aud: '',
-      assertion_kid: '',
-      assertion_alg: '',
-      replay_reported: false,
-      country: '',
-      city: '',
-      asn: 0,
-      as_org: '',
-    });
+  it('forwards the validated event without unknown keys, top-level or nested', () => {
+    for (const extra of [
+      { client_secret: 'hunter2-secret' },
+      { assertion: { jti: 'jti-1', client_assertion: 'hunter2-secret' } },
+      { geo: { country: 'DE', password: 'hunter2-secret' } },
+    ]) {
+      const json = decodeJson(JSON.stringify({ ...minimal, ...extra }));
+      expect(json).not.toContain('hunter2');
+      const forwarded = JSON.parse(json) as Record<string, unknown>;
+      expect(forwarded).toMatchObject({ event_id: 'evt-min', client_id: 'svc-orders', source_ip: '198.51.100.7' });
+      expect(decodeCanonical(json).kind).toBe('ok');
+    }
   });
 
-  it('flattens the assertion claims and geo fields', () => {
-    const row = toRow(
-      decodeOk({
-        ...minimal,
-        assertion: { jti: 'jti-9', iat: 1_764_244_800, exp: 1_764_245_100, kid: 'key-1', alg: 'RS256', aud: ['a', 'b'], iss: 'svc', sub: 'svc' },
-        geo: { country: 'DE', city: 'Berlin', asn: 3320, as_org: 'Deutsche Telekom AG' },
-        replay_reported: true,
-      }),
-    );
-    expect(row).toMatchObject({
-      assertion_jti: 'jti-9',
-      assertion_iat: 1_764_244_800,
-      assertion_exp: 1_764_245_100,
-      assertion_kid: 'key-1',
-      assertion_alg: 'RS256',
-      assertion_aud: 'a b',
-      assertion_iss: 'svc',
-      assertion_sub: 'svc',
-      country: 'DE',
-      city: 'Berlin',
-      asn: 3320,
-      as_org: 'Deutsche Telekom AG',
-      replay_reported: true,
-    });
-  });
-
-  it('keeps an iat of 0 as 0, not null', () => {
-    const row = toRow(decodeOk({ ...minimal, assertion: { iat: 0 } }));
-    expect(row.assertion_iat).toBe(0);
-    expect(row.assertion_exp).toBeNull();
+  it('forwards JSON that decodes to the same event', () => {
+    for (const text of [JSON.stringify(canonicalEvent(2)), JSON.stringify({ ...canonicalEvent(5), client_secret: 'x' })]) {
+      const first = decodeCanonical(text);
+      const again = first.kind === 'ok' ? decodeCanonical(first.json) : first;
+      expect(again.kind).toBe('ok');
+      if (first.kind === 'ok' && again.kind === 'ok') expect(again.event).toEqual(first.event);
+    }
   });
 });

@@ -18,7 +18,8 @@ export async function runCommand(command: (context: CommandContext) => Promise<v
     const logger = createLogger(settings.LOG_LEVEL);
     await command({ settings, logger });
   } catch (error) {
-    if (isOperatorError(error)) process.stderr.write(`tokenwatch: ${errorMessage(error)}\n`);
+    // One line, always: ClickHouse messages can span several.
+    if (isOperatorError(error)) process.stderr.write(`tokenwatch: ${errorMessage(error).replace(/\s*\n\s*/g, ' ').trim()}\n`);
     else process.stderr.write(`tokenwatch: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;
   }

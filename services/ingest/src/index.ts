@@ -29,7 +29,7 @@ export async function startIngest(options: {
   const { settings, clickhouse, registry } = options;
   const logger = options.logger.child({ component: 'ingest' });
   const kafka = createKafka(settings, logger);
-  await ensureTopics(kafka, settings.KAFKA_BROKERS, [
+  await ensureTopics(settings, logger, [
     { topic: settings.TOKENWATCH_TOPIC, numPartitions: settings.TOKENWATCH_TOPIC_PARTITIONS },
     { topic: settings.TOKENWATCH_DLQ_TOPIC, numPartitions: 1 },
   ]);

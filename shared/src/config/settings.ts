@@ -19,17 +19,14 @@ const brokerList = z
   );
 
 const booleanFlag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
-const optionalString = z
-  .string()
-  .optional()
-  .transform((value) => (value === '' ? undefined : value));
+const optionalString = z.string().optional();
 
 export const settingsSchema = z.object({
   TOKENWATCH_DATA_DIR: z.string().min(1).default('.tokenwatch'),
-  CLICKHOUSE_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s):// URL' }).optional().or(z.literal('').transform(() => undefined)),
+  CLICKHOUSE_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s):// URL' }).optional(),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name').default('default'),
@@ -38,7 +35,7 @@ export const settingsSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).default('tokenwatch'),
   KAFKA_SSL: booleanFlag.default(false),
   KAFKA_SSL_CA_FILE: optionalString,
-  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512', '']).optional().transform((value) => value || undefined),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: optionalString,
   KAFKA_SASL_PASSWORD: optionalString,
 
@@ -71,7 +68,9 @@ const SECRET_SETTINGS = new Set(['CLICKHOUSE_PASSWORD', 'KAFKA_SASL_PASSWORD']);
  * a stack trace from deep inside a client library.
  */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const result = settingsSchema.safeParse(env);
+  // An empty variable means "not set" (as in `FOO= tokenwatch ...` or compose's `${FOO:-}`).
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const result = settingsSchema.safeParse(given);
   if (result.success) {
     const settings = result.data;
     if (settings.KAFKA_SASL_MECHANISM && !(settings.KAFKA_SASL_USERNAME && settings.KAFKA_SASL_PASSWORD)) {
@@ -81,6 +80,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   }
   const issue = result.error.issues[0];
   const name = String(issue?.path[0] ?? 'environment');
-  const shown = SECRET_SETTINGS.has(name) ? '' : ` (got ${JSON.stringify(env[name] ?? '')})`;
+  // Echo the value to help, minus credentials: a URL may carry user:password@.
+  const value = String(env[name] ?? '').replace(/\/\/[^/@\s]*@/, '//***@');
+  const shown = SECRET_SETTINGS.has(name) ? '' : ` (got ${JSON.stringify(value)})`;
   throw new ConfigError(`invalid setting ${name}: ${issue?.message ?? 'invalid value'}${shown}`);
 }

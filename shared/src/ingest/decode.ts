@@ -18,7 +18,7 @@ export function decodeCanonical(bytes: Buffer | string | null): DecodeResult {
     return deadLetter(`not JSON: ${(error as Error).message.replace(/"[^]*"/g, '…')}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return deadLetter(`invalid TokenRequest: expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+    return deadLetter(`invalid TokenRequest: expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`);
   }
   const result = tokenRequestSchema.safeParse(parsed);
   if (!result.success) return deadLetter(`invalid TokenRequest: ${describeIssue(result.error)}`);

@@ -20,7 +20,8 @@ export type KafkaSettings = Pick<
 function kafkaLogCreator(logger: Logger) {
   return () =>
     ({ level, log }: LogEntry): void => {
-      const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
+      // The stack of a connection error is noise in a log line; the message says it all.
+      const { message, timestamp: _timestamp, logger: _logger, stack: _stack, ...fields } = log;
       const child = { lib: 'kafkajs', ...fields };
       if (level === logLevel.ERROR) logger.warn(child, message);
       else if (level === logLevel.WARN) logger.warn(child, message);
@@ -28,14 +29,18 @@ function kafkaLogCreator(logger: Logger) {
     };
 }
 
-export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
+/**
+ * A kafkajs client from the settings. `quick` is for the start-up check: few retries and no
+ * retry chatter, so a wrong KAFKA_BROKERS fails in seconds with one line.
+ */
+export function createKafka(settings: KafkaSettings, logger: Logger, { quick = false } = {}): Kafka {
   const config: KafkaConfig = {
     clientId: settings.KAFKA_CLIENT_ID,
     brokers: settings.KAFKA_BROKERS,
     connectionTimeout: 5_000,
-    logLevel: logLevel.WARN,
+    logLevel: quick ? logLevel.NOTHING : logLevel.WARN,
     logCreator: kafkaLogCreator(logger),
-    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 },
+    retry: quick ? { retries: 2, initialRetryTime: 300, maxRetryTime: 1_000 } : { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 },
   };
   if (settings.KAFKA_SSL) {
     config.ssl = settings.KAFKA_SSL_CA_FILE ? { ca: [readCaFile(settings.KAFKA_SSL_CA_FILE)] } : true;
@@ -63,15 +68,15 @@ function readCaFile(path: string): string {
  * KAFKA_BROKERS fails start-up in seconds with one line instead of minutes of retries.
  */
 export async function ensureTopics(
-  kafka: Kafka,
-  brokers: readonly string[],
+  settings: KafkaSettings,
+  logger: Logger,
   topics: readonly { topic: string; numPartitions: number }[],
 ): Promise<void> {
-  const admin = kafka.admin({ retry: { retries: 2, initialRetryTime: 300 } });
+  const admin = createKafka(settings, logger, { quick: true }).admin();
   try {
     await admin.connect();
   } catch (error) {
-    throw new DependencyError(`cannot reach Kafka at KAFKA_BROKERS=${brokers.join(',')}: ${errorMessage(error)}`);
+    throw new DependencyError(`cannot reach Kafka at KAFKA_BROKERS=${settings.KAFKA_BROKERS.join(',')}: ${errorMessage(error)}`);
   }
   try {
     const existing = new Set(await admin.listTopics());

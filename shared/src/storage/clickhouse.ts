@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Settings } from '../config/settings.js';
 import { DependencyError, errorMessage } from '../errors.js';
 
@@ -22,7 +22,11 @@ type StorageSettings = Pick<
   'CLICKHOUSE_URL' | 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD' | 'CLICKHOUSE_DATABASE' | 'TOKENWATCH_DATA_DIR'
 >;
 
-/** Limits for ad-hoc (investigation) connections: no writes, no query longer than this. */
+/**
+ * Limits for ad-hoc (investigation) connections: no writes, no query longer than this. On a
+ * server they ride on each request (readonly=2 so the request may carry them); the server's
+ * own user profile should pin them with constraints (a read-only investigator user).
+ */
 const READ_ONLY_LIMITS = { readonly: '2', max_execution_time: 120 } as const;
 
 /**
@@ -48,6 +52,9 @@ async function openServer(settings: StorageSettings, url: string, readOnly: bool
     database: settings.CLICKHOUSE_DATABASE,
     request_timeout: 60_000,
     compression: { request: true, response: true },
+    // Failures reach callers as errors with messages; the client's own logger would print
+    // multi-line stacks on stderr first.
+    log: { level: ClickHouseLogLevel.OFF },
     ...(readOnly ? { clickhouse_settings: READ_ONLY_LIMITS } : {}),
   });
   const ping = await client.ping();
@@ -73,13 +80,14 @@ async function openEmbedded(dataDir: string, readOnly: boolean): Promise<ClickHo
   }
   // chdb/connection implements @clickhouse/client-common's Connection interface; the client
   // package bundles its own copy of those declarations, identical in shape but distinct to tsc.
-  const client = createClient({ connection: connection as unknown as ChdbCompatibleConnection });
+  const client = createClient({ connection: connection as unknown as ChdbCompatibleConnection, log: { level: ClickHouseLogLevel.OFF } });
   if (readOnly) {
     // A connection of its own (chDB lets connections to one path coexist in a process), so
     // the session-wide read-only mode cannot leak into the writers' connection. Set last:
     // readonly=2 forbids changing `readonly` itself afterwards.
+    // readonly=1 (not 2): a query's own SETTINGS clause cannot lift the time limit either.
     await client.command({ query: `SET max_execution_time = ${READ_ONLY_LIMITS.max_execution_time}` });
-    await client.command({ query: `SET readonly = ${READ_ONLY_LIMITS.readonly}` });
+    await client.command({ query: 'SET readonly = 1' });
   }
   return { client, mode: 'embedded', dataDir, close: () => client.close() };
 }

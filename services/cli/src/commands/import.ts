@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { decodeCanonical } from '@tokenwatch/shared/ingest/decode';
 import { sortBatch } from '@tokenwatch/shared/ingest/sort';
-import { redactText } from '@tokenwatch/shared/redact';
+import { redactRecord } from '@tokenwatch/shared/redact';
 import { openStorage } from '@tokenwatch/shared/storage/storage';
 import { findStoredEventIds, insertTokenRequests } from '@tokenwatch/shared/storage/token-requests';
 import { readLineChunks, type Line } from '../lines.js';
@@ -42,7 +42,7 @@ export async function importCommand(context: CommandContext, path: string): Prom
       counts.rejected += sorted.rejected.length;
       for (const { record, reason } of sorted.rejected) {
         rejects ??= createWriteStream(rejectsPath);
-        rejects.write(`${JSON.stringify({ line: record.number, reason, record: redactText(record.text) })}\n`);
+        rejects.write(`${JSON.stringify({ line: record.number, reason, record: redactRecord(record.text).text })}\n`);
       }
     }
   } finally {

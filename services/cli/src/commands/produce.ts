@@ -10,7 +10,7 @@ const CHUNK_LINES = 5_000;
  */
 export async function produceCommand({ settings, logger }: CommandContext, path: string, topic: string): Promise<number> {
   const kafka = createKafka(settings, logger);
-  await ensureTopics(kafka, settings.KAFKA_BROKERS, [{ topic, numPartitions: settings.TOKENWATCH_TOPIC_PARTITIONS }]);
+  await ensureTopics(settings, logger, [{ topic, numPartitions: settings.TOKENWATCH_TOPIC_PARTITIONS }]);
   const producer = createProducer(kafka);
   await producer.connect();
   let sent = 0;

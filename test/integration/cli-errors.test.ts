@@ -1,0 +1,119 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli, spawnCli, type CliResult } from '../helpers/cli.js';
+import { canonicalEvent } from '../helpers/events.js';
+import { testEnv } from '../helpers/settings.js';
+
+/**
+ * Operator errors end the CLI with exit code 1 and exactly one line on stderr,
+ * `tokenwatch: <what is wrong>`, naming the setting to fix; never a stack trace.
+ */
+function expectOneLineError(result: CliResult, ...mentions: string[]): void {
+  expect(result.code, `exit code; stderr: ${result.stderr}`).toBe(1);
+  expect(result.stdout).toBe('');
+  expect(result.stderr, 'a stack trace on stderr').not.toContain('    at ');
+  expect(result.stderr.split('\n'), 'stderr must be exactly one line').toHaveLength(2);
+  expect(result.stderr).toMatch(/^tokenwatch: [^\n]+\n$/);
+  expect(result.stderr).not.toContain('unexpected error');
+  for (const mention of mentions) expect(result.stderr).toContain(mention);
+}
+
+// The broker is unreachable: produce must give up quickly (ensureTopics promises seconds,
+// not minutes of retries). Watched for at most this long, then killed.
+const KAFKA_DEADLINE_MS = 20_000;
+
+describe('tokenwatch CLI operator errors', () => {
+  const env = testEnv('cli-errors');
+  const dir = mkdtempSync(join(tmpdir(), 'tokenwatch-cli-errors-'));
+  const events = join(dir, 'events.jsonl');
+  const empty = join(dir, 'empty.jsonl');
+  let kafka: Promise<CliResult & { elapsedMs: number; finished: boolean }>;
+
+  beforeAll(async () => {
+    writeFileSync(events, `${JSON.stringify(canonicalEvent(1))}\n`);
+    writeFileSync(empty, '');
+    // Runs alongside the other cases: produce never opens the data directory.
+    kafka = (async () => {
+      const started = Date.now();
+      const child = spawnCli(['produce', events], { ...env, KAFKA_BROKERS: '127.0.0.1:1' });
+      let stdout = '';
+      child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      const code = await new Promise<number | null | 'timeout'>((resolve) => {
+        const timer = setTimeout(() => resolve('timeout'), KAFKA_DEADLINE_MS);
+        child.on('exit', (exitCode) => {
+          clearTimeout(timer);
+          resolve(exitCode);
+        });
+      });
+      if (code === 'timeout') child.kill('SIGKILL');
+      return { code: code === 'timeout' ? null : code, stdout, stderr: child.logs(), elapsedMs: Date.now() - started, finished: code !== 'timeout' };
+    })();
+    // Create the schema, so that the sql cases below run against real tables.
+    const migrated = await runCli(['import', empty], env);
+    expect(migrated.stderr).toBe('');
+    expect(migrated.code).toBe(0);
+  });
+
+  it('names TOKENWATCH_BATCH_MAX_EVENTS when it is not a number', async () => {
+    expectOneLineError(
+      await runCli(['sql', 'SELECT 1'], { ...env, TOKENWATCH_BATCH_MAX_EVENTS: 'abc' }),
+      'invalid setting TOKENWATCH_BATCH_MAX_EVENTS',
+      '"abc"',
+    );
+  });
+
+  it('names KAFKA_BROKERS when it is malformed, before connecting anywhere', async () => {
+    expectOneLineError(await runCli(['produce', events], { ...env, KAFKA_BROKERS: 'nohostport' }), 'invalid setting KAFKA_BROKERS');
+  });
+
+  it('names CLICKHOUSE_URL when the ClickHouse server cannot be reached', async () => {
+    expectOneLineError(
+      await runCli(['sql', 'SELECT 1'], { ...env, CLICKHOUSE_URL: 'http://127.0.0.1:1' }),
+      'CLICKHOUSE_URL=http://127.0.0.1:1',
+    );
+  });
+
+  it('does not print the password of an unreachable CLICKHOUSE_URL', async () => {
+    const result = await runCli(['sql', 'SELECT 1'], { ...env, CLICKHOUSE_URL: 'http://default:pw-7d6c5b@127.0.0.1:1' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('CLICKHOUSE_URL=');
+    expect(result.stderr).not.toContain('pw-7d6c5b');
+  });
+
+  it('reports a syntax error in `sql` as one line', async () => {
+    const result = await runCli(['sql', 'SELEC 1'], env);
+    expectOneLineError(result, 'Syntax error');
+  });
+
+  it('reports an unknown table in `sql` as one line', async () => {
+    expectOneLineError(await runCli(['sql', 'SELECT * FROM no_such_table'], env), 'no_such_table');
+  });
+
+  it('refuses writes through `sql` and leaves the data unchanged', async () => {
+    expectOneLineError(await runCli(['sql', "INSERT INTO token_requests (event_id) VALUES ('x')"], env), 'readonly');
+    expectOneLineError(await runCli(['sql', 'TRUNCATE TABLE token_requests'], env), 'readonly');
+    const count = await runCli(['sql', 'SELECT count() AS n FROM token_requests'], env);
+    expect(count.stderr).toBe('');
+    expect(count.code).toBe(0);
+    expect(Number((JSON.parse(count.stdout) as { n: number | string }).n)).toBe(0);
+  });
+
+  it('refuses an invalid --format with one line', async () => {
+    expectOneLineError(await runCli(['sql', 'SELECT 1', '--format', 'JSON; DROP'], env), 'invalid sql arguments');
+  });
+
+  it(`gives up on an unreachable KAFKA_BROKERS within ${KAFKA_DEADLINE_MS / 1000} s`, async () => {
+    const result = await kafka;
+    expect(result.finished, `still running after ${KAFKA_DEADLINE_MS} ms`).toBe(true);
+    expect(result.code).toBe(1);
+  });
+
+  it('names KAFKA_BROKERS in one line when the broker cannot be reached, without stack traces', async () => {
+    const result = await kafka;
+    // Checked on whatever it printed, even if it had to be killed.
+    expect(result.stderr, 'a stack trace on stderr').not.toContain('    at ');
+    expectOneLineError(result, 'cannot reach Kafka at KAFKA_BROKERS=127.0.0.1:1');
+  });
+});
