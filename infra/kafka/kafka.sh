@@ -2,6 +2,7 @@
 # Runs a single-node Apache Kafka (KRaft) broker on 127.0.0.1:9092 for development,
 # tests and the demo. The jars come from Maven Central (pom.xml); nothing needs Docker.
 #   infra/kafka/kafka.sh start   fetch jars if needed, format storage once, start, wait until ready
+#                                (does nothing when a broker already answers or KAFKA_BROKERS points elsewhere)
 #   infra/kafka/kafka.sh stop    stop the broker this script started, and wait for it to exit
 #   infra/kafka/kafka.sh status  exit 0 when the broker answers
 set -euo pipefail
@@ -47,8 +48,12 @@ java_cmd() {
 }
 
 start() {
+  if [[ -n "${KAFKA_BROKERS:-}" && "$KAFKA_BROKERS" != "127.0.0.1:$port" && "$KAFKA_BROKERS" != "localhost:$port" ]]; then
+    log "KAFKA_BROKERS=$KAFKA_BROKERS is set; not starting a local broker"; return 0
+  fi
   if pid="$(running_pid)"; then log "already running (pid $pid)"; return 0; fi
-  if port_open; then log "port $port is already in use by another process; set KAFKA_BROKERS to use that broker instead"; exit 1; fi
+  # Idempotent for `npm test` and `npm start`: a broker that already answers is used as it is.
+  if port_open; then log "a broker already answers on 127.0.0.1:$port; using it"; return 0; fi
   fetch_jars
   mkdir -p "$cache" "$data"
   local props="$cache/server.properties"

@@ -8,7 +8,7 @@ export function canonicalEvent(i: number, overrides: Partial<TokenRequestInput> 
   return {
     event_id: `evt-${i}`,
     time: i % 2 === 0 ? new Date(BASE_TIME + i * 10).toISOString() : BASE_TIME + i * 10,
-    idp: (['okta', 'auth0', 'entra', 'keycloak', 'generic'] as const)[i % 5],
+    idp: (['okta', 'auth0', 'entra', 'keycloak', 'generic'] as const)[i % 5] ?? 'generic',
     tenant: `tenant-${i % 3}`,
     client_id: `client-${i % 50}`,
     client_name: `service ${i % 50}`,
