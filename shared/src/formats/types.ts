@@ -1,0 +1,39 @@
+import type { AuthMethod } from '../events/token-request.js';
+
+/** The log formats tokenwatch reads. `canonical` is TokenRequest v1 JSON itself. */
+export const FORMAT_NAMES = ['canonical', 'okta', 'auth0', 'entra', 'keycloak', 'cognito', 'oidc-provider'] as const;
+export type FormatName = (typeof FORMAT_NAMES)[number];
+
+/**
+ * What an adapter made of one record. `event` is a candidate in the TokenRequest input shape;
+ * the caller validates it with the zod schema, so adapters translate and never validate twice.
+ */
+export type Adapted =
+  | { readonly kind: 'event'; readonly event: Record<string, unknown>; readonly unknownAuthMethod?: string }
+  | { readonly kind: 'skip'; readonly reason: string }
+  | { readonly kind: 'dlq'; readonly reason: string };
+
+/**
+ * One IdP's log format. JSON formats implement `matches`/`adapt`; formats that arrive as log
+ * lines (Keycloak's jboss-logging output) implement `matchesText`/`adaptText` as well or instead.
+ * Adapters never throw and never copy a secret into the event: they pick the fields they map.
+ */
+export interface FormatAdapter {
+  readonly name: FormatName;
+  /** A cheap structural test on a parsed JSON value, used for auto-detection. */
+  matches(record: Record<string, unknown>): boolean;
+  /** Translates one record; an envelope (a batch of records) yields several results. */
+  adapt(record: Record<string, unknown>): Adapted[];
+  matchesText?(text: string): boolean;
+  adaptText?(text: string): Adapted[];
+}
+
+/** Maps a vendor's auth-method value; anything unrecognised becomes `unknown` (and is counted). */
+export function mapAuthMethod(
+  value: unknown,
+  table: Readonly<Record<string, AuthMethod>>,
+): { method: AuthMethod; unknownAuthMethod?: string } {
+  if (typeof value !== 'string' || value === '') return { method: 'unknown' };
+  const method = table[value] ?? table[value.toLowerCase()];
+  return method ? { method } : { method: 'unknown', unknownAuthMethod: value };
+}
