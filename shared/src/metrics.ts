@@ -33,6 +33,12 @@ export function createIngestMetrics(registry: Registry) {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    unknownAuthMethod: new Counter({
+      name: 'tokenwatch_ingest_unknown_auth_method_total',
+      help: 'Events whose IdP auth-method value is not mapped (stored as `unknown`), by that value.',
+      labelNames: ['value'],
+      registers: [registry],
+    }),
     insertErrors: new Counter({ name: 'tokenwatch_ingest_insert_errors_total', help: 'Batches whose insert failed after retries.', registers: [registry] }),
   };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeCanonical } from '@tokenwatch/shared/ingest/decode';
+import { decodeOne } from '../helpers/decode.js';
 import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { migrate } from '@tokenwatch/shared/storage/migrate';
 import { findStoredEventIds, insertTokenRequests } from '@tokenwatch/shared/storage/token-requests';
@@ -12,7 +12,7 @@ import { settingsFrom, testEnv } from '../helpers/settings.js';
 
 /** An event as storage takes it: the canonical JSON line decodeCanonical forwards. */
 function line(input: object): string {
-  const result = decodeCanonical(JSON.stringify(input));
+  const result = decodeOne(JSON.stringify(input));
   if (result.kind !== 'ok') throw new Error(`${JSON.stringify(input)} did not decode: ${result.reason}`);
   return result.json;
 }
@@ -205,7 +205,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
   ])('stores an epoch-ms time written with %s without failing its batch', async (_kind, spelling) => {
     const id = `rt-ms-${spelling}`;
     const input = JSON.stringify({ ...minimal, event_id: id, time: 0 }).replace('"time":0', `"time":${spelling}`);
-    const result = decodeCanonical(input);
+    const result = decodeOne(input);
     expect(result.kind).toBe('ok');
     if (result.kind !== 'ok') return;
     expect(result.event.time).toBe(Date.UTC(2026, 10, 27, 12));
@@ -219,7 +219,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
 
   it('stores an event whose JSON repeats a key as decodeCanonical read it, without failing its batch', async () => {
     const input = JSON.stringify({ ...minimal, event_id: 'rt-dup-key' }).replace('"client_id":"svc-orders"', '"client_id":"first","client_id":"svc-orders"');
-    const result = decodeCanonical(input);
+    const result = decodeOne(input);
     if (result.kind === 'ok') {
       expect(result.event.client_id).toBe('svc-orders');
       await insertTokenRequests(clickhouse.client, [result.json, line({ ...minimal, event_id: 'rt-dup-key-neighbour' })], {
@@ -237,7 +237,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
 
   it('never stores an assertion exp past 2106 as an earlier date', async () => {
     // 9999999999 (year 2286) is a common "never expires" value; DateTime ends in 2106.
-    const result = decodeCanonical(JSON.stringify({ ...minimal, event_id: 'rt-far-exp', assertion: { iat: 1_764_244_800, exp: 9_999_999_999 } }));
+    const result = decodeOne(JSON.stringify({ ...minimal, event_id: 'rt-far-exp', assertion: { iat: 1_764_244_800, exp: 9_999_999_999 } }));
     if (result.kind === 'ok') {
       await insertTokenRequests(clickhouse.client, [result.json], { dedupToken: 'edge:far-exp', retries: 0 });
       const exp = (await stored('rt-far-exp'))?.assertion_exp as string | null;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCanonical } from '@tokenwatch/shared/ingest/decode';
+import { decodeOne } from '../helpers/decode.js';
 import type { TokenRequest } from '@tokenwatch/shared/events/token-request';
 import { canonicalEvent } from '../helpers/events.js';
 
@@ -17,13 +18,13 @@ const minimal = {
 } as const;
 
 function decodeOk(input: unknown): TokenRequest {
-  const result = decodeCanonical(typeof input === 'string' ? input : JSON.stringify(input));
+  const result = decodeOne(typeof input === 'string' ? input : JSON.stringify(input));
   if (result.kind !== 'ok') throw new Error(`expected ok, got ${result.kind}: ${result.reason}`);
   return result.event;
 }
 
 function decodeReason(input: Buffer | string | null): string {
-  const result = decodeCanonical(input);
+  const result = decodeOne(input);
   expect(result.kind, `expected a dead letter for ${String(input)}`).toBe('dlq');
   return result.kind === 'dlq' ? result.reason : '';
 }
@@ -93,7 +94,7 @@ describe('decodeCanonical: accepted events', () => {
   });
 
   it('accepts a Buffer as well as a string', () => {
-    const result = decodeCanonical(Buffer.from(JSON.stringify(minimal), 'utf8'));
+    const result = decodeOne(Buffer.from(JSON.stringify(minimal), 'utf8'));
     expect(result.kind).toBe('ok');
   });
 
@@ -122,8 +123,14 @@ describe('decodeCanonical: dead letters name what is wrong', () => {
     expect(decodeReason('{"event_id": "broken", "client_id": ')).toMatch(/^not JSON/);
   });
 
-  it('rejects a JSON array', () => {
-    expect(decodeReason(JSON.stringify([minimal]))).toContain('expected a JSON object, got an array');
+  it('splits a JSON array into one result per element', () => {
+    const results = decodeCanonical(JSON.stringify([minimal, { ...minimal, event_id: 'second' }, 7]));
+    expect(results.map((result) => result.kind)).toEqual(['ok', 'ok', 'dlq']);
+    expect(results[2]?.kind === 'dlq' && results[2].reason).toContain('expected a JSON object, got number');
+  });
+
+  it('rejects an empty JSON array', () => {
+    expect(decodeReason('[]')).toContain('empty JSON array');
   });
 
   it.each([
@@ -232,14 +239,14 @@ describe('decodeCanonical: dead letters name what is wrong', () => {
 
 describe('decodeCanonical: the JSON forwarded to storage', () => {
   function decodeJson(text: string): string {
-    const result = decodeCanonical(text);
+    const result = decodeOne(text);
     if (result.kind !== 'ok') throw new Error(`expected ok, got ${result.kind}: ${result.reason}`);
     return result.json;
   }
 
   it('forwards exactly the validated event, re-serialised (times as epoch ms)', () => {
     for (const input of [canonicalEvent(7), canonicalEvent(8), minimal]) {
-      const result = decodeCanonical(JSON.stringify(input, null, 2));
+      const result = decodeOne(JSON.stringify(input, null, 2));
       expect(result.kind).toBe('ok');
       if (result.kind === 'ok') expect(JSON.parse(result.json)).toEqual(result.event);
     }
@@ -267,14 +274,14 @@ describe('decodeCanonical: the JSON forwarded to storage', () => {
       expect(json).not.toContain('hunter2');
       const forwarded = JSON.parse(json) as Record<string, unknown>;
       expect(forwarded).toMatchObject({ event_id: 'evt-min', client_id: 'svc-orders', source_ip: '198.51.100.7' });
-      expect(decodeCanonical(json).kind).toBe('ok');
+      expect(decodeOne(json).kind).toBe('ok');
     }
   });
 
   it('forwards JSON that decodes to the same event', () => {
     for (const text of [JSON.stringify(canonicalEvent(2)), JSON.stringify({ ...canonicalEvent(5), client_secret: 'x' })]) {
-      const first = decodeCanonical(text);
-      const again = first.kind === 'ok' ? decodeCanonical(first.json) : first;
+      const first = decodeOne(text);
+      const again = first.kind === 'ok' ? decodeOne(first.json) : first;
       expect(again.kind).toBe('ok');
       if (first.kind === 'ok' && again.kind === 'ok') expect(again.event).toEqual(first.event);
     }

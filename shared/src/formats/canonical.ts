@@ -3,6 +3,7 @@ import type { FormatAdapter } from './types.js';
 /** TokenRequest v1 JSON, as gateways and `tokenwatch produce` send it: passed through as is. */
 export const canonicalFormat: FormatAdapter = {
   name: 'canonical',
-  matches: (record) => typeof record.event_id === 'string' && typeof record.idp === 'string' && 'source_ip' in record,
+  // No vendor format has both keys; everything else about the record is the schema's to judge.
+  matches: (record) => 'event_id' in record && 'idp' in record,
   adapt: (record) => [{ kind: 'event', event: record }],
 };

@@ -1,31 +1,77 @@
 import type { z } from 'zod';
 import { tokenRequestSchema } from '../events/token-request.js';
-import { deadLetter, ok, type DecodeResult } from './results.js';
+import { canonicalFormat } from '../formats/canonical.js';
+import type { Adapted, FormatAdapter, FormatName } from '../formats/types.js';
+import { deadLetter, ok, skip, type DecodeResult } from './results.js';
+
+export type FormatChoice = FormatName | 'auto';
+
+export interface DecodeOptions {
+  /** The formats to recognise, in detection order (the canonical format first). */
+  readonly adapters: readonly FormatAdapter[];
+  /** `auto` detects the format per record; a name forces it (TOKENWATCH_FORMAT, --format). */
+  readonly format: FormatChoice;
+}
 
 /**
- * Turns one Kafka message (or one JSON line) in the canonical TokenRequest format into a
- * result. It never throws: malformed input becomes a dead-letter result whose reason names
+ * Turns one Kafka message (or one JSON line) into results, one per record it holds: a JSON
+ * object, a JSON array of them (Okta's API, Auth0 webhooks), or a log line (Keycloak).
+ * It never throws: bad input becomes a dead-letter result whose reason names the format and
  * the first failing field, because a throw inside a consumer would retry the same offset forever.
  */
-export function decodeCanonical(bytes: Buffer | string | null): DecodeResult {
-  if (bytes === null || bytes.length === 0) return deadLetter('empty message');
+export function decodeMessage(bytes: Buffer | string | null, options: DecodeOptions): DecodeResult[] {
+  if (bytes === null || bytes.length === 0) return [deadLetter('empty message')];
   const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
+    const lineAdapter = textAdapter(text, options);
+    if (lineAdapter?.adaptText) return lineAdapter.adaptText(text).map((adapted) => finish(adapted, lineAdapter.name));
     // V8 quotes a slice of the input in its message; the input may hold a secret.
-    return deadLetter(`not JSON: ${(error as Error).message.replace(/"[^]*"/g, '…')}`);
+    return [deadLetter(`not JSON: ${(error as Error).message.replace(/"[^]*"/g, '…')}`)];
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return deadLetter(`invalid TokenRequest: expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`);
+  const records = Array.isArray(parsed) ? parsed : [parsed];
+  if (records.length === 0) return [deadLetter('empty JSON array')];
+  return records.flatMap((record: unknown) => decodeRecord(record, options));
+}
+
+/** The canonical format alone: TokenRequest JSON as gateways and `tokenwatch produce` send it. */
+export function decodeCanonical(bytes: Buffer | string | null): DecodeResult[] {
+  return decodeMessage(bytes, { adapters: [canonicalFormat], format: 'canonical' });
+}
+
+function decodeRecord(record: unknown, { adapters, format }: DecodeOptions): DecodeResult[] {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+    const got = Array.isArray(record) ? 'an array' : record === null ? 'null' : typeof record;
+    return [deadLetter(`invalid TokenRequest: expected a JSON object, got ${got}`)];
   }
-  const result = tokenRequestSchema.safeParse(parsed);
-  if (!result.success) return deadLetter(`invalid TokenRequest: ${describeIssue(result.error)}`);
+  const fields = record as Record<string, unknown>;
+  const adapter = format === 'auto' ? adapters.find((candidate) => candidate.matches(fields)) : adapters.find((candidate) => candidate.name === format);
+  if (!adapter) {
+    const keys = Object.keys(fields).slice(0, 8).join(', ');
+    return [deadLetter(format === 'auto' ? `unrecognised format: no known IdP log format has these fields (${keys})` : `format ${format} is not available`)];
+  }
+  return adapter.adapt(fields).map((adapted) => finish(adapted, adapter.name));
+}
+
+function textAdapter(text: string, { adapters, format }: DecodeOptions): FormatAdapter | undefined {
+  return format === 'auto'
+    ? adapters.find((candidate) => candidate.matchesText?.(text))
+    : adapters.find((candidate) => candidate.name === format && candidate.adaptText);
+}
+
+/** Validates an adapter's candidate with the one schema every format must meet. */
+function finish(adapted: Adapted, format: FormatName): DecodeResult {
+  if (adapted.kind === 'skip') return skip(adapted.reason);
+  if (adapted.kind === 'dlq') return deadLetter(adapted.reason);
+  const result = tokenRequestSchema.safeParse(adapted.event);
+  const prefix = format === 'canonical' ? '' : `${format}: `;
+  if (!result.success) return deadLetter(`${prefix}invalid TokenRequest: ${describeIssue(result.error)}`);
   // Storage gets the zod output re-serialised, never the original text: only then does
   // ClickHouse read exactly what was validated (duplicate keys, `1.7e12` or `123.0` times and
   // unknown fields would otherwise be read differently, or fail the whole batch).
-  return ok(result.data, JSON.stringify(result.data));
+  return ok(result.data, JSON.stringify(result.data), adapted.unknownAuthMethod);
 }
 
 function describeIssue(error: z.ZodError): string {

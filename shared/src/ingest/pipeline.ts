@@ -12,7 +12,7 @@ export interface IngestPipelineDeps {
   readonly deadLetters: DeadLetterPublisher;
   readonly guard: DeadLetterGuard;
   readonly metrics: IngestMetrics;
-  readonly decode: (value: Buffer | null) => DecodeResult;
+  readonly decode: (value: Buffer | null) => DecodeResult[];
 }
 
 /**
@@ -48,6 +48,7 @@ export function createIngestPipeline(deps: IngestPipelineDeps) {
     metrics.duplicate.inc(sorted.duplicates);
     metrics.deadLettered.inc(sorted.rejected.length);
     metrics.skipped.inc(sorted.skipped);
+    for (const [value, count] of sorted.unknownAuthMethods) metrics.unknownAuthMethod.inc({ value: value.slice(0, 64) }, count);
     metrics.batchSize.observe(messages.length);
   };
 }

@@ -8,11 +8,13 @@ import type { TokenRequest } from '../events/token-request.js';
  * - skip: a valid record that is not a client token request (a user login, an admin change).
  */
 export type DecodeResult =
-  // `json` is the event as canonical JSON text, the form storage takes.
-  | { readonly kind: 'ok'; readonly event: TokenRequest; readonly json: string }
+  // `json` is the event as canonical JSON text, the form storage takes; `unknownAuthMethod`
+  // is a vendor auth-method value the adapter could not map (stored as `unknown`, counted).
+  | { readonly kind: 'ok'; readonly event: TokenRequest; readonly json: string; readonly unknownAuthMethod?: string }
   | { readonly kind: 'dlq'; readonly reason: string }
   | { readonly kind: 'skip'; readonly reason: string };
 
-export const ok = (event: TokenRequest, json: string): DecodeResult => ({ kind: 'ok', event, json });
+export const ok = (event: TokenRequest, json: string, unknownAuthMethod?: string): DecodeResult =>
+  unknownAuthMethod === undefined ? { kind: 'ok', event, json } : { kind: 'ok', event, json, unknownAuthMethod };
 export const deadLetter = (reason: string): DecodeResult => ({ kind: 'dlq', reason });
 export const skip = (reason: string): DecodeResult => ({ kind: 'skip', reason });
