@@ -1,4 +1,6 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { FORMAT_NAMES } from '@tokenwatch/shared/formats/types';
+import type { FormatChoice } from '@tokenwatch/shared/ingest/decode';
 import { importCommand } from './commands/import.js';
 import { ingestCommand } from './commands/ingest.js';
 import { produceCommand } from './commands/produce.js';
@@ -18,7 +20,10 @@ program
   .command('import')
   .description('validate and store JSON lines from a file (or - for stdin); rejects go to <file>.rejects.jsonl')
   .argument('<file>', 'JSON-lines file, or - for stdin')
-  .action((file: string) => runCommand(async (context) => void (await importCommand(context, file))));
+  .addOption(new Option('--format <format>', 'the log format of every line (default: TOKENWATCH_FORMAT, auto-detect)').choices(['auto', ...FORMAT_NAMES]))
+  .action((file: string, options: { format?: FormatChoice }) =>
+    runCommand(async (context) => void (await importCommand(context, file, options.format ?? context.settings.TOKENWATCH_FORMAT))),
+  );
 
 program
   .command('produce')

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Settings } from '@tokenwatch/shared/config/settings';
-import { decodeCanonical } from '@tokenwatch/shared/ingest/decode';
+import { FORMATS } from '@tokenwatch/shared/formats/registry';
+import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
 import { DeadLetterGuard } from '@tokenwatch/shared/ingest/dead-letter-guard';
 import { createIngestPipeline } from '@tokenwatch/shared/ingest/pipeline';
 import { BatchingConsumer } from '@tokenwatch/shared/kafka/batching-consumer';
@@ -41,7 +42,7 @@ export async function startIngest(options: {
     deadLetters: new DeadLetterPublisher(producer, settings.TOKENWATCH_DLQ_TOPIC),
     guard: new DeadLetterGuard(settings.TOKENWATCH_DLQ_MAX_RATIO, settings.TOKENWATCH_DLQ_MIN_MESSAGES, `topic ${settings.TOKENWATCH_TOPIC}`),
     metrics: createIngestMetrics(registry),
-    decode: decodeCanonical,
+    decode: (value) => decodeMessage(value, { adapters: FORMATS, format: settings.TOKENWATCH_FORMAT }),
   });
   const consumer = new BatchingConsumer({
     kafka,

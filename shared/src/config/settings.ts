@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { FORMAT_NAMES } from '../formats/types.js';
 
 /**
  * Every setting tokenwatch reads from the environment, validated once at start-up.
@@ -45,6 +46,8 @@ export const settingsSchema = z.object({
 
   TOKENWATCH_TOPIC: z.string().min(1).default('idp.token-requests'),
   TOKENWATCH_DLQ_TOPIC: z.string().min(1).default('idp.token-requests.dlq'),
+  // `auto` recognises each record's format; a name forces one for the whole topic.
+  TOKENWATCH_FORMAT: z.enum(['auto', ...FORMAT_NAMES]).default('auto'),
   TOKENWATCH_CONSUMER_GROUP: z.string().min(1).default('tokenwatch-ingest'),
   TOKENWATCH_TOPIC_PARTITIONS: positiveInt(4),
   TOKENWATCH_BATCH_MAX_EVENTS: positiveInt(10_000),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { decodeCanonical } from '@tokenwatch/shared/ingest/decode';
+import { FORMATS } from '@tokenwatch/shared/formats/registry';
+import { decodeMessage, type FormatChoice } from '@tokenwatch/shared/ingest/decode';
 import { sortBatch } from '@tokenwatch/shared/ingest/sort';
 import { redactRecord } from '@tokenwatch/shared/redact';
 import { openStorage } from '@tokenwatch/shared/storage/storage';
@@ -18,11 +19,11 @@ export interface ImportCounts {
 }
 
 /**
- * `tokenwatch import <file|->`: JSON lines through the same validation and insert path as
- * the Kafka worker. Rejects go to `<file>.rejects.jsonl` with their line number and reason
+ * `tokenwatch import <file|->`: JSON lines (or log lines) through the same decoding, validation
+ * and insert path as the Kafka worker. Rejects go to `<file>.rejects.jsonl` with their line number and reason
  * (secrets redacted), never silently dropped.
  */
-export async function importCommand(context: CommandContext, path: string): Promise<ImportCounts> {
+export async function importCommand(context: CommandContext, path: string, format: FormatChoice): Promise<ImportCounts> {
   const { settings, logger } = context;
   const rejectsPath = `${path === '-' ? 'stdin' : path}.rejects.jsonl`;
   const storage = await openStorage(settings, logger, { serveQueries: false });
@@ -30,7 +31,7 @@ export async function importCommand(context: CommandContext, path: string): Prom
   let rejects: WriteStream | undefined;
   try {
     for await (const lines of readLineChunks(path, CHUNK_LINES)) {
-      const sorted = sortBatch<Line>(lines, (line) => decodeCanonical(line.text));
+      const sorted = sortBatch<Line>(lines, (line) => decodeMessage(line.text, { adapters: FORMATS, format }));
       const stored = await findStoredEventIds(storage.client, sorted.eventIds);
       const fresh = sorted.lines.filter((_line, i) => !stored.has(sorted.eventIds[i] as string));
       // The token is the chunk's content: a retried insert of the chunk is stored once.
