@@ -46,6 +46,8 @@ export class BatchingConsumer {
   private buffer: ConsumedMessage[] = [];
   private bufferStartedAt = 0;
   private lastCommit: Promise<void> = Promise.resolve();
+  /** Batches handed over and not yet committed (or failed). */
+  private inFlight = 0;
   private inFlightFetch: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -130,6 +132,9 @@ export class BatchingConsumer {
       const previous = this.lastCommit;
       void this.flush();
       await previous;
+    } else if (this.inFlight >= MAX_IN_FLIGHT) {
+      // Partial batches cut by the timer while storage is slow: stop fetching until they land.
+      await this.lastCommit;
     }
     await heartbeat();
   }
@@ -147,6 +152,7 @@ export class BatchingConsumer {
     const handled = this.options.onBatch(messages, batchId(ranges));
     handled.catch(() => undefined); // observed below, in order
     const previous = this.lastCommit;
+    this.inFlight += 1;
     this.lastCommit = (async () => {
       await previous;
       if (this.failed) return;
@@ -165,7 +171,9 @@ export class BatchingConsumer {
         // partition now reads it again and storage deduplicates it, so this is not fatal.
         this.options.logger.warn({ err: errorMessage(error) }, 'offset commit failed; the batch will be redelivered');
       }
-    })();
+    })().finally(() => {
+      this.inFlight -= 1;
+    });
     return this.lastCommit;
   }
 
@@ -183,6 +191,9 @@ export class BatchingConsumer {
     });
   }
 }
+
+/** Batches being stored at once: one being inserted while the next is decoded. */
+const MAX_IN_FLIGHT = 2;
 
 interface OffsetRange {
   readonly topic: string;
