@@ -54,7 +54,8 @@ export const settingsSchema = z.object({
   TOKENWATCH_BATCH_MAX_WAIT_MS: positiveInt(1_000),
   TOKENWATCH_DLQ_MAX_RATIO: z.coerce.number().gt(0).max(1).default(0.5),
   TOKENWATCH_DLQ_MIN_MESSAGES: positiveInt(1_000),
-  TOKENWATCH_RETENTION_DAYS: positiveInt(90),
+  // Capped: the TTL is a DateTime, which ends in 2106; a wrapped TTL would delete everything.
+  TOKENWATCH_RETENTION_DAYS: z.coerce.number().int().positive().max(7_300, 'at most 7300 days (20 years)').default(90),
   TOKENWATCH_QUERY_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
 
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

@@ -34,6 +34,8 @@ export function mapAuthMethod(
   table: Readonly<Record<string, AuthMethod>>,
 ): { method: AuthMethod; unknownAuthMethod?: string } {
   if (typeof value !== 'string' || value === '') return { method: 'unknown' };
-  const method = table[value] ?? table[value.toLowerCase()];
+  // Own keys only: `constructor` or `toString` must not resolve to Object.prototype members.
+  const lookup = (key: string) => (Object.hasOwn(table, key) ? table[key] : undefined);
+  const method = lookup(value) ?? lookup(value.toLowerCase());
   return method ? { method } : { method: 'unknown', unknownAuthMethod: value };
 }

@@ -1,0 +1,162 @@
+import type { AuthMethod } from '../events/token-request.js';
+import { stableEventId } from './event-id.js';
+import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
+
+/**
+ * node-oidc-provider (npm `oidc-provider`, panva) writes no log of its own: it emits events
+ * (`grant.success` (ctx), `grant.error` (ctx, error), ...) and the embedding application logs
+ * them. tokenwatch reads the JSON object docs/formats/oidc-provider.md asks that application to
+ * write, one per token endpoint request:
+ *
+ *   { "source": "oidc-provider", "event": "grant.success" | "grant.error",
+ *     "time": RFC 3339 string or epoch ms, "event_id"?: string,
+ *     "issuer": provider.issuer, "client_id": string, "client_auth_method"?: string,
+ *     "grant_type": string, "ip": string, "user_agent"?: string, "scope"?: string,
+ *     "resource"?: string | string[], "error"?: string, "error_description"?: string,
+ *     "error_detail"?: string, "assertion"?: { jti, iat, exp, iss, sub, aud, kid, alg } }
+ *
+ * Only the client_credentials grant is a machine client's token request; other grants are
+ * skipped, except a rejected assertion replay, which is reported whatever the grant.
+ */
+
+/**
+ * `ctx.oidc.client.clientAuthMethod` (the client's token_endpoint_auth_method) uses the
+ * registered OAuth names, which are the canonical ones. `attest_jwt_client_auth` (OAuth
+ * attestation-based client authentication) has no canonical name: it maps to `unknown` and is counted.
+ */
+const AUTH_METHODS: Readonly<Record<string, AuthMethod>> = {
+  client_secret_basic: 'client_secret_basic',
+  client_secret_post: 'client_secret_post',
+  client_secret_jwt: 'client_secret_jwt',
+  private_key_jwt: 'private_key_jwt',
+  tls_client_auth: 'tls_client_auth',
+  self_signed_tls_client_auth: 'self_signed_tls_client_auth',
+  none: 'none',
+};
+
+const OUTCOMES: ReadonlyMap<string, 'success' | 'failure'> = new Map([
+  ['grant.success', 'success'],
+  ['grant.error', 'failure'],
+]);
+
+/**
+ * oidc-provider's rejection of a reused client assertion jti: `InvalidClientAuth('client
+ * assertion tokens must only be used once')` (lib/shared/jwt_client_auth.js) puts it in
+ * `error_detail` (the error is `invalid_client`, the description 'client authentication failed');
+ * old versions raised `InvalidRequestError('jwt-bearer tokens must only be used once')` instead.
+ */
+const REPLAY_MESSAGE = /\b(?:client assertion|jwt-bearer) tokens must only be used once\b/i;
+
+const ASSERTION_STRINGS = ['jti', 'iss', 'sub', 'kid', 'alg'] as const;
+const ASSERTION_DATES = ['iat', 'exp'] as const;
+
+export const oidcProviderFormat: FormatAdapter = {
+  name: 'oidc-provider',
+
+  matches: (record) => record.source === 'oidc-provider' && typeof record.event === 'string',
+
+  adapt: (record) => [adaptRecord(record)],
+};
+
+function adaptRecord(record: Record<string, unknown>): Adapted {
+  const event = record.event as string;
+  const outcome = OUTCOMES.get(event);
+  if (outcome === undefined) return skip(`event ${event} is not a token request`);
+
+  const strings: Record<string, string | undefined> = {};
+  for (const key of ['event_id', 'issuer', 'client_id', 'client_auth_method', 'grant_type', 'ip', 'user_agent', 'scope', 'error', 'error_description', 'error_detail'] as const) {
+    const value = record[key];
+    if (value !== undefined && value !== null && typeof value !== 'string') return dlq(`${key} is not a string`);
+    strings[key] = value === undefined || value === null || value === '' ? undefined : (value as string);
+  }
+
+  const replayReported = outcome === 'failure' && [strings.error_detail, strings.error_description].some((text) => text !== undefined && REPLAY_MESSAGE.test(text));
+
+  if (strings.grant_type === undefined) return dlq('grant_type is missing');
+  if (strings.grant_type !== 'client_credentials' && !replayReported) {
+    return skip(`grant_type ${strings.grant_type} is not a machine client's token request`);
+  }
+
+  if (typeof record.time !== 'string' && !(typeof record.time === 'number' && Number.isInteger(record.time))) {
+    return dlq('time is missing or neither an RFC 3339 string nor epoch milliseconds');
+  }
+  if (strings.issuer === undefined) return dlq('issuer is missing');
+  if (strings.client_id === undefined) return dlq('client_id is missing');
+  if (strings.ip === undefined) return dlq('ip is missing');
+
+  const audience = audienceOf(record.resource);
+  if (!audience.ok) return dlq(audience.reason);
+  const assertion = assertionOf(record.assertion);
+  if (!assertion.ok) return dlq(assertion.reason);
+
+  const { method, unknownAuthMethod } = mapAuthMethod(strings.client_auth_method, AUTH_METHODS);
+  const candidate: Record<string, unknown> = {
+    event_id: strings.event_id ?? stableEventId('oidc-provider', record),
+    time: record.time,
+    idp: 'oidc-provider',
+    tenant: strings.issuer,
+    client_id: strings.client_id,
+    grant_type: strings.grant_type,
+    auth_method: method,
+    outcome,
+    ...(outcome === 'failure' && strings.error !== undefined ? { error_code: strings.error } : {}),
+    source_ip: strings.ip,
+    ...(strings.user_agent === undefined ? {} : { user_agent: strings.user_agent }),
+    scopes: strings.scope === undefined ? [] : strings.scope.split(/\s+/).filter((s) => s !== ''),
+    ...(audience.value === undefined ? {} : { audience: audience.value }),
+    ...(assertion.value === undefined ? {} : { assertion: assertion.value }),
+    ...(replayReported ? { replay_reported: true } : {}),
+  };
+  return unknownAuthMethod === undefined ? { kind: 'event', event: candidate } : { kind: 'event', event: candidate, unknownAuthMethod };
+}
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** RFC 8707 `resource`: one URI or several (joined with spaces, the way `scope` is). */
+function audienceOf(resource: unknown): Parsed<string | undefined> {
+  if (resource === undefined || resource === null) return { ok: true, value: undefined };
+  if (typeof resource === 'string') return { ok: true, value: resource === '' ? undefined : resource };
+  if (Array.isArray(resource) && resource.every((item) => typeof item === 'string')) {
+    return { ok: true, value: resource.length === 0 ? undefined : resource.join(' ') };
+  }
+  return { ok: false, reason: 'resource is neither a string nor an array of strings' };
+}
+
+/**
+ * The client assertion's header and claims the application decoded, picked one by one: a stray
+ * `client_assertion` or signature under `assertion` is never copied.
+ */
+function assertionOf(value: unknown): Parsed<Record<string, unknown> | undefined> {
+  if (value === undefined || value === null) return { ok: true, value: undefined };
+  if (typeof value !== 'object' || Array.isArray(value)) return { ok: false, reason: 'assertion is not an object' };
+  const source = value as Record<string, unknown>;
+  const picked: Record<string, unknown> = {};
+  for (const key of ASSERTION_STRINGS) {
+    const claim = source[key];
+    if (claim === undefined || claim === null) continue;
+    if (typeof claim !== 'string') return { ok: false, reason: `assertion.${key} is not a string` };
+    picked[key] = claim;
+  }
+  for (const key of ASSERTION_DATES) {
+    const claim = source[key];
+    if (claim === undefined || claim === null) continue;
+    if (typeof claim !== 'number') return { ok: false, reason: `assertion.${key} is not a NumericDate` };
+    picked[key] = claim;
+  }
+  const aud = source.aud;
+  if (aud !== undefined && aud !== null) {
+    if (typeof aud !== 'string' && !(Array.isArray(aud) && aud.every((item) => typeof item === 'string'))) {
+      return { ok: false, reason: 'assertion.aud is neither a string nor an array of strings' };
+    }
+    picked.aud = aud;
+  }
+  return { ok: true, value: Object.keys(picked).length === 0 ? undefined : picked };
+}
+
+function skip(reason: string): Adapted {
+  return { kind: 'skip', reason: `oidc-provider: ${reason}` };
+}
+
+function dlq(reason: string): Adapted {
+  return { kind: 'dlq', reason: `oidc-provider: ${reason}` };
+}

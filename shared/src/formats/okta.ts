@@ -1,0 +1,213 @@
+import countries from 'i18n-iso-countries';
+import english from 'i18n-iso-countries/langs/en.json' with { type: 'json' };
+import type { AuthMethod } from '../events/token-request.js';
+import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
+
+/**
+ * Okta System Log events (LogEvent objects), as the System Log API (`GET /api/v1/logs`, a JSON
+ * array the dispatcher splits) and log streaming deliver them one by one.
+ *
+ * Token requests are the `*.token.grant*` events of an authorization server (Okta event types):
+ * - success: `app.oauth2.as.token.grant.access_token` (custom authorization server),
+ *   `app.oauth2.token.grant.access_token` (org authorization server);
+ * - failure: `app.oauth2.as.token.grant`, `app.oauth2.token.grant` (outcome.result FAILURE).
+ * Every other event type (sign-ins, admin actions, id/refresh token grants) is skipped.
+ *
+ * Field paths follow okta/customer-detections logs/log_fields.csv and the System Log API's
+ * LogEvent object. Only the fields mapped below are read: debugContext.debugData holds whatever
+ * the request carried and is never copied as a whole.
+ */
+
+type Json = Record<string, unknown>;
+
+countries.registerLocale(english);
+
+const SUCCESS_TYPES: ReadonlySet<string> = new Set([
+  'app.oauth2.as.token.grant.access_token',
+  'app.oauth2.token.grant.access_token',
+]);
+const FAILURE_TYPES: ReadonlySet<string> = new Set(['app.oauth2.as.token.grant', 'app.oauth2.token.grant']);
+
+/** debugData.clientAuthType: the OAuth token_endpoint_auth_method names (log_fields.csv: "none, private_key_jwt"). */
+const CLIENT_AUTH_TYPES: Readonly<Record<string, AuthMethod>> = {
+  client_secret_basic: 'client_secret_basic',
+  client_secret_post: 'client_secret_post',
+  client_secret_jwt: 'client_secret_jwt',
+  private_key_jwt: 'private_key_jwt',
+  tls_client_auth: 'tls_client_auth',
+  self_signed_tls_client_auth: 'self_signed_tls_client_auth',
+  none: 'none',
+};
+
+/**
+ * Okta logs the country's English name (log_fields.csv: "United States"). i18n-iso-countries knows
+ * the official and most common names; these are common short names it lacks.
+ */
+const COUNTRY_ALIASES: Readonly<Record<string, string>> = {
+  syria: 'SY',
+  laos: 'LA',
+  moldova: 'MD',
+  brunei: 'BN',
+  'cabo verde': 'CV',
+  'congo republic': 'CG',
+  'dr congo': 'CD',
+  micronesia: 'FM',
+  'u.s. virgin islands': 'VI',
+  'british virgin islands': 'VG',
+  'vatican city': 'VA',
+  åland: 'AX',
+  'bonaire, sint eustatius, and saba': 'BQ',
+};
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const objectAt = (value: unknown): Json => (isObject(value) ? value : {});
+
+/** A string with something in it, as is. */
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.trim() !== '' ? value : undefined;
+
+/** Cuts an optional text to the schema's bound rather than losing the whole event over it. */
+function clip(value: string | undefined, max: number): string | undefined {
+  if (value === undefined || value.length <= max) return value;
+  const end = /[\uD800-\uDBFF]/.test(value.charAt(max - 1)) ? max - 1 : max;
+  return value.slice(0, end);
+}
+
+const dlq = (reason: string): Adapted => ({ kind: 'dlq', reason: `okta: ${reason}` });
+const skip = (reason: string): Adapted => ({ kind: 'skip', reason: `okta: ${reason}` });
+
+/** A single LogEvent: its type, its id and its time are what every System Log event has. */
+function matches(record: Json): boolean {
+  return typeof record.eventType === 'string' && typeof record.uuid === 'string' && 'published' in record;
+}
+
+function adapt(record: Json): Adapted[] {
+  return [adaptEvent(record)];
+}
+
+function adaptEvent(record: Json): Adapted {
+  const eventType = record.eventType;
+  if (typeof eventType !== 'string') return dlq('eventType is missing or not a string');
+  const success = SUCCESS_TYPES.has(eventType);
+  if (!success && !FAILURE_TYPES.has(eventType)) return skip(`event type ${eventType} is not a client token request`);
+
+  const eventId = text(record.uuid);
+  if (eventId === undefined) return dlq('uuid is missing');
+  if (typeof record.published !== 'string' || record.published === '') return dlq('published is missing or not a string');
+
+  const actor = objectAt(record.actor);
+  const client = objectAt(record.client);
+  const debugData = objectAt(objectAt(record.debugContext).debugData);
+
+  // The client is the actor of a client credentials grant (actor.type PublicClientApp);
+  // client.id is "for OAuth requests, the ID of the OAuth client making the request".
+  const actorIsClient = actor.type === 'PublicClientApp';
+  const clientId = (actorIsClient ? text(actor.id) : undefined) ?? text(client.id);
+  if (clientId === undefined) return dlq('actor.id (actor.type PublicClientApp) and client.id are missing');
+
+  const grantType = text(debugData.grantType);
+  if (grantType === undefined) return dlq('debugContext.debugData.grantType is missing');
+
+  const outcome = outcomeOf(record.outcome, success);
+  if (outcome === undefined) return dlq('outcome.result is not a string');
+
+  const sourceIp = text(client.ipAddress) ?? firstChainIp(objectAt(record.request).ipChain);
+  if (sourceIp === undefined) return dlq('client.ipAddress and request.ipChain[0].ip are missing');
+
+  const auth = mapAuthMethod(debugData.clientAuthType, CLIENT_AUTH_TYPES);
+  const event: Json = {
+    event_id: eventId,
+    time: record.published,
+    idp: 'okta',
+    // No event field names the org; the custom authorization server's id is the nearest tenant.
+    tenant: text(debugData.authorizationServer) ?? 'default',
+    client_id: clientId,
+    client_name: actorIsClient ? clip(text(actor.displayName) ?? knownAlternateId(actor.alternateId), 256) : undefined,
+    grant_type: grantType,
+    auth_method: auth.method,
+    outcome: outcome.success ? 'success' : 'failure',
+    error_code: outcome.success ? undefined : clip(text(objectAt(record.outcome).reason), 128),
+    source_ip: sourceIp,
+    user_agent: clip(text(objectAt(client.userAgent).rawUserAgent), 1024),
+    scopes: scopesOf(debugData.grantedScopes) ?? scopesOf(debugData.requestedScopes) ?? [],
+    geo: geoOf(client, record.securityContext),
+  };
+  for (const key of Object.keys(event)) if (event[key] === undefined) delete event[key];
+  return auth.unknownAuthMethod === undefined
+    ? { kind: 'event', event }
+    : { kind: 'event', event, unknownAuthMethod: auth.unknownAuthMethod };
+}
+
+/**
+ * outcome.result is SUCCESS, FAILURE, SKIPPED, UNKNOWN (or CHALLENGE); only SUCCESS is a success.
+ * Without an outcome the event type decides: `...access_token` is the granted token, the bare
+ * `...token.grant` the failure.
+ */
+function outcomeOf(value: unknown, successType: boolean): { success: boolean } | undefined {
+  const result = isObject(value) ? value.result : undefined;
+  if (result === undefined || result === null) return { success: successType };
+  if (typeof result !== 'string') return undefined;
+  return { success: result.toUpperCase() === 'SUCCESS' };
+}
+
+/** Okta writes "unknown" when an actor has no alternate id. */
+function knownAlternateId(value: unknown): string | undefined {
+  const id = text(value);
+  return id === undefined || id.toLowerCase() === 'unknown' ? undefined : id;
+}
+
+function firstChainIp(chain: unknown): string | undefined {
+  if (!Array.isArray(chain)) return undefined;
+  const first: unknown = chain[0];
+  return isObject(first) ? text(first.ip) : undefined;
+}
+
+/** Scopes as Okta logs them: one string, space- or comma-separated ("offline_access, profile, openid"). */
+function scopesOf(value: unknown): string[] | undefined {
+  const parts = Array.isArray(value)
+    ? value.filter((item): item is string => typeof item === 'string').flatMap((item) => item.split(/[\s,]+/))
+    : typeof value === 'string'
+      ? value.split(/[\s,]+/)
+      : undefined;
+  if (parts === undefined) return undefined;
+  const scopes = [...new Set(parts.filter((part) => part !== ''))];
+  return scopes.length > 0 ? scopes : undefined;
+}
+
+function geoOf(client: Json, securityContext: unknown): Json | undefined {
+  const location = objectAt(client.geographicalContext);
+  const security = objectAt(securityContext);
+  const geo: Json = {};
+  const country = countryCode(location.country);
+  if (country !== undefined) geo.country = country;
+  const city = clip(text(location.city), 128);
+  if (city !== undefined) geo.city = city;
+  const asn = security.asNumber;
+  const asNumber = typeof asn === 'number' ? asn : typeof asn === 'string' && /^\d+$/.test(asn) ? Number(asn) : undefined;
+  // ASN 0 is reserved (RFC 7607): no ASN.
+  if (asNumber !== undefined && Number.isSafeInteger(asNumber) && asNumber > 0) geo.asn = asNumber;
+  const asOrg = clip(text(security.asOrg), 256);
+  if (asOrg !== undefined) geo.as_org = asOrg;
+  return Object.keys(geo).length > 0 ? geo : undefined;
+}
+
+const countryCache = new Map<string, string | undefined>();
+
+/** An ISO 3166 alpha-2 code for Okta's country name, or nothing when the name is not one. */
+function countryCode(value: unknown): string | undefined {
+  const name = text(value)?.trim();
+  if (name === undefined) return undefined;
+  if (countryCache.has(name)) return countryCache.get(name);
+  const code =
+    (/^[A-Z]{2}$/.test(name) && countries.isValid(name) ? name : undefined) ??
+    countries.getAlpha2Code(name, 'en') ??
+    countries.getSimpleAlpha2Code(name, 'en') ??
+    COUNTRY_ALIASES[name.toLowerCase()];
+  // Names are few; the bound only guards against a feed of made-up ones.
+  if (countryCache.size < 1024) countryCache.set(name, code);
+  return code;
+}
+
+export const oktaFormat: FormatAdapter = { name: 'okta', matches, adapt };

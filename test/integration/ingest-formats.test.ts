@@ -1,0 +1,97 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startIngest, type IngestService } from '@tokenwatch/ingest';
+import { FORMATS } from '@tokenwatch/shared/formats/registry';
+import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
+import { createLogger } from '@tokenwatch/shared/log';
+import { createRegistry } from '@tokenwatch/shared/metrics';
+import { openStorage, type Storage } from '@tokenwatch/shared/storage/storage';
+import { waitFor } from '../helpers/cli.js';
+import { createTopic, produce, readTopic } from '../helpers/kafka.js';
+import { settingsFrom, testEnv } from '../helpers/settings.js';
+
+/**
+ * Every fixture of every IdP format, one Kafka message per file (or per line of a .log or
+ * .jsonl file), interleaved in one topic with format auto-detection: what lands in
+ * token_requests, the dead-letter topic and the skipped counter must be exactly what the
+ * adapters make of each message in-process (their mapping is covered by the unit tests).
+ */
+const FIXTURES = new URL('../fixtures/formats/', import.meta.url);
+
+function fixtureMessages(): string[] {
+  const messages: string[] = [];
+  for (const format of readdirSync(FIXTURES)) {
+    for (const file of readdirSync(new URL(`${format}/`, FIXTURES))) {
+      const text = readFileSync(new URL(`${format}/${file}`, FIXTURES), 'utf8');
+      if (file.endsWith('.log') || file.endsWith('.jsonl')) messages.push(...text.split('\n').filter((line) => line.trim() !== ''));
+      else messages.push(JSON.stringify(JSON.parse(text)));
+    }
+  }
+  // Interleave formats so the consumer sees them mixed within batches.
+  return messages.map((message, i) => ({ message, key: (i * 7919) % messages.length })).sort((a, b) => a.key - b.key).map(({ message }) => message);
+}
+
+describe('mixed IdP formats through Kafka', () => {
+  // Fixture events are dated back to 2024: a longer retention keeps TTL from dropping them mid-test.
+  const env = testEnv('formats', { TOKENWATCH_RETENTION_DAYS: '3650' });
+  const settings = settingsFrom(env);
+  const registry = createRegistry();
+  const messages = fixtureMessages();
+  const expected = { stored: new Map<string, Set<string>>(), deadLettered: 0, skipped: 0 };
+  let storage: Storage;
+  let ingest: IngestService;
+
+  beforeAll(async () => {
+    for (const message of messages) {
+      const results = decodeMessage(message, { adapters: FORMATS, format: 'auto' });
+      if (results.some((result) => result.kind === 'dlq')) expected.deadLettered += 1;
+      for (const result of results) {
+        if (result.kind === 'skip') expected.skipped += 1;
+        if (result.kind !== 'ok') continue;
+        const ids = expected.stored.get(result.event.idp) ?? new Set<string>();
+        ids.add(result.event.event_id);
+        expected.stored.set(result.event.idp, ids);
+      }
+    }
+    await createTopic(settings.TOKENWATCH_TOPIC, 2);
+    storage = await openStorage(settings, createLogger('warn'));
+    ingest = await startIngest({ settings, logger: createLogger('warn'), clickhouse: storage.client, registry });
+    await produce(settings.TOKENWATCH_TOPIC, messages);
+  });
+
+  afterAll(async () => {
+    await ingest?.stop();
+    await storage?.close();
+  });
+
+  it('has fixtures of every vendor format, valid ones and bad ones', () => {
+    expect([...expected.stored.keys()].sort()).toEqual(expect.arrayContaining(['auth0', 'cognito', 'entra', 'okta']));
+    expect(expected.deadLettered).toBeGreaterThan(0);
+    expect(expected.skipped).toBeGreaterThan(0);
+  });
+
+  it('stores every valid event of every format once, under its IdP', async () => {
+    const total = [...expected.stored.values()].reduce((sum, ids) => sum + ids.size, 0);
+    const count = async () => {
+      const result = await storage.client.query({ query: 'SELECT idp, uniqExact(event_id) AS n FROM token_requests FINAL GROUP BY idp', format: 'JSONEachRow' });
+      return new Map((await result.json<{ idp: string; n: string }>()).map((row) => [row.idp, Number(row.n)]));
+    };
+    await waitFor(async () => ([...(await count()).values()].reduce((a, b) => a + b, 0) >= total ? true : undefined), {
+      what: `${total} events`,
+      timeoutMs: 30_000,
+    }).catch(async (error: unknown) => {
+      throw new Error(`${String(error)}; stored ${JSON.stringify([...(await count())])}, expected ${JSON.stringify([...expected.stored].map(([idp, ids]) => [idp, ids.size]))}`);
+    });
+    const stored = await count();
+    expect(Object.fromEntries(stored)).toEqual(Object.fromEntries([...expected.stored].map(([idp, ids]) => [idp, ids.size])));
+  });
+
+  it('dead-letters the malformed messages with a reason naming the format, and counts the skipped ones', async () => {
+    const letters = await readTopic(settings.TOKENWATCH_DLQ_TOPIC, expected.deadLettered);
+    expect(letters).toHaveLength(expected.deadLettered);
+    const vendorReasons = letters.filter((letter) => /^(okta|auth0|entra|cognito|keycloak|oidc-provider): /.test(letter.headers['dlq-reason'] ?? ''));
+    expect(vendorReasons.length).toBeGreaterThan(0);
+    const metrics = await registry.getMetricsAsJSON();
+    expect(metrics.find((metric) => metric.name === 'tokenwatch_ingest_events_skipped_total')?.values[0]?.value).toBe(expected.skipped);
+  });
+});
