@@ -1,4 +1,7 @@
 import { type Adapted, type FormatAdapter } from './types.js';
+import { type Json, clip, isObject, resultsFor, text } from './fields.js';
+
+const { dlq, skip } = resultsFor('auth0');
 
 /**
  * Auth0 tenant log events, in the shapes they reach tokenwatch:
@@ -17,29 +20,10 @@ import { type Adapted, type FormatAdapter } from './types.js';
  * and is never copied.
  */
 
-type Json = Record<string, unknown>;
-
 const CLIENT_CREDENTIALS_TYPES: Readonly<Record<string, 'success' | 'failure'>> = {
   seccft: 'success',
   feccft: 'failure',
 };
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** A string with something in it, as is; Auth0 writes "" for fields it has no value for. */
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.trim() !== '' ? value : undefined;
-
-/** Cuts an optional text to the schema's bound rather than losing the whole event over it. */
-function clip(value: string | undefined, max: number): string | undefined {
-  if (value === undefined || value.length <= max) return value;
-  const end = /[\uD800-\uDBFF]/.test(value.charAt(max - 1)) ? max - 1 : max;
-  return value.slice(0, end);
-}
-
-const dlq = (reason: string): Adapted => ({ kind: 'dlq', reason: `auth0: ${reason}` });
-const skip = (reason: string): Adapted => ({ kind: 'skip', reason: `auth0: ${reason}` });
 
 /** A log event: a type code and a log id (`_id` in older API responses). */
 function isLogEvent(record: Json): boolean {

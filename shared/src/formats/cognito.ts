@@ -1,4 +1,7 @@
 import type { Adapted, FormatAdapter } from './types.js';
+import { type Json, isObject, resultsFor, text } from './fields.js';
+
+const { dlq, skip } = resultsFor('cognito');
 
 /**
  * Amazon Cognito user pool token endpoint requests, as CloudTrail records them (one event, or a
@@ -15,18 +18,7 @@ import type { Adapted, FormatAdapter } from './types.js';
  * `client_assertion` and anything else in `requestParameters` never reach the event.
  */
 
-type Json = Record<string, unknown>;
-
 const COGNITO_SOURCE = 'cognito-idp.amazonaws.com';
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.trim() !== '' ? value : undefined;
-
-const dlq = (reason: string): Adapted => ({ kind: 'dlq', reason: `cognito: ${reason}` });
-const skip = (reason: string): Adapted => ({ kind: 'skip', reason: `cognito: ${reason}` });
 
 /**
  * Any CloudTrail event (`eventSource` is a service endpoint such as `s3.amazonaws.com`): Cognito is

@@ -1,5 +1,8 @@
 import type { AuthMethod } from '../events/token-request.js';
 import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
+import { type Json, isObject, resultsFor, text } from './fields.js';
+
+const { dlq, skip } = resultsFor('entra');
 
 /**
  * Microsoft Entra ID sign-in logs of workload identities, in the two shapes they are exported:
@@ -16,8 +19,6 @@ import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
  * Entra does not log the grant: a service principal or managed identity sign-in is an app-only
  * token request, i.e. client credentials.
  */
-
-type Json = Record<string, unknown>;
 
 const SERVICE_PRINCIPAL_CATEGORY = 'ServicePrincipalSignInLogs';
 const MANAGED_IDENTITY_CATEGORY = 'ManagedIdentitySignInLogs';
@@ -41,16 +42,6 @@ const CREDENTIAL_TYPES: Readonly<Record<string, AuthMethod>> = {
   federatedidentitycredential: 'federated',
   managedidentity: 'managed_identity',
 };
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** A string with something in it, as is; Entra writes "" for fields it has no value for. */
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.trim() !== '' ? value : undefined;
-
-const dlq = (reason: string): Adapted => ({ kind: 'dlq', reason: `entra: ${reason}` });
-const skip = (reason: string): Adapted => ({ kind: 'skip', reason: `entra: ${reason}` });
 
 function isAzureMonitorRecord(record: Json): boolean {
   if (typeof record.category !== 'string' || !('properties' in record)) return false;

@@ -1,6 +1,9 @@
 import type { AuthMethod } from '../events/token-request.js';
 import { stableEventId } from './event-id.js';
 import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
+import { resultsFor } from './fields.js';
+
+const { dlq, skip } = resultsFor('keycloak');
 
 /**
  * Keycloak, in the three shapes its client token requests reach us:
@@ -379,10 +382,3 @@ function firstLine(text: string): string | undefined {
   return text.split(/\r?\n/).find((line) => line.trim() !== '');
 }
 
-function skip(reason: string): Adapted {
-  return { kind: 'skip', reason: `keycloak: ${reason}` };
-}
-
-function dlq(reason: string): Adapted {
-  return { kind: 'dlq', reason: `keycloak: ${reason}` };
-}

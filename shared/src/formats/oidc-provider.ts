@@ -1,6 +1,8 @@
-import type { AuthMethod } from '../events/token-request.js';
 import { stableEventId } from './event-id.js';
 import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
+import { OAUTH_AUTH_METHODS, resultsFor } from './fields.js';
+
+const { dlq, skip } = resultsFor('oidc-provider');
 
 /**
  * node-oidc-provider (npm `oidc-provider`, panva) writes no log of its own: it emits events
@@ -24,15 +26,7 @@ import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
  * registered OAuth names, which are the canonical ones. `attest_jwt_client_auth` (OAuth
  * attestation-based client authentication) has no canonical name: it maps to `unknown` and is counted.
  */
-const AUTH_METHODS: Readonly<Record<string, AuthMethod>> = {
-  client_secret_basic: 'client_secret_basic',
-  client_secret_post: 'client_secret_post',
-  client_secret_jwt: 'client_secret_jwt',
-  private_key_jwt: 'private_key_jwt',
-  tls_client_auth: 'tls_client_auth',
-  self_signed_tls_client_auth: 'self_signed_tls_client_auth',
-  none: 'none',
-};
+const AUTH_METHODS = OAUTH_AUTH_METHODS;
 
 const OUTCOMES: ReadonlyMap<string, 'success' | 'failure'> = new Map([
   ['grant.success', 'success'],
@@ -153,10 +147,3 @@ function assertionOf(value: unknown): Parsed<Record<string, unknown> | undefined
   return { ok: true, value: Object.keys(picked).length === 0 ? undefined : picked };
 }
 
-function skip(reason: string): Adapted {
-  return { kind: 'skip', reason: `oidc-provider: ${reason}` };
-}
-
-function dlq(reason: string): Adapted {
-  return { kind: 'dlq', reason: `oidc-provider: ${reason}` };
-}

@@ -1,7 +1,9 @@
 import countries from 'i18n-iso-countries';
 import english from 'i18n-iso-countries/langs/en.json' with { type: 'json' };
-import type { AuthMethod } from '../events/token-request.js';
 import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
+import { clip, isObject, type Json, OAUTH_AUTH_METHODS, objectAt, resultsFor, text } from './fields.js';
+
+const { dlq, skip } = resultsFor('okta');
 
 /**
  * Okta System Log events (LogEvent objects), as the System Log API (`GET /api/v1/logs`, a JSON
@@ -18,8 +20,6 @@ import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
  * the request carried and is never copied as a whole.
  */
 
-type Json = Record<string, unknown>;
-
 countries.registerLocale(english);
 
 const SUCCESS_TYPES: ReadonlySet<string> = new Set([
@@ -29,15 +29,7 @@ const SUCCESS_TYPES: ReadonlySet<string> = new Set([
 const FAILURE_TYPES: ReadonlySet<string> = new Set(['app.oauth2.as.token.grant', 'app.oauth2.token.grant']);
 
 /** debugData.clientAuthType: the OAuth token_endpoint_auth_method names (log_fields.csv: "none, private_key_jwt"). */
-const CLIENT_AUTH_TYPES: Readonly<Record<string, AuthMethod>> = {
-  client_secret_basic: 'client_secret_basic',
-  client_secret_post: 'client_secret_post',
-  client_secret_jwt: 'client_secret_jwt',
-  private_key_jwt: 'private_key_jwt',
-  tls_client_auth: 'tls_client_auth',
-  self_signed_tls_client_auth: 'self_signed_tls_client_auth',
-  none: 'none',
-};
+const CLIENT_AUTH_TYPES = OAUTH_AUTH_METHODS;
 
 /**
  * Okta logs the country's English name (log_fields.csv: "United States"). i18n-iso-countries knows
@@ -58,25 +50,6 @@ const COUNTRY_ALIASES: Readonly<Record<string, string>> = {
   åland: 'AX',
   'bonaire, sint eustatius, and saba': 'BQ',
 };
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const objectAt = (value: unknown): Json => (isObject(value) ? value : {});
-
-/** A string with something in it, as is. */
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.trim() !== '' ? value : undefined;
-
-/** Cuts an optional text to the schema's bound rather than losing the whole event over it. */
-function clip(value: string | undefined, max: number): string | undefined {
-  if (value === undefined || value.length <= max) return value;
-  const end = /[\uD800-\uDBFF]/.test(value.charAt(max - 1)) ? max - 1 : max;
-  return value.slice(0, end);
-}
-
-const dlq = (reason: string): Adapted => ({ kind: 'dlq', reason: `okta: ${reason}` });
-const skip = (reason: string): Adapted => ({ kind: 'skip', reason: `okta: ${reason}` });
 
 /** A single LogEvent: its type, its id and its time are what every System Log event has. */
 function matches(record: Json): boolean {
