@@ -59,15 +59,19 @@ describe('ingest worker: Kafka -> ClickHouse', () => {
 
     const result = await storage.client.query({
       query: `SELECT uniqExact(event_id) AS ids, countIf(assertion_jti != '') AS with_jti,
-                     countIf(toString(source_ip) LIKE '::ffff:%') AS v4, min(time) AS first
+                     countIf(toString(source_ip) LIKE '::ffff:%') AS v4, min(time) AS first,
+                     countIf(geo_source = 'idp') AS idp_geo, countIf(ip_scope = 'reserved') AS documentation_ips
               FROM token_requests FINAL`,
       format: 'JSONEachRow',
     });
-    const [stats] = await result.json<{ ids: string; with_jti: string; v4: string; first: string }>();
+    const [stats] = await result.json<{ ids: string; with_jti: string; v4: string; first: string; idp_geo: string; documentation_ips: string }>();
     expect(Number(stats?.ids)).toBe(VALID);
     expect(Number(stats?.with_jti)).toBe(Array.from({ length: VALID }, (_, i) => i % 3 !== 0).filter(Boolean).length);
     expect(Number(stats?.v4)).toBe(VALID * 0.75);
     expect(stats?.first).toBe('2026-11-27 12:00:00.000');
+    // Enriched on the way in: the events carry IdP geo, and their addresses are documentation ranges.
+    expect(Number(stats?.idp_geo)).toBe(VALID);
+    expect(Number(stats?.documentation_ips)).toBe(VALID);
   });
 
   it('dead-letters exactly the malformed messages, each with its reason and origin', async () => {

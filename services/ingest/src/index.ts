@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Settings } from '@tokenwatch/shared/config/settings';
+import { openEnricherFromSettings } from '@tokenwatch/shared/enrich/from-settings';
 import { FORMATS } from '@tokenwatch/shared/formats/registry';
 import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
 import { DeadLetterGuard } from '@tokenwatch/shared/ingest/dead-letter-guard';
@@ -29,6 +30,7 @@ export async function startIngest(options: {
 }): Promise<IngestService> {
   const { settings, clickhouse, registry } = options;
   const logger = options.logger.child({ component: 'ingest' });
+  const enricher = await openEnricherFromSettings(settings, logger);
   const kafka = createKafka(settings, logger);
   await ensureTopics(settings, logger, [
     { topic: settings.TOKENWATCH_TOPIC, numPartitions: settings.TOKENWATCH_TOPIC_PARTITIONS },
@@ -42,7 +44,7 @@ export async function startIngest(options: {
     deadLetters: new DeadLetterPublisher(producer, settings.TOKENWATCH_DLQ_TOPIC),
     guard: new DeadLetterGuard(settings.TOKENWATCH_DLQ_MAX_RATIO, settings.TOKENWATCH_DLQ_MIN_MESSAGES, `topic ${settings.TOKENWATCH_TOPIC}`),
     metrics: createIngestMetrics(registry),
-    decode: (value) => decodeMessage(value, { adapters: FORMATS, format: settings.TOKENWATCH_FORMAT }),
+    decode: (value) => decodeMessage(value, { adapters: FORMATS, format: settings.TOKENWATCH_FORMAT, enrich: enricher.enrich }),
   });
   const consumer = new BatchingConsumer({
     kafka,

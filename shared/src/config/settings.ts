@@ -58,6 +58,11 @@ export const settingsSchema = z.object({
   TOKENWATCH_RETENTION_DAYS: z.coerce.number().int().positive().max(7_300, 'at most 7300 days (20 years)').default(90),
   TOKENWATCH_QUERY_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
 
+  // Offline IP databases; unset uses the files of the packaged npm databases.
+  TOKENWATCH_GEOIP_COUNTRY_DB: optionalString,
+  // One MaxMind-format ASN .mmdb, or comma-separated IP-range CSV files (ip-location-db format).
+  TOKENWATCH_GEOIP_ASN_DB: optionalString,
+
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { tokenRequestSchema } from '../events/token-request.js';
+import { tokenRequestSchema, type TokenRequest } from '../events/token-request.js';
 import { canonicalFormat } from '../formats/canonical.js';
 import type { Adapted, FormatAdapter, FormatName } from '../formats/types.js';
 import { deadLetter, ok, skip, type DecodeResult } from './results.js';
@@ -11,6 +11,8 @@ export interface DecodeOptions {
   readonly adapters: readonly FormatAdapter[];
   /** `auto` detects the format per record; a name forces it (TOKENWATCH_FORMAT, --format). */
   readonly format: FormatChoice;
+  /** Adds what storage should hold beside the validated event (IP enrichment). */
+  readonly enrich?: (event: TokenRequest) => object;
 }
 
 /**
@@ -27,7 +29,7 @@ export function decodeMessage(bytes: Buffer | string | null, options: DecodeOpti
     parsed = JSON.parse(text);
   } catch (error) {
     const lineAdapter = textAdapter(text, options);
-    if (lineAdapter?.adaptText) return lineAdapter.adaptText(text).map((adapted) => finish(adapted, lineAdapter.name));
+    if (lineAdapter?.adaptText) return lineAdapter.adaptText(text).map((adapted) => finish(adapted, lineAdapter.name, options));
     // V8 quotes a slice of the input in its message; the input may hold a secret.
     return [deadLetter(`not JSON: ${(error as Error).message.replace(/"[^]*"/g, '…')}`)];
   }
@@ -41,7 +43,8 @@ export function decodeCanonical(bytes: Buffer | string | null): DecodeResult[] {
   return decodeMessage(bytes, { adapters: [canonicalFormat], format: 'canonical' });
 }
 
-function decodeRecord(record: unknown, { adapters, format }: DecodeOptions): DecodeResult[] {
+function decodeRecord(record: unknown, options: DecodeOptions): DecodeResult[] {
+  const { adapters, format } = options;
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     const got = Array.isArray(record) ? 'an array' : record === null ? 'null' : typeof record;
     return [deadLetter(`invalid TokenRequest: expected a JSON object, got ${got}`)];
@@ -52,7 +55,7 @@ function decodeRecord(record: unknown, { adapters, format }: DecodeOptions): Dec
     const keys = Object.keys(fields).slice(0, 8).join(', ');
     return [deadLetter(format === 'auto' ? `unrecognised format: no known IdP log format has these fields (${keys})` : `format ${format} is not available`)];
   }
-  return adapter.adapt(fields).map((adapted) => finish(adapted, adapter.name));
+  return adapter.adapt(fields).map((adapted) => finish(adapted, adapter.name, options));
 }
 
 function textAdapter(text: string, { adapters, format }: DecodeOptions): FormatAdapter | undefined {
@@ -62,7 +65,7 @@ function textAdapter(text: string, { adapters, format }: DecodeOptions): FormatA
 }
 
 /** Validates an adapter's candidate with the one schema every format must meet. */
-function finish(adapted: Adapted, format: FormatName): DecodeResult {
+function finish(adapted: Adapted, format: FormatName, { enrich }: DecodeOptions): DecodeResult {
   if (adapted.kind === 'skip') return skip(adapted.reason);
   if (adapted.kind === 'dlq') return deadLetter(adapted.reason);
   const result = tokenRequestSchema.safeParse(adapted.event);
@@ -71,7 +74,7 @@ function finish(adapted: Adapted, format: FormatName): DecodeResult {
   // Storage gets the zod output re-serialised, never the original text: only then does
   // ClickHouse read exactly what was validated (duplicate keys, `1.7e12` or `123.0` times and
   // unknown fields would otherwise be read differently, or fail the whole batch).
-  return ok(result.data, JSON.stringify(result.data), adapted.unknownAuthMethod);
+  return ok(result.data, JSON.stringify(enrich ? enrich(result.data) : result.data), adapted.unknownAuthMethod);
 }
 
 function describeIssue(error: z.ZodError): string {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { openEnricherFromSettings } from '@tokenwatch/shared/enrich/from-settings';
 import { FORMATS } from '@tokenwatch/shared/formats/registry';
 import { decodeMessage, type FormatChoice } from '@tokenwatch/shared/ingest/decode';
 import { sortBatch } from '@tokenwatch/shared/ingest/sort';
@@ -26,12 +27,13 @@ export interface ImportCounts {
 export async function importCommand(context: CommandContext, path: string, format: FormatChoice): Promise<ImportCounts> {
   const { settings, logger } = context;
   const rejectsPath = `${path === '-' ? 'stdin' : path}.rejects.jsonl`;
+  const enricher = await openEnricherFromSettings(settings, logger);
   const storage = await openStorage(settings, logger, { serveQueries: false });
   const counts: ImportCounts = { inserted: 0, duplicate: 0, rejected: 0, skipped: 0 };
   let rejects: WriteStream | undefined;
   try {
     for await (const lines of readLineChunks(path, CHUNK_LINES)) {
-      const sorted = sortBatch<Line>(lines, (line) => decodeMessage(line.text, { adapters: FORMATS, format }));
+      const sorted = sortBatch<Line>(lines, (line) => decodeMessage(line.text, { adapters: FORMATS, format, enrich: enricher.enrich }));
       const stored = await findStoredEventIds(storage.client, sorted.eventIds);
       const fresh = sorted.lines.filter((_line, i) => !stored.has(sorted.eventIds[i] as string));
       // The token is the chunk's content: a retried insert of the chunk is stored once.

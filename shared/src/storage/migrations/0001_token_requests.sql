@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS token_requests
     city             LowCardinality(String),
     asn              UInt32,
     as_org           LowCardinality(String),
+    -- Offline enrichment (shared/src/enrich), filled by the ingest worker.
+    geo_source       LowCardinality(String) COMMENT 'who filled country/asn/as_org: idp, lookup (offline databases), mixed, none',
+    ip_scope         LowCardinality(String) COMMENT 'source_ip kind: public, private, loopback, link_local, unspecified, reserved',
+    hosting_provider LowCardinality(String) COMMENT 'cloud/hosting/CDN provider owning asn (hosting-asns.json), empty if none',
     ingested_at      DateTime64(3, 'UTC') DEFAULT now64(3) CODEC(Delta(8), ZSTD(1)),
     -- "where else was this jti / this event seen": point look-ups outside the sort key.
     INDEX idx_assertion_jti assertion_jti TYPE bloom_filter(0.01) GRANULARITY 4,

@@ -21,7 +21,9 @@ CREATE TABLE IF NOT EXISTS token_requests_input
     assertion        Tuple(jti String, iat Nullable(UInt32), exp Nullable(UInt32), iss String, sub String,
                            aud String, kid String, alg String),
     replay_reported  Bool,
-    geo              Tuple(country String, city String, asn UInt32, as_org String)
+    geo              Tuple(country String, city String, asn UInt32, as_org String),
+    -- Added by the ingest worker after validation; producers cannot set it (zod drops it).
+    enrichment       Tuple(geo_source String, ip_scope String, hosting_provider String)
 )
 ENGINE = Null;
 
@@ -52,5 +54,8 @@ SELECT
     geo.country AS country,
     geo.city AS city,
     geo.asn AS asn,
-    geo.as_org AS as_org
+    geo.as_org AS as_org,
+    enrichment.geo_source AS geo_source,
+    enrichment.ip_scope AS ip_scope,
+    enrichment.hosting_provider AS hosting_provider
 FROM token_requests_input;
