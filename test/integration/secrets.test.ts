@@ -1,0 +1,107 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { queryThroughServer } from '@tokenwatch/shared/query-server/client';
+import { readDiscovery } from '@tokenwatch/shared/query-server/discovery';
+import { spawnCli, terminate, waitFor, type CliProcess } from '../helpers/cli.js';
+import { canonicalEvent } from '../helpers/events.js';
+import { createTopic, produce, readTopic } from '../helpers/kafka.js';
+import { testEnv } from '../helpers/settings.js';
+
+/**
+ * Secrets stuffed everywhere they can hide in every format's records, valid and malformed,
+ * sent through the real worker: none may reach ClickHouse, the dead-letter topic (values or
+ * headers) or the worker's own logs at the most verbose level.
+ */
+const CLIENT_SECRET = 'Sup3r-S3cret-client-value-4471';
+const PASSWORD = 'hunter2-pa55word-9931';
+const REFRESH_TOKEN = 'rt-8f0c2e9a4b7d41e6a2b5';
+const BASIC = Buffer.from(`svc-orders:${CLIENT_SECRET}`).toString('base64');
+const JWT_SIGNATURE = 'c2lnbmF0dXJlLW11c3QtbmV2ZXItYmUtc3RvcmVk';
+const ASSERTION = `eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJzdmMiLCJqdGkiOiJqLTEifQ.${JWT_SIGNATURE}`;
+const SECRETS = [CLIENT_SECRET, PASSWORD, REFRESH_TOKEN, BASIC, JWT_SIGNATURE, ASSERTION];
+
+/** Adds credential-bearing fields to every object in a record, at every depth. */
+function stuff(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stuff);
+  if (value === null || typeof value !== 'object') return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) copy[key] = stuff(inner);
+  return {
+    ...copy,
+    client_secret: CLIENT_SECRET,
+    client_assertion: ASSERTION,
+    password: PASSWORD,
+    refresh_token: REFRESH_TOKEN,
+    headers: { Authorization: `Basic ${BASIC}`, Cookie: `session=${REFRESH_TOKEN}` },
+  };
+}
+
+function fixtureRecords(): unknown[] {
+  const dir = new URL('../fixtures/formats/', import.meta.url);
+  const records: unknown[] = [];
+  for (const format of readdirSync(dir)) {
+    for (const file of readdirSync(new URL(`${format}/`, dir))) {
+      if (!file.endsWith('.json')) continue;
+      records.push(JSON.parse(readFileSync(new URL(`${format}/${file}`, dir), 'utf8')));
+    }
+  }
+  return records;
+}
+
+const MALFORMED = [
+  // Not JSON: a token request body and headers pasted into the wrong topic.
+  `POST /oauth2/token grant_type=client_credentials&client_id=svc&client_secret=${CLIENT_SECRET}&client_assertion=${ASSERTION}`,
+  `Authorization: Basic ${BASIC}`,
+  `Authorization: Bearer ${ASSERTION}`,
+  // JSON that fails the schema, with secrets under known keys and inside strings.
+  JSON.stringify({ event_id: 'bad-1', idp: 'generic', client_secret: CLIENT_SECRET, note: `assertion ${ASSERTION}` }),
+  JSON.stringify({ ...canonicalEvent(1), source_ip: 'not-an-ip', password: PASSWORD, refresh_token: [REFRESH_TOKEN] }),
+];
+
+describe('secrets never leave the worker in the clear', () => {
+  const env = testEnv('secrets', { LOG_LEVEL: 'trace', TOKENWATCH_RETENTION_DAYS: '3650' });
+  let worker: CliProcess | undefined;
+
+  afterAll(async () => {
+    if (worker && worker.exitCode === null) await terminate(worker);
+  });
+
+  it('keeps them out of ClickHouse, the dead-letter topic and the logs', async () => {
+    const valid = [...fixtureRecords().map((record) => JSON.stringify(stuff(record))), ...[0, 1, 2].map((i) => JSON.stringify(stuff(canonicalEvent(i))))];
+    for (const message of valid) expect(message).toContain(CLIENT_SECRET);
+    await createTopic(env.TOKENWATCH_TOPIC as string, 1);
+    worker = spawnCli(['ingest'], env);
+    const dataDir = resolve(env.TOKENWATCH_DATA_DIR as string);
+    await waitFor(async () => readDiscovery(dataDir), { what: 'the worker to start' });
+    await produce(env.TOKENWATCH_TOPIC as string, [...valid, ...MALFORMED]);
+
+    const sql = async (query: string) => {
+      const server = readDiscovery(dataDir);
+      if (!server) throw new Error('worker not serving queries');
+      return queryThroughServer(server, { query, format: 'TSVRaw' });
+    };
+    // The canonical events are certainly valid; wait for them, then for the rest to settle.
+    await waitFor(async () => (Number(await sql("SELECT count() FROM token_requests WHERE idp = 'okta' OR event_id LIKE 'evt-%'")) >= 3 ? true : undefined), {
+      what: 'stored events',
+    });
+    const letters = await readTopic(env.TOKENWATCH_DLQ_TOPIC as string, MALFORMED.length);
+    expect(letters.length).toBeGreaterThanOrEqual(MALFORMED.length);
+
+    const stored = await sql('SELECT * FROM token_requests FINAL');
+    expect(stored.split('\n').length).toBeGreaterThan(10);
+    await terminate(worker);
+    const logs = worker.logs();
+    expect(logs.length).toBeGreaterThan(0);
+
+    const deadLettered = letters.map((letter) => `${letter.value}\n${JSON.stringify(letter.headers)}`).join('\n');
+    for (const secret of SECRETS) {
+      expect(stored, `ClickHouse holds ${secret}`).not.toContain(secret);
+      expect(deadLettered, `the dead-letter topic holds ${secret}`).not.toContain(secret);
+      expect(logs, `the logs hold ${secret}`).not.toContain(secret);
+    }
+    // Redacted, not dropped: each dead letter still says why and carries the rest of the record.
+    for (const letter of letters) expect(letter.headers['dlq-reason']).toBeTruthy();
+    expect(letters.filter((letter) => letter.headers['dlq-redacted'] === 'true').length).toBeGreaterThanOrEqual(MALFORMED.length);
+  });
+});
