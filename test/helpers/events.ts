@@ -2,6 +2,19 @@ import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request'
 
 const BASE_TIME = Date.UTC(2026, 10, 27, 12, 0, 0);
 
+/** The smallest valid canonical event: every required field, nothing optional. */
+export const MINIMAL_EVENT = {
+  event_id: 'evt-min',
+  time: '2026-11-27T12:00:00Z',
+  idp: 'okta',
+  tenant: 'acme',
+  client_id: 'svc-orders',
+  grant_type: 'client_credentials',
+  auth_method: 'private_key_jwt',
+  outcome: 'success',
+  source_ip: '198.51.100.7',
+} as const;
+
 /** A valid canonical event, deterministic in `i`, varied enough to exercise every column. */
 export function canonicalEvent(i: number, overrides: Partial<TokenRequestInput> = {}): TokenRequestInput {
   const usesAssertion = i % 3 !== 0;

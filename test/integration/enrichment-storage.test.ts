@@ -5,19 +5,12 @@ import { migrate } from '@tokenwatch/shared/storage/migrate';
 import { insertTokenRequests } from '@tokenwatch/shared/storage/token-requests';
 import { decodeOne } from '../helpers/decode.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
+import { MINIMAL_EVENT } from '../helpers/events.js';
 
 // One embedded data directory for the whole file (chDB allows one per process).
 
-const base = {
-  time: '2026-11-28T02:02:03.456+01:00',
-  idp: 'okta',
-  tenant: 'acme',
-  client_id: 'svc-orders',
-  grant_type: 'client_credentials',
-  auth_method: 'private_key_jwt',
-  outcome: 'success',
-  assertion: { jti: 'jti-1', aud: ['a', 'b'] },
-};
+const { event_id: _id, source_ip: _ip, ...required } = MINIMAL_EVENT;
+const base = { ...required, time: '2026-11-28T02:02:03.456+01:00', assertion: { jti: 'jti-1', aud: ['a', 'b'] } };
 
 describe('enrichment columns in storage (embedded chDB)', () => {
   const env = testEnv('enrichment-storage');

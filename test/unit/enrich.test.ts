@@ -9,6 +9,7 @@ import { tokenRequestSchema, type TokenRequest } from '@tokenwatch/shared/events
 import { defaultDatabasePaths, openEnricher, type Enricher } from '@tokenwatch/shared/enrich/enricher';
 import { hostingAsns, hostingProvider } from '@tokenwatch/shared/enrich/hosting-asns';
 import { classifyIp, ipScope, parseIp, type IpScope } from '@tokenwatch/shared/enrich/ip-scope';
+import { MINIMAL_EVENT } from '../helpers/events.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -30,14 +31,8 @@ function pseudoRandom(seed: number): () => number {
 /** A valid event from `source_ip`, with the IdP's geo when given. */
 function event(source_ip: string, geo?: TokenRequest['geo']): TokenRequest {
   return tokenRequestSchema.parse({
+    ...MINIMAL_EVENT,
     event_id: `evt-${source_ip}`,
-    time: '2026-11-27T12:00:00Z',
-    idp: 'okta',
-    tenant: 'acme',
-    client_id: 'svc-orders',
-    grant_type: 'client_credentials',
-    auth_method: 'private_key_jwt',
-    outcome: 'success',
     source_ip,
     ...(geo ? { geo } : {}),
   });

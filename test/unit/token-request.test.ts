@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCanonical } from '@tokenwatch/shared/ingest/decode';
 import { decodeOne } from '../helpers/decode.js';
+import { MINIMAL_EVENT } from '../helpers/events.js';
 import type { TokenRequest } from '@tokenwatch/shared/events/token-request';
 import { canonicalEvent } from '../helpers/events.js';
 
 /** The smallest valid event: only the required fields. */
-const minimal = {
-  event_id: 'evt-min',
-  time: '2026-11-27T12:00:00Z',
-  idp: 'okta',
-  tenant: 'acme',
-  client_id: 'svc-orders',
-  grant_type: 'client_credentials',
-  auth_method: 'private_key_jwt',
-  outcome: 'success',
-  source_ip: '198.51.100.7',
-} as const;
+const minimal = MINIMAL_EVENT;
 
 function decodeOk(input: unknown): TokenRequest {
   const result = decodeOne(typeof input === 'string' ? input : JSON.stringify(input));
