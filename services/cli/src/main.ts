@@ -5,6 +5,7 @@ import { importCommand } from './commands/import.js';
 import { ingestCommand } from './commands/ingest.js';
 import { produceCommand } from './commands/produce.js';
 import { sqlCommand } from './commands/sql.js';
+import { tapCommand, type TapCommandOptions } from './commands/tap.js';
 import { runCommand } from './run.js';
 
 const program = new Command('tokenwatch')
@@ -40,5 +41,14 @@ program
   .argument('<query>', 'the SQL query')
   .option('--format <format>', 'any ClickHouse output format, e.g. CSVWithNames')
   .action((query: string, options: { format?: string }) => runCommand((context) => sqlCommand(context, query, options.format)));
+
+program
+  .command('tap')
+  .description('reverse proxy for an OAuth token endpoint: forwards every request unchanged, publishes each token request to the topic')
+  .requiredOption('--upstream <url>', 'the upstream token endpoint, e.g. https://idp.example.com/oauth2/token')
+  .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8089')
+  .option('--trusted-proxy <cidr>', 'a proxy whose X-Forwarded-For is believed (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+  .option('--tenant <tenant>', 'tenant of the events (default: the upstream origin)')
+  .action((options: TapCommandOptions) => runCommand((context) => tapCommand(context, options)));
 
 await program.parseAsync();

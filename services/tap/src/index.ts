@@ -1,0 +1,84 @@
+import type { Settings } from '@tokenwatch/shared/config/settings';
+import { ConfigError } from '@tokenwatch/shared/errors';
+import type { Logger } from '@tokenwatch/shared/log';
+import { CidrSet } from './cidr.js';
+import { createTapServer, listen } from './proxy.js';
+import { KafkaEventSink, type SinkStats } from './sink.js';
+
+export { buildTapEvent, buildValidTapEvent, isReplayMessage, sourceIp, basicUsername, REPLAY_PATTERNS, type ObservedExchange } from './event.js';
+export { CidrSet, normaliseIp } from './cidr.js';
+export { decodeJwtUnverified } from './jwt.js';
+export { KafkaEventSink, type SinkStats } from './sink.js';
+export { CAPTURE_LIMIT } from './proxy.js';
+
+export interface TapOptions {
+  /** The upstream token endpoint, e.g. https://idp.example.com/oauth2/token. */
+  readonly upstream: string | URL;
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  /** Peers whose X-Forwarded-For is believed (CIDR ranges or addresses); none by default. */
+  readonly trustedProxies?: readonly string[];
+  /** Tenant of the events; the upstream's origin by default. */
+  readonly tenant?: string;
+  readonly settings: Settings;
+  readonly logger: Logger;
+  /** Topic for the events; TOKENWATCH_TOPIC by default. */
+  readonly topic?: string;
+  /** Events held in memory while Kafka is slow or down; the oldest are dropped beyond it. */
+  readonly queueCapacity?: number;
+}
+
+export interface TapService {
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
+  stats(): SinkStats;
+  /** Stops accepting connections, waits for open exchanges, then delivers queued events for up to `flushTimeoutMs`. */
+  close(flushTimeoutMs?: number): Promise<void>;
+}
+
+export function parseUpstream(value: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(String(value));
+  } catch {
+    throw new ConfigError(`invalid upstream ${JSON.stringify(String(value))}: expected an http(s):// URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`invalid upstream ${JSON.stringify(String(value))}: expected an http(s):// URL`);
+  if (url.username || url.password) throw new ConfigError('invalid upstream: credentials in the URL are not supported');
+  return url;
+}
+
+/** The tap: a reverse proxy for a token endpoint that publishes a TokenRequest per token request. */
+export async function startTap(options: TapOptions): Promise<TapService> {
+  const upstream = parseUpstream(options.upstream);
+  const trustedProxies = new CidrSet(options.trustedProxies ?? []);
+  const logger = options.logger.child({ component: 'tap' });
+  const topic = options.topic ?? options.settings.TOKENWATCH_TOPIC;
+  const sink = new KafkaEventSink({ settings: options.settings, logger, topic, capacity: options.queueCapacity ?? 10_000 });
+  const server = createTapServer({
+    upstream,
+    tenant: options.tenant ?? upstream.origin,
+    trustedProxies,
+    logger,
+    onEvent: (event) => sink.push({ key: event.client_id, value: JSON.stringify(event) }),
+  });
+  const address = await listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
+  sink.start();
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  logger.info({ listen: `${host}:${address.port}`, upstream: upstream.href, topic, trustedProxies: trustedProxies.size }, 'tap listening');
+  return {
+    host: address.address,
+    port: address.port,
+    url: `http://${host}:${address.port}`,
+    stats: () => sink.stats(),
+    close: async (flushTimeoutMs = 5_000) => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await sink.close(flushTimeoutMs);
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import type { Producer } from 'kafkajs';
+import { createKafka, createProducer, ensureTopics, type KafkaSettings } from '@tokenwatch/shared/kafka/client';
+import { errorMessage } from '@tokenwatch/shared/errors';
+import type { Logger } from '@tokenwatch/shared/log';
+
+export interface SinkMessage {
+  readonly key: string;
+  readonly value: string;
+}
+
+export interface SinkStats {
+  /** Events waiting in memory (not counting a batch being sent). */
+  queued: number;
+  /** Events acknowledged by Kafka. */
+  produced: number;
+  /** Events dropped because the queue was full (the oldest go first), or still queued at close. */
+  dropped: number;
+  /** Failed send or connect attempts (each is retried with back-off). */
+  sendErrors: number;
+}
+
+const BATCH = 500;
+
+/**
+ * A bounded in-memory queue drained to Kafka by one background loop. `push` never blocks and
+ * never throws, so the proxy gains no failure mode from Kafka: when the broker is down events
+ * wait here, and when the queue is full the OLDEST queued event is dropped and counted. Oldest,
+ * because the tap serves detection "within seconds": after an outage the recent requests matter
+ * more than the ones from the start of it. A batch being sent is out of the queue; if sending
+ * fails it goes back to the front (and the oldest beyond capacity are dropped).
+ */
+export class KafkaEventSink {
+  private queue: SinkMessage[] = [];
+  private readonly stats_: SinkStats = { queued: 0, produced: 0, dropped: 0, sendErrors: 0 };
+  private producer: Producer | undefined;
+  private ready = false;
+  private closing = false;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private lastDropLog = 0;
+  /** The batch being sent, out of the queue. */
+  private inflight: SinkMessage[] = [];
+  /** Set when close() gave up waiting: what is still queued or in flight was counted as dropped. */
+  private abandoned = false;
+
+  constructor(
+    private readonly options: {
+      settings: KafkaSettings & { TOKENWATCH_TOPIC_PARTITIONS: number };
+      logger: Logger;
+      topic: string;
+      capacity: number;
+      /** Back-off after a failed attempt, doubled up to maxRetryMs. */
+      retryMs?: number;
+      maxRetryMs?: number;
+    },
+  ) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  push(message: SinkMessage): void {
+    if (this.closing) {
+      this.drop(1);
+      return;
+    }
+    this.queue.push(message);
+    if (this.queue.length > this.options.capacity) this.drop(this.queue.splice(0, this.queue.length - this.options.capacity).length);
+    this.wake?.();
+  }
+
+  stats(): SinkStats {
+    return { ...this.stats_, queued: this.queue.length };
+  }
+
+  private drop(count: number): void {
+    this.stats_.dropped += count;
+    const now = Date.now();
+    if (now - this.lastDropLog > 10_000) {
+      this.lastDropLog = now;
+      this.options.logger.warn({ dropped: this.stats_.dropped, capacity: this.options.capacity }, 'tap event queue full: dropping the oldest events');
+    }
+  }
+
+  private async connect(): Promise<Producer> {
+    if (this.producer && this.ready) return this.producer;
+    const { settings, logger, topic } = this.options;
+    await ensureTopics(settings, logger, [{ topic, numPartitions: settings.TOKENWATCH_TOPIC_PARTITIONS }]);
+    this.producer ??= createProducer(createKafka(settings, logger));
+    await this.producer.connect();
+    this.ready = true;
+    return this.producer;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined = undefined;
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+
+  private async run(): Promise<void> {
+    const base = this.options.retryMs ?? 500;
+    let backoff = base;
+    while (!this.closing || this.queue.length > 0) {
+      if (this.queue.length === 0) {
+        await this.sleep(60_000);
+        continue;
+      }
+      const batch = this.queue.splice(0, BATCH);
+      this.inflight = batch;
+      try {
+        const producer = await this.connect();
+        await producer.send({ topic: this.options.topic, acks: -1, messages: batch.map((m) => ({ key: m.key, value: m.value })) });
+        this.inflight = [];
+        this.stats_.produced += batch.length;
+        if (this.abandoned) this.stats_.dropped -= batch.length; // delivered after all
+        backoff = base;
+      } catch (error) {
+        this.inflight = [];
+        this.stats_.sendErrors += 1;
+        if (this.abandoned) break;
+        this.queue.unshift(...batch);
+        if (this.queue.length > this.options.capacity) this.drop(this.queue.splice(0, this.queue.length - this.options.capacity).length);
+        this.options.logger.warn({ err: errorMessage(error), queued: this.queue.length, retryInMs: backoff }, 'tap cannot publish events to Kafka; keeping them queued');
+        if (this.closing) break;
+        await this.sleep(backoff);
+        backoff = Math.min(backoff * 2, this.options.maxRetryMs ?? 30_000);
+      }
+    }
+  }
+
+  /** Tries to deliver what is queued for up to `timeoutMs`, then counts the rest as dropped and disconnects. */
+  async close(timeoutMs = 5_000): Promise<void> {
+    this.closing = true;
+    this.wake?.();
+    let timer: NodeJS.Timeout | undefined;
+    const loop = this.loop ?? Promise.resolve();
+    await Promise.race([loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    const lost = this.queue.length + this.inflight.length;
+    if (lost > 0) {
+      this.abandoned = true;
+      this.options.logger.warn({ lost }, 'tap stopped with undelivered events');
+      this.stats_.dropped += lost;
+      this.queue = [];
+    }
+    await this.producer?.disconnect().catch(() => undefined);
+  }
+}
