@@ -1,5 +1,6 @@
 import { type Adapted, type FormatAdapter } from './types.js';
 import { type Json, clip, isObject, resultsFor, text } from './fields.js';
+import { rawJson } from './raw.js';
 
 const { dlq, skip } = resultsFor('auth0');
 
@@ -97,7 +98,7 @@ function adaptEvent(log: Json, at: string, streamLogId: string | undefined): Ada
     geo: geoOf(log.location_info),
   };
   for (const key of Object.keys(event)) if (event[key] === undefined) delete event[key];
-  return { kind: 'event', event };
+  return { kind: 'event', event, raw: rawJson(log, RAW_FIELDS) };
 }
 
 /** The failure's description ("Unauthorized", "Client has not been granted scopes: ...") when short, else details.error. */
@@ -131,4 +132,46 @@ function geoOf(value: unknown): Json | undefined {
   return Object.keys(geo).length > 0 ? geo : undefined;
 }
 
-export const auth0Format: FormatAdapter = { name: 'auth0', matches, adapt };
+/**
+ * Kept in `raw` (of the log event, inside a stream record or EventBridge event): the mapped
+ * fields plus the failure description, the request's TLS fingerprints and the location.
+ * Not kept: `details` beyond its `error` and `scope` (details may hold the request's headers
+ * and body, and the issued token's jti), user fields, and anything unlisted.
+ */
+const RAW_FIELDS = [
+  'log_id',
+  '_id',
+  'date',
+  'type',
+  'description',
+  'connection_id',
+  'client_id',
+  'client_name',
+  'ip',
+  'client_ip',
+  'user_agent',
+  'hostname',
+  'tenant_name',
+  'environment_name',
+  'audience',
+  'scope',
+  'scope[]',
+  'strategy',
+  'strategy_type',
+  'mtls_thumbprint_sha256',
+  'details.error',
+  'details.scope',
+  'details.scope[]',
+  'security_context.ja3',
+  'security_context.ja4',
+  'location_info.country_code',
+  'location_info.country_code3',
+  'location_info.country_name',
+  'location_info.city_name',
+  'location_info.latitude',
+  'location_info.longitude',
+  'location_info.time_zone',
+  'location_info.continent_code',
+] as const;
+
+export const auth0Format: FormatAdapter = { name: 'auth0', rawFields: RAW_FIELDS, matches, adapt };

@@ -1,5 +1,6 @@
 import type { Adapted, FormatAdapter } from './types.js';
 import { type Json, isObject, resultsFor, text } from './fields.js';
+import { rawJson } from './raw.js';
 
 const { dlq, skip } = resultsFor('cognito');
 
@@ -118,7 +119,7 @@ function adaptEvent(record: Json, where: string): Adapted {
     scopes: scopesOf(request.scope),
   };
   for (const key of Object.keys(event)) if (event[key] === undefined) delete event[key];
-  return { kind: 'event', event };
+  return { kind: 'event', event, raw: rawJson(record, RAW_FIELDS) };
 }
 
 /** `scope` is a space-separated list (RFC 6749 §3.3), in CloudTrail's array of one string. */
@@ -128,4 +129,42 @@ function scopesOf(value: unknown): string[] | undefined {
   return scopes.length > 0 ? scopes : undefined;
 }
 
-export const cognitoFormat: FormatAdapter = { name: 'cognito', matches, adapt };
+/**
+ * Kept in `raw` (of the CloudTrail event, inside a log file envelope): the event's identity,
+ * origin and outcome, the user pool, the response status, and of the form parameters only
+ * grant_type, client_id and scope. Not kept: every other request parameter (client_secret,
+ * client_assertion, ...), request headers, and anything unlisted.
+ */
+const RAW_FIELDS = [
+  'eventVersion',
+  'eventID',
+  'eventTime',
+  'eventSource',
+  'eventName',
+  'eventType',
+  'eventCategory',
+  'awsRegion',
+  'sourceIPAddress',
+  'userAgent',
+  'errorCode',
+  'errorMessage',
+  'requestID',
+  'readOnly',
+  'managementEvent',
+  'recipientAccountId',
+  'userIdentity.type',
+  'userIdentity.accountId',
+  'tlsDetails.tlsVersion',
+  'tlsDetails.cipherSuite',
+  'additionalEventData.userPoolId',
+  'additionalEventData.userPoolDomain',
+  'additionalEventData.responseParameters.status',
+  'additionalEventData.requestParameters.grant_type',
+  'additionalEventData.requestParameters.grant_type[]',
+  'additionalEventData.requestParameters.client_id',
+  'additionalEventData.requestParameters.client_id[]',
+  'additionalEventData.requestParameters.scope',
+  'additionalEventData.requestParameters.scope[]',
+] as const;
+
+export const cognitoFormat: FormatAdapter = { name: 'cognito', rawFields: RAW_FIELDS, matches, adapt };

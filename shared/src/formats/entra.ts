@@ -1,6 +1,7 @@
 import type { AuthMethod } from '../events/token-request.js';
 import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
 import { type Json, isObject, resultsFor, text } from './fields.js';
+import { rawJson } from './raw.js';
 
 const { dlq, skip } = resultsFor('entra');
 
@@ -74,6 +75,8 @@ function adaptBatch(items: unknown, name: string): Adapted[] {
 
 /** Where the sign-in's fields are and what the envelope around it says. */
 interface SignIn {
+  /** The whole record (Azure Monitor record or Graph signIn), kept in part in `raw`. */
+  readonly record: Json;
   readonly signIn: Json;
   /** Path of `signIn` for reasons: `properties.` or nothing. */
   readonly at: string;
@@ -106,6 +109,7 @@ function fromAzureMonitor(record: Json, where: string): Adapted {
   if (!isObject(properties)) return dlq(`${where}properties is missing or not an object`);
   return toEvent(
     {
+      record,
       signIn: properties,
       at: 'properties.',
       managedIdentity: category === MANAGED_IDENTITY_CATEGORY,
@@ -134,6 +138,7 @@ function fromGraph(record: Json, where: string): Adapted {
   }
   return toEvent(
     {
+      record,
       signIn: record,
       at: '',
       managedIdentity,
@@ -193,8 +198,8 @@ function toEvent(source: SignIn, where: string): Adapted {
   };
   for (const key of Object.keys(event)) if (event[key] === undefined) delete event[key];
   return auth.unknownAuthMethod === undefined
-    ? { kind: 'event', event }
-    : { kind: 'event', event, unknownAuthMethod: auth.unknownAuthMethod };
+    ? { kind: 'event', event, raw: rawJson(source.record, RAW_FIELDS) }
+    : { kind: 'event', event, unknownAuthMethod: auth.unknownAuthMethod, raw: rawJson(source.record, RAW_FIELDS) };
 }
 
 /**
@@ -243,4 +248,78 @@ function geoOf(signIn: Json): Json | undefined {
   return Object.keys(geo).length > 0 ? geo : undefined;
 }
 
-export const entraFormat: FormatAdapter = { name: 'entra', matches, adapt };
+/**
+ * The sign-in fields kept in `raw`: the mapped ones plus status, risk, conditional access and
+ * network context. Not kept: authenticationProcessingDetails (free-form key/value pairs),
+ * uniqueTokenIdentifier (the issued token's id), request headers, and anything unlisted.
+ */
+const SIGN_IN_RAW_FIELDS = [
+  'id',
+  'createdDateTime',
+  'appId',
+  'appDisplayName',
+  'servicePrincipalId',
+  'servicePrincipalName',
+  'clientCredentialType',
+  'servicePrincipalCredentialKeyId',
+  'servicePrincipalCredentialThumbprint',
+  'federatedCredentialId',
+  'managedIdentityType',
+  'ipAddress',
+  'userAgent',
+  'correlationId',
+  'resourceId',
+  'resourceDisplayName',
+  'resourceServicePrincipalId',
+  'resourceTenantId',
+  'homeTenantId',
+  'signInEventTypes[]',
+  'status.errorCode',
+  'status.failureReason',
+  'conditionalAccessStatus',
+  'appliedConditionalAccessPolicies[].id',
+  'appliedConditionalAccessPolicies[].displayName',
+  'appliedConditionalAccessPolicies[].result',
+  'isInteractive',
+  'tokenIssuerType',
+  'riskDetail',
+  'riskLevelAggregated',
+  'riskLevelDuringSignIn',
+  'riskState',
+  'crossTenantAccessType',
+  'isTenantRestricted',
+  'flaggedForReview',
+  'incomingTokenType',
+  'authenticationProtocol',
+  'autonomousSystemNumber',
+  'ipAddressFromResourceProvider',
+  'location.city',
+  'location.state',
+  'location.countryOrRegion',
+  'location.geoCoordinates.latitude',
+  'location.geoCoordinates.longitude',
+  'networkLocationDetails[].networkType',
+  'networkLocationDetails[].networkNames[]',
+] as const;
+
+/** Azure Monitor's envelope fields, then the sign-in under `properties.`; a Graph signIn is the sign-in itself. */
+const RAW_FIELDS = [
+  'time',
+  'resourceId',
+  'operationName',
+  'operationVersion',
+  'category',
+  'tenantId',
+  'resultType',
+  'resultSignature',
+  'resultDescription',
+  'durationMs',
+  'callerIpAddress',
+  'correlationId',
+  'Level',
+  'location',
+  ...SIGN_IN_RAW_FIELDS.map((field) => `properties.${field}`),
+  ...SIGN_IN_RAW_FIELDS,
+];
+
+export const entraFormat: FormatAdapter = { name: 'entra', rawFields: RAW_FIELDS, matches, adapt };

@@ -2,6 +2,7 @@ import type { AuthMethod } from '../events/token-request.js';
 import { stableEventId } from './event-id.js';
 import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
 import { resultsFor } from './fields.js';
+import { rawJson } from './raw.js';
 
 const { dlq, skip } = resultsFor('keycloak');
 
@@ -69,8 +70,48 @@ interface KeycloakEvent {
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
+/**
+ * Kept in `raw`, in the EventRepresentation shape whichever way the event came: the event's
+ * fields, the details Keycloak itself writes for a client login (not `sessionId`, not any detail
+ * a custom authenticator may add), for a replay warning its jti and client, and for a JSON log
+ * record its logger context and the MDC's realm, client and address. A log line is never kept
+ * as text: it is parsed, and only these fields of it survive.
+ */
+const RAW_FIELDS = [
+  'id',
+  'time',
+  'type',
+  'realmId',
+  'realmName',
+  'clientId',
+  'userId',
+  'ipAddress',
+  'error',
+  'details.grant_type',
+  'details.client_auth_method',
+  'details.scope',
+  'details.username',
+  'details.reason',
+  'details.audience',
+  'details.token_id',
+  'details.not_before',
+  'replay.jti',
+  'replay.client',
+  'log.timestamp',
+  'log.level',
+  'log.loggerName',
+  'log.hostName',
+  'mdc.realmName',
+  'mdc.clientId',
+  'mdc.ipAddress',
+] as const;
+
+/** Keys of a jboss-logging line that are EventRepresentation fields; the others are details. */
+const LINE_EVENT_KEYS: ReadonlySet<string> = new Set(['type', 'realmId', 'realmName', 'clientId', 'userId', 'sessionId', 'ipAddress', 'error']);
+
 export const keycloakFormat: FormatAdapter = {
   name: 'keycloak',
+  rawFields: RAW_FIELDS,
 
   matches: (record) => isEventRepresentation(record) || isAdminEventRepresentation(record) || isKeycloakJsonLog(record),
 
@@ -130,7 +171,7 @@ function adaptRepresentation(record: Record<string, unknown>): Adapted {
   }
 
   const eventId = typeof record.id === 'string' && record.id !== '' ? record.id : stableEventId('keycloak', record);
-  return toTokenRequest({ type, ...strings, details }, eventId, record.time);
+  return toTokenRequest({ type, ...strings, details }, eventId, record.time, record);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,7 +188,13 @@ const UNRECOGNISED = 'unrecognised log line: neither a jboss-logging event nor a
  * server line. `timeOf` gets the text before the event (the log prefix) and returns the time:
  * text lines read it from the prefix, JSON log records from their `timestamp` field.
  */
-function adaptLine(line: string, eventId: string, timeOf: (prefix: string) => Parsed<number>, mdc?: Mdc): Adapted | undefined {
+function adaptLine(
+  line: string,
+  eventId: string,
+  timeOf: (prefix: string) => Parsed<number>,
+  mdc?: Mdc,
+  context: Record<string, unknown> = {},
+): Adapted | undefined {
   const body = EVENT_BODY.exec(line);
   if (body) {
     if (body[1] === 'operationType') return skip('admin event, not a token request');
@@ -158,18 +205,31 @@ function adaptLine(line: string, eventId: string, timeOf: (prefix: string) => Pa
     if (!OUTCOMES.has(type)) return skip(`event type ${type} is not a client token request`);
     const time = timeOf(line.slice(0, start));
     if (!time.ok) return dlq(time.reason);
-    return toTokenRequest(eventFromLine(type, fields.value), eventId, time.value);
+    return toTokenRequest(eventFromLine(type, fields.value), eventId, time.value, { ...context, ...representationOf(fields.value) });
   }
 
   const replay = REPLAY_LINE.exec(line);
   if (replay) {
     const time = timeOf(line.slice(0, replay.index));
     if (!time.ok) return dlq(time.reason);
-    return replayReport(replay[1] ?? '', present(replay[3]), time.value, eventId, mdc);
+    const source = { ...context, replay: { jti: replay[1] ?? '', client: replay[3] ?? '' } };
+    return replayReport(replay[1] ?? '', present(replay[3]), time.value, eventId, mdc, source);
   }
 
   if (KEYCLOAK_CATEGORY.test(line)) return skip('server log line, not an event');
   return undefined;
+}
+
+/** A line's key=value pairs in the EventRepresentation shape, for `raw` (which keeps only RAW_FIELDS of it). */
+function representationOf(fields: ReadonlyMap<string, string>): Record<string, unknown> {
+  const event: Record<string, unknown> = {};
+  const details: Record<string, unknown> = {};
+  for (const [key, value] of fields) {
+    const kept = present(value) ?? null;
+    if (LINE_EVENT_KEYS.has(key)) event[key] = kept;
+    else details[key] = kept;
+  }
+  return { ...event, details };
 }
 
 function eventFromLine(type: string, fields: ReadonlyMap<string, string>): KeycloakEvent {
@@ -297,13 +357,22 @@ function adaptJsonLog(record: Record<string, unknown>): Adapted {
     return match ? zonedTime(match) : { ok: false, reason: 'timestamp is missing or not an RFC 3339 time with a zone' };
   };
   // Any other record of an org.keycloak logger is server chatter, not a malformed event.
-  return adaptLine(message, stableEventId('keycloak', record), timeOf, mdc) ?? skip('server log record, not an event');
+  const context = {
+    log: {
+      timestamp: record.timestamp ?? record['@timestamp'],
+      level: record.level ?? record['log.level'],
+      loggerName: loggerName(record),
+      hostName: record.hostName ?? record['host.hostname'],
+    },
+    mdc: { realmName: mdc?.['kc.realmName'], clientId: mdc?.['kc.clientId'], ipAddress: mdc?.['kc.ipAddress'] },
+  };
+  return adaptLine(message, stableEventId('keycloak', record), timeOf, mdc, context) ?? skip('server log record, not an event');
 }
 
 // ---------------------------------------------------------------------------------------------
 // Building the candidate events
 
-function toTokenRequest(event: KeycloakEvent, eventId: string, time: number): Adapted {
+function toTokenRequest(event: KeycloakEvent, eventId: string, time: number, source: Record<string, unknown>): Adapted {
   const tenant = event.realmName ?? event.realmId;
   if (tenant === undefined) return dlq('realmId and realmName are missing');
   if (event.clientId === undefined) return dlq(`clientId is missing on ${event.type}`);
@@ -327,7 +396,9 @@ function toTokenRequest(event: KeycloakEvent, eventId: string, time: number): Ad
     source_ip: event.ipAddress,
     scopes: scope === undefined ? [] : scope.split(/\s+/).filter((s) => s !== ''),
   };
-  return unknownAuthMethod === undefined ? { kind: 'event', event: candidate } : { kind: 'event', event: candidate, unknownAuthMethod };
+  return unknownAuthMethod === undefined
+    ? { kind: 'event', event: candidate, raw: rawJson(source, RAW_FIELDS) }
+    : { kind: 'event', event: candidate, unknownAuthMethod, raw: rawJson(source, RAW_FIELDS) };
 }
 
 /**
@@ -339,7 +410,14 @@ function toTokenRequest(event: KeycloakEvent, eventId: string, time: number): Ad
  * The 2025+ message names the assertion's `azp` (`issuedFor`), which client assertions rarely
  * carry: it then reads `issuedFor 'null'` and the client comes from the MDC or nowhere.
  */
-function replayReport(jti: string, namedClient: string | undefined, time: number, eventId: string, mdc: Mdc | undefined): Adapted {
+function replayReport(
+  jti: string,
+  namedClient: string | undefined,
+  time: number,
+  eventId: string,
+  mdc: Mdc | undefined,
+  source: Record<string, unknown>,
+): Adapted {
   const clientId = namedClient ?? mdcValue(mdc, 'kc.clientId');
   if (clientId === undefined) return dlq("replay warning names no client (issuedFor 'null'): enable MDC logging (kc.clientId) to attribute it");
   const tenant = mdcValue(mdc, 'kc.realmName');
@@ -362,6 +440,7 @@ function replayReport(jti: string, namedClient: string | undefined, time: number
       assertion: { jti },
       replay_reported: true,
     },
+    raw: rawJson(source, RAW_FIELDS),
   };
 }
 

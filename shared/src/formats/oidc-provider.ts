@@ -1,6 +1,7 @@
 import { stableEventId } from './event-id.js';
 import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
 import { OAUTH_AUTH_METHODS, resultsFor } from './fields.js';
+import { rawJson } from './raw.js';
 
 const { dlq, skip } = resultsFor('oidc-provider');
 
@@ -44,8 +45,36 @@ const REPLAY_MESSAGE = /\b(?:client assertion|jwt-bearer) tokens must only be us
 const ASSERTION_STRINGS = ['jti', 'iss', 'sub', 'kid', 'alg'] as const;
 const ASSERTION_DATES = ['iat', 'exp'] as const;
 
+/**
+ * Kept in `raw`: the fields of the documented record (docs/formats/oidc-provider.md), the
+ * assertion's header and claims one by one. Anything else the application added is dropped.
+ */
+const RAW_FIELDS = [
+  'source',
+  'event',
+  'time',
+  'event_id',
+  'issuer',
+  'client_id',
+  'client_auth_method',
+  'grant_type',
+  'ip',
+  'user_agent',
+  'scope',
+  'resource',
+  'resource[]',
+  'error',
+  'error_description',
+  'error_detail',
+  ...ASSERTION_STRINGS.map((claim) => `assertion.${claim}`),
+  ...ASSERTION_DATES.map((claim) => `assertion.${claim}`),
+  'assertion.aud',
+  'assertion.aud[]',
+];
+
 export const oidcProviderFormat: FormatAdapter = {
   name: 'oidc-provider',
+  rawFields: RAW_FIELDS,
 
   matches: (record) => record.source === 'oidc-provider' && typeof record.event === 'string',
 
@@ -101,7 +130,9 @@ function adaptRecord(record: Record<string, unknown>): Adapted {
     ...(assertion.value === undefined ? {} : { assertion: assertion.value }),
     ...(replayReported ? { replay_reported: true } : {}),
   };
-  return unknownAuthMethod === undefined ? { kind: 'event', event: candidate } : { kind: 'event', event: candidate, unknownAuthMethod };
+  return unknownAuthMethod === undefined
+    ? { kind: 'event', event: candidate, raw: rawJson(record, RAW_FIELDS) }
+    : { kind: 'event', event: candidate, unknownAuthMethod, raw: rawJson(record, RAW_FIELDS) };
 }
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };

@@ -2,6 +2,7 @@ import countries from 'i18n-iso-countries';
 import english from 'i18n-iso-countries/langs/en.json' with { type: 'json' };
 import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
 import { clip, isObject, type Json, OAUTH_AUTH_METHODS, objectAt, resultsFor, text } from './fields.js';
+import { rawJson } from './raw.js';
 
 const { dlq, skip } = resultsFor('okta');
 
@@ -109,8 +110,8 @@ function adaptEvent(record: Json): Adapted {
   };
   for (const key of Object.keys(event)) if (event[key] === undefined) delete event[key];
   return auth.unknownAuthMethod === undefined
-    ? { kind: 'event', event }
-    : { kind: 'event', event, unknownAuthMethod: auth.unknownAuthMethod };
+    ? { kind: 'event', event, raw: rawJson(record, RAW_FIELDS) }
+    : { kind: 'event', event, unknownAuthMethod: auth.unknownAuthMethod, raw: rawJson(record, RAW_FIELDS) };
 }
 
 /**
@@ -183,4 +184,62 @@ function countryCode(value: unknown): string | undefined {
   return code;
 }
 
-export const oktaFormat: FormatAdapter = { name: 'okta', matches, adapt };
+/**
+ * Kept in `raw`: the mapped fields plus the context an investigator reads (outcome reason,
+ * display message, the client's geo and network context, the IP chain, the request and trace
+ * ids). Not kept: the rest of debugContext.debugData (it holds whatever the request carried),
+ * `target` (the issued token's id), authenticationContext and anything unlisted.
+ */
+const RAW_FIELDS = [
+  'uuid',
+  'published',
+  'eventType',
+  'legacyEventType',
+  'displayMessage',
+  'severity',
+  'version',
+  'outcome.result',
+  'outcome.reason',
+  'actor.id',
+  'actor.type',
+  'actor.alternateId',
+  'actor.displayName',
+  'client.id',
+  'client.ipAddress',
+  'client.device',
+  'client.zone',
+  'client.userAgent.rawUserAgent',
+  'client.userAgent.os',
+  'client.userAgent.browser',
+  'client.geographicalContext.city',
+  'client.geographicalContext.state',
+  'client.geographicalContext.country',
+  'client.geographicalContext.postalCode',
+  'client.geographicalContext.geolocation.lat',
+  'client.geographicalContext.geolocation.lon',
+  'securityContext.asNumber',
+  'securityContext.asOrg',
+  'securityContext.isp',
+  'securityContext.domain',
+  'securityContext.isProxy',
+  'request.ipChain[].ip',
+  'request.ipChain[].version',
+  'request.ipChain[].geographicalContext.city',
+  'request.ipChain[].geographicalContext.state',
+  'request.ipChain[].geographicalContext.country',
+  'transaction.type',
+  'transaction.id',
+  'debugContext.debugData.requestId',
+  'debugContext.debugData.requestUri',
+  'debugContext.debugData.traceId',
+  'debugContext.debugData.authorizationServer',
+  'debugContext.debugData.authorizationServerName',
+  'debugContext.debugData.grantType',
+  'debugContext.debugData.clientAuthType',
+  'debugContext.debugData.requestedScopes',
+  'debugContext.debugData.grantedScopes',
+  'debugContext.debugData.responseTime',
+  'debugContext.debugData.threatSuspected',
+] as const;
+
+export const oktaFormat: FormatAdapter = { name: 'okta', rawFields: RAW_FIELDS, matches, adapt };

@@ -9,7 +9,18 @@ export type FormatName = (typeof FORMAT_NAMES)[number];
  * the caller validates it with the zod schema, so adapters translate and never validate twice.
  */
 export type Adapted =
-  | { readonly kind: 'event'; readonly event: Record<string, unknown>; readonly unknownAuthMethod?: string }
+  | {
+      readonly kind: 'event';
+      readonly event: Record<string, unknown>;
+      readonly unknownAuthMethod?: string;
+      /**
+       * The `raw` column: rawJson (formats/raw.ts) of the record the event came from (for an
+       * envelope, the inner record; for a log line, its parsed fields) with the adapter's
+       * `rawFields`, i.e. already allowlisted and redacted, so an Adapted never holds a secret.
+       * Absent: nothing is kept (the canonical format, whose record is the event itself).
+       */
+      readonly raw?: string;
+    }
   | { readonly kind: 'skip'; readonly reason: string }
   | { readonly kind: 'dlq'; readonly reason: string };
 
@@ -20,6 +31,12 @@ export type Adapted =
  */
 export interface FormatAdapter {
   readonly name: FormatName;
+  /**
+   * The fields of the source record kept in the `raw` column (see formats/raw.ts: dot paths,
+   * `[]` for arrays). Fail-closed: everything not listed is dropped. Never list request bodies,
+   * headers, free-form debug blobs, tokens or secrets.
+   */
+  readonly rawFields: readonly string[];
   /** A cheap structural test on a parsed JSON value, used for auto-detection. */
   matches(record: Record<string, unknown>): boolean;
   /** Translates one record; an envelope (a batch of records) yields several results. */

@@ -64,7 +64,10 @@ function textAdapter(text: string, { adapters, format }: DecodeOptions): FormatA
     : adapters.find((candidate) => candidate.name === format && candidate.adaptText);
 }
 
-/** Validates an adapter's candidate with the one schema every format must meet. */
+/**
+ * Validates an adapter's candidate with the one schema every format must meet, and adds the
+ * `raw` column: the adapter's allowlisted, redacted copy of the record the event came from.
+ */
 function finish(adapted: Adapted, format: FormatName, { enrich }: DecodeOptions): DecodeResult {
   if (adapted.kind === 'skip') return skip(adapted.reason);
   if (adapted.kind === 'dlq') return deadLetter(adapted.reason);
@@ -74,7 +77,10 @@ function finish(adapted: Adapted, format: FormatName, { enrich }: DecodeOptions)
   // Storage gets the zod output re-serialised, never the original text: only then does
   // ClickHouse read exactly what was validated (duplicate keys, `1.7e12` or `123.0` times and
   // unknown fields would otherwise be read differently, or fail the whole batch).
-  return ok(result.data, JSON.stringify(enrich ? enrich(result.data) : result.data), adapted.unknownAuthMethod);
+  const stored = enrich ? enrich(result.data) : result.data;
+  // No raw (the canonical format): no `raw` key, and the column keeps its default ''.
+  const { raw } = adapted;
+  return ok(result.data, JSON.stringify(raw === undefined ? stored : { ...stored, raw }), adapted.unknownAuthMethod, raw);
 }
 
 function describeIssue(error: z.ZodError): string {

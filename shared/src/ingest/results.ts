@@ -9,12 +9,25 @@ import type { TokenRequest } from '../events/token-request.js';
  */
 export type DecodeResult =
   // `json` is the event as canonical JSON text, the form storage takes; `unknownAuthMethod`
-  // is a vendor auth-method value the adapter could not map (stored as `unknown`, counted).
-  | { readonly kind: 'ok'; readonly event: TokenRequest; readonly json: string; readonly unknownAuthMethod?: string }
+  // is a vendor auth-method value the adapter could not map (stored as `unknown`, counted);
+  // `raw` is the allowlisted, redacted copy of the source record that `json` carries as its
+  // `raw` key (absent for canonical input, whose record is the event itself).
+  | {
+      readonly kind: 'ok';
+      readonly event: TokenRequest;
+      readonly json: string;
+      readonly unknownAuthMethod?: string;
+      readonly raw?: string;
+    }
   | { readonly kind: 'dlq'; readonly reason: string }
   | { readonly kind: 'skip'; readonly reason: string };
 
-export const ok = (event: TokenRequest, json: string, unknownAuthMethod?: string): DecodeResult =>
-  unknownAuthMethod === undefined ? { kind: 'ok', event, json } : { kind: 'ok', event, json, unknownAuthMethod };
+export const ok = (event: TokenRequest, json: string, unknownAuthMethod?: string, raw?: string): DecodeResult => ({
+  kind: 'ok',
+  event,
+  json,
+  ...(unknownAuthMethod === undefined ? {} : { unknownAuthMethod }),
+  ...(raw === undefined ? {} : { raw }),
+});
 export const deadLetter = (reason: string): DecodeResult => ({ kind: 'dlq', reason });
 export const skip = (reason: string): DecodeResult => ({ kind: 'skip', reason });

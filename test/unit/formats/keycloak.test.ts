@@ -117,7 +117,7 @@ describe('keycloak: admin REST EventRepresentation', () => {
   ])('maps client_auth_method %s to %s', (vendor, canonical) => {
     const record = { ...at(REST_EVENTS, 0), details: { grant_type: 'client_credentials', client_auth_method: vendor } };
     const [result] = keycloakFormat.adapt(record);
-    expect(result).toEqual({ kind: 'event', event: expect.objectContaining({ auth_method: canonical }) });
+    expect(result).toEqual({ kind: 'event', event: expect.objectContaining({ auth_method: canonical }), raw: expect.any(String) });
   });
 
   it('maps an unknown authenticator to unknown and reports it; a missing one to unknown silently', () => {

@@ -49,6 +49,12 @@ CREATE TABLE IF NOT EXISTS token_requests
     geo_source       LowCardinality(String) COMMENT 'who filled country/asn/as_org: idp, lookup (offline databases), mixed, none',
     ip_scope         LowCardinality(String) COMMENT 'source_ip kind: public, private, loopback, link_local, unspecified, reserved',
     hosting_provider LowCardinality(String) COMMENT 'cloud/hosting/CDN provider owning asn (hosting-asns.json), empty if none',
+    -- The vendor record the event came from, as JSON, after the format's fail-closed allowlist
+    -- and redaction (shared/src/formats/raw.ts); '' for canonical input. Read only when an
+    -- investigator opens a row, never filtered or grouped on: ZSTD(3) instead of LowCardinality
+    -- or the default LZ4, because these JSON texts repeat their keys and most values row after
+    -- row and compress several times better with ZSTD, which matters more here than decode speed.
+    raw              String COMMENT 'allowlisted, redacted source record (JSON), empty for canonical input' CODEC(ZSTD(3)),
     ingested_at      DateTime64(3, 'UTC') DEFAULT now64(3) CODEC(Delta(8), ZSTD(1)),
     -- "where else was this jti / this event seen": point look-ups outside the sort key.
     INDEX idx_assertion_jti assertion_jti TYPE bloom_filter(0.01) GRANULARITY 4,

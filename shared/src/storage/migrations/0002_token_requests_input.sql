@@ -23,7 +23,10 @@ CREATE TABLE IF NOT EXISTS token_requests_input
     replay_reported  Bool,
     geo              Tuple(country String, city String, asn UInt32, as_org String),
     -- Added by the ingest worker after validation; producers cannot set it (zod drops it).
-    enrichment       Tuple(geo_source String, ip_scope String, hosting_provider String)
+    enrichment       Tuple(geo_source String, ip_scope String, hosting_provider String),
+    -- Added by decode after validation: the source record's allowlisted, redacted JSON text
+    -- (absent, hence '', for canonical input: zod drops a `raw` key a producer sends).
+    raw              String
 )
 ENGINE = Null;
 
@@ -57,5 +60,6 @@ SELECT
     geo.as_org AS as_org,
     enrichment.geo_source AS geo_source,
     enrichment.ip_scope AS ip_scope,
-    enrichment.hosting_provider AS hosting_provider
+    enrichment.hosting_provider AS hosting_provider,
+    raw
 FROM token_requests_input;
