@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { auth0Format } from '@tokenwatch/shared/formats/auth0';
 import { oktaFormat } from '@tokenwatch/shared/formats/okta';
 import { canonicalFormat } from '@tokenwatch/shared/formats/canonical';
-import type { Adapted } from '@tokenwatch/shared/formats/types';
 import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
-import { tokenRequestSchema, type TokenRequest } from '@tokenwatch/shared/events/token-request';
+import { type TokenRequest } from '@tokenwatch/shared/events/token-request';
 import { canonicalEvent } from '../../helpers/events.js';
+import { adapterHelpers, validated } from '../../helpers/formats.js';
 
 type Json = Record<string, unknown>;
 
@@ -22,25 +22,7 @@ function variant(name: string, edit: (record: Json) => void): Json {
   return record;
 }
 
-function single(record: Json): Adapted {
-  const results = auth0Format.adapt(record);
-  expect(results).toHaveLength(1);
-  return results[0]!;
-}
-
-function eventOf(result: Adapted): Extract<Adapted, { kind: 'event' }> {
-  if (result.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(result)}`);
-  return result;
-}
-
-/** The event as the dispatcher will see it: it must pass the TokenRequest schema. */
-function validated(event: Json): TokenRequest {
-  const parsed = tokenRequestSchema.safeParse(event);
-  if (!parsed.success) throw new Error(`schema rejected ${JSON.stringify(event)}: ${JSON.stringify(parsed.error.issues)}`);
-  return parsed.data;
-}
-
-const adaptOne = (record: Json) => eventOf(single(record));
+const { single, adaptOne } = adapterHelpers(auth0Format);
 
 function reasonOf(record: Json, kind: 'dlq' | 'skip'): string {
   const result = single(record);

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { entraFormat } from '@tokenwatch/shared/formats/entra';
 import { cognitoFormat } from '@tokenwatch/shared/formats/cognito';
-import type { Adapted } from '@tokenwatch/shared/formats/types';
-import { tokenRequestSchema, type TokenRequest } from '@tokenwatch/shared/events/token-request';
+import { tokenRequestSchema } from '@tokenwatch/shared/events/token-request';
+import { adapterHelpers, eventOf, validated } from '../../helpers/formats.js';
 
 type Json = Record<string, unknown>;
 
@@ -19,25 +19,7 @@ function variant(name: string, edit: (record: Json & { properties: Json }) => vo
   return record;
 }
 
-function single(record: Json): Adapted {
-  const results = entraFormat.adapt(record);
-  expect(results).toHaveLength(1);
-  return results[0]!;
-}
-
-function eventOf(result: Adapted | undefined): Extract<Adapted, { kind: 'event' }> {
-  if (result?.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(result)}`);
-  return result;
-}
-
-/** The event as the dispatcher will see it: it must pass the TokenRequest schema. */
-function validated(event: Json): TokenRequest {
-  const parsed = tokenRequestSchema.safeParse(event);
-  if (!parsed.success) throw new Error(`schema rejected ${JSON.stringify(event)}: ${JSON.stringify(parsed.error.issues)}`);
-  return parsed.data;
-}
-
-const adaptOne = (record: Json) => eventOf(single(record));
+const { single, adaptOne } = adapterHelpers(entraFormat);
 
 describe('entra: Azure Monitor ServicePrincipalSignInLogs', () => {
   it('maps a successful client-secret sign-in field by field', () => {

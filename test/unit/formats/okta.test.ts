@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { oktaFormat } from '@tokenwatch/shared/formats/okta';
 import { auth0Format } from '@tokenwatch/shared/formats/auth0';
 import { canonicalFormat } from '@tokenwatch/shared/formats/canonical';
-import type { Adapted } from '@tokenwatch/shared/formats/types';
 import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
-import { tokenRequestSchema, type TokenRequest } from '@tokenwatch/shared/events/token-request';
+import { type TokenRequest } from '@tokenwatch/shared/events/token-request';
 import { canonicalEvent } from '../../helpers/events.js';
+import { adapterHelpers, validated } from '../../helpers/formats.js';
 
 type Json = Record<string, unknown>;
 
@@ -31,25 +31,7 @@ function variant(name: string, edit: (record: OktaEvent) => void): Json {
   return record;
 }
 
-function single(record: Json): Adapted {
-  const results = oktaFormat.adapt(record);
-  expect(results).toHaveLength(1);
-  return results[0]!;
-}
-
-function eventOf(result: Adapted): Extract<Adapted, { kind: 'event' }> {
-  if (result.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(result)}`);
-  return result;
-}
-
-/** The event as the dispatcher will see it: it must pass the TokenRequest schema. */
-function validated(event: Json): TokenRequest {
-  const parsed = tokenRequestSchema.safeParse(event);
-  if (!parsed.success) throw new Error(`schema rejected ${JSON.stringify(event)}: ${JSON.stringify(parsed.error.issues)}`);
-  return parsed.data;
-}
-
-const adaptOne = (record: Json) => eventOf(single(record));
+const { single, adaptOne } = adapterHelpers(oktaFormat);
 
 function reasonOf(record: Json, kind: 'dlq' | 'skip'): string {
   const result = single(record);
