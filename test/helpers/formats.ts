@@ -26,3 +26,33 @@ export function adapterHelpers(adapter: FormatAdapter) {
   };
   return { single, adaptOne: (record: Json) => eventOf(single(record)) };
 }
+
+/** The one candidate event in an adapter's results; fails the test on anything else. */
+export function onlyEvent(results: Adapted[]): Json {
+  expect(results).toHaveLength(1);
+  return eventOf(results[0]).event;
+}
+
+/** The reason of the one skip or dead letter in an adapter's results. */
+export function onlyReason(results: Adapted[], kind: 'skip' | 'dlq'): string {
+  expect(results).toHaveLength(1);
+  const [result] = results;
+  if (result?.kind !== kind) throw new Error(`expected ${kind}, got ${JSON.stringify(result)}`);
+  return result.reason;
+}
+
+/** items[index], or a failure saying the fixture is shorter than the test thinks. */
+export function at<T>(items: readonly T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) throw new Error(`fixture has no item ${index}`);
+  return item;
+}
+
+/** A deep copy of a record with `fields` added to every object in it, at every depth. */
+export function stuffEverywhere(value: unknown, fields: Json): unknown {
+  if (Array.isArray(value)) return value.map((item) => stuffEverywhere(item, fields));
+  if (value === null || typeof value !== 'object') return value;
+  const copy: Json = {};
+  for (const [key, inner] of Object.entries(value)) copy[key] = stuffEverywhere(inner, fields);
+  return { ...copy, ...fields };
+}

@@ -5,6 +5,7 @@ import { queryThroughServer } from '@tokenwatch/shared/query-server/client';
 import { readDiscovery } from '@tokenwatch/shared/query-server/discovery';
 import { spawnCli, terminate, waitFor, type CliProcess } from '../helpers/cli.js';
 import { canonicalEvent } from '../helpers/events.js';
+import { stuffEverywhere } from '../helpers/formats.js';
 import { createTopic, produce, readTopic } from '../helpers/kafka.js';
 import { testEnv } from '../helpers/settings.js';
 
@@ -22,20 +23,14 @@ const ASSERTION = `eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJzdmMiLCJqdGkiO
 const SECRETS = [CLIENT_SECRET, PASSWORD, REFRESH_TOKEN, BASIC, JWT_SIGNATURE, ASSERTION];
 
 /** Adds credential-bearing fields to every object in a record, at every depth. */
-function stuff(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(stuff);
-  if (value === null || typeof value !== 'object') return value;
-  const copy: Record<string, unknown> = {};
-  for (const [key, inner] of Object.entries(value)) copy[key] = stuff(inner);
-  return {
-    ...copy,
+const stuff = (value: unknown): unknown =>
+  stuffEverywhere(value, {
     client_secret: CLIENT_SECRET,
     client_assertion: ASSERTION,
     password: PASSWORD,
     refresh_token: REFRESH_TOKEN,
     headers: { Authorization: `Basic ${BASIC}`, Cookie: `session=${REFRESH_TOKEN}` },
-  };
-}
+  });
 
 function fixtureRecords(): unknown[] {
   const dir = new URL('../fixtures/formats/', import.meta.url);

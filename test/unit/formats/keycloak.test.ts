@@ -6,6 +6,7 @@ import { stableEventId } from '@tokenwatch/shared/formats/event-id';
 import type { Adapted } from '@tokenwatch/shared/formats/types';
 import { tokenRequestSchema, type TokenRequest } from '@tokenwatch/shared/events/token-request';
 import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
+import { at, onlyEvent, onlyReason, validated as valid } from '../../helpers/formats.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/formats/keycloak/${name}`, import.meta.url), 'utf8');
 const fixtureJson = <T = Record<string, unknown>>(name: string): T => JSON.parse(fixture(name)) as T;
@@ -15,34 +16,6 @@ const REST_EVENTS = fixtureJson<Record<string, unknown>[]>('admin-rest-events.js
 const JBOSS_LINES = lines('jboss-logging.log');
 const REPLAY_LINES = lines('replay-warning.log');
 const JSON_LOGS = lines('quarkus-json.jsonl').map((line) => JSON.parse(line) as Record<string, unknown>);
-
-function at<T>(items: readonly T[], index: number): T {
-  const item = items[index];
-  if (item === undefined) throw new Error(`fixture has no item ${index}`);
-  return item;
-}
-
-/** The one candidate event an adapter returned; fails the test on anything else. */
-function onlyEvent(results: Adapted[]): Record<string, unknown> {
-  expect(results).toHaveLength(1);
-  const [result] = results;
-  if (result?.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(result)}`);
-  return result.event;
-}
-
-function onlyReason(results: Adapted[], kind: 'skip' | 'dlq'): string {
-  expect(results).toHaveLength(1);
-  const [result] = results;
-  if (result?.kind !== kind) throw new Error(`expected ${kind}, got ${JSON.stringify(result)}`);
-  return result.reason;
-}
-
-/** Runs the candidate through the one schema every adapter's output must meet. */
-function valid(candidate: Record<string, unknown>): TokenRequest {
-  const parsed = tokenRequestSchema.safeParse(candidate);
-  if (!parsed.success) throw new Error(`schema rejected ${JSON.stringify(candidate)}: ${JSON.stringify(parsed.error.issues)}`);
-  return parsed.data;
-}
 
 const adaptLine = (line: string): Adapted[] => keycloakFormat.adaptText?.(line) ?? [];
 

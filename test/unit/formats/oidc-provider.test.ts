@@ -4,9 +4,9 @@ import { oidcProviderFormat } from '@tokenwatch/shared/formats/oidc-provider';
 import { canonicalFormat } from '@tokenwatch/shared/formats/canonical';
 import { keycloakFormat } from '@tokenwatch/shared/formats/keycloak';
 import { stableEventId } from '@tokenwatch/shared/formats/event-id';
-import type { Adapted } from '@tokenwatch/shared/formats/types';
-import { tokenRequestSchema, type TokenRequest } from '@tokenwatch/shared/events/token-request';
+import { tokenRequestSchema } from '@tokenwatch/shared/events/token-request';
 import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
+import { at, onlyEvent, onlyReason, validated as valid } from '../../helpers/formats.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/formats/oidc-provider/${name}`, import.meta.url), 'utf8');
 const fixtureJson = (name: string): Record<string, unknown> => JSON.parse(fixture(name)) as Record<string, unknown>;
@@ -18,32 +18,6 @@ const MIXED = fixture('events.jsonl')
   .split('\n')
   .filter((line) => line.trim() !== '')
   .map((line) => JSON.parse(line) as Record<string, unknown>);
-
-function at<T>(items: readonly T[], index: number): T {
-  const item = items[index];
-  if (item === undefined) throw new Error(`fixture has no item ${index}`);
-  return item;
-}
-
-function onlyEvent(results: Adapted[]): Record<string, unknown> {
-  expect(results).toHaveLength(1);
-  const [result] = results;
-  if (result?.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(result)}`);
-  return result.event;
-}
-
-function onlyReason(results: Adapted[], kind: 'skip' | 'dlq'): string {
-  expect(results).toHaveLength(1);
-  const [result] = results;
-  if (result?.kind !== kind) throw new Error(`expected ${kind}, got ${JSON.stringify(result)}`);
-  return result.reason;
-}
-
-function valid(candidate: Record<string, unknown>): TokenRequest {
-  const parsed = tokenRequestSchema.safeParse(candidate);
-  if (!parsed.success) throw new Error(`schema rejected ${JSON.stringify(candidate)}: ${JSON.stringify(parsed.error.issues)}`);
-  return parsed.data;
-}
 
 describe('oidc-provider: grant events', () => {
   it('maps grant.success with every documented field', () => {

@@ -4,6 +4,7 @@ import { FORMATS } from '@tokenwatch/shared/formats/registry';
 import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
 import type { DecodeResult } from '@tokenwatch/shared/ingest/results';
 import { REDACTED } from '@tokenwatch/shared/redact';
+import { stuffEverywhere } from '../../helpers/formats.js';
 
 /**
  * The `raw` column per format, from the fixtures: which fields each format keeps, and that the
@@ -37,21 +38,15 @@ const ASSERTION = 'eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJzdmMiLCJqdGkiOiJzdHVmZmVkIn0.
 const STUFFED = [CLIENT_SECRET, PASSWORD, REFRESH_TOKEN, BASIC, ASSERTION, 'c3R1ZmZlZC1zaWduYXR1cmUtdmFsdWU'];
 
 /** Adds credential-bearing and unknown fields to every object of a record, at every depth. */
-function stuff(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(stuff);
-  if (value === null || typeof value !== 'object') return value;
-  const copy: Record<string, unknown> = {};
-  for (const [key, inner] of Object.entries(value)) copy[key] = stuff(inner);
-  return {
-    ...copy,
+const stuff = (value: unknown): unknown =>
+  stuffEverywhere(value, {
     client_secret: CLIENT_SECRET,
     client_assertion: ASSERTION,
     password: PASSWORD,
     refresh_token: REFRESH_TOKEN,
     headers: { Authorization: `Basic ${BASIC}` },
     vendorAddedLater: { note: 'an unknown field' },
-  };
-}
+  });
 
 const JSON_FIXTURES = readdirSync(DIR).flatMap((format) =>
   readdirSync(new URL(`${format}/`, DIR))
