@@ -50,7 +50,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
 
   it('migrates once; a second run applies nothing and records nothing twice', async () => {
     expect(await migrate(clickhouse.client, { retention_days: 90 })).toEqual({
-      applied: ['0001_token_requests', '0002_token_requests_input'],
+      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups'],
     });
     expect(await migrate(clickhouse.client, { retention_days: 90 })).toEqual({ applied: [] });
     const versions = await select<{ version: number; name: string; n: string }>(
@@ -59,6 +59,8 @@ describe('ClickHouse storage (embedded chDB)', () => {
     expect(versions.map((v) => ({ version: Number(v.version), name: v.name, n: Number(v.n) }))).toEqual([
       { version: 1, name: '0001_token_requests', n: 1 },
       { version: 2, name: '0002_token_requests_input', n: 1 },
+      { version: 3, name: '0003_alerts', n: 1 },
+      { version: 4, name: '0004_rollups', n: 1 },
     ]);
   });
 

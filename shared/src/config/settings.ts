@@ -63,13 +63,28 @@ export const settingsSchema = z.object({
   // One MaxMind-format ASN .mmdb, or comma-separated IP-range CSV files (ip-location-db format).
   TOKENWATCH_GEOIP_ASN_DB: optionalString,
 
+  // Detector thresholds, allowlists and alert routing (YAML or JSON); unset uses the defaults.
+  TOKENWATCH_CONFIG: optionalString,
+
+  // Alert delivery. Without a Slack token alerts print on the terminal (and go to the file
+  // and webhook below when set).
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_BOT_TOKEN_FILE: optionalString,
+  SLACK_CHANNEL: optionalString,
+  SLACK_API_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s):// URL' }).optional(),
+  TOKENWATCH_ALERTS_FILE: optionalString,
+  TOKENWATCH_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s):// URL' }).optional(),
+
+  // /healthz, /readyz and /metrics; 0 picks a free port, `off` disables the endpoint.
+  TOKENWATCH_HTTP_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65_535)]).default(9464),
+
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
 
 /** Settings whose values must never be echoed back, even inside an error message. */
-const SECRET_SETTINGS = new Set(['CLICKHOUSE_PASSWORD', 'KAFKA_SASL_PASSWORD']);
+const SECRET_SETTINGS = new Set(['CLICKHOUSE_PASSWORD', 'KAFKA_SASL_PASSWORD', 'SLACK_BOT_TOKEN', 'TOKENWATCH_WEBHOOK_URL']);
 
 /**
  * Reads and validates the environment. On a bad value it throws a ConfigError whose

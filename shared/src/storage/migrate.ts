@@ -78,20 +78,30 @@ async function appliedVersions(client: ClickHouseClient): Promise<Set<number>> {
   return new Set(rows.map((row) => Number(row.version)));
 }
 
+/** Tables whose rows expire after TOKENWATCH_RETENTION_DAYS, with the column the TTL counts from. */
+const RETAINED_TABLES = [
+  { table: 'token_requests', ttl: 'toDateTime(time)' },
+  { table: 'client_minute_counts', ttl: 'minute' },
+  { table: 'client_locations', ttl: 'day' },
+] as const;
+
 /**
  * TOKENWATCH_RETENTION_DAYS may change between runs. MODIFY TTL rewrites parts, so it is
- * issued only when the table's TTL differs from the setting.
+ * issued only for a table whose TTL differs from the setting.
  */
 async function applyRetention(client: ClickHouseClient, days: number): Promise<void> {
   const result = await client.query({
-    query: `SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'token_requests'`,
+    query: `SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN {tables:Array(String)}`,
+    query_params: { tables: RETAINED_TABLES.map(({ table }) => table) },
     format: 'JSONEachRow',
   });
-  const [table] = await result.json<{ engine_full: string }>();
-  const current = table?.engine_full.match(/toIntervalDay\((?:_CAST\()?(\d+)/)?.[1];
-  if (current === undefined || Number(current) === days) return;
-  await client.command({
-    query: 'ALTER TABLE token_requests MODIFY TTL toDateTime(time) + toIntervalDay({days:UInt32})',
-    query_params: { days },
-  });
+  const current = new Map(
+    (await result.json<{ name: string; engine_full: string }>()).map((row) => [row.name, row.engine_full.match(/toIntervalDay\((?:_CAST\()?(\d+)/)?.[1]]),
+  );
+  for (const { table, ttl } of RETAINED_TABLES) {
+    const tableDays = current.get(table);
+    if (tableDays === undefined || Number(tableDays) === days) continue;
+    // Table and column names come from the constant above, never from input.
+    await client.command({ query: `ALTER TABLE ${table} MODIFY TTL ${ttl} + toIntervalDay({days:UInt32})`, query_params: { days } });
+  }
 }

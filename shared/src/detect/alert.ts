@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { fromClickHouseTime } from '../storage/time.js';
+
+/**
+ * An alert: what a detector found, about which client, with the evidence an on-call engineer
+ * needs. The `alerts` table (storage/migrations/0003_alerts.sql) stores these; the notifier
+ * reads them back. This module is the contract between the two.
+ */
+
+export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const ALERT_STATUSES = ['firing', 'resolved'] as const;
+export type AlertStatus = (typeof ALERT_STATUSES)[number];
+
+export function severityRank(severity: Severity): number {
+  return SEVERITIES.indexOf(severity);
+}
+
+/** The higher of two severities. */
+export function maxSeverity(a: Severity, b: Severity): Severity {
+  return severityRank(a) >= severityRank(b) ? a : b;
+}
+
+/** Most event ids kept on one alert: enough to investigate, bounded so a storm stays small. */
+export const MAX_ALERT_EVENT_IDS = 100;
+
+/** What a detector returns: an alert before it is merged with what is already stored. */
+export interface AlertDraft {
+  /** `jti_replay`, `mint_volume`, `secret_new_location`, or a further finding's own name. */
+  readonly detector: string;
+  readonly severity: Severity;
+  readonly tenant: string;
+  readonly client_id: string;
+  readonly client_name: string;
+  /** The detector's key within the client: a jti, a location, a burst kind. */
+  readonly alert_key: string;
+  /** Start of the window the fingerprint covers (epoch ms), 0 when the key needs none. */
+  readonly window_start: number;
+  readonly first_seen: number;
+  readonly last_seen: number;
+  /** How many requests the alert covers, as the detector counted them in its window. */
+  readonly event_count: number;
+  readonly summary: string;
+  readonly evidence: Readonly<Record<string, unknown>>;
+  readonly event_ids: readonly string[];
+}
+
+/**
+ * The deterministic fingerprint that makes alerts idempotent: the same finding computed by a
+ * rerun, an overlapping tick or another replica gets the same id. A NUL separates the parts
+ * because no part can contain one (they are ClickHouse strings from validated JSON text).
+ */
+export function alertFingerprint(draft: Pick<AlertDraft, 'detector' | 'tenant' | 'client_id' | 'alert_key' | 'window_start'>): string {
+  const parts = [draft.detector, draft.tenant, draft.client_id, draft.alert_key, String(draft.window_start)];
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+}
+
+const clickhouseTime = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$/, 'expected a ClickHouse DateTime64 text')
+  .transform(fromClickHouseTime);
+
+/** One stored alert as ClickHouse returns it (JSONEachRow): validated, times in epoch ms. */
+export const storedAlertSchema = z.object({
+  alert_id: z.string(),
+  detector: z.string(),
+  severity: z.enum(SEVERITIES),
+  tenant: z.string(),
+  client_id: z.string(),
+  client_name: z.string(),
+  alert_key: z.string(),
+  window_start: clickhouseTime,
+  first_seen: clickhouseTime,
+  last_seen: clickhouseTime,
+  event_count: z.coerce.number().int().nonnegative(),
+  summary: z.string(),
+  evidence: z.string().transform((text, context) => {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+    } catch {
+      // reported below
+    }
+    context.addIssue({ code: 'custom', message: 'evidence is not a JSON object' });
+    return z.NEVER;
+  }),
+  event_ids: z.array(z.string()),
+  status: z.enum(ALERT_STATUSES),
+  created_at: clickhouseTime,
+  updated_at: clickhouseTime,
+});
+
+export type StoredAlert = z.output<typeof storedAlertSchema>;

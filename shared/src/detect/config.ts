@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { AUTH_METHODS } from '../events/token-request.js';
+
+/**
+ * Detector thresholds, windows, per-client overrides and allowlists: the `detectors` section
+ * of the configuration file (config/file.ts). Every default is explained in docs/detectors.md;
+ * a value here is what tokenwatch does with no configuration file at all.
+ */
+
+const minutes = (fallback: number) => z.number().positive().default(fallback);
+
+export const jtiReplayConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  // How long an assertion without `exp` counts as valid, i.e. how far apart two uses of its
+  // jti are still a replay.
+  window_without_exp_minutes: minutes(60),
+  // Assertion hygiene (low severity, one alert per client per day and issue).
+  hygiene: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      max_lifetime_minutes: minutes(5),
+      max_clock_skew_seconds: z.number().nonnegative().default(60),
+    })
+    .prefault({}),
+});
+
+export const mintVolumeConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  bucket_minutes: z.number().int().min(1).max(60).default(5),
+  baseline_days: z.number().int().min(1).max(90).default(14),
+  // Same hour of week once the client has this many weeks of history, else all trailing buckets.
+  hour_of_week_min_weeks: z.number().int().min(1).default(2),
+  mad_k: z.number().positive().default(6),
+  // A bucket must exceed all three to alert: median + k x MAD, the absolute floor, ratio x median.
+  min_count: z.number().int().nonnegative().default(100),
+  min_ratio: z.number().min(1).default(3),
+  // A client with less history than this is judged against cold_start_cap per bucket.
+  cold_start_hours: z.number().positive().default(24),
+  cold_start_cap: z.number().int().positive().default(1_000),
+  // Failed requests with these error codes (a guessed or stale secret) are their own finding.
+  failure_error_codes: z.array(z.string().min(1)).default(['invalid_client', 'unauthorized_client']),
+  failure_min_count: z.number().int().positive().default(20),
+  failure_min_ratio: z.number().min(1).default(5),
+  // A burst alert resolves after this long without an anomalous bucket.
+  resolve_after_minutes: minutes(30),
+});
+
+export const secretNewLocationConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  // `unknown` by default: Auth0 does not log the method and most of its machine clients use secrets.
+  methods: z
+    .array(z.enum(AUTH_METHODS))
+    .default(['client_secret_basic', 'client_secret_post', 'client_secret', 'client_secret_jwt', 'unknown']),
+  lookback_days: z.number().int().min(1).max(365).default(30),
+  learning_days: z.number().min(0).default(7),
+  levels: z
+    .strictObject({
+      country: z.boolean().default(true),
+      asn: z.boolean().default(true),
+      network: z.boolean().default(false),
+    })
+    .prefault({}),
+});
+
+const isoDate = z.iso.date('expected a date as YYYY-MM-DD').transform((value) => Date.parse(`${value}T00:00:00Z`));
+
+/** One allowlist entry: traffic matching every given field is never a new location. */
+export const allowlistEntrySchema = z
+  .strictObject({
+    tenant: z.string().min(1).optional(),
+    client_id: z.string().min(1).optional(),
+    asn: z.number().int().nonnegative().optional(),
+    cidr: z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'expected a CIDR such as 203.0.113.0/24').optional(),
+    country: z.string().regex(/^[A-Z]{2}$/, 'expected an ISO 3166 alpha-2 country code').optional(),
+    // Required: an allowlist entry nobody revisits is how a leak goes unnoticed for years.
+    expires: isoDate,
+    reason: z.string().min(1, 'say why the entry exists'),
+  })
+  .refine((entry) => entry.client_id ?? entry.asn ?? entry.cidr ?? entry.country, 'an entry needs client_id, asn, cidr or country');
+
+const detectorSections = {
+  jti_replay: jtiReplayConfigSchema.prefault({}),
+  mint_volume: mintVolumeConfigSchema.prefault({}),
+  secret_new_location: secretNewLocationConfigSchema.prefault({}),
+};
+
+/** Per-client settings: any detector key, replacing the global value for that client. */
+export const clientOverrideSchema = z.strictObject({
+  tenant: z.string().min(1).optional(),
+  client_id: z.string().min(1),
+  jti_replay: jtiReplayConfigSchema.partial().optional(),
+  mint_volume: mintVolumeConfigSchema.partial().optional(),
+  secret_new_location: secretNewLocationConfigSchema.partial().optional(),
+});
+
+export const detectorsConfigSchema = z.strictObject({
+  // node-cron expression (seconds field first), UTC. Every 5 s keeps alerts within seconds.
+  schedule: z.string().min(1).default('*/5 * * * * *'),
+  // Rows become visible a moment after their ingested_at; a tick stops this far behind now.
+  safety_lag_seconds: z.number().nonnegative().max(300).default(3),
+  // A catch-up after downtime is split into windows of at most this much ingested time.
+  max_window_minutes: z.number().positive().default(60),
+  ...detectorSections,
+  overrides: z.array(clientOverrideSchema).default([]),
+  allowlist: z.array(allowlistEntrySchema).default([]),
+});
+
+export type DetectorsConfig = z.output<typeof detectorsConfigSchema>;
+export type JtiReplayConfig = z.output<typeof jtiReplayConfigSchema>;
+export type MintVolumeConfig = z.output<typeof mintVolumeConfigSchema>;
+export type SecretNewLocationConfig = z.output<typeof secretNewLocationConfigSchema>;
+export type AllowlistEntry = z.output<typeof allowlistEntrySchema>;
