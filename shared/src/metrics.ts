@@ -1,4 +1,6 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type { Registry };
 
 /**
  * The process's Prometheus registry. Each service registers its own instruments here and
@@ -40,5 +42,69 @@ export function createIngestMetrics(registry: Registry) {
       registers: [registry],
     }),
     insertErrors: new Counter({ name: 'tokenwatch_ingest_insert_errors_total', help: 'Batches whose insert failed after retries.', registers: [registry] }),
+  };
+}
+
+export type DetectorMetrics = ReturnType<typeof createDetectorMetrics>;
+
+export function createDetectorMetrics(registry: Registry) {
+  return {
+    runSeconds: new Histogram({
+      name: 'tokenwatch_detector_run_seconds',
+      help: 'Time one detector takes for one window of new data.',
+      labelNames: ['detector'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    watermarkAgeSeconds: new Gauge({
+      name: 'tokenwatch_detector_watermark_age_seconds',
+      help: 'How far behind now each detector has examined arrived data.',
+      labelNames: ['detector'],
+      registers: [registry],
+    }),
+    alertsRaised: new Counter({
+      name: 'tokenwatch_detector_alerts_raised_total',
+      help: 'New alerts, by the finding that raised them.',
+      labelNames: ['detector'],
+      registers: [registry],
+    }),
+    alertsUpdated: new Counter({
+      name: 'tokenwatch_detector_alerts_updated_total',
+      help: 'Stored alerts that grew, escalated, re-fired or resolved.',
+      labelNames: ['detector'],
+      registers: [registry],
+    }),
+    runErrors: new Counter({
+      name: 'tokenwatch_detector_run_errors_total',
+      help: 'Detector runs that failed (retried at the next tick from the same watermark).',
+      labelNames: ['detector'],
+      registers: [registry],
+    }),
+  };
+}
+
+export type TapMetrics = ReturnType<typeof createTapMetrics>;
+
+/**
+ * The assertion tap's instruments. The event counters follow the fate of each event through
+ * the bounded queue (published, dropped); together with the depth they show whether Kafka
+ * keeps up, since the proxy never waits for it.
+ */
+export function createTapMetrics(registry: Registry) {
+  const counter = (name: string, help: string) => new Counter({ name: `tokenwatch_tap_${name}_total`, help, registers: [registry] });
+  return {
+    requests: new Counter({
+      name: 'tokenwatch_tap_requests_total',
+      help: 'Requests proxied to the upstream; endpoint="token" ones are reported as events, "other" ones only relayed.',
+      labelNames: ['endpoint'] as const,
+      registers: [registry],
+    }),
+    upstreamErrors: counter('upstream_errors', 'Requests whose upstream could not be reached (answered 502) or whose response broke off.'),
+    eventsPublished: counter('events_published', 'Events acknowledged by Kafka.'),
+    eventsDropped: counter('events_dropped', 'Events dropped by the bounded queue: the oldest when it is full, and what is undelivered at shutdown.'),
+    eventsInvalid: counter('events_invalid', 'Token requests for which no valid event could be built (each is logged with the reason).'),
+    publishErrors: counter('publish_errors', 'Failed Kafka connect or send attempts (each is retried with back-off).'),
+    queueDepth: new Gauge({ name: 'tokenwatch_tap_queue_depth', help: 'Events waiting in memory for Kafka, not counting a batch being sent.', registers: [registry] }),
+    queueCapacity: new Gauge({ name: 'tokenwatch_tap_queue_capacity', help: 'How many events the queue holds before it drops the oldest.', registers: [registry] }),
   };
 }

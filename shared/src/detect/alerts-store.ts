@@ -32,16 +32,11 @@ export interface UpsertResult {
  */
 export async function upsertAlerts(client: ClickHouseClient, drafts: readonly AlertDraft[], now: number): Promise<UpsertResult> {
   if (drafts.length === 0) return { raised: [], updated: [] };
-  const merged = new Map<string, StoredAlert>();
-  for (const draft of drafts) {
-    const id = alertFingerprint(draft);
-    const previous = merged.get(id);
-    merged.set(id, previous ? mergeAlert(previous, draft, now) : newAlert(id, draft, now));
-  }
-  const stored = await readAlertsById(client, [...merged.keys()]);
+  const merged = mergeDrafts(drafts, now);
+  const stored = await readAlertsById(client, merged.map((alert) => alert.alert_id));
   const raised: StoredAlert[] = [];
   const updated: StoredAlert[] = [];
-  for (const alert of merged.values()) {
+  for (const alert of merged) {
     const existing = stored.get(alert.alert_id);
     if (!existing) {
       raised.push(alert);
@@ -124,9 +119,19 @@ function newAlert(alert_id: string, draft: AlertDraft, now: number): StoredAlert
   };
 }
 
-/** Two drafts with one fingerprint in the same tick (e.g. two chunks of a catch-up). */
-function mergeAlert(alert: StoredAlert, draft: AlertDraft, now: number): StoredAlert {
-  return combine(alert, newAlert(alert.alert_id, draft, now));
+/**
+ * Drafts as alerts, those with one fingerprint merged (the same finding from two chunks of a
+ * catch-up or a backtest), in first-seen order. Pure: a backtest uses it without storing.
+ */
+export function mergeDrafts(drafts: readonly AlertDraft[], now: number): StoredAlert[] {
+  const merged = new Map<string, StoredAlert>();
+  for (const draft of drafts) {
+    const id = alertFingerprint(draft);
+    const alert = newAlert(id, draft, now);
+    const previous = merged.get(id);
+    merged.set(id, previous ? combine(previous, alert) : alert);
+  }
+  return [...merged.values()].sort((a, b) => a.first_seen - b.first_seen);
 }
 
 /** The stored alert updated with a new finding, or undefined when nothing changed. */

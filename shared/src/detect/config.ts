@@ -110,3 +110,21 @@ export type JtiReplayConfig = z.output<typeof jtiReplayConfigSchema>;
 export type MintVolumeConfig = z.output<typeof mintVolumeConfigSchema>;
 export type SecretNewLocationConfig = z.output<typeof secretNewLocationConfigSchema>;
 export type AllowlistEntry = z.output<typeof allowlistEntrySchema>;
+
+type DetectorSection = keyof typeof detectorSections;
+
+/**
+ * A detector's settings for one client: the global section with the client's override (the
+ * first entry matching client_id, and tenant when the entry names one) laid over it.
+ */
+export function settingsFor<K extends DetectorSection>(config: DetectorsConfig, section: K, tenant: string, clientId: string): DetectorsConfig[K] {
+  const override = config.overrides.find(
+    (entry) => entry.client_id === clientId && (entry.tenant === undefined || entry.tenant === tenant),
+  )?.[section];
+  return override ? { ...config[section], ...override } : config[section];
+}
+
+/** The section as every client sees it: global and each override (SQL pre-filters use the laxest). */
+export function allSettingsOf<K extends DetectorSection>(config: DetectorsConfig, section: K): Array<DetectorsConfig[K]> {
+  return [config[section], ...config.overrides.map((entry) => ({ ...config[section], ...entry[section] }) as DetectorsConfig[K])];
+}

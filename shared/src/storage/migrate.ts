@@ -83,6 +83,7 @@ const RETAINED_TABLES = [
   { table: 'token_requests', ttl: 'toDateTime(time)' },
   { table: 'client_minute_counts', ttl: 'minute' },
   { table: 'client_locations', ttl: 'day' },
+  { table: 'jti_uses', ttl: 'week' },
 ] as const;
 
 /**

@@ -80,6 +80,40 @@ SELECT
 FROM token_requests FINAL
 GROUP BY tenant, client_id, day, auth_method, credential_id, outcome, country, asn, network;
 
+-- Each client-assertion jti: how many distinct requests used it and by which clients. A tick
+-- looks up the jtis of its new events here by primary key, and reads the requests behind a
+-- jti from token_requests only when it was used twice or by two clients. Requests without a
+-- jti are not rolled up.
+CREATE TABLE IF NOT EXISTS jti_uses
+(
+    tenant        LowCardinality(String),
+    assertion_jti String,
+    week          Date COMMENT 'Monday of the first use in the inserted block: partitions and TTL',
+    uses          AggregateFunction(uniq, String),
+    clients       SimpleAggregateFunction(groupUniqArrayArray, Array(String)),
+    first_seen    SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
+    last_seen     SimpleAggregateFunction(max, DateTime64(3, 'UTC'))
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY week
+ORDER BY (tenant, assertion_jti)
+TTL week + toIntervalDay({retention_days:UInt32})
+SETTINGS ttl_only_drop_parts = 1;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS jti_uses_mv TO jti_uses AS
+SELECT tenant, assertion_jti, toMonday(min(time)) AS week, uniqState(event_id) AS uses,
+       groupUniqArray(toString(client_id)) AS clients, min(time) AS first_seen, max(time) AS last_seen
+FROM token_requests
+WHERE assertion_jti != ''
+GROUP BY tenant, assertion_jti;
+
+INSERT INTO jti_uses
+SELECT tenant, assertion_jti, toMonday(min(time)) AS week, uniqState(event_id) AS uses,
+       groupUniqArray(toString(client_id)) AS clients, min(time) AS first_seen, max(time) AS last_seen
+FROM token_requests
+WHERE assertion_jti != ''
+GROUP BY tenant, assertion_jti;
+
 -- One row per client: when tokenwatch first and last saw it and its latest display name.
 -- Learning periods and cold starts ("under 24 hours of history") read this.
 CREATE TABLE IF NOT EXISTS clients
