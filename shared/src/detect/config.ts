@@ -89,7 +89,8 @@ export const clientOverrideSchema = z.strictObject({
   tenant: z.string().min(1).optional(),
   client_id: z.string().min(1),
   jti_replay: jtiReplayConfigSchema.partial().optional(),
-  mint_volume: mintVolumeConfigSchema.partial().optional(),
+  // Bucket size and failure codes shape the shared rollup queries, so they are global only.
+  mint_volume: mintVolumeConfigSchema.omit({ bucket_minutes: true, failure_error_codes: true }).partial().optional(),
   secret_new_location: secretNewLocationConfigSchema.partial().optional(),
 });
 

@@ -1,0 +1,12 @@
+import type { Detector } from './detector.js';
+import { jtiReplay } from './detectors/jti-replay/index.js';
+import { createMintVolume } from './detectors/mint-volume/index.js';
+import { secretNewLocation } from './detectors/secret-new-location/index.js';
+
+/** Every detector, in the order a tick runs them. mint_volume keeps a baseline cache, hence a factory. */
+export function createDetectors(): Detector[] {
+  return [jtiReplay, createMintVolume(), secretNewLocation];
+}
+
+export const DETECTOR_NAMES = ['jti_replay', 'mint_volume', 'secret_new_location'] as const;
+export type DetectorName = (typeof DETECTOR_NAMES)[number];
