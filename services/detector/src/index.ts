@@ -1,1 +1,80 @@
-export {};
+import type { ClickHouseClient } from '@clickhouse/client';
+import cron from 'node-cron';
+import type { DetectorsConfig } from '@tokenwatch/shared/detect/config';
+import type { Detector } from '@tokenwatch/shared/detect/detector';
+import { runTick, type TickResult } from '@tokenwatch/shared/detect/engine';
+import { createDetectors } from '@tokenwatch/shared/detect/registry';
+import { ConfigError, errorMessage } from '@tokenwatch/shared/errors';
+import type { Logger } from '@tokenwatch/shared/log';
+import { createDetectorMetrics } from '@tokenwatch/shared/metrics';
+import type { Registry } from 'prom-client';
+
+export interface DetectorService {
+  /** Runs every enabled detector once now (what a scheduled tick does). */
+  tick(): Promise<TickResult[]>;
+  /** Stops scheduling and waits for a tick in progress. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The detectors on a schedule: each tick runs every enabled detector over what arrived since
+ * its watermark. Ticks never overlap (a slow tick delays the next; the watermark makes the
+ * next one catch up), and a failing detector is logged and retried at the next tick without
+ * holding the others back.
+ */
+export function startDetector(options: {
+  config: DetectorsConfig;
+  logger: Logger;
+  clickhouse: ClickHouseClient;
+  registry: Registry;
+  detectors?: readonly Detector[];
+}): DetectorService {
+  const { config, clickhouse } = options;
+  const logger = options.logger.child({ component: 'detector' });
+  if (!cron.validate(config.schedule)) throw new ConfigError(`invalid configuration at detectors.schedule: not a cron expression (${JSON.stringify(config.schedule)})`);
+  const detectors = (options.detectors ?? createDetectors()).filter((detector) => detector.enabled(config));
+  const metrics = createDetectorMetrics(options.registry);
+  const context = { clickhouse, config, logger };
+
+  let running: Promise<TickResult[]> | undefined;
+  async function runAll(): Promise<TickResult[]> {
+    const results: TickResult[] = [];
+    for (const detector of detectors) {
+      const stopTimer = metrics.runSeconds.startTimer({ detector: detector.name });
+      try {
+        const result = await runTick(context, detector, Date.now());
+        results.push(result);
+        metrics.watermarkAgeSeconds.set({ detector: detector.name }, (Date.now() - result.until) / 1000);
+        for (const alert of result.raised) {
+          metrics.alertsRaised.inc({ detector: alert.detector });
+          logger.warn({ alert_id: alert.alert_id, detector: alert.detector, severity: alert.severity, client_id: alert.client_id }, alert.summary);
+        }
+        for (const alert of [...result.updated, ...result.resolved]) metrics.alertsUpdated.inc({ detector: alert.detector });
+      } catch (error) {
+        metrics.runErrors.inc({ detector: detector.name });
+        logger.error({ detector: detector.name, err: errorMessage(error) }, 'detector run failed; retrying from the same watermark at the next tick');
+      } finally {
+        stopTimer();
+      }
+    }
+    return results;
+  }
+
+  function tick(): Promise<TickResult[]> {
+    // One tick at a time, whether started by the schedule or by a caller.
+    running ??= runAll().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  const task = cron.schedule(config.schedule, () => tick(), { name: 'tokenwatch-detectors', timezone: 'UTC', noOverlap: true });
+  logger.info({ detectors: detectors.map((detector) => detector.name), schedule: config.schedule }, 'detectors scheduled');
+  return {
+    tick,
+    stop: async () => {
+      await task.destroy();
+      await running;
+    },
+  };
+}

@@ -14,7 +14,7 @@ import {
 
 const ALERTS_BY_ID = sql(import.meta.url, './alerts-by-id.sql');
 const INSERT_ALERTS = sql(import.meta.url, './insert-alerts.sql');
-const ALERTS_UPDATED_SINCE = sql(import.meta.url, './alerts-updated-since.sql');
+export const ALERTS_UPDATED_SINCE = sql(import.meta.url, './alerts-updated-since.sql');
 const FIRING_LAST_SEEN_BEFORE = sql(import.meta.url, './firing-alerts-last-seen-before.sql');
 
 export interface UpsertResult {

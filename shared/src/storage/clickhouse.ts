@@ -96,7 +96,7 @@ function describeChdbError(error: unknown): string {
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : '';
   const message = `${errorMessage(error)} ${cause}`;
   return /lock|already running|another/i.test(message)
-    ? 'another tokenwatch process is using it (stop it, or run this command while it serves queries)'
+    ? 'another tokenwatch process is using it (run ingest, detectors and notifier together with `tokenwatch start`, point them all at a ClickHouse server with CLICKHOUSE_URL, or stop the other process)'
     : errorMessage(error);
 }
 

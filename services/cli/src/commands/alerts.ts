@@ -1,0 +1,20 @@
+import { ALERTS_UPDATED_SINCE, parseAlerts } from '@tokenwatch/shared/detect/alerts-store';
+import { renderAlertPlain } from '@tokenwatch/shared/notify/message';
+import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
+import { readOnlySql } from '../read-only.js';
+import type { CommandContext } from '../run.js';
+import { parseTimeArg } from '../time-arg.js';
+
+/** `tokenwatch alerts [--json] [--since <time>]`: alerts changed since a time (default 24h), oldest first. */
+export async function alertsCommand({ settings }: CommandContext, options: { json?: boolean; since?: string; limit?: string }): Promise<void> {
+  const since = parseTimeArg('--since', options.since ?? '24h');
+  const text = await readOnlySql(settings, {
+    query: ALERTS_UPDATED_SINCE,
+    format: 'JSONEachRow',
+    params: { since: toClickHouseTime(since), limit: Number(options.limit ?? 1_000) },
+  });
+  const rows: unknown[] = text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line));
+  for (const alert of parseAlerts(rows)) {
+    process.stdout.write(options.json ? `${JSON.stringify(alert)}\n` : `${renderAlertPlain(alert)}\n\n`);
+  }
+}
