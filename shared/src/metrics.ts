@@ -108,3 +108,41 @@ export function createTapMetrics(registry: Registry) {
     queueCapacity: new Gauge({ name: 'tokenwatch_tap_queue_capacity', help: 'How many events the queue holds before it drops the oldest.', registers: [registry] }),
   };
 }
+
+export type NotifierMetrics = ReturnType<typeof createNotifierMetrics>;
+
+/** The notifier's instruments; `channel_kind` is slack, terminal, jsonl or webhook. */
+export function createNotifierMetrics(registry: Registry) {
+  return {
+    deliveries: new Counter({
+      name: 'tokenwatch_notifier_deliveries_total',
+      help: 'Messages delivered, by channel kind and message (root, reply, update, digest, delivery).',
+      labelNames: ['channel_kind', 'message'],
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: 'tokenwatch_notifier_retries_total',
+      help: 'Delivery attempts retried, by channel kind and reason (rate_limited, ambiguous, http_5xx, network).',
+      labelNames: ['channel_kind', 'reason'],
+      registers: [registry],
+    }),
+    failures: new Counter({
+      name: 'tokenwatch_notifier_failures_total',
+      help: 'Deliveries refused or given up on, by channel kind and reason (Slack error code or HTTP status).',
+      labelNames: ['channel_kind', 'reason'],
+      registers: [registry],
+    }),
+    lookups: new Counter({
+      name: 'tokenwatch_notifier_slack_lookups_total',
+      help: 'Searches of Slack history for a possibly posted message after an ambiguous failure, by result.',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    pending: new Gauge({
+      name: 'tokenwatch_notifier_pending_alert_versions',
+      help: 'Alert versions read but not yet delivered at the end of the last poll.',
+      labelNames: ['channel_kind'],
+      registers: [registry],
+    }),
+  };
+}

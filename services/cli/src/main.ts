@@ -1,9 +1,13 @@
 import { Command, Option } from 'commander';
 import { FORMAT_NAMES } from '@tokenwatch/shared/formats/types';
 import type { FormatChoice } from '@tokenwatch/shared/ingest/decode';
+import { alertsCommand } from './commands/alerts.js';
+import { detectCommand, type DetectOptions } from './commands/detect.js';
 import { importCommand } from './commands/import.js';
 import { ingestCommand } from './commands/ingest.js';
+import { notifyCommand } from './commands/notify.js';
 import { produceCommand } from './commands/produce.js';
+import { simulateCommand, type SimulateCommandOptions } from './commands/simulate.js';
 import { sqlCommand } from './commands/sql.js';
 import { tapCommand, type TapCommandOptions } from './commands/tap.js';
 import { runCommand } from './run.js';
@@ -50,5 +54,43 @@ program
   .option('--trusted-proxy <cidr>', 'a proxy whose X-Forwarded-For is believed (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
   .option('--tenant <tenant>', 'tenant of the events (default: the upstream origin)')
   .action((options: TapCommandOptions) => runCommand((context) => tapCommand(context, options)));
+
+program
+  .command('notify')
+  .description('deliver alerts to Slack (or the terminal, a JSON-lines file, a webhook), each once (always-on)')
+  .option('--once', 'deliver what is pending, then exit')
+  .action((options: { once?: boolean }) => runCommand((context) => notifyCommand(context, options)));
+
+program
+  .command('detect')
+  .description('run the detectors on their schedule (always-on); --once for one run, --once --from <time> to backtest history')
+  .option('--once', 'run once and exit')
+  .option('--from <time>', 'backtest from this time (RFC 3339, a date, or an age such as 7d)')
+  .option('--to <time>', 'backtest up to this time (default: now)')
+  .option('--detector <name>', 'only this detector: jti_replay, mint_volume or secret_new_location')
+  .option('--store', 'store the alerts a backtest finds (default: print only)')
+  .option('--json', 'print alerts as JSON lines')
+  .action((options: DetectOptions) => runCommand((context) => detectCommand(context, options)));
+
+program
+  .command('alerts')
+  .description('list alerts that changed since a time (default: the last 24 hours), oldest first')
+  .option('--since <time>', 'RFC 3339 time, date, or an age such as 24h or 7d', '24h')
+  .option('--limit <n>', 'at most this many', '1000')
+  .option('--json', 'JSON lines instead of text')
+  .action((options: { json?: boolean; since?: string; limit?: string }) => runCommand((context) => alertsCommand(context, options)));
+
+program
+  .command('simulate')
+  .description('simulated machine-client token requests with labeled attacks, as JSON lines on stdout')
+  .option('--days <days>', 'days of traffic', '21')
+  .option('--clients <count>', 'machine clients', '300')
+  .option('--seed <seed>', 'PRNG seed: the same seed and --start give the same output', '1')
+  .option('--start <date>', 'ISO date of the first day (default: --days before today, UTC)')
+  .addOption(new Option('--format <format>', 'canonical TokenRequest JSON or each IdP\'s native log record').choices(['canonical', 'native']).default('canonical'))
+  .addOption(new Option('--attacks <attacks>', 'inject labeled attacks (after 8 days of history)').choices(['all', 'none']).default('all'))
+  .option('--attacks-per-kind <count>', 'attacks of each kind', '1')
+  .option('--labels <file>', 'write the attack labels to this file as JSON lines')
+  .action((options: SimulateCommandOptions) => runCommand(() => simulateCommand(options)));
 
 await program.parseAsync();

@@ -89,8 +89,12 @@ export const clientOverrideSchema = z.strictObject({
   tenant: z.string().min(1).optional(),
   client_id: z.string().min(1),
   jti_replay: jtiReplayConfigSchema.partial().optional(),
-  // Bucket size and failure codes shape the shared rollup queries, so they are global only.
-  mint_volume: mintVolumeConfigSchema.omit({ bucket_minutes: true, failure_error_codes: true }).partial().optional(),
+  // The baseline's shape (bucket, window, failure codes) is computed for all clients in one
+  // query, so only thresholds and switches can differ per client.
+  mint_volume: mintVolumeConfigSchema
+    .omit({ bucket_minutes: true, failure_error_codes: true, baseline_days: true, hour_of_week_min_weeks: true, cold_start_hours: true })
+    .partial()
+    .optional(),
   secret_new_location: secretNewLocationConfigSchema.partial().optional(),
 });
 

@@ -6,11 +6,12 @@ import { clientKey, readClientHistory, type ClientHistory } from '../../clients.
 import { settingsFor, type DetectorsConfig, type MintVolumeConfig } from '../../config.js';
 import { windowParams, type DetectContext, type Detector, type DetectWindow } from '../../detector.js';
 import { queryRows } from '../../query.js';
-import { computeBaseline, score, threshold, type Baseline } from './baseline.js';
+import { score, threshold, type Baseline, type BaselineKind } from './baseline.js';
 
 const TOUCHED_BUCKETS = sql(import.meta.url, './touched-buckets.sql');
 const BUCKET_COUNTS = sql(import.meta.url, './bucket-counts.sql');
 const TOP_SOURCES = sql(import.meta.url, './top-sources.sql');
+const BASELINES = sql(import.meta.url, './baselines.sql');
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -22,6 +23,17 @@ const countRow = z.object({
   bucket_ms: z.coerce.number(),
   successes: z.coerce.number(),
   auth_failures: z.coerce.number(),
+});
+const baselineRow = z.object({
+  tenant: z.string(),
+  client_id: z.string(),
+  end_ms: z.coerce.number(),
+  kind: z.enum(['hour_of_week', 'trailing', 'cold_start'] satisfies BaselineKind[]),
+  samples: z.coerce.number(),
+  s_median: z.coerce.number(),
+  s_mad: z.coerce.number(),
+  f_median: z.coerce.number(),
+  f_mad: z.coerce.number(),
 });
 const sourceRow = z.object({
   ip: z.string(),
@@ -66,30 +78,24 @@ export function createMintVolume(): Detector {
     const lastBucket = Math.max(...touched.map((row) => row.bucket_ms));
     const observed = await readSeries(context, clients, firstBucket, lastBucket + bucketMs);
 
-    // Baselines missing from the cache: one read of the trailing window for those clients.
+    // Baselines missing from the cache: computed in ClickHouse, one row per client and hour.
     const hourOf = (bucket: number) => Math.floor(bucket / HOUR) * HOUR;
     const missing = touched.filter((row) => !baselines.has(baselineKey(row, 'mint_volume', hourOf(row.bucket_ms))));
     if (missing.length > 0) {
-      const from = Math.min(...missing.map((row) => hourOf(row.bucket_ms))) - settings.baseline_days * DAY;
-      const to = Math.max(...missing.map((row) => hourOf(row.bucket_ms)));
-      const past = await readSeries(context, uniqueClients(missing), from, to);
-      for (const row of missing) {
-        const firstSeen = history.get(clientKey(row.tenant, row.client_id))?.firstSeen ?? row.bucket_ms;
-        const clientSettings = settingsFor(config, 'mint_volume', row.tenant, row.client_id);
-        for (const finding of Object.keys(SERIES) as Finding[]) {
-          const end = hourOf(row.bucket_ms);
-          baselines.set(
-            baselineKey(row, finding, end),
-            computeBaseline(past.get(seriesKey(row, finding)) ?? new Map(), {
-              end,
-              bucketMs,
-              baselineDays: clientSettings.baseline_days,
-              firstSeen,
-              hourOfWeekMinWeeks: clientSettings.hour_of_week_min_weeks,
-              coldStartHours: clientSettings.cold_start_hours,
-            }),
-          );
-        }
+      const rows = await queryRows(clickhouse, BASELINES, {
+        bucket_minutes: settings.bucket_minutes,
+        baseline_days: settings.baseline_days,
+        hour_of_week_min_weeks: settings.hour_of_week_min_weeks,
+        cold_start_hours: settings.cold_start_hours,
+        failure_codes: settings.failure_error_codes,
+        tenants: [...new Set(missing.map((row) => row.tenant))],
+        clients: [...new Set(missing.map((row) => row.client_id))],
+        end_seconds: [...new Set(missing.map((row) => hourOf(row.bucket_ms) / 1000))],
+      }, baselineRow);
+      for (const row of rows) {
+        const common = { kind: row.kind, samples: row.samples };
+        baselines.set(baselineKey(row, 'mint_volume', row.end_ms), { ...common, median: row.s_median, mad: row.s_mad });
+        baselines.set(baselineKey(row, 'invalid_client_burst', row.end_ms), { ...common, median: row.f_median, mad: row.f_mad });
       }
     }
     evictBefore(baselines, firstBucket - 2 * HOUR);

@@ -1,0 +1,1 @@
+INSERT INTO notifications FORMAT JSONEachRow

@@ -1,0 +1,21 @@
+import { launch, type AttackPlan } from './attacks.js';
+import { ClientRuntime } from './client.js';
+import { Engine } from './engine.js';
+import type { AttackLabel } from './labels.js';
+import type { Population } from './population.js';
+
+/** An engine with every client's benign stream and the planned attacks in it. */
+export function startEngine(
+  population: Population,
+  plans: readonly AttackPlan[],
+  labels: readonly AttackLabel[],
+  seed: number,
+  start: number,
+  end: number,
+): { engine: Engine; runtimes: ClientRuntime[] } {
+  const engine = new Engine(seed, end);
+  const runtimes = population.clients.map((client) => new ClientRuntime(client, seed, start));
+  plans.forEach((plan, i) => launch(plan, runtimes[plan.victim] as ClientRuntime, engine, labels[i] as AttackLabel));
+  for (const runtime of runtimes) engine.add(runtime);
+  return { engine, runtimes };
+}

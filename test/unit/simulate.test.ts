@@ -1,0 +1,282 @@
+import { createHash } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openEnricher, type Enricher, type LookupResult } from '@tokenwatch/shared/enrich/enricher';
+import { tokenRequestSchema, type TokenRequestInput } from '@tokenwatch/shared/events/token-request';
+import { FORMATS } from '@tokenwatch/shared/formats/registry';
+import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
+import { ALL_NETWORKS } from '@tokenwatch/shared/simulate/networks';
+import { ATTACK_KINDS, liveTraffic, renderNative, simulate, type AttackLabel, type Simulation } from '@tokenwatch/shared/simulate/index';
+
+/**
+ * The simulator: deterministic, valid, time-ordered traffic whose benign part never looks like
+ * an attack, with every injected attack labeled, rendered natively so the adapters read it back,
+ * and geo that matches the offline enrichment of the addresses it uses.
+ */
+
+const START = Date.UTC(2026, 0, 5);
+const OPTIONS = { seed: 7, start: START, days: 9, clients: 80 } as const;
+const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'client_secret', 'unknown']);
+const BUCKET = 5 * 60_000;
+
+let sim: Simulation;
+let events: TokenRequestInput[];
+let attackIds: Set<string>;
+let byId: Map<string, TokenRequestInput>;
+let enricher: Enricher;
+
+beforeAll(async () => {
+  sim = simulate(OPTIONS);
+  events = [...sim.events];
+  // Originals of replayed assertions are benign requests that a label also lists.
+  const originals = new Set(sim.labels.filter((label) => label.kind.startsWith('replay')).map((label) => label.event_ids[0]));
+  attackIds = new Set(sim.labels.flatMap((label) => label.event_ids).filter((id) => !originals.has(id)));
+  byId = new Map(events.map((event) => [event.event_id, event]));
+  enricher = await openEnricher();
+});
+
+const benign = () => events.filter((event) => !attackIds.has(event.event_id));
+const labelOf = (kind: string): AttackLabel => {
+  const label = sim.labels.find((candidate) => candidate.kind === kind);
+  if (!label) throw new Error(`no ${kind} label`);
+  return label;
+};
+const attackEvents = (label: AttackLabel) => label.event_ids.map((id) => byId.get(id) as TokenRequestInput).filter((event) => attackIds.has(event.event_id));
+const lookup = (ip: string): LookupResult => enricher.lookup(ip);
+
+function digest(stream: Iterable<TokenRequestInput>): string {
+  const hash = createHash('sha256');
+  for (const event of stream) hash.update(JSON.stringify(event));
+  return hash.digest('hex');
+}
+
+describe('simulate', () => {
+  it('gives the same events and labels for the same seed, and others for another seed', () => {
+    const again = simulate(OPTIONS);
+    expect(digest(again.events)).toBe(digest(events));
+    expect(again.labels).toEqual(sim.labels);
+    const oneDay = { ...OPTIONS, days: 1, attacks: 'none' } as const;
+    expect(digest(simulate({ ...oneDay, seed: 8 }).events)).not.toBe(digest(simulate(oneDay).events));
+  });
+
+  it('emits valid, time-ordered events with unique sim-<seed>-<n> ids', () => {
+    expect(events.length).toBeGreaterThan(100_000);
+    // Plain checks in the loops: an expect() per event would dominate the test's run time.
+    let previous = -Infinity;
+    for (const [n, event] of events.entries()) {
+      if (event.event_id !== `sim-7-${n}`) throw new Error(`event ${n} has id ${event.event_id}`);
+      if ((event.time as number) < previous) throw new Error(`event ${n} goes back in time`);
+      previous = event.time as number;
+    }
+    // Every attack event and a systematic sample of the rest through the schema.
+    const sample = events.filter((event, n) => n % 5 === 0 || attackIds.has(event.event_id));
+    for (const event of sample) {
+      const parsed = tokenRequestSchema.safeParse(event);
+      if (!parsed.success) throw new Error(`${JSON.stringify(event)}: ${JSON.stringify(parsed.error.issues)}`);
+    }
+    expect(new Set(events.map((event) => event.idp))).toEqual(new Set(['okta', 'auth0', 'entra', 'keycloak', 'oidc-provider']));
+  });
+
+  it('labels one attack of every kind, after 8 days, on distinct clients and times, with existing events', () => {
+    expect(sim.labels.map((label) => label.kind).sort()).toEqual([...ATTACK_KINDS].sort());
+    expect(new Set(sim.labels.map((label) => label.client_id)).size).toBe(sim.labels.length);
+    for (const label of sim.labels) {
+      expect(label.start).toBeGreaterThanOrEqual(START + 8 * 86_400_000);
+      expect(label.end).toBeGreaterThanOrEqual(label.start);
+      expect(label.event_ids.length).toBeGreaterThan(0);
+      for (const id of label.event_ids) {
+        const event = byId.get(id);
+        expect(event?.client_id).toBe(label.client_id);
+        expect(event?.tenant).toBe(label.tenant);
+      }
+      for (const other of sim.labels) if (other !== label) expect(other.start > label.end || other.end < label.start).toBe(true);
+    }
+    expect(Object.fromEntries(sim.labels.map((label) => [label.kind, label.detector]))).toEqual({
+      replay_accepted: 'jti_replay',
+      replay_rejected: 'jti_replay',
+      secret_new_country: 'secret_new_location',
+      secret_new_asn: 'secret_new_location',
+      mint_burst: 'mint_volume',
+      invalid_client_burst: 'invalid_client_burst',
+    });
+  });
+
+  it('replays re-send the exact assertion within its exp from another country and ASN', () => {
+    for (const kind of ['replay_accepted', 'replay_rejected'] as const) {
+      const label = labelOf(kind);
+      const [original, ...replays] = label.event_ids.map((id) => byId.get(id) as TokenRequestInput);
+      expect(original?.idp).toBe('oidc-provider');
+      expect(original?.outcome).toBe('success');
+      expect(replays.length).toBeGreaterThan(0);
+      const home = lookup(original?.source_ip ?? '');
+      for (const replay of replays) {
+        expect(replay.assertion).toEqual(original?.assertion);
+        expect(replay.time as number).toBeLessThan((original?.assertion?.exp ?? 0) * 1000);
+        expect(replay.time as number).toBeGreaterThan(original?.time as number);
+        const where = lookup(replay.source_ip);
+        expect(where.country).not.toBe(home.country);
+        expect(where.asn).not.toBe(home.asn);
+        if (kind === 'replay_accepted') expect(replay.outcome).toBe('success');
+        else expect([replay.outcome, replay.error_code]).toEqual(['failure', 'invalid_client']);
+      }
+    }
+  });
+
+  it('uses a secret from a new country, and from a new ASN in the home country', () => {
+    for (const kind of ['secret_new_country', 'secret_new_asn'] as const) {
+      const label = labelOf(kind);
+      const attacks = attackEvents(label);
+      const usual = benign().filter((event) => event.client_id === label.client_id).map((event) => lookup(event.source_ip));
+      const countries = new Set(usual.map((where) => where.country));
+      const asns = new Set(usual.map((where) => where.asn));
+      expect(attacks.length).toBeGreaterThanOrEqual(3);
+      expect(label.end - label.start).toBeLessThanOrEqual(8 * 60_000);
+      for (const attack of attacks) {
+        expect(SECRET_METHODS.has(attack.auth_method)).toBe(true);
+        expect(attack.outcome).toBe('success');
+        const where = lookup(attack.source_ip);
+        expect(asns.has(where.asn)).toBe(false);
+        expect(countries.has(where.country)).toBe(kind === 'secret_new_asn');
+      }
+    }
+  });
+
+  it('bursts: 20-50x minting for 10-20 minutes, hundreds of invalid_client from one or two addresses', () => {
+    const mint = labelOf('mint_burst');
+    const normal = benign().filter((event) => event.client_id === mint.client_id && (event.time as number) < mint.start);
+    const normalPerMinute = normal.length / (((mint.start - START) / 60_000) || 1);
+    const burstPerMinute = attackEvents(mint).length / ((mint.end - mint.start) / 60_000);
+    expect(burstPerMinute / normalPerMinute).toBeGreaterThan(15);
+    expect(burstPerMinute / normalPerMinute).toBeLessThan(60);
+    expect(burstPerMinute * 5).toBeGreaterThan(100);
+    expect(mint.end - mint.start).toBeLessThanOrEqual(20 * 60_000);
+
+    const stuffing = attackEvents(labelOf('invalid_client_burst'));
+    expect(stuffing.length).toBeGreaterThanOrEqual(200);
+    expect(new Set(stuffing.map((event) => event.source_ip)).size).toBeLessThanOrEqual(2);
+    for (const event of stuffing) expect([event.outcome, event.error_code]).toEqual(['failure', 'invalid_client']);
+    const label = labelOf('invalid_client_burst');
+    expect(label.end - label.start).toBeLessThanOrEqual(10 * 60_000);
+  });
+
+  it('benign traffic: one country and ASN per secret client, unique jti, no bursts', () => {
+    const places = new Map<string, Set<string>>();
+    const jtis = new Set<string>();
+    const buckets = new Map<string, number>();
+    const failures = new Map<string, number>();
+    for (const event of benign()) {
+      const key = `${event.tenant} ${event.client_id}`;
+      if (SECRET_METHODS.has(event.auth_method)) {
+        const where = lookup(event.source_ip);
+        let set = places.get(key);
+        if (!set) places.set(key, (set = new Set()));
+        set.add(`${where.country}/${where.asn}`);
+      }
+      const { jti, iat = 0, exp = 0 } = event.assertion ?? {};
+      if (jti !== undefined) {
+        if (jtis.has(jti)) throw new Error(`jti ${jti} used twice`);
+        jtis.add(jti);
+        // The hygiene checks: lifetime at most 5 minutes, iat within the allowed clock skew.
+        if (exp - iat > 300 || (event.time as number) / 1000 - iat > 5 || iat > (event.time as number) / 1000) throw new Error(`bad assertion ${JSON.stringify(event)}`);
+      }
+      const bucket = `${key} ${Math.floor((event.time as number) / BUCKET)}`;
+      buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1);
+      if (event.outcome === 'failure') failures.set(bucket, (failures.get(bucket) ?? 0) + 1);
+    }
+    expect(places.size).toBeGreaterThan(20);
+    for (const [client, set] of places) expect([client, [...set]]).toEqual([client, [...set].slice(0, 1)]);
+    expect(jtis.size).toBeGreaterThan(1000);
+    // The mint_volume detector's absolute floor is 100 per 5-minute bucket; failures alert from 20.
+    expect(Math.max(...buckets.values())).toBeLessThan(60);
+    expect(Math.max(...failures.values())).toBeLessThan(5);
+  });
+
+  it('keeps each steady client volume stable from day to day', () => {
+    const steady = sim.population.clients.filter((client) => client.schedule.type === 'per_request' || client.schedule.type === 'cron');
+    const counts = new Map<string, number[]>();
+    for (const event of benign()) {
+      const day = Math.floor(((event.time as number) - START) / 86_400_000);
+      const days = counts.get(event.client_id) ?? Array.from({ length: OPTIONS.days }, () => 0);
+      days[day] = (days[day] ?? 0) + 1;
+      counts.set(event.client_id, days);
+    }
+    for (const client of steady) {
+      const days = counts.get(client.clientId) ?? [];
+      const sorted = [...days].sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+      if (median < 50) continue; // a handful a day: Poisson noise dominates
+      expect(Math.max(...days) / median).toBeLessThan(2);
+      expect(Math.min(...days) / median).toBeGreaterThan(0.3);
+    }
+  });
+
+  it('writes geo that the offline enrichment agrees with, for every address used', () => {
+    const seen = new Set<string>();
+    for (const event of events) {
+      const where = lookup(event.source_ip);
+      if (!seen.has(event.source_ip)) {
+        seen.add(event.source_ip);
+        expect(where.country, event.source_ip).toMatch(/^[A-Z]{2}$/);
+        expect(ALL_NETWORKS.some((network) => network.asn === where.asn && network.country === where.country && network.asOrg === where.as_org)).toBe(true);
+      }
+      const geo = event.geo ?? {};
+      const differs = (geo.country !== undefined && geo.country !== where.country) || (geo.asn !== undefined && geo.asn !== where.asn) || (geo.as_org !== undefined && geo.as_org !== where.as_org);
+      if (differs) throw new Error(`geo ${JSON.stringify(geo)} of ${event.source_ip}, lookup says ${JSON.stringify(where)}`);
+    }
+    expect(seen.size).toBeGreaterThan(200);
+  });
+
+  it('renders native records that decode back to the same event through the adapters', () => {
+    const picked = new Map<string, TokenRequestInput[]>();
+    for (const [n, event] of events.entries()) {
+      const key = `${event.idp} ${event.outcome} ${event.auth_method}`;
+      const list = picked.get(key) ?? [];
+      if (list.length < 20 || attackIds.has(event.event_id) || n % 997 === 0) list.push(event);
+      picked.set(key, list);
+    }
+    const sample = [...picked.values()].flat();
+    expect(new Set(sample.map((event) => `${event.idp} ${event.outcome}`)).size).toBe(10);
+    for (const event of sample) {
+      const native = renderNative(event);
+      if (event.idp !== 'oidc-provider') expect(native).not.toHaveProperty('event_id');
+      const results = decodeMessage(JSON.stringify(native), { adapters: FORMATS, format: 'auto' });
+      expect(results).toHaveLength(1);
+      const [result] = results;
+      if (result?.kind !== 'ok') throw new Error(`${event.idp}: ${JSON.stringify(result)} from ${JSON.stringify(native)}`);
+      expect(result.event).toEqual(tokenRequestSchema.parse(event));
+    }
+  });
+});
+
+describe('liveTraffic', () => {
+  it('backfills history at once, then paces events to the clock and injects labeled attacks', async () => {
+    // A clock that runs fast: every reading is 20 s after the previous one.
+    let clock = START + 30 * 86_400_000;
+    const liveStart = clock;
+    const now = () => (clock += 20_000);
+    const labels: AttackLabel[] = [];
+    let backfilled = 0;
+    let previous = -Infinity;
+    let count = 0;
+    for await (const item of liveTraffic({ seed: 3, clients: 60, historyDays: 0.5, attackEveryMinutes: 2, now })) {
+      if (item.type === 'label') {
+        labels.push(item.label);
+        if (labels.length === 3) break;
+        continue;
+      }
+      count += 1;
+      const time = item.event.time as number;
+      expect(time).toBeGreaterThanOrEqual(previous);
+      previous = time;
+      if (time < liveStart) backfilled += 1;
+      else expect(time).toBeLessThanOrEqual(clock);
+      if (count > 200_000) break;
+    }
+    expect(backfilled).toBeGreaterThan(1_000);
+    expect(labels).toHaveLength(3);
+    for (const label of labels) {
+      expect(ATTACK_KINDS).toContain(label.kind);
+      expect(label.event_ids.length).toBeGreaterThan(0);
+      expect(label.start).toBeGreaterThanOrEqual(liveStart);
+    }
+  });
+});
