@@ -1,7 +1,8 @@
 /**
- * Removes credentials from records that leave the validated path: dead-lettered messages,
- * rejects files and log lines. Valid events never carry secrets (the schema strips unknown
- * keys); this is for everything else, which by definition has an unknown shape.
+ * Removes credentials from records that leave the validated path (dead-lettered messages,
+ * rejects files and log lines), which by definition have an unknown shape, and from the
+ * free text of valid events (redactStrings): the schema strips unknown keys, but a known
+ * free-text field can still hold a credential someone pasted or a client sent.
  */
 
 export const REDACTED = '[REDACTED]';
@@ -48,7 +49,12 @@ const HTTP_CREDENTIALS = /\b(Basic|Bearer|Digest|DPoP)\s+[A-Za-z0-9._~+/=-]{8,}/
 const ENCODED_SECRET =
   /(?<![\w-])(["']?)(client[_-]?secret|client[_-]?assertion|password|refresh[_-]?token|access[_-]?token|code)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^&\s,}"']+)/gi;
 
+// Every pattern above needs one of these words (case-insensitive): a string without any is
+// returned as is after one scan instead of three, which is most strings of a valid event.
+const MAY_HOLD_SECRET = /eyJ|basic|bearer|digest|dpop|secret|assertion|password|token|code/i;
+
 export function redactText(text: string): string {
+  if (!MAY_HOLD_SECRET.test(text)) return text;
   return text
     .replace(JWT, REDACTED)
     .replace(HTTP_CREDENTIALS, (_match, scheme: string) => `${scheme} ${REDACTED}`)
@@ -68,6 +74,43 @@ export function redactValue(value: unknown): unknown {
       copy[key] = SECRET_KEYS.has(normaliseKey(key)) ? redactSecretValue(inner) : redactValue(inner);
     }
     return copy;
+  }
+  return value;
+}
+
+/**
+ * `value` with every string in it, at any depth, passed through redactText; keys are left
+ * alone. For a validated TokenRequest: its free-text fields (user_agent, client_name,
+ * error_code, audience, scopes, credential_id, assertion claims, ...) come from whatever the
+ * client or IdP wrote, so a `Bearer …`, a JWT or `client_secret=…` can hide in any of them.
+ * Copy-on-write: what holds nothing to redact comes back as the same object, unallocated.
+ */
+export function redactStrings<T>(value: T): T {
+  return redactDeep(value) as T;
+}
+
+// Plain loops, no Object.entries: this runs for every string of every stored event.
+function redactDeep(value: unknown): unknown {
+  if (typeof value === 'string') return redactText(value);
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i += 1) {
+      const item: unknown = value[i];
+      const redacted = redactDeep(item);
+      if (redacted !== item) (copy ??= [...value])[i] = redacted;
+    }
+    return copy ?? value;
+  }
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    let copy: Record<string, unknown> | undefined;
+    for (const key in record) {
+      if (!Object.hasOwn(record, key)) continue;
+      const inner = record[key];
+      const redacted = redactDeep(inner);
+      if (redacted !== inner) (copy ??= { ...record })[key] = redacted;
+    }
+    return copy ?? value;
   }
   return value;
 }

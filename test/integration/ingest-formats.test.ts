@@ -86,6 +86,41 @@ describe('mixed IdP formats through Kafka', () => {
     expect(Object.fromEntries(stored)).toEqual(Object.fromEntries([...expected.stored].map(([idp, ids]) => [idp, ids.size])));
   });
 
+  it("stores Keycloak's replay warning as a replay report, with the line's facts and \"not logged\" for the rest", async () => {
+    // Stored by the previous test's wait; test/unit/formats/keycloak.test.ts covers the mapping.
+    const result = await storage.client.query({
+      query: `SELECT tenant, client_id, grant_type, auth_method, toString(source_ip) AS source_ip, ip_scope, geo_source, country,
+                     replay_reported, assertion_jti, toUnixTimestamp64Milli(time) AS time_ms, outcome, error_code
+              FROM token_requests FINAL WHERE idp = 'keycloak' AND replay_reported ORDER BY time`,
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<Record<string, unknown>>();
+    expect(rows.map((row) => row.assertion_jti)).toEqual([
+      'd6a4f5e7-8192-4dae-bfc0-31425d6e7f80', // the JSON log record, 00:02:13Z
+      'a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d', // text lines, 01:02:09 and later (read as UTC)
+      'b4e2d3c5-6f70-4b8c-9dae-1f203b4c5d6e',
+      'e7b5a6f8-9203-4ebf-8c01-42536e7f8091',
+    ]);
+    expect(rows[1]).toEqual({
+      tenant: 'unknown',
+      client_id: 'svc-orders',
+      grant_type: 'unknown',
+      auth_method: 'unknown',
+      source_ip: '::',
+      ip_scope: 'unspecified',
+      geo_source: 'none',
+      country: '',
+      replay_reported: true,
+      assertion_jti: 'a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+      time_ms: Date.UTC(2026, 10, 28, 1, 2, 9, 314),
+      outcome: 'failure',
+      error_code: 'invalid_client',
+    });
+    // A JSON record's MDC, and a text line printed with its MDC, name the realm and the address.
+    expect(rows[0]).toMatchObject({ tenant: 'acme', client_id: 'svc-payments', source_ip: '::ffff:203.0.113.91', grant_type: 'unknown' });
+    expect(rows[3]).toMatchObject({ tenant: 'acme', client_id: 'svc-reports', source_ip: '::ffff:198.51.100.77', ip_scope: 'reserved' });
+  });
+
   it('dead-letters the malformed messages with a reason naming the format, and counts the skipped ones', async () => {
     const letters = await readTopic(settings.TOKENWATCH_DLQ_TOPIC, expected.deadLettered);
     expect(letters).toHaveLength(expected.deadLettered);

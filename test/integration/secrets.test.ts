@@ -32,6 +32,36 @@ const stuff = (value: unknown): unknown =>
     headers: { Authorization: `Basic ${BASIC}`, Cookie: `session=${REFRESH_TOKEN}` },
   });
 
+/**
+ * Credentials inside the free text adapters do map: a user agent, a client name, an error, a
+ * scope list. Appended to the vendor's value, so the record stays valid and its event is stored:
+ * only redaction of the validated event (decode) keeps them out of ClickHouse. Scopes split on
+ * spaces, so they get a JWT, which is recognisable on its own; the rest a `Bearer` value or a
+ * form-encoded secret, which are not.
+ */
+const IN_TEXT = ` Bearer ${REFRESH_TOKEN} client_secret=${CLIENT_SECRET}`;
+const IN_SCOPES = ` ${ASSERTION}`;
+const TEXT_KEYS = new Set(['user_agent', 'userAgent', 'rawUserAgent', 'client_name', 'displayName', 'audience', 'error', 'reason']);
+const SCOPE_KEYS = new Set(['scope', 'requestedScopes', 'grantedScopes']);
+
+function taint(value: unknown, key = ''): unknown {
+  if (typeof value === 'string') return TEXT_KEYS.has(key) ? `${value}${IN_TEXT}` : SCOPE_KEYS.has(key) ? `${value}${IN_SCOPES}` : value;
+  if (Array.isArray(value)) return value.map((item) => taint(item, key));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([inner, item]) => [inner, taint(item, inner)]));
+}
+
+/** A canonical event whose every free-text field carries a credential. */
+const taintedCanonical = (i: number) =>
+  canonicalEvent(i, {
+    client_name: `service ${i}${IN_TEXT}`,
+    user_agent: `okhttp/4.12.0${IN_TEXT}`,
+    audience: `https://api.example.com/?access_token=${REFRESH_TOKEN}`,
+    credential_id: `Basic ${BASIC}`,
+    scopes: ['orders.read', ASSERTION],
+    error_code: `invalid_client password=${PASSWORD}`,
+  });
+
 function fixtureRecords(): unknown[] {
   const dir = new URL('../fixtures/formats/', import.meta.url);
   const records: unknown[] = [];
@@ -63,7 +93,10 @@ describe('secrets never leave the worker in the clear', () => {
   });
 
   it('keeps them out of ClickHouse, the dead-letter topic and the logs', async () => {
-    const valid = [...fixtureRecords().map((record) => JSON.stringify(stuff(record))), ...[0, 1, 2].map((i) => JSON.stringify(stuff(canonicalEvent(i))))];
+    const valid = [
+      ...fixtureRecords().map((record) => JSON.stringify(stuff(taint(record)))),
+      ...[0, 1, 2].map((i) => JSON.stringify(stuff(taintedCanonical(i)))),
+    ];
     for (const message of valid) expect(message).toContain(CLIENT_SECRET);
     await createTopic(env.TOKENWATCH_TOPIC as string, 1);
     worker = spawnCli(['ingest'], env);

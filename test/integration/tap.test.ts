@@ -6,6 +6,7 @@ import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenRequestSchema } from '@tokenwatch/shared/events/token-request';
 import { createLogger } from '@tokenwatch/shared/log';
+import { createRegistry, type Registry } from '@tokenwatch/shared/metrics';
 import { startTap, type TapService } from '@tokenwatch/tap';
 import { waitFor } from '../helpers/cli.js';
 import { createTopic, readTopic } from '../helpers/kafka.js';
@@ -114,6 +115,13 @@ async function post(url: string, form: Record<string, string>, headers: Record<s
   return { status: response.status, contentType: response.headers.get('content-type') ?? undefined, body: await response.text() };
 }
 
+/** The value of a tap metric (a counter or gauge), for the given labels. */
+async function metric(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const found = (await registry.getMetricsAsJSON()).find((entry) => entry.name === name);
+  const values = (found?.values ?? []) as { value: number; labels: Record<string, string | number> }[];
+  return values.find((value) => Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted))?.value;
+}
+
 const basicHeader = () => `Basic ${Buffer.from(`${encodeURIComponent(BASIC_CLIENT)}:${encodeURIComponent(BASIC_SECRET)}`).toString('base64')}`;
 const logger = createLogger('silent');
 
@@ -128,11 +136,12 @@ afterAll(async () => {
 
 describe('tokenwatch tap in front of node-oidc-provider', () => {
   const env = testEnv('tap');
+  const registry = createRegistry();
   let tap: TapService;
 
   beforeAll(async () => {
     await createTopic(env.TOKENWATCH_TOPIC as string, 1);
-    tap = await startTap({ upstream: tokenEndpoint, settings: settingsFrom(env), logger });
+    tap = await startTap({ upstream: tokenEndpoint, settings: settingsFrom(env), logger, registry });
   });
 
   afterAll(async () => {
@@ -202,13 +211,24 @@ describe('tokenwatch tap in front of node-oidc-provider', () => {
     expect(((await response.json()) as { token_endpoint: string }).token_endpoint).toBe(tokenEndpoint);
     expect(tap.stats().produced).toBe(3);
   });
+
+  it('counts what it proxied and published on the registry it was given', async () => {
+    expect(await metric(registry, 'tokenwatch_tap_requests_total', { endpoint: 'token' })).toBe(3);
+    expect(await metric(registry, 'tokenwatch_tap_requests_total', { endpoint: 'other' })).toBe(1);
+    expect(await metric(registry, 'tokenwatch_tap_events_published_total')).toBe(3);
+    expect(await metric(registry, 'tokenwatch_tap_events_dropped_total')).toBe(0);
+    expect(await metric(registry, 'tokenwatch_tap_events_invalid_total')).toBe(0);
+    expect(await metric(registry, 'tokenwatch_tap_upstream_errors_total')).toBe(0);
+    expect(await metric(registry, 'tokenwatch_tap_queue_depth')).toBe(0);
+    expect(await metric(registry, 'tokenwatch_tap_queue_capacity')).toBe(10_000);
+  });
 });
 
 describe('tokenwatch tap with a request body beyond the capture limit', () => {
   it('forwards the body unchanged without decoding it, and still reports the request', async () => {
     const env = testEnv('tap-big');
     await createTopic(env.TOKENWATCH_TOPIC as string, 1);
-    const tap = await startTap({ upstream: tokenEndpoint, settings: settingsFrom(env), logger });
+    const tap = await startTap({ upstream: tokenEndpoint, settings: settingsFrom(env), logger, registry: createRegistry() });
     try {
       const before = providerAnswers.length;
       const form = { grant_type: 'client_credentials', scope: 'billing.read', padding: 'x'.repeat(100 * 1024) };
@@ -231,7 +251,8 @@ describe('tokenwatch tap with a request body beyond the capture limit', () => {
 describe('tokenwatch tap with Kafka unreachable', () => {
   it('still relays the provider answers, keeps a bounded queue and counts what it drops', async () => {
     const env = testEnv('tap-down', { KAFKA_BROKERS: '127.0.0.1:1' });
-    const tap = await startTap({ upstream: tokenEndpoint, settings: settingsFrom(env), logger, queueCapacity: 1 });
+    const registry = createRegistry();
+    const tap = await startTap({ upstream: tokenEndpoint, settings: settingsFrom(env), logger, queueCapacity: 1, registry });
     try {
       const before = providerAnswers.length;
       const assertion = await signAssertion();
@@ -249,9 +270,45 @@ describe('tokenwatch tap with Kafka unreachable', () => {
         return current.sendErrors >= 1 && current.dropped >= 2 ? current : undefined;
       }, { timeoutMs: 30_000, what: 'a failed Kafka delivery' });
       expect(stats).toMatchObject({ produced: 0, queued: 1, dropped: 2 });
+      expect(await metric(registry, 'tokenwatch_tap_events_dropped_total')).toBe(2);
+      expect(await metric(registry, 'tokenwatch_tap_queue_depth')).toBe(1);
+      expect(await metric(registry, 'tokenwatch_tap_publish_errors_total')).toBeGreaterThanOrEqual(1);
+      expect(await metric(registry, 'tokenwatch_tap_requests_total', { endpoint: 'token' })).toBe(3);
     } finally {
       await tap.close(200);
     }
     expect(tap.stats()).toMatchObject({ produced: 0, queued: 0, dropped: 3 });
+    // The batch in flight at close is counted by the metric once its send fails (stats() counts
+    // it at once and takes it back if it arrives after all; a counter cannot take back).
+    await waitFor(async () => ((await metric(registry, 'tokenwatch_tap_events_dropped_total')) === 3 ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'the abandoned batch to be counted as dropped',
+    });
+    expect(await metric(registry, 'tokenwatch_tap_events_published_total')).toBe(0);
+    expect(await metric(registry, 'tokenwatch_tap_queue_depth')).toBe(0);
+  });
+});
+
+describe('tokenwatch tap with the upstream unreachable', () => {
+  it('answers 502 and counts an upstream error; the request is not reported', async () => {
+    // A port that was free a moment ago: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const deadPort = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+
+    const env = testEnv('tap-no-upstream', { KAFKA_BROKERS: '127.0.0.1:1' });
+    const registry = createRegistry();
+    const tap = await startTap({ upstream: `http://127.0.0.1:${deadPort}/token`, settings: settingsFrom(env), logger, registry });
+    try {
+      const answer = await post(`${tap.url}/token`, { grant_type: 'client_credentials' }, { authorization: basicHeader() });
+      expect(answer.status).toBe(502);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: 'temporarily_unavailable' });
+      expect(await metric(registry, 'tokenwatch_tap_upstream_errors_total')).toBe(1);
+      expect(await metric(registry, 'tokenwatch_tap_requests_total', { endpoint: 'token' })).toBe(1);
+      expect(tap.stats()).toMatchObject({ queued: 0, produced: 0, dropped: 0 });
+    } finally {
+      await tap.close(200);
+    }
   });
 });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { REDACTED, redactBytes, redactText, redactValue } from '@tokenwatch/shared/redact';
+import { decodeCanonical, decodeMessage } from '@tokenwatch/shared/ingest/decode';
+import { FORMATS } from '@tokenwatch/shared/formats/registry';
+import { REDACTED, redactBytes, redactStrings, redactText, redactValue } from '@tokenwatch/shared/redact';
+import { canonicalEvent } from '../helpers/events.js';
 
 // A syntactically real compact JWS (header {"alg":"RS256","typ":"JWT"}).
 const JWT =
@@ -172,5 +175,68 @@ describe('redactBytes', () => {
     const result = redactBytes(Buffer.from(`POST /token\r\nAuthorization: Basic ${BASIC}\r\n`));
     expect(result.changed).toBe(true);
     expect(result.bytes.toString()).toBe(`POST /token\r\nAuthorization: Basic ${REDACTED}\r\n`);
+  });
+});
+
+describe('redactStrings', () => {
+  it('redacts every string at any depth and leaves keys, numbers and booleans alone', () => {
+    const value = { a: `Bearer ${SECRET}-token`, list: ['fine', JWT], nested: { deep: [{ s: `client_secret=${SECRET}` }] }, n: 1, b: true, none: null };
+    expect(redactStrings(value)).toEqual({
+      a: `Bearer ${REDACTED}`,
+      list: ['fine', REDACTED],
+      nested: { deep: [{ s: `client_secret=${REDACTED}` }] },
+      n: 1,
+      b: true,
+      none: null,
+    });
+    expect(value.a).toBe(`Bearer ${SECRET}-token`); // the input is not changed
+  });
+
+  it('returns what holds nothing to redact as the very same object', () => {
+    const event = canonicalEvent(1);
+    expect(redactStrings(event)).toBe(event);
+    const changed = redactStrings({ ...event, user_agent: `x Bearer ${SECRET}-token` });
+    expect(changed.scopes).toBe(event.scopes); // untouched branches are shared, not copied
+  });
+
+  it('finds what the quick pre-check lets through in any case', () => {
+    for (const text of [`BEARER ${SECRET}-token`, `Client-Secret: ${SECRET}`, `PASSWORD=${SECRET}`, `x ${JWT} y`]) {
+      expect(redactStrings({ text }).text, text).not.toContain(SECRET);
+    }
+  });
+});
+
+describe('decode redacts the free text of valid events before they are stored', () => {
+  const poisoned = canonicalEvent(1, {
+    client_name: `orders client_secret=${SECRET}`,
+    user_agent: `curl/8.5 (Authorization: Bearer ${SECRET}-opaque)`,
+    error_code: `code=${SECRET}`,
+    audience: `https://api.example.com/?access_token=${SECRET}`,
+    scopes: ['orders.read', JWT],
+    credential_id: `Basic ${BASIC}`,
+    assertion: { jti: JWT, iss: `password=${SECRET}`, aud: [`x ${JWT}`] },
+    geo: { as_org: `Bearer ${SECRET}-isp` },
+  });
+
+  it('keeps no credential in the event or the stored line, whichever free-text field held it', () => {
+    const [result] = decodeCanonical(JSON.stringify(poisoned));
+    if (result?.kind !== 'ok') throw new Error(`expected ok, got ${JSON.stringify(result)}`);
+    for (const output of [JSON.stringify(result.event), result.json]) {
+      expect(output).not.toContain(SECRET);
+      expect(output).not.toContain(BASIC);
+      expect(output).not.toContain('eyJ');
+    }
+    expect(result.event).toMatchObject({
+      client_name: `orders client_secret=${REDACTED}`,
+      user_agent: `curl/8.5 (Authorization: Bearer ${REDACTED})`,
+      scopes: ['orders.read', REDACTED],
+      credential_id: `Basic ${REDACTED}`,
+      assertion: { jti: REDACTED, iss: `password=${REDACTED}`, aud: [`x ${REDACTED}`] },
+    });
+  });
+
+  it('leaves a clean event exactly as validated', () => {
+    const [result] = decodeMessage(JSON.stringify(canonicalEvent(2)), { adapters: FORMATS, format: 'auto' });
+    expect(result).toMatchObject({ kind: 'ok', event: { user_agent: 'okhttp/4.12.0', client_name: 'service 2' } });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tokenRequestSchema } from '@tokenwatch/shared/events/token-request';
-import { buildTapEvent, CidrSet, decodeJwtUnverified, isReplayMessage, type ObservedExchange } from '@tokenwatch/tap';
+import { buildTapEvent, buildValidTapEvent, CidrSet, decodeJwtUnverified, isReplayMessage, type ObservedExchange } from '@tokenwatch/tap';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const SIGNATURE = 'U0lHTkFUVVJFLWJ5dGVzLW5vdC1hLXJlYWwtc2lnbmF0dXJl';
@@ -180,6 +180,21 @@ describe('buildTapEvent', () => {
     const event = buildTapEvent(exchange({ form }));
     expect(event.assertion).toEqual({ sub: 'svc', jti: 'j', aud: ['a'], alg: 'RS256' });
     expect(tokenRequestSchema.safeParse(event).success).toBe(true);
+  });
+});
+
+describe('buildValidTapEvent', () => {
+  it('redacts credentials a caller put in free text before the event is published', () => {
+    const secret = 'tap-leaked-secret-7781';
+    const built = buildValidTapEvent(
+      exchange({
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': `ci-bot (Authorization: Bearer ${secret})` },
+        form: { grant_type: 'client_credentials', audience: `https://api.example/?client_secret=${secret}` },
+      }),
+    );
+    if (!('event' in built)) throw new Error(built.error);
+    expect(JSON.stringify(built.event)).not.toContain(secret);
+    expect(built.event).toMatchObject({ user_agent: 'ci-bot (Authorization: Bearer [REDACTED])', audience: 'https://api.example/?client_secret=[REDACTED]' });
   });
 });
 

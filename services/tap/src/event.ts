@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { tokenRequestSchema, type AuthMethod, type TokenRequestInput } from '@tokenwatch/shared/events/token-request';
+import { tokenRequestSchema, UNKNOWN, type AuthMethod, type TokenRequestInput } from '@tokenwatch/shared/events/token-request';
+import { redactStrings } from '@tokenwatch/shared/redact';
 import { CidrSet, normaliseIp } from './cidr.js';
 import { decodeJwtUnverified } from './jwt.js';
 
@@ -150,7 +151,7 @@ export function buildTapEvent(exchange: ObservedExchange): TokenRequestInput {
     : undefined;
 
   const clientId =
-    str(claims.sub, 256) ?? str(claims.iss, 256) ?? str(form.get('client_id'), 256) ?? str(basicUsername(authorization), 256) ?? 'unknown';
+    str(claims.sub, 256) ?? str(claims.iss, 256) ?? str(form.get('client_id'), 256) ?? str(basicUsername(authorization), 256) ?? UNKNOWN;
   const success = exchange.status >= 200 && exchange.status < 300;
   const { error, description } = oauthError(exchange.responseBody);
   const replay = !success && (isReplayMessage(description) || isReplayMessage(error));
@@ -164,7 +165,7 @@ export function buildTapEvent(exchange: ObservedExchange): TokenRequestInput {
     idp: 'generic',
     tenant: exchange.tenant.slice(0, 256),
     client_id: clientId,
-    grant_type: str(form.get('grant_type'), 128) ?? 'unknown',
+    grant_type: str(form.get('grant_type'), 128) ?? UNKNOWN,
     auth_method: authMethodOf(form, alg, authorization),
     outcome: success ? 'success' : 'failure',
     ...(error ? { error_code: error.slice(0, 128) } : {}),
@@ -177,11 +178,15 @@ export function buildTapEvent(exchange: ObservedExchange): TokenRequestInput {
   };
 }
 
-/** buildTapEvent, checked against the TokenRequest schema; an error names the first bad field. */
+/**
+ * buildTapEvent, checked against the TokenRequest schema; an error names the first bad field.
+ * Its free text (user agent, scope, audience, client id) is what the caller sent: credential
+ * patterns are redacted here too, so that the topic never holds one either, not only storage.
+ */
 export function buildValidTapEvent(exchange: ObservedExchange): { event: TokenRequestInput } | { error: string } {
   const event = buildTapEvent(exchange);
   const result = tokenRequestSchema.safeParse(event);
-  if (result.success) return { event };
+  if (result.success) return { event: redactStrings(event) };
   const issue = result.error.issues[0];
   return { error: `${issue?.path.join('.') ?? 'event'}: ${issue?.message ?? 'invalid'}` };
 }

@@ -1,6 +1,7 @@
 import type { Settings } from '@tokenwatch/shared/config/settings';
 import { ConfigError } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
+import { createTapMetrics, type Registry } from '@tokenwatch/shared/metrics';
 import { CidrSet } from './cidr.js';
 import { createTapServer, listen } from './proxy.js';
 import { KafkaEventSink, type SinkStats } from './sink.js';
@@ -23,6 +24,8 @@ export interface TapOptions {
   readonly tenant?: string;
   readonly settings: Settings;
   readonly logger: Logger;
+  /** Where the tap registers its instruments (tokenwatch_tap_*), as the ingest worker does. */
+  readonly registry: Registry;
   /** Topic for the events; TOKENWATCH_TOPIC by default. */
   readonly topic?: string;
   /** Events held in memory while Kafka is slow or down; the oldest are dropped beyond it. */
@@ -56,12 +59,14 @@ export async function startTap(options: TapOptions): Promise<TapService> {
   const trustedProxies = new CidrSet(options.trustedProxies ?? []);
   const logger = options.logger.child({ component: 'tap' });
   const topic = options.topic ?? options.settings.TOKENWATCH_TOPIC;
-  const sink = new KafkaEventSink({ settings: options.settings, logger, topic, capacity: options.queueCapacity ?? 10_000 });
+  const metrics = createTapMetrics(options.registry);
+  const sink = new KafkaEventSink({ settings: options.settings, logger, metrics, topic, capacity: options.queueCapacity ?? 10_000 });
   const server = createTapServer({
     upstream,
     tenant: options.tenant ?? upstream.origin,
     trustedProxies,
     logger,
+    metrics,
     onEvent: (event) => sink.push({ key: event.client_id, value: JSON.stringify(event) }),
   });
   const address = await listen(server, options.host ?? '127.0.0.1', options.port ?? 0);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
 import type { Logger } from '@tokenwatch/shared/log';
+import type { TapMetrics } from '@tokenwatch/shared/metrics';
 import type { CidrSet } from './cidr.js';
 import { buildValidTapEvent } from './event.js';
 
@@ -67,6 +68,7 @@ export interface ProxyOptions {
   readonly tenant: string;
   readonly trustedProxies: CidrSet;
   readonly logger: Logger;
+  readonly metrics: Pick<TapMetrics, 'requests' | 'upstreamErrors' | 'eventsInvalid'>;
   readonly onEvent: (event: TokenRequestInput) => void;
 }
 
@@ -78,7 +80,7 @@ export interface ProxyOptions {
  * the response has been relayed. The body is forwarded as it arrives and captured on the side.
  */
 export function createTapServer(options: ProxyOptions): Server {
-  const { upstream, logger } = options;
+  const { upstream, logger, metrics } = options;
   const send = upstream.protocol === 'https:' ? httpsRequest : httpRequest;
   const tokenPath = upstream.pathname;
 
@@ -86,6 +88,7 @@ export function createTapServer(options: ProxyOptions): Server {
     const time = Date.now();
     const target = new URL(req.url ?? '/', upstream.origin);
     const reported = target.pathname === tokenPath && !['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? 'GET');
+    metrics.requests.inc({ endpoint: reported ? 'token' : 'other' });
     const requestCapture = new Capture(CAPTURE_LIMIT);
 
     const upstreamReq = send(target, { method: req.method, headers: forwardHeaders(req.headers, ['host']) }, (upstreamRes) => {
@@ -93,7 +96,10 @@ export function createTapServer(options: ProxyOptions): Server {
       const responseCapture = new Capture(CAPTURE_LIMIT);
       if (reported) upstreamRes.on('data', (chunk: Buffer) => responseCapture.add(chunk));
       upstreamRes.pipe(res);
-      upstreamRes.on('error', () => res.destroy());
+      upstreamRes.on('error', () => {
+        metrics.upstreamErrors.inc();
+        res.destroy();
+      });
       if (!reported) return;
       upstreamRes.on('end', () => {
         try {
@@ -109,14 +115,19 @@ export function createTapServer(options: ProxyOptions): Server {
             trustedProxies: options.trustedProxies,
           });
           if ('event' in built) options.onEvent(built.event);
-          else logger.warn({ reason: built.error }, 'tap could not build a valid event for a token request');
+          else {
+            metrics.eventsInvalid.inc();
+            logger.warn({ reason: built.error }, 'tap could not build a valid event for a token request');
+          }
         } catch (error) {
+          metrics.eventsInvalid.inc();
           logger.error({ err: error instanceof Error ? error.message : String(error) }, 'tap event builder failed');
         }
       });
     });
 
     upstreamReq.on('error', (error) => {
+      metrics.upstreamErrors.inc();
       logger.warn({ err: error.message, upstream: upstream.origin }, 'tap cannot reach the upstream');
       if (!res.headersSent) {
         res.writeHead(502, { 'content-type': 'application/json' });

@@ -2,6 +2,7 @@ import type { Producer } from 'kafkajs';
 import { createKafka, createProducer, ensureTopics, type KafkaSettings } from '@tokenwatch/shared/kafka/client';
 import { errorMessage } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
+import type { TapMetrics } from '@tokenwatch/shared/metrics';
 
 export interface SinkMessage {
   readonly key: string;
@@ -47,13 +48,17 @@ export class KafkaEventSink {
     private readonly options: {
       settings: KafkaSettings & { TOKENWATCH_TOPIC_PARTITIONS: number };
       logger: Logger;
+      /** The queue's instruments: the same counts as stats(), for the metrics endpoint. */
+      metrics: Pick<TapMetrics, 'eventsPublished' | 'eventsDropped' | 'publishErrors' | 'queueDepth' | 'queueCapacity'>;
       topic: string;
       capacity: number;
       /** Back-off after a failed attempt, doubled up to maxRetryMs. */
       retryMs?: number;
       maxRetryMs?: number;
     },
-  ) {}
+  ) {
+    options.metrics.queueCapacity.set(options.capacity);
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -66,6 +71,7 @@ export class KafkaEventSink {
     }
     this.queue.push(message);
     if (this.queue.length > this.options.capacity) this.drop(this.queue.splice(0, this.queue.length - this.options.capacity).length);
+    this.options.metrics.queueDepth.set(this.queue.length);
     this.wake?.();
   }
 
@@ -75,6 +81,7 @@ export class KafkaEventSink {
 
   private drop(count: number): void {
     this.stats_.dropped += count;
+    this.options.metrics.eventsDropped.inc(count);
     const now = Date.now();
     if (now - this.lastDropLog > 10_000) {
       this.lastDropLog = now;
@@ -115,19 +122,28 @@ export class KafkaEventSink {
       }
       const batch = this.queue.splice(0, BATCH);
       this.inflight = batch;
+      this.options.metrics.queueDepth.set(this.queue.length);
       try {
         const producer = await this.connect();
         await producer.send({ topic: this.options.topic, acks: -1, messages: batch.map((m) => ({ key: m.key, value: m.value })) });
         this.inflight = [];
         this.stats_.produced += batch.length;
+        this.options.metrics.eventsPublished.inc(batch.length);
         if (this.abandoned) this.stats_.dropped -= batch.length; // delivered after all
         backoff = base;
       } catch (error) {
         this.inflight = [];
         this.stats_.sendErrors += 1;
-        if (this.abandoned) break;
+        this.options.metrics.publishErrors.inc();
+        if (this.abandoned) {
+          // stats() counted this batch as dropped when close() gave up on it; a counter cannot
+          // take it back if it arrives after all, so the metric counts it only now its fate is known.
+          this.options.metrics.eventsDropped.inc(batch.length);
+          break;
+        }
         this.queue.unshift(...batch);
         if (this.queue.length > this.options.capacity) this.drop(this.queue.splice(0, this.queue.length - this.options.capacity).length);
+        this.options.metrics.queueDepth.set(this.queue.length);
         this.options.logger.warn({ err: errorMessage(error), queued: this.queue.length, retryInMs: backoff }, 'tap cannot publish events to Kafka; keeping them queued');
         if (this.closing) break;
         await this.sleep(backoff);
@@ -149,7 +165,10 @@ export class KafkaEventSink {
       this.abandoned = true;
       this.options.logger.warn({ lost }, 'tap stopped with undelivered events');
       this.stats_.dropped += lost;
+      // The queued ones are gone; the batch in flight is counted when its send settles (run()).
+      this.options.metrics.eventsDropped.inc(this.queue.length);
       this.queue = [];
+      this.options.metrics.queueDepth.set(0);
     }
     await this.producer?.disconnect().catch(() => undefined);
   }

@@ -38,7 +38,12 @@ export const mintVolumeConfigSchema = z.strictObject({
   cold_start_hours: z.number().positive().default(24),
   cold_start_cap: z.number().int().positive().default(1_000),
   // Failed requests with these error codes (a guessed or stale secret) are their own finding.
-  failure_error_codes: z.array(z.string().min(1)).default(['invalid_client', 'unauthorized_client']),
+  // IdPs name a failed client authentication differently: OAuth's invalid_client (Okta, the
+  // tap), Keycloak's invalid_client_credentials, Entra's AADSTS 7000215 (wrong secret),
+  // 7000222 (expired secret) and 700027 (bad assertion signature), Auth0's "Unauthorized".
+  failure_error_codes: z
+    .array(z.string().min(1))
+    .default(['invalid_client', 'unauthorized_client', 'invalid_client_credentials', '7000215', '7000222', '700027', 'Unauthorized']),
   failure_min_count: z.number().int().positive().default(20),
   failure_min_ratio: z.number().min(1).default(5),
   // A burst alert resolves after this long without an anomalous bucket.

@@ -1,7 +1,17 @@
-import type { StoredAlert } from './alert.js';
+import { z } from 'zod';
+import { sql } from '../storage/sql.js';
+import { toClickHouseTime } from '../storage/time.js';
+import type { AlertDraft, StoredAlert } from './alert.js';
 import { mergeDrafts, resolveQuietAlerts, upsertAlerts } from './alerts-store.js';
 import type { DetectContext, Detector, DetectWindow } from './detector.js';
+import { queryRows } from './query.js';
 import { readWatermark, writeWatermark } from './watermarks.js';
+
+const ARRIVED_SPAN = sql(import.meta.url, './arrived-span.sql');
+const arrivedSpanRow = z.object({ arrived: z.coerce.number(), first_ms: z.coerce.number(), last_ms: z.coerce.number() });
+
+/** Detectors examine event time in slices of at most this much (live catch-ups and backtests alike). */
+const TIME_SLICE_MS = 6 * 60 * 60 * 1000;
 
 /** Before its first tick a detector looks this far back in arrival time; older data is a backtest's job. */
 const FIRST_TICK_LOOKBACK_MS = 60 * 60 * 1000;
@@ -32,17 +42,24 @@ export async function runTick(context: DetectContext, detector: Detector, now: n
   const updated: StoredAlert[] = [];
   const step = config.max_window_minutes * 60_000;
   for (let after = from; after < until; after += step) {
-    const window: DetectWindow = {
-      ingestedAfter: after,
-      ingestedUntil: Math.min(after + step, until),
-      timeFrom: 0,
-      timeTo: Date.UTC(2100, 0, 1),
-      now,
-    };
-    const result = await upsertAlerts(clickhouse, await detector.detect(context, window), now);
-    raised.push(...result.raised);
-    updated.push(...result.updated);
-    await writeWatermark(clickhouse, detector.name, window.ingestedUntil);
+    const ingestedUntil = Math.min(after + step, until);
+    const [span] = await queryRows(
+      clickhouse,
+      ARRIVED_SPAN,
+      { ingested_after: toClickHouseTime(after), ingested_until: toClickHouseTime(ingestedUntil) },
+      arrivedSpanRow,
+    );
+    if (span && span.arrived > 0) {
+      const drafts: AlertDraft[] = [];
+      for (let timeFrom = span.first_ms; timeFrom <= span.last_ms; timeFrom += TIME_SLICE_MS) {
+        const window: DetectWindow = { ingestedAfter: after, ingestedUntil, timeFrom, timeTo: Math.min(timeFrom + TIME_SLICE_MS, span.last_ms + 1), now };
+        drafts.push(...(await detector.detect(context, window)));
+      }
+      const result = await upsertAlerts(clickhouse, drafts, now);
+      raised.push(...result.raised);
+      updated.push(...result.updated);
+    }
+    await writeWatermark(clickhouse, detector.name, ingestedUntil);
   }
   const resolved: StoredAlert[] = [];
   for (const [finding, quietMs] of detector.resolveAfterMs?.(config) ?? []) {
@@ -59,9 +76,9 @@ export async function runTick(context: DetectContext, detector: Detector, now: n
 export async function backtest(
   context: DetectContext,
   detector: Detector,
-  { from, to, sliceMs = 6 * 60 * 60 * 1000 }: { from: number; to: number; sliceMs?: number },
+  { from, to, sliceMs = TIME_SLICE_MS }: { from: number; to: number; sliceMs?: number },
 ): Promise<StoredAlert[]> {
-  const drafts = [];
+  const drafts: AlertDraft[] = [];
   for (let start = from; start < to; start += sliceMs) {
     const end = Math.min(start + sliceMs, to);
     drafts.push(

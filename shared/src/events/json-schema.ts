@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { tokenRequestSchema } from './token-request.js';
+import { tokenRequestSchema, UNKNOWN, UNSPECIFIED_IP } from './token-request.js';
 
 /**
  * The JSON Schema of what producers may send (the input side of the zod schema), for users
@@ -11,6 +11,8 @@ export function tokenRequestJsonSchema(): Record<string, unknown> {
     ...z.toJSONSchema(tokenRequestSchema, { io: 'input', unrepresentable: 'any' }),
     $id: 'urn:tokenwatch:token-request:v1',
     title: 'TokenRequest v1',
-    description: 'One OAuth token request by a machine client, in tokenwatch canonical form.',
+    description:
+      'One OAuth token request by a machine client, in tokenwatch canonical form. Every required field is required of every ' +
+      `source: one that did not log a fact writes "${UNKNOWN}" for a text field and "${UNSPECIFIED_IP}" for source_ip, never a guess.`,
   };
 }

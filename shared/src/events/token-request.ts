@@ -25,6 +25,21 @@ export const AUTH_METHODS = [
 
 export const OUTCOMES = ['success', 'failure'] as const;
 
+/**
+ * What a source writes for a required field it does not know, instead of inventing a value.
+ * A report that is worth storing may lack facts the contract requires: Keycloak's replay
+ * warning names a jti and a client but no realm, address or grant; the tap cannot read a form
+ * beyond its capture limit. Such fields take these values, which say "not logged", and v1
+ * stays what it was: every field still required, every v1 event still valid.
+ */
+export const UNKNOWN = 'unknown';
+/**
+ * The unspecified address (RFC 4291 §2.5.2: "indicates the absence of an address"): source_ip
+ * of a request whose origin the source did not log. Enrichment labels it ip_scope
+ * `unspecified` and looks nothing up for it.
+ */
+export const UNSPECIFIED_IP = '::';
+
 // Bounds keep a corrupt timestamp (seconds sent as milliseconds, a year 50000) out of storage.
 const EARLIEST_MS = Date.UTC(2000, 0, 1);
 const LATEST_MS = Date.UTC(2100, 0, 1);
@@ -70,20 +85,27 @@ export const tokenRequestSchema = z.object({
   event_id: z.string().min(1).max(256),
   time: epochMillis,
   idp: z.enum(IDPS),
-  tenant: z.string().min(1).max(256),
+  tenant: z
+    .string()
+    .min(1)
+    .max(256)
+    .describe(`The IdP tenant (org, realm, authorization server, issuer). "${UNKNOWN}" when the source did not log it.`),
   client_id: z.string().min(1).max(256),
   client_name: text(256).optional(),
-  grant_type: z.string().min(1).max(128),
+  grant_type: z.string().min(1).max(128).describe(`The OAuth grant_type. "${UNKNOWN}" when the source did not log it.`),
   auth_method: z.enum(AUTH_METHODS),
   credential_id: text(256).optional(),
   outcome: z.enum(OUTCOMES),
   error_code: text(128).optional(),
-  source_ip: ipAddress,
+  source_ip: ipAddress.describe(`The client's address. "${UNSPECIFIED_IP}" (the unspecified address) when the source did not log it.`),
   user_agent: text(1024).optional(),
   scopes: z.array(text(256)).max(256).default([]),
   audience: text(1024).optional(),
   assertion: assertionClaimsSchema.optional(),
-  replay_reported: z.boolean().optional(),
+  replay_reported: z
+    .boolean()
+    .optional()
+    .describe(`The IdP rejected the request as a replayed client assertion (assertion.jti, when known, names it). Replay reports may carry "${UNKNOWN}" and "${UNSPECIFIED_IP}" for what the IdP's report did not name.`),
   geo: geoSchema.optional(),
 });
 

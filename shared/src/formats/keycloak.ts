@@ -1,4 +1,5 @@
-import type { AuthMethod } from '../events/token-request.js';
+import { isIP } from 'node:net';
+import { UNKNOWN, UNSPECIFIED_IP, type AuthMethod } from '../events/token-request.js';
 import { stableEventId } from './event-id.js';
 import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
 import { resultsFor } from './fields.js';
@@ -20,7 +21,9 @@ const { dlq, skip } = resultsFor('keycloak');
  *    text line with or without the Quarkus prefix, or as the `message` of a Quarkus JSON log record.
  * 3. The server WARN logged when a client assertion's jti is replayed:
  *    `Token '<jti>' already used when for issuedFor '<client>'.` (AbstractBaseJWTValidator, 2025+)
- *    or `Token '<jti>' already used when authenticating client '<client>'.` (JWTClientValidator, before).
+ *    or `Token '<jti>' already used when authenticating client '<client>'.` (JWTClientValidator, before),
+ *    as a text line (with the MDC as `{kc.realmName=…, …}` in its prefix when MDC logging is on) or
+ *    as a Quarkus JSON log record (with an `mdc` object). It becomes a replay report: see replayReport.
  *
  * Only CLIENT_LOGIN (success) and CLIENT_LOGIN_ERROR (failure), the client_credentials grant's
  * event types, are token requests of a machine client; every other event is skipped.
@@ -49,6 +52,10 @@ const MAPPED_DETAILS = ['grant_type', 'client_auth_method', 'scope'] as const;
 // `type=` opens a user event, `operationType=` an admin event; the value is an enum name.
 const EVENT_BODY = /(?:^|[\s)\uFEFF])(type|operationType)=(["']?)[A-Z][A-Z0-9_]*\2, realmId=/;
 const REPLAY_LINE = /(?:^|[\s)\uFEFF])Token '(.*?)' already used when (for issuedFor|authenticating client) '(.*)'\.?\s*$/;
+// `%X` in the prefix: the whole MDC as `{key=value, key=value}`, which Keycloak's default format
+// gains with `--log-mdc-enabled` (`%d{…} %X %-5p [%c] (%t) %s%e%n`, LoggingPropertyMappers).
+// Values are unquoted: the block ends at the first `}` followed by the level and `[category]`.
+const MDC_BLOCK = /\{([\w.-]+=.*?)\}\s+[A-Z]+\s+\[/;
 // Any other line a Keycloak server logs with the default Quarkus format: `… LEVEL [org.keycloak.x] (thread) …`.
 const KEYCLOAK_CATEGORY = /\s\[org\.keycloak[\w.$]*\]\s/;
 
@@ -210,10 +217,17 @@ function adaptLine(
 
   const replay = REPLAY_LINE.exec(line);
   if (replay) {
-    const time = timeOf(line.slice(0, replay.index));
+    const prefix = line.slice(0, replay.index);
+    const time = timeOf(prefix);
     if (!time.ok) return dlq(time.reason);
-    const source = { ...context, replay: { jti: replay[1] ?? '', client: replay[3] ?? '' } };
-    return replayReport(replay[1] ?? '', present(replay[3]), time.value, eventId, mdc, source);
+    // A JSON record brings its `mdc` object; a text line may carry the MDC in its prefix.
+    const lineMdc = mdc ?? mdcFromPrefix(prefix);
+    const source = {
+      ...context,
+      ...(mdc === undefined && lineMdc !== undefined ? { mdc: mdcContext(lineMdc) } : {}),
+      replay: { jti: replay[1] ?? '', client: replay[3] ?? '' },
+    };
+    return replayReport(replay[1] ?? '', present(replay[3]), time.value, eventId, lineMdc, source);
   }
 
   if (KEYCLOAK_CATEGORY.test(line)) return skip('server log line, not an event');
@@ -348,6 +362,25 @@ function isKeycloakJsonLog(record: Record<string, unknown>): boolean {
   return typeof record.message === 'string' && typeof logger === 'string' && logger.startsWith('org.keycloak');
 }
 
+/** The MDC entries kept in `raw` (RAW_FIELDS lists them as `mdc.*`). */
+function mdcContext(mdc: Mdc | undefined): Record<string, unknown> {
+  return { realmName: mdc?.['kc.realmName'], clientId: mdc?.['kc.clientId'], ipAddress: mdc?.['kc.ipAddress'] };
+}
+
+/** The MDC a text line printed with `%X` (`{kc.clientId=svc, kc.realmName=acme}`), if any. */
+function mdcFromPrefix(prefix: string): Mdc | undefined {
+  const block = MDC_BLOCK.exec(prefix);
+  if (!block?.[1]) return undefined;
+  const mdc: Record<string, string> = {};
+  // Entries are `key=value` joined by `, `; a value may itself hold `, ` (split before keys only).
+  for (const entry of block[1].split(/, (?=[\w.-]+=)/)) {
+    const equals = entry.indexOf('=');
+    const key = entry.slice(0, equals);
+    if (key.startsWith('kc.')) mdc[key] = entry.slice(equals + 1);
+  }
+  return mdc;
+}
+
 function adaptJsonLog(record: Record<string, unknown>): Adapted {
   const message = (record.message as string).trim();
   const mdc = typeof record.mdc === 'object' && record.mdc !== null && !Array.isArray(record.mdc) ? (record.mdc as Mdc) : undefined;
@@ -364,7 +397,7 @@ function adaptJsonLog(record: Record<string, unknown>): Adapted {
       loggerName: loggerName(record),
       hostName: record.hostName ?? record['host.hostname'],
     },
-    mdc: { realmName: mdc?.['kc.realmName'], clientId: mdc?.['kc.clientId'], ipAddress: mdc?.['kc.ipAddress'] },
+    mdc: mdcContext(mdc),
   };
   return adaptLine(message, stableEventId('keycloak', record), timeOf, mdc, context) ?? skip('server log record, not an event');
 }
@@ -403,12 +436,14 @@ function toTokenRequest(event: KeycloakEvent, eventId: string, time: number, sou
 
 /**
  * The replay warning names only the jti and a client: no realm, no IP, no grant type. With
- * Keycloak's MDC logging on (`--log-mdc-enabled`, JSON logs) the record's `mdc` supplies
- * `kc.realmName`, `kc.clientId` and `kc.ipAddress`. Missing fields are left out, never made up:
- * such a report does not satisfy TokenRequest v1 (tenant, source_ip, grant_type are required)
- * and is dead-lettered by the schema until the schema allows replay reports without them.
+ * Keycloak's MDC logging on (`--log-mdc-enabled`; `ipAddress` is not among the default
+ * `--log-mdc-keys`) the JSON record's `mdc`, or the text line's `{…}` prefix, supplies
+ * `kc.realmName`, `kc.clientId` and `kc.ipAddress`. What none of them names is written as
+ * TokenRequest v1's "not logged" values, never guessed: tenant `unknown`, source_ip `::`
+ * (enrichment labels it ip_scope `unspecified`), grant_type `unknown`, auth_method `unknown`.
  * The 2025+ message names the assertion's `azp` (`issuedFor`), which client assertions rarely
- * carry: it then reads `issuedFor 'null'` and the client comes from the MDC or nowhere.
+ * carry: it then reads `issuedFor 'null'` and the client comes from the MDC or nowhere (a
+ * report without a client is dead-lettered: it cannot be attributed).
  */
 function replayReport(
   jti: string,
@@ -420,22 +455,24 @@ function replayReport(
 ): Adapted {
   const clientId = namedClient ?? mdcValue(mdc, 'kc.clientId');
   if (clientId === undefined) return dlq("replay warning names no client (issuedFor 'null'): enable MDC logging (kc.clientId) to attribute it");
-  const tenant = mdcValue(mdc, 'kc.realmName');
-  const sourceIp = mdcValue(mdc, 'kc.ipAddress');
+  const address = mdcValue(mdc, 'kc.ipAddress');
   return {
     kind: 'event',
     event: {
       event_id: eventId,
       time,
       idp: 'keycloak',
-      ...(tenant === undefined ? {} : { tenant }),
+      tenant: mdcValue(mdc, 'kc.realmName') ?? UNKNOWN,
       client_id: clientId,
-      // The assertion was a client_assertion (client-jwt or client-secret-jwt, the line does not
-      // say which) or, from 2025, possibly a JWT authorization grant's assertion.
+      // The assertion authenticated a client (client_credentials or any other grant) or, from
+      // 2025, possibly was a JWT authorization grant's: the line does not say which.
+      grant_type: UNKNOWN,
+      // client-jwt or client-secret-jwt: the line does not say which.
       auth_method: 'unknown',
       outcome: 'failure',
       error_code: REPLAY_ERROR_CODE,
-      ...(sourceIp === undefined ? {} : { source_ip: sourceIp }),
+      // An MDC address that is not one (a proxy's placeholder) is as good as none.
+      source_ip: address !== undefined && isIP(address) !== 0 && !address.includes('%') ? address : UNSPECIFIED_IP,
       scopes: [],
       assertion: { jti },
       replay_reported: true,

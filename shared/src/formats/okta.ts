@@ -8,7 +8,8 @@ const { dlq, skip } = resultsFor('okta');
 
 /**
  * Okta System Log events (LogEvent objects), as the System Log API (`GET /api/v1/logs`, a JSON
- * array the dispatcher splits) and log streaming deliver them one by one.
+ * array the dispatcher splits) and log streaming deliver them one by one, and as Event Hooks
+ * deliver them, several to a POST (`data.events` of a `com.okta.event_hook` envelope).
  *
  * Token requests are the `*.token.grant*` events of an authorization server (Okta event types):
  * - success: `app.oauth2.as.token.grant.access_token` (custom authorization server),
@@ -52,13 +53,37 @@ const COUNTRY_ALIASES: Readonly<Record<string, string>> = {
   'bonaire, sint eustatius, and saba': 'BQ',
 };
 
+/** The eventType of an Event Hook delivery: a POST whose `data.events` holds System Log events. */
+const EVENT_HOOK_TYPE = 'com.okta.event_hook';
+
 /** A single LogEvent: its type, its id and its time are what every System Log event has. */
-function matches(record: Json): boolean {
+function isLogEvent(record: Json): boolean {
   return typeof record.eventType === 'string' && typeof record.uuid === 'string' && 'published' in record;
 }
 
+/**
+ * An Event Hook delivery (CloudEvents 0.1 envelope): `{eventType: "com.okta.event_hook",
+ * eventId, eventTime, source, data: {events: [LogEvent, ...]}}`, as a relay that forwards
+ * Okta's POST bodies to Kafka writes it.
+ */
+function isEventHook(record: Json): boolean {
+  return record.eventType === EVENT_HOOK_TYPE && isObject(record.data) && 'events' in record.data;
+}
+
+function matches(record: Json): boolean {
+  return isEventHook(record) || isLogEvent(record);
+}
+
 function adapt(record: Json): Adapted[] {
-  return [adaptEvent(record)];
+  return isEventHook(record) ? adaptEventHook(record) : [adaptEvent(record)];
+}
+
+/** Each inner event is decoded like a System Log event: token requests kept, the rest skipped. */
+function adaptEventHook(envelope: Json): Adapted[] {
+  const events = objectAt(envelope.data).events;
+  if (!Array.isArray(events)) return [dlq('event hook data.events is not an array')];
+  if (events.length === 0) return [skip('event hook delivery holds no events')];
+  return events.map((event: unknown, i) => (isObject(event) ? adaptEvent(event) : dlq(`event hook data.events[${i}] is not an object`)));
 }
 
 function adaptEvent(record: Json): Adapted {

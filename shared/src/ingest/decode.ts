@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { tokenRequestSchema, type TokenRequest } from '../events/token-request.js';
 import { canonicalFormat } from '../formats/canonical.js';
 import type { Adapted, FormatAdapter, FormatName } from '../formats/types.js';
+import { redactStrings } from '../redact.js';
 import { deadLetter, ok, skip, type DecodeResult } from './results.js';
 
 export type FormatChoice = FormatName | 'auto';
@@ -74,13 +75,19 @@ function finish(adapted: Adapted, format: FormatName, { enrich }: DecodeOptions)
   const result = tokenRequestSchema.safeParse(adapted.event);
   const prefix = format === 'canonical' ? '' : `${format}: `;
   if (!result.success) return deadLetter(`${prefix}invalid TokenRequest: ${describeIssue(result.error)}`);
+  // The one place every event passes whatever its format: the credential patterns of the
+  // dead-letter path also clean every free-text field (a `Bearer …` in a user agent, a JWT in
+  // a scope), so no adapter or producer can store one. After validation: the schema judged what
+  // was sent (a `[REDACTED]` may make a field a few characters longer than its bound; storage
+  // has no bounds of its own) and only validated strings are scanned.
+  const event = redactStrings(result.data);
   // Storage gets the zod output re-serialised, never the original text: only then does
   // ClickHouse read exactly what was validated (duplicate keys, `1.7e12` or `123.0` times and
   // unknown fields would otherwise be read differently, or fail the whole batch).
-  const stored = enrich ? enrich(result.data) : result.data;
+  const stored = enrich ? enrich(event) : event;
   // No raw (the canonical format): no `raw` key, and the column keeps its default ''.
   const { raw } = adapted;
-  return ok(result.data, JSON.stringify(raw === undefined ? stored : { ...stored, raw }), adapted.unknownAuthMethod, raw);
+  return ok(event, JSON.stringify(raw === undefined ? stored : { ...stored, raw }), adapted.unknownAuthMethod, raw);
 }
 
 function describeIssue(error: z.ZodError): string {

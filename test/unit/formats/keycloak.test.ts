@@ -4,9 +4,9 @@ import { keycloakFormat } from '@tokenwatch/shared/formats/keycloak';
 import { canonicalFormat } from '@tokenwatch/shared/formats/canonical';
 import { stableEventId } from '@tokenwatch/shared/formats/event-id';
 import type { Adapted } from '@tokenwatch/shared/formats/types';
-import { tokenRequestSchema, type TokenRequest } from '@tokenwatch/shared/events/token-request';
+import { tokenRequestSchema, UNKNOWN, UNSPECIFIED_IP, type TokenRequest } from '@tokenwatch/shared/events/token-request';
 import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
-import { at, onlyEvent, onlyReason, validated as valid } from '../../helpers/formats.js';
+import { at, eventOf, onlyEvent, onlyReason, validated as valid } from '../../helpers/formats.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/formats/keycloak/${name}`, import.meta.url), 'utf8');
 const fixtureJson = <T = Record<string, unknown>>(name: string): T => JSON.parse(fixture(name)) as T;
@@ -247,30 +247,30 @@ describe('keycloak: jboss-logging event lines', () => {
 });
 
 describe('keycloak: replayed client assertion warning', () => {
-  it('reports the jti of the older "authenticating client" message as a replay, inventing nothing', () => {
+  it('reports the jti of the older "authenticating client" message as a replay, writing "not logged" for what the line lacks', () => {
     const line = at(REPLAY_LINES, 0);
     const event = onlyEvent(adaptLine(line));
     expect(event).toEqual({
       event_id: stableEventId('keycloak', line),
       time: Date.UTC(2026, 10, 28, 1, 2, 9, 314),
       idp: 'keycloak',
+      // The line names no realm, IP or grant: TokenRequest v1's "not logged" values, not guesses.
+      tenant: UNKNOWN,
       client_id: 'svc-orders',
+      grant_type: UNKNOWN,
       auth_method: 'unknown',
       outcome: 'failure',
       error_code: 'invalid_client',
+      source_ip: UNSPECIFIED_IP,
       scopes: [],
       assertion: { jti: 'a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d' },
       replay_reported: true,
     });
-    // The line names no IP, realm or grant: they stay absent (TokenRequest v1 requires them,
-    // so the schema decides what becomes of this report).
-    expect(event).not.toHaveProperty('source_ip');
-    expect(event).not.toHaveProperty('tenant');
-    expect(event).not.toHaveProperty('grant_type');
+    expect(valid(event)).toMatchObject({ tenant: 'unknown', grant_type: 'unknown', source_ip: '::', replay_reported: true });
   });
 
   it('reads the 2025+ "for issuedFor" message', () => {
-    const event = onlyEvent(adaptLine(at(REPLAY_LINES, 1)));
+    const event = valid(onlyEvent(adaptLine(at(REPLAY_LINES, 1))));
     expect(event).toMatchObject({
       client_id: 'svc-payments',
       assertion: { jti: 'b4e2d3c5-6f70-4b8c-9dae-1f203b4c5d6e' },
@@ -281,6 +281,50 @@ describe('keycloak: replayed client assertion warning', () => {
 
   it("dead-letters a warning naming no client (issuedFor 'null') when nothing else names it", () => {
     expect(onlyReason(adaptLine(at(REPLAY_LINES, 2)), 'dlq')).toMatch(/^keycloak: replay warning names no client/);
+  });
+
+  it('takes realm and address from the MDC a text line prints with --log-mdc-enabled, and keeps them in raw', () => {
+    const [result] = adaptLine(at(REPLAY_LINES, 3));
+    const event = valid(eventOf(result).event);
+    expect(event).toMatchObject({
+      time: Date.UTC(2026, 10, 28, 1, 2, 12, 250),
+      tenant: 'acme',
+      client_id: 'svc-reports',
+      grant_type: UNKNOWN,
+      source_ip: '198.51.100.77',
+      assertion: { jti: 'e7b5a6f8-9203-4ebf-8c01-42536e7f8091' },
+      replay_reported: true,
+    });
+    expect(JSON.parse(eventOf(result).raw ?? '{}')).toMatchObject({
+      mdc: { realmName: 'acme', clientId: 'svc-reports', ipAddress: '198.51.100.77' },
+      replay: { jti: 'e7b5a6f8-9203-4ebf-8c01-42536e7f8091', client: 'svc-reports' },
+    });
+  });
+
+  it('reads an MDC value holding ", " and ignores MDC keys that are not Keycloak\'s', () => {
+    const line = at(REPLAY_LINES, 3).replace('{kc.clientId=svc-reports,', '{kc.clientId=svc-reports, kc.org=Acme, Inc., traceId=abc,');
+    expect(valid(onlyEvent(adaptLine(line)))).toMatchObject({ tenant: 'acme', client_id: 'svc-reports', source_ip: '198.51.100.77' });
+  });
+
+  it('writes :: for an MDC address that is not an IP address', () => {
+    const line = at(REPLAY_LINES, 3).replace('kc.ipAddress=198.51.100.77', 'kc.ipAddress=unknown');
+    expect(valid(onlyEvent(adaptLine(line))).source_ip).toBe(UNSPECIFIED_IP);
+  });
+
+  it('goes through the decoder: a replay report is valid, whatever the line lacks', () => {
+    const results = decodeMessage(REPLAY_LINES.join('\n'), { adapters: [canonicalFormat, keycloakFormat], format: 'auto' });
+    expect(results.map((result) => result.kind)).toEqual(['ok', 'ok', 'dlq', 'ok']);
+    const [first] = results;
+    if (first?.kind !== 'ok') throw new Error('expected ok');
+    expect(JSON.parse(first.json)).toMatchObject({
+      idp: 'keycloak',
+      tenant: 'unknown',
+      client_id: 'svc-orders',
+      grant_type: 'unknown',
+      source_ip: '::',
+      replay_reported: true,
+      assertion: { jti: 'a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d' },
+    });
   });
 });
 
@@ -310,7 +354,7 @@ describe('keycloak: Quarkus JSON log records', () => {
       assertion: { jti: 'd6a4f5e7-8192-4dae-bfc0-31425d6e7f80' },
       replay_reported: true,
     });
-    expect(event).not.toHaveProperty('grant_type');
+    expect(event.grant_type).toBe(UNKNOWN);
   });
 
   it('leaves records of other loggers alone and skips other Keycloak server records', () => {

@@ -6,7 +6,7 @@ import { canonicalFormat } from '@tokenwatch/shared/formats/canonical';
 import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
 import { type TokenRequest } from '@tokenwatch/shared/events/token-request';
 import { canonicalEvent } from '../../helpers/events.js';
-import { adapterHelpers, validated } from '../../helpers/formats.js';
+import { adapterHelpers, eventOf, validated } from '../../helpers/formats.js';
 
 type Json = Record<string, unknown>;
 
@@ -391,5 +391,54 @@ describe('okta: through the dispatcher', () => {
     const [result] = decode(JSON.stringify(record));
     expect(result?.kind).toBe('dlq');
     expect((result as { reason: string }).reason).toMatch(/^okta: invalid TokenRequest: time: /);
+  });
+});
+
+describe('okta: Event Hook deliveries', () => {
+  const hook = () => load('event-hook.json') as Json & { data: { events: Json[] } };
+
+  it('is recognised by the envelope, and by no other adapter', () => {
+    expect(oktaFormat.matches(hook())).toBe(true);
+    expect(auth0Format.matches(hook())).toBe(false);
+    expect(canonicalFormat.matches(hook())).toBe(false);
+    // Another CloudEvents-style envelope is not an event hook, nor a LogEvent.
+    expect(oktaFormat.matches({ ...hook(), eventType: 'com.example.other' })).toBe(false);
+  });
+
+  it('decodes each inner event like a System Log event: token requests kept, the sign-in skipped', () => {
+    const results = oktaFormat.adapt(hook());
+    expect(results.map((result) => result.kind)).toEqual(['event', 'skip', 'event']);
+    expect(results[1]).toEqual({ kind: 'skip', reason: 'okta: event type user.session.start is not a client token request' });
+    const [inner] = hook().data.events;
+    // The same mapping (and raw allowlist) as the event delivered on its own.
+    expect(results[0]).toEqual(oktaFormat.adapt(inner as Json)[0]);
+    expect(validated(eventOf(results[0]).event)).toMatchObject({
+      event_id: 'e1a2b3c4-4c71-11f1-8d3e-5f6a7b8c9d0e',
+      client_id: '0oa8f2k4m1QbXyZ9d5d7',
+      outcome: 'success',
+      time: Date.UTC(2026, 3, 14, 9, 15, 2, 120),
+    });
+    expect(validated(eventOf(results[2]).event)).toMatchObject({ client_id: '0oa3h7j9n2RcWvUt4e5f', outcome: 'failure', error_code: 'invalid_client' });
+  });
+
+  it('keeps in raw the inner event, never the envelope', () => {
+    const [first] = oktaFormat.adapt(hook());
+    const raw = JSON.parse(eventOf(first).raw ?? '{}') as Json;
+    expect(raw.uuid).toBe('e1a2b3c4-4c71-11f1-8d3e-5f6a7b8c9d0e');
+    expect(raw).not.toHaveProperty('data');
+    expect(raw).not.toHaveProperty('eventId');
+  });
+
+  it('skips an empty delivery and dead-letters malformed ones, naming the field', () => {
+    expect(oktaFormat.adapt({ ...hook(), data: { events: [] } })).toEqual([{ kind: 'skip', reason: 'okta: event hook delivery holds no events' }]);
+    expect(oktaFormat.adapt({ ...hook(), data: { events: 'x' } })).toEqual([{ kind: 'dlq', reason: 'okta: event hook data.events is not an array' }]);
+    const [, bad] = oktaFormat.adapt({ ...hook(), data: { events: [hook().data.events[0], 'x'] } });
+    expect(bad).toEqual({ kind: 'dlq', reason: 'okta: event hook data.events[1] is not an object' });
+  });
+
+  it('goes through the decoder with auto-detection', () => {
+    const results = decode(read('event-hook.json'));
+    expect(results.map((result) => result.kind)).toEqual(['ok', 'skip', 'ok']);
+    expect(results[0]).toMatchObject({ kind: 'ok', event: { idp: 'okta', event_id: 'e1a2b3c4-4c71-11f1-8d3e-5f6a7b8c9d0e' } });
   });
 });

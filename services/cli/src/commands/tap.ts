@@ -1,5 +1,6 @@
 import { startTap } from '@tokenwatch/tap';
 import { ConfigError } from '@tokenwatch/shared/errors';
+import { createRegistry } from '@tokenwatch/shared/metrics';
 import { untilSignal, type CommandContext } from '../run.js';
 
 export interface TapCommandOptions {
@@ -35,6 +36,7 @@ export async function tapCommand({ settings, logger }: CommandContext, options: 
       ...(options.tenant ? { tenant: options.tenant } : {}),
       settings,
       logger,
+      registry: createRegistry(),
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
