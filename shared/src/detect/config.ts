@@ -89,18 +89,45 @@ const detectorSections = {
   secret_new_location: secretNewLocationConfigSchema.prefault({}),
 };
 
+/**
+ * An override section: the keys an entry writes, validated like the global section's, and
+ * nothing else. Defaults must not fill in here: a key the entry leaves out keeps the global
+ * value from the same file, not the built-in default.
+ */
+function givenKeysOf<T extends z.ZodObject>(schema: T) {
+  const partial = schema.partial();
+  return z.unknown().transform((raw, context): Partial<z.output<T>> => {
+    const result = partial.safeParse(raw);
+    if (result.success) return keepGiven(result.data, raw) as Partial<z.output<T>>;
+    for (const issue of result.error.issues) {
+      const unknownKey = issue.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : [];
+      context.addIssue({ code: 'custom', message: unknownKey.length > 0 ? 'unknown key' : issue.message, path: [...issue.path, ...unknownKey] });
+    }
+    return z.NEVER;
+  });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The parsed value restricted, at every depth, to the object keys present in the raw input. */
+function keepGiven(parsed: unknown, raw: unknown): unknown {
+  if (!isPlainObject(parsed) || !isPlainObject(raw)) return parsed;
+  return Object.fromEntries(Object.keys(raw).filter((key) => key in parsed).map((key) => [key, keepGiven(parsed[key], raw[key])]));
+}
+
 /** Per-client settings: any detector key, replacing the global value for that client. */
 export const clientOverrideSchema = z.strictObject({
   tenant: z.string().min(1).optional(),
   client_id: z.string().min(1),
-  jti_replay: jtiReplayConfigSchema.partial().optional(),
+  jti_replay: givenKeysOf(jtiReplayConfigSchema).optional(),
   // The baseline's shape (bucket, window, failure codes) is computed for all clients in one
   // query, so only thresholds and switches can differ per client.
-  mint_volume: mintVolumeConfigSchema
-    .omit({ bucket_minutes: true, failure_error_codes: true, baseline_days: true, hour_of_week_min_weeks: true, cold_start_hours: true })
-    .partial()
-    .optional(),
-  secret_new_location: secretNewLocationConfigSchema.partial().optional(),
+  mint_volume: givenKeysOf(
+    mintVolumeConfigSchema.omit({ bucket_minutes: true, failure_error_codes: true, baseline_days: true, hour_of_week_min_weeks: true, cold_start_hours: true }),
+  ).optional(),
+  secret_new_location: givenKeysOf(secretNewLocationConfigSchema).optional(),
 });
 
 export const detectorsConfigSchema = z.strictObject({
@@ -125,16 +152,25 @@ type DetectorSection = keyof typeof detectorSections;
 
 /**
  * A detector's settings for one client: the global section with the client's override (the
- * first entry matching client_id, and tenant when the entry names one) laid over it.
+ * first entry matching client_id, and tenant when the entry names one) laid over it, nested
+ * sections (hygiene, levels) key by key.
  */
 export function settingsFor<K extends DetectorSection>(config: DetectorsConfig, section: K, tenant: string, clientId: string): DetectorsConfig[K] {
   const override = config.overrides.find(
     (entry) => entry.client_id === clientId && (entry.tenant === undefined || entry.tenant === tenant),
   )?.[section];
-  return override ? { ...config[section], ...override } : config[section];
+  return override ? overlay(config[section], override) : config[section];
 }
 
 /** The section as every client sees it: global and each override (SQL pre-filters use the laxest). */
 export function allSettingsOf<K extends DetectorSection>(config: DetectorsConfig, section: K): Array<DetectorsConfig[K]> {
-  return [config[section], ...config.overrides.map((entry) => ({ ...config[section], ...entry[section] }) as DetectorsConfig[K])];
+  return [config[section], ...config.overrides.map((entry) => overlay(config[section], entry[section] ?? {}))];
+}
+
+function overlay<T>(base: T, override: object): T {
+  const result: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(override)) {
+    result[key] = isPlainObject(value) && isPlainObject(result[key]) ? overlay(result[key], value) : value;
+  }
+  return result as T;
 }

@@ -35,3 +35,52 @@ export function threshold(baseline: Baseline, limits: Limits): number {
 export function score(observed: number, baseline: Baseline): number {
   return (observed - baseline.median) / Math.max(baseline.mad, 1);
 }
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const WEEK = 7 * DAY;
+
+/** Which past buckets a bucket is judged against: computed by baselines.sql. */
+export type BaselinePlan =
+  | { readonly kind: 'cold_start' }
+  | {
+      readonly kind: 'hour_of_week' | 'trailing';
+      /** The sample set ends here (exclusive); also the cache key with the kind. */
+      readonly end: number;
+      readonly windowStart: number;
+      /** Buckets in the set, empty ones included. */
+      readonly samples: number;
+    };
+
+export interface PlanSettings {
+  readonly bucketMs: number;
+  readonly baselineDays: number;
+  readonly hourOfWeekMinWeeks: number;
+  readonly coldStartHours: number;
+}
+
+/**
+ * The baseline design for a bucket, from the client's history:
+ * - under coldStartHours of history: none (the caller applies the absolute cap);
+ * - with hourOfWeekMinWeeks weeks or more: the same hour of the week in each past week of the
+ *   baseline window (machine traffic follows cron and business hours: Monday 03:00 is
+ *   compared with past Mondays at 03:00);
+ * - otherwise every bucket of the trailing window, up to the start of the day: a 14-day
+ *   median barely moves within a day, and computing it once a day keeps a backtest cheap.
+ */
+export function planBaseline(bucketStart: number, firstSeen: number, settings: PlanSettings): BaselinePlan {
+  const { bucketMs } = settings;
+  const firstBucket = Math.floor(firstSeen / bucketMs) * bucketMs;
+  const hour = Math.floor(bucketStart / HOUR) * HOUR;
+  const cold = settings.coldStartHours * HOUR;
+  const range = settings.baselineDays * DAY;
+  if (hour - firstBucket < cold) return { kind: 'cold_start' };
+  const weeks = Math.min(Math.floor((hour - firstBucket) / WEEK), Math.floor(range / WEEK));
+  if (hour - firstBucket >= settings.hourOfWeekMinWeeks * WEEK && weeks > 0) {
+    return { kind: 'hour_of_week', end: hour, windowStart: hour - weeks * WEEK, samples: weeks * (HOUR / bucketMs) };
+  }
+  const day = Math.floor(hour / DAY) * DAY;
+  const end = day - firstBucket >= cold ? day : hour;
+  const windowStart = Math.max(end - range, firstBucket);
+  return { kind: 'trailing', end, windowStart, samples: Math.round((end - windowStart) / bucketMs) };
+}

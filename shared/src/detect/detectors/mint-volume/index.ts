@@ -6,7 +6,7 @@ import { clientKey, readClientHistory, type ClientHistory } from '../../clients.
 import { settingsFor, type DetectorsConfig, type MintVolumeConfig } from '../../config.js';
 import { windowParams, type DetectContext, type Detector, type DetectWindow } from '../../detector.js';
 import { queryRows } from '../../query.js';
-import { score, threshold, type Baseline, type BaselineKind } from './baseline.js';
+import { planBaseline, score, threshold, type Baseline, type BaselinePlan } from './baseline.js';
 
 const TOUCHED_BUCKETS = sql(import.meta.url, './touched-buckets.sql');
 const BUCKET_COUNTS = sql(import.meta.url, './bucket-counts.sql');
@@ -15,8 +15,10 @@ const BASELINES = sql(import.meta.url, './baselines.sql');
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+const WEEK = 7 * DAY;
 
 const touchedRow = z.object({ tenant: z.string(), client_id: z.string(), bucket_ms: z.coerce.number() });
+type TouchedRow = z.output<typeof touchedRow>;
 const countRow = z.object({
   tenant: z.string(),
   client_id: z.string(),
@@ -28,8 +30,6 @@ const baselineRow = z.object({
   tenant: z.string(),
   client_id: z.string(),
   end_ms: z.coerce.number(),
-  kind: z.enum(['hour_of_week', 'trailing', 'cold_start'] satisfies BaselineKind[]),
-  samples: z.coerce.number(),
   s_median: z.coerce.number(),
   s_mad: z.coerce.number(),
   f_median: z.coerce.number(),
@@ -57,9 +57,10 @@ type Series = Map<number, number>;
 /**
  * mint_volume: per (tenant, client), successful token issuance per bucket against the
  * client's own baseline (see baseline.ts); and, as `invalid_client_burst`, failed client
- * authentication (a guessed secret, a broken rotation) against its own. Baselines are cached
- * per client and hour, so a tick reads the rollup's history for a client once an hour and
- * otherwise only the buckets that just received requests.
+ * authentication (a guessed secret, a broken rotation) against its own. Baseline statistics
+ * are cached per client and plan (baseline.ts: per day while a client is young, per hour once
+ * it is compared week over week), so most ticks read only the buckets that just received
+ * requests.
  */
 export function createMintVolume(): Detector {
   const baselines = new Map<string, Baseline>();
@@ -78,35 +79,27 @@ export function createMintVolume(): Detector {
     const lastBucket = Math.max(...touched.map((row) => row.bucket_ms));
     const observed = await readSeries(context, clients, firstBucket, lastBucket + bucketMs);
 
-    // Baselines missing from the cache: computed in ClickHouse, one row per client and hour.
-    const hourOf = (bucket: number) => Math.floor(bucket / HOUR) * HOUR;
-    const missing = touched.filter((row) => !baselines.has(baselineKey(row, 'mint_volume', hourOf(row.bucket_ms))));
-    if (missing.length > 0) {
-      const rows = await queryRows(clickhouse, BASELINES, {
-        bucket_minutes: settings.bucket_minutes,
-        baseline_days: settings.baseline_days,
-        hour_of_week_min_weeks: settings.hour_of_week_min_weeks,
-        cold_start_hours: settings.cold_start_hours,
-        failure_codes: settings.failure_error_codes,
-        tenants: [...new Set(missing.map((row) => row.tenant))],
-        clients: [...new Set(missing.map((row) => row.client_id))],
-        end_seconds: [...new Set(missing.map((row) => hourOf(row.bucket_ms) / 1000))],
-      }, baselineRow);
-      for (const row of rows) {
-        const common = { kind: row.kind, samples: row.samples };
-        baselines.set(baselineKey(row, 'mint_volume', row.end_ms), { ...common, median: row.s_median, mad: row.s_mad });
-        baselines.set(baselineKey(row, 'invalid_client_burst', row.end_ms), { ...common, median: row.f_median, mad: row.f_mad });
-      }
-    }
-    evictBefore(baselines, firstBucket - 2 * HOUR);
+    // Each bucket's baseline design; the statistics missing from the cache come from ClickHouse.
+    const planSettings = {
+      bucketMs,
+      baselineDays: settings.baseline_days,
+      hourOfWeekMinWeeks: settings.hour_of_week_min_weeks,
+      coldStartHours: settings.cold_start_hours,
+    };
+    const plans = touched.map((row) => ({
+      row,
+      plan: planBaseline(row.bucket_ms, history.get(clientKey(row.tenant, row.client_id))?.firstSeen ?? row.bucket_ms, planSettings),
+    }));
+    await fillBaselines(context, plans.filter(({ row, plan }) => plan.kind !== 'cold_start' && !baselines.has(baselineKey(row, 'mint_volume', plan))));
+    evictBefore(baselines, firstBucket - 2 * DAY);
 
     const drafts: AlertDraft[] = [];
-    for (const row of touched) {
+    for (const { row, plan } of plans) {
       const clientSettings = settingsFor(config, 'mint_volume', row.tenant, row.client_id);
       if (!clientSettings.enabled) continue;
       for (const finding of Object.keys(SERIES) as Finding[]) {
         const count = observed.get(seriesKey(row, finding))?.get(row.bucket_ms) ?? 0;
-        const baseline = baselines.get(baselineKey(row, finding, hourOf(row.bucket_ms)));
+        const baseline = plan.kind === 'cold_start' ? COLD_START : baselines.get(baselineKey(row, finding, plan));
         if (!baseline || count === 0) continue;
         const limit = threshold(baseline, limitsFor(finding, clientSettings));
         if (count <= limit) continue;
@@ -116,6 +109,39 @@ export function createMintVolume(): Detector {
       }
     }
     return drafts;
+  }
+
+  /** Computes and caches the statistics of these baseline plans: one query per kind. */
+  async function fillBaselines(context: DetectContext, wanted: ReadonlyArray<{ row: TouchedRow; plan: BaselinePlan }>): Promise<void> {
+    const settings = context.config.mint_volume;
+    for (const kind of ['trailing', 'hour_of_week'] as const) {
+      const requests = new Map<string, { row: TouchedRow; plan: Extract<BaselinePlan, { end: number }> }>();
+      for (const { row, plan } of wanted) {
+        if (plan.kind === kind) requests.set(baselineKey(row, 'mint_volume', plan), { row, plan });
+      }
+      if (requests.size === 0) continue;
+      const list = [...requests.values()];
+      const weekSlots = kind === 'hour_of_week'
+        ? [...new Set(list.flatMap(({ plan }) => Array.from({ length: Math.round((plan.end - plan.windowStart) / WEEK) }, (_, k) => plan.end - (k + 1) * WEEK)))]
+        : [];
+      const rows = await queryRows(context.clickhouse, BASELINES, {
+        by_week: kind === 'hour_of_week' ? 1 : 0,
+        bucket_minutes: settings.bucket_minutes,
+        failure_codes: settings.failure_error_codes,
+        tenants: list.map(({ row }) => row.tenant),
+        clients: list.map(({ row }) => row.client_id),
+        end_seconds: list.map(({ plan }) => plan.end / 1000),
+        window_starts: list.map(({ plan }) => plan.windowStart / 1000),
+        samples: list.map(({ plan }) => plan.samples),
+        week_slots: weekSlots.map((slot) => slot / 1000),
+      }, baselineRow);
+      for (const row of rows) {
+        const plan = { kind, end: row.end_ms, windowStart: 0, samples: 0 };
+        const samples = requests.get(baselineKey(row, 'mint_volume', plan))?.plan.samples ?? 0;
+        baselines.set(baselineKey(row, 'mint_volume', plan), { kind, samples, median: row.s_median, mad: row.s_mad });
+        baselines.set(baselineKey(row, 'invalid_client_burst', plan), { kind, samples, median: row.f_median, mad: row.f_mad });
+      }
+    }
   }
 
   async function readSeries(
@@ -164,7 +190,7 @@ function limitsFor(finding: Finding, settings: MintVolumeConfig) {
 async function burstDraft(
   context: DetectContext,
   finding: Finding,
-  row: z.output<typeof touchedRow>,
+  row: TouchedRow,
   observed: number,
   baseline: Baseline,
   limit: number,
@@ -219,7 +245,10 @@ function uniqueClients(rows: ReadonlyArray<{ tenant: string; client_id: string }
 }
 
 const seriesKey = (row: { tenant: string; client_id: string }, finding: Finding) => `${clientKey(row.tenant, row.client_id)}\u0000${finding}`;
-const baselineKey = (row: { tenant: string; client_id: string }, finding: Finding, hour: number) => `${seriesKey(row, finding)}\u0000${hour}`;
+const baselineKey = (row: { tenant: string; client_id: string }, finding: Finding, plan: Extract<BaselinePlan, { end: number }>) =>
+  `${seriesKey(row, finding)}\u0000${plan.kind}\u0000${plan.end}`;
+
+const COLD_START: Baseline = { kind: 'cold_start', median: 0, mad: 0, samples: 0 };
 
 function evictBefore(baselines: Map<string, Baseline>, cutoff: number): void {
   if (baselines.size < 50_000) return;

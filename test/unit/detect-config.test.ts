@@ -1,0 +1,68 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfigFile, parseConfig } from '@tokenwatch/shared/config/file';
+import { allSettingsOf, settingsFor } from '@tokenwatch/shared/detect/config';
+
+describe('configuration file: detectors section', () => {
+  it('has a default for everything, so no file is a valid configuration', () => {
+    const config = loadConfigFile(undefined).detectors;
+    expect(config.mint_volume).toMatchObject({ bucket_minutes: 5, baseline_days: 14, mad_k: 6, cold_start_hours: 24 });
+    expect(config.secret_new_location.levels).toEqual({ country: true, asn: true, network: false });
+    expect(config.jti_replay.hygiene.max_lifetime_minutes).toBe(5);
+  });
+
+  it('lays a client override over the global values from the same file, key by key', () => {
+    const config = parseConfig(
+      {
+        detectors: {
+          mint_volume: { mad_k: 8, min_count: 50 },
+          jti_replay: { hygiene: { max_clock_skew_seconds: 30 } },
+          overrides: [
+            { client_id: 'batch', mint_volume: { min_count: 5_000 }, jti_replay: { hygiene: { max_lifetime_minutes: 60 } } },
+            { tenant: 'other', client_id: 'svc', secret_new_location: { enabled: false } },
+          ],
+        },
+      },
+      'test',
+    ).detectors;
+    // The override's own key wins; a key it leaves out keeps the file's global value (not the default).
+    expect(settingsFor(config, 'mint_volume', 'acme', 'batch')).toMatchObject({ min_count: 5_000, mad_k: 8 });
+    expect(settingsFor(config, 'jti_replay', 'acme', 'batch').hygiene).toEqual({ enabled: true, max_lifetime_minutes: 60, max_clock_skew_seconds: 30 });
+    expect(settingsFor(config, 'mint_volume', 'acme', 'web')).toMatchObject({ min_count: 50, mad_k: 8 });
+    // An entry naming a tenant applies only there.
+    expect(settingsFor(config, 'secret_new_location', 'acme', 'svc').enabled).toBe(true);
+    expect(settingsFor(config, 'secret_new_location', 'other', 'svc').enabled).toBe(false);
+    expect(allSettingsOf(config, 'mint_volume').map((s) => s.min_count)).toEqual([50, 5_000, 50]);
+  });
+
+  it.each([
+    [{ detectors: { mint_volume: { mad_kk: 3 } } }, 'invalid configuration in test at detectors.mint_volume.mad_kk'],
+    [{ detectors: { overrides: [{ client_id: 'x', mint_volume: { min_cont: 1 } }] } }, 'detectors.overrides.0.mint_volume.min_cont: unknown key'],
+    [{ detectors: { overrides: [{ client_id: 'x', mint_volume: { bucket_minutes: 1 } }] } }, 'detectors.overrides.0.mint_volume.bucket_minutes: unknown key'],
+    [{ detectors: { mint_volume: { min_ratio: 0.5 } } }, 'detectors.mint_volume.min_ratio'],
+    [{ detectors: { allowlist: [{ country: 'DE', reason: 'vpn' }] } }, 'detectors.allowlist.0.expires'],
+    [{ detectors: { allowlist: [{ country: 'de', expires: '2027-01-01', reason: 'vpn' }] } }, 'ISO 3166'],
+    [{ detectors: { allowlist: [{ expires: '2027-01-01', reason: 'nothing to match' }] } }, 'needs client_id, asn, cidr or country'],
+    [{ notifyy: {} }, 'invalid configuration in test at notifyy'],
+  ])('rejects %j with one line naming the key', (document, expected) => {
+    expect(() => parseConfig(document, 'test')).toThrow(expected);
+    try {
+      parseConfig(document, 'test');
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain('\n');
+    }
+  });
+
+  it('reads YAML and JSON files, and names the file when it cannot', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tokenwatch-config-'));
+    writeFileSync(join(dir, 'a.yaml'), 'detectors:\n  mint_volume:\n    mad_k: 9\n');
+    writeFileSync(join(dir, 'b.json'), JSON.stringify({ detectors: { mint_volume: { mad_k: 7 } } }));
+    writeFileSync(join(dir, 'c.yaml'), 'detectors: [unclosed\n');
+    expect(loadConfigFile(join(dir, 'a.yaml')).detectors.mint_volume.mad_k).toBe(9);
+    expect(loadConfigFile(join(dir, 'b.json')).detectors.mint_volume.mad_k).toBe(7);
+    expect(() => loadConfigFile(join(dir, 'c.yaml'))).toThrow(/c\.yaml is not valid YAML or JSON/);
+    expect(() => loadConfigFile(join(dir, 'missing.yaml'))).toThrow(/cannot read TOKENWATCH_CONFIG=.*missing\.yaml/);
+  });
+});
