@@ -31,5 +31,7 @@ COPY --from=build /app/shared ./shared
 COPY --from=build /app/services ./services
 # The node image's unprivileged `node` user; numeric so runAsNonRoot checks can verify it.
 USER 1000:1000
+# /healthz, /readyz and /metrics of `tokenwatch start` (TOKENWATCH_HTTP_PORT).
+EXPOSE 9464
 ENTRYPOINT ["node", "services/cli/dist/main.js"]
-CMD ["ingest"]
+CMD ["start"]

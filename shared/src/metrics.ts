@@ -42,6 +42,14 @@ export function createIngestMetrics(registry: Registry) {
       registers: [registry],
     }),
     insertErrors: new Counter({ name: 'tokenwatch_ingest_insert_errors_total', help: 'Batches whose insert failed after retries.', registers: [registry] }),
+    // From the broker (log end minus the group's committed offset), not from fetched batches, so
+    // a stalled worker shows its lag growing instead of the last value it saw.
+    consumerLag: new Gauge({
+      name: 'tokenwatch_ingest_consumer_lag',
+      help: 'Messages in the input topic not yet committed by the consumer group, by partition (polled from the broker).',
+      labelNames: ['partition'],
+      registers: [registry],
+    }),
   };
 }
 

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { FORMAT_NAMES } from '@tokenwatch/shared/formats/types';
 import type { FormatChoice } from '@tokenwatch/shared/ingest/decode';
 import { alertsCommand } from './commands/alerts.js';
+import { demoCommand, type DemoCommandOptions } from './commands/demo.js';
 import { detectCommand, type DetectOptions } from './commands/detect.js';
 import { importCommand } from './commands/import.js';
 import { ingestCommand } from './commands/ingest.js';
@@ -9,12 +10,28 @@ import { notifyCommand } from './commands/notify.js';
 import { produceCommand } from './commands/produce.js';
 import { simulateCommand, type SimulateCommandOptions } from './commands/simulate.js';
 import { sqlCommand } from './commands/sql.js';
+import { startCommand } from './commands/start.js';
 import { tapCommand, type TapCommandOptions } from './commands/tap.js';
 import { runCommand } from './run.js';
 
 const program = new Command('tokenwatch')
   .description('Watches OAuth token requests of machine identities and alerts when one looks stolen.')
   .showHelpAfterError();
+
+program
+  .command('start')
+  .description('ingest, detectors and notifier in one process, with /healthz, /readyz and /metrics (always-on)')
+  .action(() => runCommand(startCommand));
+
+program
+  .command('demo')
+  .description('`start` plus a local Kafka broker (unless KAFKA_BROKERS is set) and simulated IdP traffic with an attack every few minutes')
+  .option('--rate <events/s>', 'mean events per second (default: the population\'s own rate, about 1/s per 300 clients)')
+  .option('--clients <count>', 'machine clients', '300')
+  .option('--history-days <days>', 'days of history back-filled on the first run (baselines; secret_new_location learns 7 days)', '8')
+  .option('--attack-every <minutes>', 'minutes between attacks, each kind in turn; 0 for none', '3')
+  .option('--seed <seed>', 'PRNG seed of the population (keep it across runs: baselines are per client)', '1')
+  .action((options: DemoCommandOptions) => runCommand((context) => demoCommand(context, options)));
 
 program
   .command('ingest')
@@ -44,7 +61,8 @@ program
   .description('run read-only SQL; a table on a terminal, JSONEachRow when piped')
   .argument('<query>', 'the SQL query')
   .option('--format <format>', 'any ClickHouse output format, e.g. CSVWithNames')
-  .action((query: string, options: { format?: string }) => runCommand((context) => sqlCommand(context, query, options.format)));
+  .option('--param <name=value>', 'value of the query parameter {name:Type} (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+  .action((query: string, options: { format?: string; param: string[] }) => runCommand((context) => sqlCommand(context, query, options.format, options.param)));
 
 program
   .command('tap')

@@ -68,7 +68,15 @@ export function startDetector(options: {
     return running;
   }
 
-  const task = cron.schedule(config.schedule, () => tick(), { name: 'tokenwatch-detectors', timezone: 'UTC', noOverlap: true });
+  // node-cron's own logger prints coloured text on the console; a skipped (overlapping) run is
+  // expected while a tick catches up, so it goes to the JSON log at debug level.
+  const cronLogger = {
+    info: (message: string) => logger.debug({ lib: 'node-cron' }, message),
+    warn: (message: string) => logger.debug({ lib: 'node-cron' }, message),
+    error: (message: string | Error, err?: Error) => logger.error({ lib: 'node-cron', err: errorMessage(err ?? message) }, String(message)),
+    debug: (message: string | Error) => logger.debug({ lib: 'node-cron' }, String(message)),
+  };
+  const task = cron.schedule(config.schedule, () => tick(), { name: 'tokenwatch-detectors', timezone: 'UTC', noOverlap: true, logger: cronLogger });
   logger.info({ detectors: detectors.map((detector) => detector.name), schedule: config.schedule }, 'detectors scheduled');
   return {
     tick,

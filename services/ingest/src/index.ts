@@ -7,6 +7,7 @@ import { DeadLetterGuard } from '@tokenwatch/shared/ingest/dead-letter-guard';
 import { createIngestPipeline } from '@tokenwatch/shared/ingest/pipeline';
 import { BatchingConsumer } from '@tokenwatch/shared/kafka/batching-consumer';
 import { createKafka, createProducer, ensureTopics } from '@tokenwatch/shared/kafka/client';
+import { startLagMonitor } from '@tokenwatch/shared/kafka/consumer-lag';
 import { DeadLetterPublisher } from '@tokenwatch/shared/kafka/dead-letter';
 import type { Logger } from '@tokenwatch/shared/log';
 import { createIngestMetrics } from '@tokenwatch/shared/metrics';
@@ -16,6 +17,10 @@ export interface IngestService {
   /** Settles when the worker stops: resolves after `stop()`, rejects on a fatal error. */
   readonly done: Promise<void>;
   stop(): Promise<void>;
+  /** Whether the consumer has joined its group and is fetching (readiness). */
+  consuming(): boolean;
+  /** Total consumer lag at the last poll of the broker, undefined before the first. */
+  lag(): number | undefined;
 }
 
 /**
@@ -37,13 +42,14 @@ export async function startIngest(options: {
     { topic: settings.TOKENWATCH_DLQ_TOPIC, numPartitions: 1 },
   ]);
 
+  const metrics = createIngestMetrics(registry);
   const producer = createProducer(kafka);
   await producer.connect();
   const ingestBatch = createIngestPipeline({
     clickhouse,
     deadLetters: new DeadLetterPublisher(producer, settings.TOKENWATCH_DLQ_TOPIC),
     guard: new DeadLetterGuard(settings.TOKENWATCH_DLQ_MAX_RATIO, settings.TOKENWATCH_DLQ_MIN_MESSAGES, `topic ${settings.TOKENWATCH_TOPIC}`),
-    metrics: createIngestMetrics(registry),
+    metrics,
     decode: (value) => decodeMessage(value, { adapters: FORMATS, format: settings.TOKENWATCH_FORMAT, enrich: enricher.enrich }),
   });
   const consumer = new BatchingConsumer({
@@ -59,12 +65,16 @@ export async function startIngest(options: {
   await consumer.start();
   logger.info({ topic: settings.TOKENWATCH_TOPIC, group: settings.TOKENWATCH_CONSUMER_GROUP }, 'ingest worker consuming');
 
-  const done = consumer.done.finally(() => producer.disconnect());
+  const lag = startLagMonitor({ kafka, groupId: settings.TOKENWATCH_CONSUMER_GROUP, topic: settings.TOKENWATCH_TOPIC, gauge: metrics.consumerLag, logger });
+
+  const done = consumer.done.finally(() => Promise.all([producer.disconnect(), lag.stop()]));
   return {
-    done,
+    done: done.then(() => undefined),
     stop: async () => {
       await consumer.stop();
       await done;
     },
+    consuming: () => consumer.consuming,
+    lag: () => lag.total(),
   };
 }

@@ -77,6 +77,8 @@ export const settingsSchema = z.object({
 
   // /healthz, /readyz and /metrics; 0 picks a free port, `off` disables the endpoint.
   TOKENWATCH_HTTP_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65_535)]).default(9464),
+  // Loopback by default; a container sets 0.0.0.0 so its health checks and Prometheus reach it.
+  TOKENWATCH_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
 
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });

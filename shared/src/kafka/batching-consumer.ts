@@ -52,6 +52,8 @@ export class BatchingConsumer {
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   private failed = false;
+  /** In its group with partitions assigned (GROUP_JOIN seen, no crash or stop since): readiness. */
+  private joined = false;
   private readonly finished: Promise<void>;
   private settle!: { resolve: () => void; reject: (error: Error) => void };
 
@@ -72,6 +74,11 @@ export class BatchingConsumer {
     this.finished.catch(() => undefined);
   }
 
+  /** Whether the consumer is a member of its group and fetching: what /readyz reports. */
+  get consuming(): boolean {
+    return this.joined && !this.stopping && !this.failed;
+  }
+
   /** Resolves when the consumer stopped cleanly; rejects with the error that stopped it. */
   get done(): Promise<void> {
     return this.finished;
@@ -80,7 +87,14 @@ export class BatchingConsumer {
   async start(): Promise<void> {
     const { consumer, options } = this;
     consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.joined = false;
       if (!payload.restart) this.fail(payload.error);
+    });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.joined = true;
+    });
+    consumer.on(consumer.events.STOP, () => {
+      this.joined = false;
     });
     await consumer.connect();
     await consumer.subscribe({ topic: options.topic, fromBeginning: true });

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { spawnCli, terminate, waitFor } from '../helpers/cli.js';
+import { testEnv } from '../helpers/settings.js';
+
+// `tokenwatch demo` smoke test: the real CLI with KAFKA_BROKERS set (so no broker is started or
+// stopped), no back-fill and an attack every 15 s, so the first alert comes within a minute.
+
+describe('tokenwatch demo', () => {
+  it('shows the status line, prints an alert, and stops cleanly on Ctrl-C', async () => {
+    const env = testEnv('demo', { TOKENWATCH_HTTP_PORT: '0' });
+    delete env.LOG_LEVEL; // the demo's own default
+    const child = spawnCli(['demo', '--rate', '50', '--history-days', '0', '--attack-every', '0.25'], env);
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    try {
+      await waitFor(async () => (/events\/s produced, .* stored \| .* requests stored \| lag .* \| \d+ alerts firing/.test(child.logs()) ? true : undefined), {
+        timeoutMs: 60_000,
+        what: `the status line; stderr so far: ${child.logs()}`,
+      });
+      await waitFor(async () => (/\[(CRITICAL|HIGH|MEDIUM|LOW|INFO)\] \S+ firing/.test(stdout) ? true : undefined), { timeoutMs: 90_000, intervalMs: 500, what: 'an alert on stdout' });
+    } finally {
+      expect(await terminate(child, 'SIGINT')).toBe(0);
+    }
+    expect(child.logs()).toMatch(/injected \S+ on /);
+    expect(child.logs()).toContain('tokenwatch demo: stopped');
+    expect(child.logs()).not.toContain('stopping the Kafka broker'); // KAFKA_BROKERS was set
+  }, 150_000);
+});
