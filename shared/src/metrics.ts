@@ -8,7 +8,8 @@ export type { Registry };
  */
 export function createRegistry(): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'tokenwatch_process_' });
+  // The default collectors' names already start with process_ / nodejs_.
+  collectDefaultMetrics({ register: registry, prefix: 'tokenwatch_' });
   return registry;
 }
 

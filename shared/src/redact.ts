@@ -49,14 +49,18 @@ const HTTP_CREDENTIALS = /\b(Basic|Bearer|Digest|DPoP)\s+[A-Za-z0-9._~+/=-]{8,}/
 const ENCODED_SECRET =
   /(?<![\w-])(["']?)(client[_-]?secret|client[_-]?assertion|password|refresh[_-]?token|access[_-]?token|code)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^&\s,}"']+)/gi;
 
+// Credentials embedded in a URL: https://user:password@host/... (webhook URLs, DSNs).
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi;
+
 // Every pattern above needs one of these words (case-insensitive): a string without any is
 // returned as is after one scan instead of three, which is most strings of a valid event.
-const MAY_HOLD_SECRET = /eyJ|basic|bearer|digest|dpop|secret|assertion|password|token|code/i;
+const MAY_HOLD_SECRET = /eyJ|basic|bearer|digest|dpop|secret|assertion|password|token|code|:\/\/[^\s/]*@/i;
 
 export function redactText(text: string): string {
   if (!MAY_HOLD_SECRET.test(text)) return text;
   return text
     .replace(JWT, REDACTED)
+    .replace(URL_CREDENTIALS, (_match, scheme: string) => `${scheme}${REDACTED}@`)
     .replace(HTTP_CREDENTIALS, (_match, scheme: string) => `${scheme} ${REDACTED}`)
     .replace(ENCODED_SECRET, (_match, quote: string, key: string, separator: string, value: string) => {
       const valueQuote = value.startsWith('"') || value.startsWith("'") ? (value[0] as string) : '';

@@ -356,7 +356,7 @@ describe('notifier → Slack (against a Slack Web API stub)', () => {
 describe('notifier without Slack: terminal, JSON-lines file, webhook; the CLI', () => {
   let clickhouse: ClickHouse | undefined;
   let webhook: Server;
-  const received: { body: string; key: string | undefined }[] = [];
+  const received: { body: string; key: string | undefined; authorization: string | undefined }[] = [];
   let failNext = 0;
 
   beforeAll(async () => {
@@ -373,7 +373,7 @@ describe('notifier without Slack: terminal, JSON-lines file, webhook; the CLI', 
           response.writeHead(500).end();
           return;
         }
-        received.push({ body, key: request.headers['idempotency-key'] as string | undefined });
+        received.push({ body, key: request.headers['idempotency-key'] as string | undefined, authorization: request.headers.authorization });
         response.writeHead(204).end();
       });
     });
@@ -391,7 +391,8 @@ describe('notifier without Slack: terminal, JSON-lines file, webhook; the CLI', 
     const settings = settingsFrom({
       ...env,
       TOKENWATCH_ALERTS_FILE: file,
-      TOKENWATCH_WEBHOOK_URL: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook?secret=s3cr3t`,
+      // Credentials in the URL travel as Basic authentication (fetch refuses them in the URL).
+      TOKENWATCH_WEBHOOK_URL: `http://alerts:pw-s3cr3t@127.0.0.1:${(webhook.address() as AddressInfo).port}/hook?secret=s3cr3t`,
     });
     const config = parseConfig({ notify: { webhook: { backoff_base_ms: 10, backoff_max_ms: 20 } } }, 'test');
     const run = async () => {
@@ -415,6 +416,7 @@ describe('notifier without Slack: terminal, JSON-lines file, webhook; the CLI', 
     expect(lines[0]!.investigation_sql).toContain('FROM token_requests');
     expect(received).toHaveLength(2);
     expect(received[0]!.key).toMatch(/^[0-9a-f]{32}:\d+$/);
+    expect(received[0]!.authorization).toBe(`Basic ${Buffer.from('alerts:pw-s3cr3t').toString('base64')}`);
 
     expect(await run()).toBe('');
     expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(2);

@@ -120,7 +120,7 @@ describe('ops endpoints', () => {
       expect(age).toBeLessThan(60);
     }
     expect(sample(later, 'tokenwatch_notifier_pending_alert_versions{channel_kind="terminal"}')).toBe(0);
-    for (const name of ['tokenwatch_detector_alerts_raised_total', 'tokenwatch_notifier_deliveries_total', 'tokenwatch_notifier_retries_total', 'tokenwatch_notifier_failures_total', 'tokenwatch_process_process_cpu_user_seconds_total']) {
+    for (const name of ['tokenwatch_detector_alerts_raised_total', 'tokenwatch_notifier_deliveries_total', 'tokenwatch_notifier_retries_total', 'tokenwatch_notifier_failures_total', 'tokenwatch_process_cpu_user_seconds_total']) {
       expect(later).toContain(`# TYPE ${name}`);
     }
   });

@@ -25,6 +25,12 @@ describe('redactText', () => {
     expect(out).toContain('client_assertion_type=urn%3Aietf');
   });
 
+  it('removes credentials embedded in a URL', () => {
+    expect(redactText('fetch failed for https://alerts:s3cr3t-pw@hooks.example/in and http://u@x.example')).toBe(
+      'fetch failed for https://[REDACTED]@hooks.example/in and http://[REDACTED]@x.example',
+    );
+  });
+
   it('removes JWTs anywhere in free text', () => {
     const out = redactText(`token exchange failed for ${JWT} at the gateway`);
     expect(out).toBe(`token exchange failed for ${REDACTED} at the gateway`);

@@ -134,13 +134,25 @@ export class JsonLinesSink extends SimpleSink {
 export class WebhookSink extends SimpleSink {
   readonly name = 'webhook';
 
+  private readonly url: string;
+  private readonly authorization: Record<string, string>;
+
   constructor(
     options: SimpleSinkOptions,
-    private readonly url: string,
+    url: string,
     private readonly config: WebhookDeliveryConfig,
     private readonly signal?: AbortSignal,
   ) {
     super(options);
+    // fetch refuses URLs with credentials (and its error would quote them): send them as
+    // Basic authentication instead, from a URL that no longer carries them.
+    const parsed = new URL(url);
+    const user = decodeURIComponent(parsed.username);
+    const password = decodeURIComponent(parsed.password);
+    parsed.username = '';
+    parsed.password = '';
+    this.url = parsed.toString();
+    this.authorization = user || password ? { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` } : {};
   }
 
   protected async send(alert: StoredAlert): Promise<void> {
@@ -155,6 +167,7 @@ export class WebhookSink extends SimpleSink {
             'content-type': 'application/json',
             'user-agent': 'tokenwatch-notifier',
             'idempotency-key': `${alert.alert_id}:${alert.updated_at}`,
+            ...this.authorization,
           },
           body,
           signal: AbortSignal.timeout(this.config.timeout_ms),
@@ -170,7 +183,14 @@ export class WebhookSink extends SimpleSink {
       }
       this.options.metrics.retries.inc({ channel_kind: 'webhook', reason: last.startsWith('HTTP') ? last.replace(' ', '_').toLowerCase() : 'network' });
       this.options.logger.warn({ sink: 'webhook', alert_id: alert.alert_id, attempt, error: last }, 'webhook delivery failed; retrying');
-      if (attempt < this.config.max_attempts) await delay(waitMs, undefined, this.signal ? { signal: this.signal } : {});
+      if (attempt < this.config.max_attempts) {
+        try {
+          await delay(waitMs, undefined, this.signal ? { signal: this.signal } : {});
+        } catch {
+          // Stopping: the version stays pending for the next run rather than counting as refused.
+          throw new TransientDeliveryError('the notifier is stopping; webhook delivery left pending');
+        }
+      }
     }
     throw new TransientDeliveryError(`webhook delivery failed ${this.config.max_attempts} times (last: ${last})`);
   }
