@@ -200,8 +200,8 @@ describe('buildValidTapEvent', () => {
 
 describe('CidrSet', () => {
   it('rejects malformed ranges', () => {
-    expect(() => new CidrSet(['10.0.0.0/33'])).toThrow(/trusted proxy/);
-    expect(() => new CidrSet(['not-an-ip'])).toThrow(/trusted proxy/);
+    expect(() => new CidrSet(['10.0.0.0/33'], 'trusted proxy')).toThrow(/^invalid trusted proxy "10.0.0.0\/33"/);
+    expect(() => new CidrSet(['not-an-ip'])).toThrow(/^invalid CIDR range "not-an-ip"/);
   });
 });
 

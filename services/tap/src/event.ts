@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { tokenRequestSchema, UNKNOWN, type AuthMethod, type TokenRequestInput } from '@tokenwatch/shared/events/token-request';
 import { redactStrings } from '@tokenwatch/shared/redact';
-import { CidrSet, normaliseIp } from './cidr.js';
+import { CidrSet, normaliseIp } from '@tokenwatch/shared/net/cidr';
 import { decodeJwtUnverified } from './jwt.js';
 
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';

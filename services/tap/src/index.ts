@@ -2,12 +2,12 @@ import type { Settings } from '@tokenwatch/shared/config/settings';
 import { ConfigError } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
 import { createTapMetrics, type Registry } from '@tokenwatch/shared/metrics';
-import { CidrSet } from './cidr.js';
+import { CidrSet } from '@tokenwatch/shared/net/cidr';
 import { createTapServer, listen } from './proxy.js';
 import { KafkaEventSink, type SinkStats } from './sink.js';
 
 export { buildTapEvent, buildValidTapEvent, isReplayMessage, sourceIp, basicUsername, REPLAY_PATTERNS, type ObservedExchange } from './event.js';
-export { CidrSet, normaliseIp } from './cidr.js';
+export { CidrSet, normaliseIp } from '@tokenwatch/shared/net/cidr';
 export { decodeJwtUnverified } from './jwt.js';
 export { KafkaEventSink, type SinkStats } from './sink.js';
 export { CAPTURE_LIMIT } from './proxy.js';
@@ -56,7 +56,7 @@ export function parseUpstream(value: string | URL): URL {
 /** The tap: a reverse proxy for a token endpoint that publishes a TokenRequest per token request. */
 export async function startTap(options: TapOptions): Promise<TapService> {
   const upstream = parseUpstream(options.upstream);
-  const trustedProxies = new CidrSet(options.trustedProxies ?? []);
+  const trustedProxies = new CidrSet(options.trustedProxies ?? [], 'trusted proxy');
   const logger = options.logger.child({ component: 'tap' });
   const topic = options.topic ?? options.settings.TOKENWATCH_TOPIC;
   const metrics = createTapMetrics(options.registry);

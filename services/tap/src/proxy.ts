@@ -6,7 +6,7 @@ import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
 import type { Logger } from '@tokenwatch/shared/log';
 import type { TapMetrics } from '@tokenwatch/shared/metrics';
-import type { CidrSet } from './cidr.js';
+import type { CidrSet } from '@tokenwatch/shared/net/cidr';
 import { buildValidTapEvent } from './event.js';
 
 /** Request and response bodies are captured (for decoding) up to this size; beyond it they are only forwarded. */

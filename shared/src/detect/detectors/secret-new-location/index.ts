@@ -36,18 +36,18 @@ const useRow = z.object({
 });
 type Use = z.output<typeof useRow>;
 
-const knownRow = z.object({
-  tenant: z.string(),
-  client_id: z.string(),
-  credential_id: z.string(),
-  country: z.string(),
-  asn: z.coerce.number(),
-  network: z.string(),
-  as_org: z.string(),
-  hosting_provider: z.string(),
-  first_ms: z.coerce.number(),
-  last_ms: z.coerce.number(),
-  requests: z.coerce.number(),
+const knownRow = useRow.pick({
+  tenant: true,
+  client_id: true,
+  credential_id: true,
+  country: true,
+  asn: true,
+  network: true,
+  as_org: true,
+  hosting_provider: true,
+  first_ms: true,
+  last_ms: true,
+  requests: true,
 });
 type Known = z.output<typeof knownRow>;
 
