@@ -26,6 +26,8 @@ describe('loadSettings', () => {
       TOKENWATCH_TOPIC: 'idp.token-requests',
       TOKENWATCH_DLQ_TOPIC: 'idp.token-requests.dlq',
       TOKENWATCH_FORMAT: 'auto',
+      TOKENWATCH_HTTP_HOST: '127.0.0.1',
+      TOKENWATCH_HTTP_PORT: 9464,
       TOKENWATCH_CONSUMER_GROUP: 'tokenwatch-ingest',
       TOKENWATCH_TOPIC_PARTITIONS: 4,
       TOKENWATCH_BATCH_MAX_EVENTS: 10_000,
