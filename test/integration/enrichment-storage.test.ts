@@ -46,7 +46,7 @@ describe('enrichment columns in storage (embedded chDB)', () => {
 
   it('applies the migrations once', async () => {
     expect(await migrate(clickhouse.client, { retention_days: 90 })).toEqual({
-      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications'],
+      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications', '0006_view_security'],
     });
     expect(await migrate(clickhouse.client, { retention_days: 90 })).toEqual({ applied: [] });
   });

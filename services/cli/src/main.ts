@@ -6,6 +6,7 @@ import { demoCommand, type DemoCommandOptions } from './commands/demo.js';
 import { detectCommand, type DetectOptions } from './commands/detect.js';
 import { importCommand } from './commands/import.js';
 import { ingestCommand } from './commands/ingest.js';
+import { migrateCommand } from './commands/migrate.js';
 import { notifyCommand } from './commands/notify.js';
 import { produceCommand } from './commands/produce.js';
 import { simulateCommand, type SimulateCommandOptions } from './commands/simulate.js';
@@ -32,6 +33,11 @@ program
   .option('--attack-every <minutes>', 'minutes between attacks, each kind in turn; 0 for none', '3')
   .option('--seed <seed>', 'PRNG seed of the population (keep it across runs: baselines are per client)', '1')
   .action((options: DemoCommandOptions) => runCommand((context) => demoCommand(context, options)));
+
+program
+  .command('migrate')
+  .description('apply pending schema migrations and TOKENWATCH_RETENTION_DAYS, then exit (on a server: as a user that may change the schema)')
+  .action(() => runCommand(migrateCommand));
 
 program
   .command('ingest')

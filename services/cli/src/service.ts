@@ -4,10 +4,11 @@ import { startIngest, type IngestService } from '@tokenwatch/ingest';
 import { startNotifier, type NotifierService } from '@tokenwatch/notifier';
 import type { ConfigFile } from '@tokenwatch/shared/config/file';
 import type { Settings } from '@tokenwatch/shared/config/settings';
-import { errorMessage } from '@tokenwatch/shared/errors';
+import { DependencyError, errorMessage } from '@tokenwatch/shared/errors';
 import { startOpsServer, type OpsServer } from '@tokenwatch/shared/http/ops-server';
 import type { Logger } from '@tokenwatch/shared/log';
 import { createRegistry, type Registry } from '@tokenwatch/shared/metrics';
+import { openClickHouse, type ClickHouseClient } from '@tokenwatch/shared/storage/clickhouse';
 import { openStorage, type Storage } from '@tokenwatch/shared/storage/storage';
 
 export interface ServiceOptions {
@@ -83,11 +84,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       cleanups.push(() => server.close());
     }
 
-    const notifier = await startNotifier({ settings, config, logger, clickhouse: storage.client, registry, ...(options.output ? { output: options.output } : {}) });
+    const clients = await componentClients(settings, storage);
+    cleanups.push(clients.close);
+    const notifier = await startNotifier({ settings, config, logger, clickhouse: clients.notifier, registry, ...(options.output ? { output: options.output } : {}) });
     cleanups.push(() => notifier.stop());
-    const detector = startDetector({ config: config.detectors, logger, clickhouse: storage.client, registry });
+    const detector = startDetector({ config: config.detectors, logger, clickhouse: clients.detector, registry });
     cleanups.push(() => detector.stop());
-    ingest = await startIngest({ settings, logger, clickhouse: storage.client, registry });
+    ingest = await startIngest({ settings, logger, clickhouse: clients.ingest, registry });
     const started = ingest;
 
     let stopped: Promise<void> | undefined;
@@ -106,6 +109,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           notifier.stop().catch(quietly('notifier')),
         ]);
         await ops?.close();
+        await clients.close();
         await storage.close();
       })());
 
@@ -141,6 +145,47 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   } catch (error) {
     stopping = true;
     await unwind();
+    throw error;
+  }
+}
+
+type Component = 'ingest' | 'detector' | 'notifier';
+
+/**
+ * The ClickHouse client of each component. Embedded, all share the storage's. On a server each
+ * may log in as its own user (CLICKHOUSE_INGEST_USER ..., each unset user or password falling
+ * back to CLICKHOUSE_USER / CLICKHOUSE_PASSWORD) with only the rights it needs
+ * (infra/clickhouse/); one client per distinct user. A user that cannot log in fails here, by
+ * name: the HTTP ping of openClickHouse needs no credentials.
+ */
+async function componentClients(settings: Settings, storage: Storage): Promise<Record<Component, ClickHouseClient> & { close(): Promise<void> }> {
+  const opened = new Map<string, { client: ClickHouseClient; close(): Promise<void> }>();
+  const close = async () => {
+    const all = [...opened.values()];
+    opened.clear();
+    for (const { close: closeOne } of all) await closeOne();
+  };
+  const clientFor = async (component: Component): Promise<ClickHouseClient> => {
+    const prefix = `CLICKHOUSE_${component.toUpperCase()}` as `CLICKHOUSE_${Uppercase<Component>}`;
+    const user = settings[`${prefix}_USER`] ?? settings.CLICKHOUSE_USER;
+    const password = settings[`${prefix}_PASSWORD`] ?? settings.CLICKHOUSE_PASSWORD;
+    if (storage.mode === 'embedded' || (user === settings.CLICKHOUSE_USER && password === settings.CLICKHOUSE_PASSWORD)) return storage.client;
+    const key = JSON.stringify([user, password]);
+    const existing = opened.get(key);
+    if (existing) return existing.client;
+    const clickhouse = await openClickHouse({ ...settings, CLICKHOUSE_USER: user, CLICKHOUSE_PASSWORD: password });
+    opened.set(key, clickhouse);
+    try {
+      await (await clickhouse.client.query({ query: 'SELECT 1', format: 'JSONEachRow' })).json();
+    } catch (error) {
+      throw new DependencyError(`ClickHouse user ${user} (${prefix}_USER) cannot log in: ${errorMessage(error).split('\n')[0]}`);
+    }
+    return clickhouse.client;
+  };
+  try {
+    return { ingest: await clientFor('ingest'), detector: await clientFor('detector'), notifier: await clientFor('notifier'), close };
+  } catch (error) {
+    await close();
     throw error;
   }
 }

@@ -31,6 +31,14 @@ export const settingsSchema = z.object({
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a database name').default('default'),
+  // Per-component server users for `tokenwatch start` (infra/clickhouse/ creates least-privilege
+  // ones); each unset user or password falls back to CLICKHOUSE_USER / CLICKHOUSE_PASSWORD.
+  CLICKHOUSE_INGEST_USER: optionalString,
+  CLICKHOUSE_INGEST_PASSWORD: optionalString,
+  CLICKHOUSE_DETECTOR_USER: optionalString,
+  CLICKHOUSE_DETECTOR_PASSWORD: optionalString,
+  CLICKHOUSE_NOTIFIER_USER: optionalString,
+  CLICKHOUSE_NOTIFIER_PASSWORD: optionalString,
 
   KAFKA_BROKERS: brokerList.default(['127.0.0.1:9092']),
   KAFKA_CLIENT_ID: z.string().min(1).default('tokenwatch'),
@@ -86,7 +94,7 @@ export const settingsSchema = z.object({
 export type Settings = z.infer<typeof settingsSchema>;
 
 /** Settings whose values must never be echoed back, even inside an error message. */
-const SECRET_SETTINGS = new Set(['CLICKHOUSE_PASSWORD', 'KAFKA_SASL_PASSWORD', 'SLACK_BOT_TOKEN', 'TOKENWATCH_WEBHOOK_URL']);
+const SECRET_SETTINGS = new Set(['CLICKHOUSE_PASSWORD', 'CLICKHOUSE_INGEST_PASSWORD', 'CLICKHOUSE_DETECTOR_PASSWORD', 'CLICKHOUSE_NOTIFIER_PASSWORD', 'KAFKA_SASL_PASSWORD', 'SLACK_BOT_TOKEN', 'TOKENWATCH_WEBHOOK_URL']);
 
 /**
  * Reads and validates the environment. On a bad value it throws a ConfigError whose

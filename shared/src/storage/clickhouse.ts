@@ -27,7 +27,7 @@ type StorageSettings = Pick<
  * server they ride on each request (readonly=2 so the request may carry them); the server's
  * own user profile should pin them with constraints (a read-only investigator user).
  */
-const READ_ONLY_LIMITS = { readonly: '2', max_execution_time: 120 } as const;
+export const READ_ONLY_LIMITS = { readonly: '2', max_execution_time: 120 } as const;
 
 /**
  * Opens ClickHouse: a server when CLICKHOUSE_URL is set, otherwise chDB embedded in this

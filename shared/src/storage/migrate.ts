@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { ConfigError, errorMessage } from '../errors.js';
 
 /**
  * Versioned schema migrations: plain .sql files named `NNNN_description.sql` in
@@ -76,6 +77,77 @@ async function appliedVersions(client: ClickHouseClient): Promise<Set<number>> {
   const result = await client.query({ query: 'SELECT version FROM schema_migrations FINAL', format: 'JSONEachRow' });
   const rows = await result.json<{ version: number }>();
   return new Set(rows.map((row) => Number(row.version)));
+}
+
+export interface SchemaState {
+  /** The highest applied version, 0 on an empty database. */
+  readonly current: number;
+  /** The highest version this code has a migration for. */
+  readonly latest: number;
+  readonly pending: readonly Migration[];
+}
+
+/** What is applied and what is not; needs only SELECT on schema_migrations (or nothing, before the first migration). */
+export async function schemaState(client: ClickHouseClient, migrations: readonly Migration[] = loadMigrations()): Promise<SchemaState> {
+  let done: Set<number>;
+  try {
+    done = await appliedVersions(client);
+  } catch (error) {
+    if (!hasCode(error, '60', 'UNKNOWN_TABLE') && !/UNKNOWN_TABLE|Unknown table|doesn't exist/i.test(errorMessage(error))) throw error;
+    done = new Set();
+  }
+  return {
+    current: Math.max(0, ...done),
+    latest: Math.max(0, ...migrations.map((migration) => migration.version)),
+    pending: migrations.filter((migration) => !done.has(migration.version)),
+  };
+}
+
+/** ClickHouse refused for lack of rights: ACCESS_DENIED (497) or a read-only user (164). */
+export function isAccessDenied(error: unknown): boolean {
+  return hasCode(error, '497', 'ACCESS_DENIED') || hasCode(error, '164', 'READONLY') || /ACCESS_DENIED|Not enough privileges|in readonly mode/.test(errorMessage(error));
+}
+
+/** A ClickHouseError carries the server's error code and name as `code` ('60') and `type` ('UNKNOWN_TABLE'). */
+function hasCode(error: unknown, code: string, type: string): boolean {
+  const fields = error as { code?: unknown; type?: unknown } | null;
+  return fields?.code === code || fields?.type === type;
+}
+
+/**
+ * What a service does at start-up (openStorage): apply pending migrations when its user may, and
+ * otherwise fail with one line naming `tokenwatch migrate`. A user without DDL rights (the
+ * least-privilege users of infra/clickhouse/) starts normally once a migrator has run it; it
+ * also cannot change the tables' TTL, so a different TOKENWATCH_RETENTION_DAYS is reported, not
+ * applied (`retentionNotApplied`).
+ */
+export async function prepareSchema(
+  client: ClickHouseClient,
+  params: MigrationParams,
+  migrations: readonly Migration[] = loadMigrations(),
+): Promise<{ applied: string[]; retentionNotApplied?: string }> {
+  const state = await schemaState(client, migrations);
+  if (state.pending.length === 0) {
+    try {
+      await applyRetention(client, params.retention_days);
+    } catch (error) {
+      if (!isAccessDenied(error)) throw error;
+      return { applied: [], retentionNotApplied: firstLine(error) };
+    }
+    return { applied: [] };
+  }
+  try {
+    return await migrate(client, params, migrations);
+  } catch (error) {
+    if (!isAccessDenied(error)) throw error;
+    throw new ConfigError(
+      `schema is at version ${state.current}, the code needs ${state.latest}: run \`tokenwatch migrate\` with a user that may change the schema (this one may not: ${firstLine(error)})`,
+    );
+  }
+}
+
+function firstLine(error: unknown): string {
+  return errorMessage(error).split('\n')[0]?.trim() ?? '';
 }
 
 /** Tables whose rows expire after TOKENWATCH_RETENTION_DAYS, with the column the TTL counts from. */

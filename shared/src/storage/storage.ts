@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.js';
 import type { Logger } from '../log.js';
 import { startQueryServer, type QueryServer } from '../query-server/server.js';
 import { openClickHouse, type ClickHouse } from './clickhouse.js';
-import { migrate } from './migrate.js';
+import { prepareSchema } from './migrate.js';
 
 export interface Storage extends ClickHouse {
   readonly queryServer?: QueryServer;
@@ -10,6 +10,7 @@ export interface Storage extends ClickHouse {
 
 /**
  * What every long-running service does first: open ClickHouse, bring the schema up to date
+ * (or, as a user without DDL rights, check that it is)
  * and, when the engine is embedded (so this process holds the data directory), serve
  * read-only SQL for `tokenwatch sql`. Short-lived commands (import) pass serveQueries: false.
  */
@@ -20,8 +21,13 @@ export async function openStorage(
 ): Promise<Storage> {
   const clickhouse = await openClickHouse(settings);
   try {
-    const { applied } = await migrate(clickhouse.client, { retention_days: settings.TOKENWATCH_RETENTION_DAYS });
+    // A user that may not change the schema (infra/clickhouse/) gets a one-line error naming
+    // `tokenwatch migrate` when migrations are pending, and starts normally when none are.
+    const { applied, retentionNotApplied } = await prepareSchema(clickhouse.client, { retention_days: settings.TOKENWATCH_RETENTION_DAYS });
     if (applied.length > 0) logger.info({ applied }, 'applied schema migrations');
+    if (retentionNotApplied) {
+      logger.warn({ err: retentionNotApplied }, `TOKENWATCH_RETENTION_DAYS=${settings.TOKENWATCH_RETENTION_DAYS} differs from the tables' TTL and this user may not change it: run \`tokenwatch migrate\``);
+    }
     if (!serveQueries || clickhouse.mode === 'server' || !clickhouse.dataDir) return clickhouse;
     const readOnly = await openClickHouse(settings, { readOnly: true });
     const queryServer = await startQueryServer({

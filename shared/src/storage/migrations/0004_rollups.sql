@@ -22,7 +22,7 @@ ORDER BY (tenant, client_id, minute, outcome, error_code)
 TTL minute + toIntervalDay({retention_days:UInt32})
 SETTINGS ttl_only_drop_parts = 1;
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS client_minute_counts_mv TO client_minute_counts AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS client_minute_counts_mv TO client_minute_counts SQL SECURITY DEFINER AS
 SELECT tenant, client_id, toStartOfMinute(time) AS minute, outcome, error_code, uniqState(event_id) AS requests
 FROM token_requests
 GROUP BY tenant, client_id, minute, outcome, error_code;
@@ -59,7 +59,7 @@ ORDER BY (tenant, client_id, day, auth_method, credential_id, outcome, country, 
 TTL day + toIntervalDay({retention_days:UInt32})
 SETTINGS ttl_only_drop_parts = 1;
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS client_locations_mv TO client_locations AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS client_locations_mv TO client_locations SQL SECURITY DEFINER AS
 SELECT
     tenant, client_id, toDate(time) AS day, auth_method, credential_id, outcome, country, asn,
     -- cutIPv6 zeroes the host part: 1 byte of an IPv4 (-> /24), 10 bytes of an IPv6 (-> /48).
@@ -100,7 +100,7 @@ ORDER BY (tenant, assertion_jti)
 TTL week + toIntervalDay({retention_days:UInt32})
 SETTINGS ttl_only_drop_parts = 1;
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS jti_uses_mv TO jti_uses AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS jti_uses_mv TO jti_uses SQL SECURITY DEFINER AS
 SELECT tenant, assertion_jti, toMonday(min(time)) AS week, uniqState(event_id) AS uses,
        groupUniqArray(toString(client_id)) AS clients, min(time) AS first_seen, max(time) AS last_seen
 FROM token_requests
@@ -127,7 +127,7 @@ CREATE TABLE IF NOT EXISTS clients
 ENGINE = AggregatingMergeTree
 ORDER BY (tenant, client_id);
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS clients_mv TO clients AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS clients_mv TO clients SQL SECURITY DEFINER AS
 SELECT tenant, client_id, anyLastIf(client_name, client_name != '') AS client_name, min(time) AS first_seen, max(time) AS last_seen
 FROM token_requests
 GROUP BY tenant, client_id;
