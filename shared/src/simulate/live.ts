@@ -38,6 +38,8 @@ const DAY = 86_400_000;
 /** Victims are not reused until this many other attacks have run. */
 const VICTIM_COOLDOWN = 8;
 
+const FIRST_ATTACK_AFTER_MS = 20_000;
+
 export async function* liveTraffic(options: LiveOptions = {}): AsyncGenerator<LiveItem> {
   const seed = options.seed ?? 1;
   const clients = options.clients ?? 300;
@@ -54,7 +56,9 @@ export async function* liveTraffic(options: LiveOptions = {}): AsyncGenerator<Li
   const { engine, runtimes } = startEngine(population, [], [], seed, liveStart - (options.historyDays ?? 0) * DAY, Infinity);
   const rng = new Rng(seed, 0x11fe);
   const recent: number[] = [];
-  let nextAttack = liveStart + every;
+  // The first attack (a replay: it needs no history) comes soon after the live start, so a
+  // newcomer sees an alert within a minute of the traffic going live; the rest follow `every`.
+  let nextAttack = liveStart + Math.min(every, FIRST_ATTACK_AFTER_MS);
   let attacks = 0;
 
   while (!options.signal?.aborted) {
@@ -62,7 +66,14 @@ export async function* liveTraffic(options: LiveOptions = {}): AsyncGenerator<Li
     if (every > 0 && kinds.length > 0 && due >= nextAttack - MINUTE) {
       const kind = kinds[attacks % kinds.length] as AttackKind;
       const candidates = population.clients.filter((client) => suits(kind, client) && !recent.includes(client.index));
-      const victim = candidates.length > 0 ? rng.pick(candidates) : undefined;
+      // The first victim is the busiest one that suits: a replay waits for the victim's next
+      // request, and a client that asks once an hour would keep the first alert waiting.
+      const victim =
+        candidates.length === 0
+          ? undefined
+          : attacks === 0
+            ? candidates.reduce((busiest, client) => (client.meanPerMinute > busiest.meanPerMinute ? client : busiest))
+            : rng.pick(candidates);
       if (victim !== undefined) {
         const plan: AttackPlan = { kind, victim: victim.index, start: nextAttack, id: `live-${seed}-${attacks}`, order: 1_000_000 + attacks, seed };
         launch(plan, runtimes[victim.index]!, engine, labelFor(plan, victim));
