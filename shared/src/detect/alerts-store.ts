@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { insertJsonLines, sql } from '../storage/sql.js';
+import { insertJsonLines, queryRows, sql } from '../storage/sql.js';
 import { toClickHouseTime } from '../storage/time.js';
 import {
   alertFingerprint,
@@ -51,35 +51,21 @@ export async function upsertAlerts(client: ClickHouseClient, drafts: readonly Al
 
 /** Marks firing alerts of a detector resolved when nothing new was seen for `quietMs`. */
 export async function resolveQuietAlerts(client: ClickHouseClient, detector: string, quietMs: number, now: number): Promise<StoredAlert[]> {
-  const result = await client.query({
-    query: FIRING_LAST_SEEN_BEFORE,
-    query_params: { detector, before: toClickHouseTime(now - quietMs) },
-    format: 'JSONEachRow',
-  });
-  const resolved = parseAlerts(await result.json()).map((alert) => withStatus(alert, 'resolved', now));
+  const firing = await queryRows(client, FIRING_LAST_SEEN_BEFORE, { detector, before: toClickHouseTime(now - quietMs) }, storedAlertSchema);
+  const resolved = firing.map((alert) => withStatus(alert, 'resolved', now));
   await writeAlerts(client, resolved);
   return resolved;
 }
 
 /** Alerts whose latest version changed after `since` (epoch ms), oldest change first. */
 export async function readAlertsUpdatedSince(client: ClickHouseClient, since: number, limit = 1_000): Promise<StoredAlert[]> {
-  const result = await client.query({
-    query: ALERTS_UPDATED_SINCE,
-    query_params: { since: toClickHouseTime(since), limit },
-    format: 'JSONEachRow',
-  });
-  return parseAlerts(await result.json());
+  return queryRows(client, ALERTS_UPDATED_SINCE, { since: toClickHouseTime(since), limit }, storedAlertSchema);
 }
 
 export async function readAlertsById(client: ClickHouseClient, ids: readonly string[]): Promise<Map<string, StoredAlert>> {
   if (ids.length === 0) return new Map();
-  const result = await client.query({ query: ALERTS_BY_ID, query_params: { ids }, format: 'JSONEachRow' });
-  return new Map(parseAlerts(await result.json()).map((alert) => [alert.alert_id, alert]));
-}
-
-/** Rows read back from ClickHouse go through the schema like any other input. */
-export function parseAlerts(rows: readonly unknown[]): StoredAlert[] {
-  return rows.map((row) => storedAlertSchema.parse(row));
+  const alerts = await queryRows(client, ALERTS_BY_ID, { ids }, storedAlertSchema);
+  return new Map(alerts.map((alert) => [alert.alert_id, alert]));
 }
 
 async function writeAlerts(client: ClickHouseClient, alerts: readonly StoredAlert[]): Promise<void> {

@@ -1,7 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
-import { sql } from '../storage/sql.js';
-import { queryRows } from './query.js';
+import { queryRows, sql } from '../storage/sql.js';
 
 const CLIENT_HISTORY = sql(import.meta.url, './client-history.sql');
 

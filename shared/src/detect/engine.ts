@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { sql } from '../storage/sql.js';
+import { queryRows, sql } from '../storage/sql.js';
 import { toClickHouseTime } from '../storage/time.js';
 import type { AlertDraft, StoredAlert } from './alert.js';
 import { mergeDrafts, resolveQuietAlerts, upsertAlerts } from './alerts-store.js';
 import type { DetectContext, Detector, DetectWindow } from './detector.js';
-import { queryRows } from './query.js';
 import { readWatermark, writeWatermark } from './watermarks.js';
 
 const ARRIVED_SPAN = sql(import.meta.url, './arrived-span.sql');

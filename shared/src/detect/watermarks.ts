@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
-import { sql } from '../storage/sql.js';
+import { queryRows, sql } from '../storage/sql.js';
 
 const READ_WATERMARK = sql(import.meta.url, './read-watermark.sql');
 const WRITE_WATERMARK = sql(import.meta.url, './write-watermark.sql');
@@ -9,9 +9,8 @@ const watermarkRow = z.object({ watermark: z.coerce.number().int() });
 
 /** Where a detector got to (epoch ms of ingested_at), or undefined before its first tick. */
 export async function readWatermark(client: ClickHouseClient, detector: string): Promise<number | undefined> {
-  const result = await client.query({ query: READ_WATERMARK, query_params: { detector }, format: 'JSONEachRow' });
-  const [row] = await result.json();
-  return row === undefined ? undefined : watermarkRow.parse(row).watermark;
+  const [row] = await queryRows(client, READ_WATERMARK, { detector }, watermarkRow);
+  return row?.watermark;
 }
 
 /** Written after the tick's alerts are stored: a crash in between re-examines, never skips. */

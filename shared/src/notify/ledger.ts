@@ -1,8 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
-import { parseAlerts } from '../detect/alerts-store.js';
-import type { StoredAlert } from '../detect/alert.js';
-import { insertJsonLines, sql } from '../storage/sql.js';
+import { storedAlertSchema, type StoredAlert } from '../detect/alert.js';
+import { insertJsonLines, queryRows, sql } from '../storage/sql.js';
 import { fromClickHouseTime, toClickHouseTime } from '../storage/time.js';
 
 /**
@@ -108,20 +107,13 @@ export class Ledger {
 
   /** Alert versions changed after `since` that `sink` has not finished, oldest change first. */
   async pendingAlerts(sink: SinkName, since: number, limit: number): Promise<StoredAlert[]> {
-    const result = await this.client.query({
-      query: PENDING_ALERTS,
-      query_params: { sink, since: toClickHouseTime(since), limit },
-      format: 'JSONEachRow',
-    });
-    return parseAlerts(await result.json());
+    return queryRows(this.client, PENDING_ALERTS, { sink, since: toClickHouseTime(since), limit }, storedAlertSchema);
   }
 
   async slackStates(ids: readonly string[]): Promise<Map<string, SlackState>> {
     if (ids.length === 0) return new Map();
-    const result = await this.client.query({ query: SLACK_STATES, query_params: { ids }, format: 'JSONEachRow' });
     const states = new Map<string, SlackState>();
-    for (const raw of await result.json()) {
-      const row = stateRowSchema.parse(raw);
+    for (const row of await queryRows(this.client, SLACK_STATES, { ids }, stateRowSchema)) {
       states.set(row.alert_id, {
         ...(row.root_ts ? { root: { channel: row.root_channel, ts: row.root_ts, thread_ts: row.root_thread_ts } } : {}),
         ...(row.intent_at > 0 ? { intent: { channel: row.intent_channel, thread_ts: row.intent_thread_ts, at: row.intent_at } } : {}),

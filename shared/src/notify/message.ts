@@ -1,4 +1,5 @@
 import type { Severity, StoredAlert } from '../detect/alert.js';
+import { toClickHouseTime } from '../storage/time.js';
 
 /**
  * Alerts as Slack Block Kit messages (and as plain text for the terminal): everything an
@@ -114,7 +115,7 @@ function alertJti(alert: Pick<StoredAlert, 'detector' | 'alert_key' | 'evidence'
  */
 export function investigationSql(alert: Pick<StoredAlert, 'detector' | 'tenant' | 'client_id' | 'alert_key' | 'evidence' | 'first_seen' | 'last_seen'>): string {
   const jti = alertJti(alert);
-  const timeLiteral = (ms: number) => `toDateTime64(${clickhouseString(new Date(ms).toISOString().replace('T', ' ').replace('Z', ''))}, 3, 'UTC')`;
+  const timeLiteral = (ms: number) => `toDateTime64(${clickhouseString(toClickHouseTime(ms))}, 3, 'UTC')`;
   const conditions = [`tenant = ${clickhouseString(alert.tenant)}`];
   if (alert.detector !== 'jti_cross_client' || !jti) conditions.push(`client_id = ${clickhouseString(alert.client_id)}`);
   conditions.push(`time BETWEEN ${timeLiteral(alert.first_seen - HOUR_MS)} AND ${timeLiteral(alert.last_seen + HOUR_MS)}`);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { z } from 'zod';
 
 /**
  * Reads a .sql file that sits beside the module using it: `sql(import.meta.url, 'x.sql')`.
@@ -30,4 +31,20 @@ export async function insertJsonLines(
   await new Promise<void>((resolve, reject) => {
     result.stream.once('end', resolve).once('close', resolve).once('error', reject);
   });
+}
+
+/**
+ * Runs a SELECT from a .sql file with {name:Type} parameters and validates every row: rows
+ * read back from ClickHouse are input like any other, and a schema change that breaks a
+ * reader should fail loudly, not act on undefined fields.
+ */
+export async function queryRows<S extends z.ZodType>(
+  client: ClickHouseClient,
+  query: string,
+  params: Record<string, unknown>,
+  row: S,
+): Promise<Array<z.output<S>>> {
+  const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
+  const rows = await result.json<unknown>();
+  return rows.map((value) => row.parse(value));
 }

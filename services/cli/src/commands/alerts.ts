@@ -1,4 +1,5 @@
-import { ALERTS_UPDATED_SINCE, parseAlerts } from '@tokenwatch/shared/detect/alerts-store';
+import { storedAlertSchema } from '@tokenwatch/shared/detect/alert';
+import { ALERTS_UPDATED_SINCE } from '@tokenwatch/shared/detect/alerts-store';
 import { renderAlertPlain } from '@tokenwatch/shared/notify/message';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import { readOnlySql } from '../read-only.js';
@@ -14,7 +15,7 @@ export async function alertsCommand({ settings }: CommandContext, options: { jso
     params: { since: toClickHouseTime(since), limit: Number(options.limit ?? 1_000) },
   });
   const rows: unknown[] = text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line));
-  for (const alert of parseAlerts(rows)) {
+  for (const alert of rows.map((row) => storedAlertSchema.parse(row))) {
     process.stdout.write(options.json ? `${JSON.stringify(alert)}\n` : `${renderAlertPlain(alert)}\n\n`);
   }
 }

@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { sql } from '../../../storage/sql.js';
+import { queryRows, sql } from '../../../storage/sql.js';
 import { toClickHouseTime } from '../../../storage/time.js';
 import type { AlertDraft, Severity } from '../../alert.js';
 import { allSettingsOf, settingsFor } from '../../config.js';
 import { windowParams, type DetectContext, type Detector, type DetectWindow } from '../../detector.js';
-import { queryRows } from '../../query.js';
 
 const NEW_JTIS = sql(import.meta.url, './new-jtis.sql');
 const REUSED_JTIS = sql(import.meta.url, './reused-jtis.sql');

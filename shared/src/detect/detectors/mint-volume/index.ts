@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import { sql } from '../../../storage/sql.js';
+import { queryRows, sql } from '../../../storage/sql.js';
 import { toClickHouseTime } from '../../../storage/time.js';
 import type { AlertDraft } from '../../alert.js';
 import { clientKey, readClientHistory, type ClientHistory } from '../../clients.js';
 import { settingsFor, type DetectorsConfig, type MintVolumeConfig } from '../../config.js';
 import { windowParams, type DetectContext, type Detector, type DetectWindow } from '../../detector.js';
-import { queryRows } from '../../query.js';
 import { planBaseline, score, threshold, type Baseline, type BaselinePlan } from './baseline.js';
 
 const TOUCHED_BUCKETS = sql(import.meta.url, './touched-buckets.sql');

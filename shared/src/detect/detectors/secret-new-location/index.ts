@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import { sql } from '../../../storage/sql.js';
+import { queryRows, sql } from '../../../storage/sql.js';
 import type { AlertDraft, Severity } from '../../alert.js';
 import { Allowlist } from '../../allowlist.js';
 import { clientKey, readClientHistory } from '../../clients.js';
 import { allSettingsOf, settingsFor, type DetectorsConfig } from '../../config.js';
 import { windowParams, type DetectContext, type Detector } from '../../detector.js';
-import { queryRows } from '../../query.js';
 
 const NEW_SECRET_USES = sql(import.meta.url, './new-secret-uses.sql');
 const KNOWN_LOCATIONS = sql(import.meta.url, './known-locations.sql');
