@@ -12,10 +12,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '@tokenwatch/shared/config/file';
-import { runTick } from '@tokenwatch/shared/detect/engine';
-import { createDetectors } from '@tokenwatch/shared/detect/registry';
-import { writeWatermark } from '@tokenwatch/shared/detect/watermarks';
+import { parseConfig } from '@tokenwatch/server/config-file';
+import { runTick } from '@tokenwatch/detector/engine';
+import { createDetectors } from '@tokenwatch/detector/registry';
+import { writeWatermark } from '@tokenwatch/detector/watermarks';
 import { createLogger } from '@tokenwatch/shared/log';
 import { openClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { migrate } from '@tokenwatch/shared/storage/migrate';

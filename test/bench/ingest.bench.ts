@@ -13,8 +13,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { queryThroughServer } from '@tokenwatch/shared/query-server/client';
-import { readDiscovery } from '@tokenwatch/shared/query-server/discovery';
+import { queryThroughServer } from '@tokenwatch/server/query-server/client';
+import { readDiscovery } from '@tokenwatch/server/query-server/discovery';
 import { BENCH_EVENTS, BENCH_TOPIC, ensureBenchTopic } from './bench-events.js';
 
 const CLI = fileURLToPath(new URL('../../services/cli/bin/tokenwatch.js', import.meta.url));

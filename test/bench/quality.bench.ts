@@ -8,10 +8,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '@tokenwatch/shared/config/file';
-import type { StoredAlert } from '@tokenwatch/shared/detect/alert';
-import { backtest } from '@tokenwatch/shared/detect/engine';
-import { createDetectors } from '@tokenwatch/shared/detect/registry';
+import { parseConfig } from '@tokenwatch/server/config-file';
+import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
+import { backtest } from '@tokenwatch/detector/engine';
+import { createDetectors } from '@tokenwatch/detector/registry';
 import { createLogger } from '@tokenwatch/shared/log';
 import { openClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { migrate } from '@tokenwatch/shared/storage/migrate';

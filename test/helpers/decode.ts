@@ -1,5 +1,5 @@
-import { decodeCanonical } from '@tokenwatch/shared/ingest/decode';
-import type { DecodeResult } from '@tokenwatch/shared/ingest/results';
+import { decodeCanonical } from '@tokenwatch/ingest/decode';
+import type { DecodeResult } from '@tokenwatch/ingest/results';
 
 /** decodeCanonical for input that holds exactly one record. */
 export function decodeOne(input: Buffer | string | null): DecodeResult {

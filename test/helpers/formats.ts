@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { tokenRequestSchema, type TokenRequest } from '@tokenwatch/shared/events/token-request';
-import type { Adapted, FormatAdapter } from '@tokenwatch/shared/formats/types';
+import type { Adapted, FormatAdapter } from '@tokenwatch/ingest/formats/types';
 
 type Json = Record<string, unknown>;
 

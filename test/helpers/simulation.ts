@@ -1,8 +1,8 @@
-import type { StoredAlert } from '@tokenwatch/shared/detect/alert';
-import { openEnricher } from '@tokenwatch/shared/enrich/enricher';
-import { FORMATS } from '@tokenwatch/shared/formats/registry';
-import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
-import { simulate, type AttackLabel, type SimulateOptions } from '@tokenwatch/shared/simulate/index';
+import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
+import { openEnricher } from '@tokenwatch/ingest/enrich/enricher';
+import { FORMATS } from '@tokenwatch/ingest/formats/registry';
+import { decodeMessage } from '@tokenwatch/ingest/decode';
+import { simulate, type AttackLabel, type SimulateOptions } from '@tokenwatch/simulator/index';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { insertTokenRequests } from '@tokenwatch/shared/storage/token-requests';
 

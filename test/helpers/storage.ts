@@ -1,5 +1,5 @@
 import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
-import { decodeCanonical } from '@tokenwatch/shared/ingest/decode';
+import { decodeCanonical } from '@tokenwatch/ingest/decode';
 import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { migrate } from '@tokenwatch/shared/storage/migrate';
 import { insertTokenRequests } from '@tokenwatch/shared/storage/token-requests';

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
-import { parseConfig } from '@tokenwatch/shared/config/file';
-import type { StoredAlert } from '@tokenwatch/shared/detect/alert';
-import { readAlertsUpdatedSince } from '@tokenwatch/shared/detect/alerts-store';
-import type { DetectContext } from '@tokenwatch/shared/detect/detector';
-import { backtest, runTick } from '@tokenwatch/shared/detect/engine';
-import { jtiReplay } from '@tokenwatch/shared/detect/detectors/jti-replay/index';
+import { parseConfig } from '@tokenwatch/server/config-file';
+import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
+import { readAlertsUpdatedSince } from '@tokenwatch/detector/alerts-store';
+import type { DetectContext } from '@tokenwatch/detector/detector';
+import { backtest, runTick } from '@tokenwatch/detector/engine';
+import { jtiReplay } from '@tokenwatch/detector/detectors/jti-replay/index';
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openTestStorage, storeEvents } from '../helpers/storage.js';

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDetector, type DetectorService } from '@tokenwatch/detector';
 import { startIngest, type IngestService } from '@tokenwatch/ingest';
-import { parseConfig } from '@tokenwatch/shared/config/file';
-import { readAlertsUpdatedSince } from '@tokenwatch/shared/detect/alerts-store';
+import { parseConfig } from '@tokenwatch/server/config-file';
+import { readAlertsUpdatedSince } from '@tokenwatch/detector/alerts-store';
 import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
 import { createLogger } from '@tokenwatch/shared/log';
 import { createRegistry } from '@tokenwatch/shared/metrics';
-import { openStorage, type Storage } from '@tokenwatch/shared/storage/storage';
+import { openStorage, type Storage } from '@tokenwatch/server/storage';
 import { createTopic, produce } from '../helpers/kafka.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
-import { parseConfig } from '@tokenwatch/shared/config/file';
-import type { StoredAlert } from '@tokenwatch/shared/detect/alert';
-import { runTick } from '@tokenwatch/shared/detect/engine';
-import { secretNewLocation } from '@tokenwatch/shared/detect/detectors/secret-new-location/index';
+import { parseConfig } from '@tokenwatch/server/config-file';
+import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
+import { runTick } from '@tokenwatch/detector/engine';
+import { secretNewLocation } from '@tokenwatch/detector/detectors/secret-new-location/index';
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openTestStorage, storeEvents } from '../helpers/storage.js';

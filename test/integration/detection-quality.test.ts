@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '@tokenwatch/shared/config/file';
-import type { StoredAlert } from '@tokenwatch/shared/detect/alert';
-import { backtest } from '@tokenwatch/shared/detect/engine';
-import { createDetectors } from '@tokenwatch/shared/detect/registry';
+import { parseConfig } from '@tokenwatch/server/config-file';
+import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
+import { backtest } from '@tokenwatch/detector/engine';
+import { createDetectors } from '@tokenwatch/detector/registry';
 import { createLogger } from '@tokenwatch/shared/log';
-import type { AttackLabel } from '@tokenwatch/shared/simulate/index';
+import type { AttackLabel } from '@tokenwatch/simulator/index';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { scoreAlerts, storeSimulation } from '../helpers/simulation.js';
 import { openTestStorage } from '../helpers/storage.js';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService, type Service } from '@tokenwatch/cli/service';
-import { parseConfig } from '@tokenwatch/shared/config/file';
+import { startService, type Service } from '@tokenwatch/server/service';
+import { parseConfig } from '@tokenwatch/server/config-file';
 import { createLogger } from '@tokenwatch/shared/log';
-import { ATTACK_KINDS, renderNative, simulate, type AttackLabel } from '@tokenwatch/shared/simulate/index';
+import { ATTACK_KINDS, renderNative, simulate, type AttackLabel } from '@tokenwatch/simulator/index';
 import { runCli, waitFor } from '../helpers/cli.js';
 import { Partitioners } from 'kafkajs';
 import { createTopic, testKafka } from '../helpers/kafka.js';

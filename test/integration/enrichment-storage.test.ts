@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEnricher, type Enricher } from '@tokenwatch/shared/enrich/enricher';
+import { openEnricher, type Enricher } from '@tokenwatch/ingest/enrich/enricher';
 import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { migrate } from '@tokenwatch/shared/storage/migrate';
 import { insertTokenRequests } from '@tokenwatch/shared/storage/token-requests';

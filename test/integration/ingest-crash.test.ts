@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { queryThroughServer } from '@tokenwatch/shared/query-server/client';
-import { readDiscovery } from '@tokenwatch/shared/query-server/discovery';
+import { queryThroughServer } from '@tokenwatch/server/query-server/client';
+import { readDiscovery } from '@tokenwatch/server/query-server/discovery';
 import { canonicalEvent } from '../helpers/events.js';
 import { createTopic, produce, testKafka } from '../helpers/kafka.js';
 import { spawnCli, terminate, waitFor } from '../helpers/cli.js';

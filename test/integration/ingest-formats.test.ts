@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIngest, type IngestService } from '@tokenwatch/ingest';
-import { FORMATS } from '@tokenwatch/shared/formats/registry';
-import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
+import { FORMATS } from '@tokenwatch/ingest/formats/registry';
+import { decodeMessage } from '@tokenwatch/ingest/decode';
 import { createLogger } from '@tokenwatch/shared/log';
 import { createRegistry } from '@tokenwatch/shared/metrics';
-import { openStorage, type Storage } from '@tokenwatch/shared/storage/storage';
+import { openStorage, type Storage } from '@tokenwatch/server/storage';
 import { waitFor } from '../helpers/cli.js';
 import { createTopic, produce, readTopic } from '../helpers/kafka.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';

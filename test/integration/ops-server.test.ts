@@ -1,8 +1,8 @@
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startService, type Service } from '@tokenwatch/cli/service';
-import { parseConfig } from '@tokenwatch/shared/config/file';
-import { startOpsServer } from '@tokenwatch/shared/http/ops-server';
+import { startService, type Service } from '@tokenwatch/server/service';
+import { parseConfig } from '@tokenwatch/server/config-file';
+import { startOpsServer } from '@tokenwatch/server/ops-server';
 import { createLogger } from '@tokenwatch/shared/log';
 import { createRegistry } from '@tokenwatch/shared/metrics';
 import { waitFor } from '../helpers/cli.js';

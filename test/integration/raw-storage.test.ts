@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FORMATS } from '@tokenwatch/shared/formats/registry';
-import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
-import type { DecodeResult } from '@tokenwatch/shared/ingest/results';
+import { FORMATS } from '@tokenwatch/ingest/formats/registry';
+import { decodeMessage } from '@tokenwatch/ingest/decode';
+import type { DecodeResult } from '@tokenwatch/ingest/results';
 import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { migrate } from '@tokenwatch/shared/storage/migrate';
 import { insertTokenRequests } from '@tokenwatch/shared/storage/token-requests';

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { queryThroughServer } from '@tokenwatch/shared/query-server/client';
-import { readDiscovery } from '@tokenwatch/shared/query-server/discovery';
+import { queryThroughServer } from '@tokenwatch/server/query-server/client';
+import { readDiscovery } from '@tokenwatch/server/query-server/discovery';
 import { spawnCli, terminate, waitFor, type CliProcess } from '../helpers/cli.js';
 import { canonicalEvent } from '../helpers/events.js';
 import { stuffEverywhere } from '../helpers/formats.js';

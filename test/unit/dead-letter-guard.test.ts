@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeadLetterGuard } from '@tokenwatch/shared/ingest/dead-letter-guard';
+import { DeadLetterGuard } from '@tokenwatch/ingest/dead-letter-guard';
 import { DeadLetterLimitError } from '@tokenwatch/shared/errors';
 
 function trips(check: () => void): DeadLetterLimitError {

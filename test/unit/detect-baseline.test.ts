@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planBaseline, score, threshold } from '@tokenwatch/shared/detect/detectors/mint-volume/baseline';
-import { episodeStart } from '@tokenwatch/shared/detect/detectors/secret-new-location/index';
+import { planBaseline, score, threshold } from '@tokenwatch/detector/detectors/mint-volume/baseline';
+import { episodeStart } from '@tokenwatch/detector/detectors/secret-new-location/index';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfigFile, parseConfig } from '@tokenwatch/shared/config/file';
-import { allSettingsOf, settingsFor } from '@tokenwatch/shared/detect/config';
+import { loadConfigFile, parseConfig } from '@tokenwatch/server/config-file';
+import { allSettingsOf, settingsFor } from '@tokenwatch/detector/config';
 
 describe('configuration file: detectors section', () => {
   it('has a default for everything, so no file is a valid configuration', () => {

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { open as openMmdb, type Reader, type Response } from 'maxmind';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenRequestSchema, type TokenRequest } from '@tokenwatch/shared/events/token-request';
-import { defaultDatabasePaths, openEnricher, type Enricher } from '@tokenwatch/shared/enrich/enricher';
-import { hostingAsns, hostingProvider } from '@tokenwatch/shared/enrich/hosting-asns';
-import { classifyIp, ipScope, parseIp, type IpScope } from '@tokenwatch/shared/enrich/ip-scope';
+import { defaultDatabasePaths, openEnricher, type Enricher } from '@tokenwatch/ingest/enrich/enricher';
+import { hostingAsns, hostingProvider } from '@tokenwatch/ingest/enrich/hosting-asns';
+import { classifyIp, ipScope, parseIp, type IpScope } from '@tokenwatch/ingest/enrich/ip-scope';
 import { MINIMAL_EVENT } from '../helpers/events.js';
 
 const dirs: string[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StoredAlert } from '@tokenwatch/shared/detect/alert';
+import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
 import {
   buildAlertMessage,
   buildDigestMessage,
@@ -9,9 +9,9 @@ import {
   renderAlertPlain,
   SLACK_LIMITS,
   type Block,
-} from '@tokenwatch/shared/notify/message';
-import { routeAlert } from '@tokenwatch/shared/notify/routing';
-import { parseConfig } from '@tokenwatch/shared/config/file';
+} from '@tokenwatch/notifier/message';
+import { routeAlert } from '@tokenwatch/notifier/routing';
+import { parseConfig } from '@tokenwatch/server/config-file';
 import { blockProblem } from '../helpers/slack-stub.js';
 
 const T0 = Date.parse('2026-03-02T10:00:00Z');

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { pickRaw, rawJson, RAW_ARRAY_LIMIT, RAW_STRING_LIMIT } from '@tokenwatch/shared/formats/raw';
-import { FORMATS } from '@tokenwatch/shared/formats/registry';
-import { canonicalFormat } from '@tokenwatch/shared/formats/canonical';
-import { oktaFormat } from '@tokenwatch/shared/formats/okta';
-import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
+import { pickRaw, rawJson, RAW_ARRAY_LIMIT, RAW_STRING_LIMIT } from '@tokenwatch/ingest/formats/raw';
+import { FORMATS } from '@tokenwatch/ingest/formats/registry';
+import { canonicalFormat } from '@tokenwatch/ingest/formats/canonical';
+import { oktaFormat } from '@tokenwatch/ingest/formats/okta';
+import { decodeMessage } from '@tokenwatch/ingest/decode';
 import { REDACTED } from '@tokenwatch/shared/redact';
 import { canonicalEvent } from '../helpers/events.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCanonical, decodeMessage } from '@tokenwatch/shared/ingest/decode';
-import { FORMATS } from '@tokenwatch/shared/formats/registry';
+import { decodeCanonical, decodeMessage } from '@tokenwatch/ingest/decode';
+import { FORMATS } from '@tokenwatch/ingest/formats/registry';
 import { REDACTED, redactBytes, redactStrings, redactText, redactValue } from '@tokenwatch/shared/redact';
 import { canonicalEvent } from '../helpers/events.js';
 

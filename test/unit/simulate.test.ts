@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openEnricher, type Enricher, type LookupResult } from '@tokenwatch/shared/enrich/enricher';
+import { openEnricher, type Enricher, type LookupResult } from '@tokenwatch/ingest/enrich/enricher';
 import { tokenRequestSchema, type TokenRequestInput } from '@tokenwatch/shared/events/token-request';
-import { FORMATS } from '@tokenwatch/shared/formats/registry';
-import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
-import { ALL_NETWORKS } from '@tokenwatch/shared/simulate/networks';
-import { ATTACK_KINDS, liveTraffic, renderNative, simulate, type AttackLabel, type Simulation } from '@tokenwatch/shared/simulate/index';
+import { FORMATS } from '@tokenwatch/ingest/formats/registry';
+import { decodeMessage } from '@tokenwatch/ingest/decode';
+import { ALL_NETWORKS } from '@tokenwatch/simulator/networks';
+import { ATTACK_KINDS, liveTraffic, renderNative, simulate, type AttackLabel, type Simulation } from '@tokenwatch/simulator/index';
 
 /**
  * The simulator: deterministic, valid, time-ordered traffic whose benign part never looks like

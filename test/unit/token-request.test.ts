@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCanonical } from '@tokenwatch/shared/ingest/decode';
+import { decodeCanonical } from '@tokenwatch/ingest/decode';
 import { decodeOne } from '../helpers/decode.js';
 import { MINIMAL_EVENT } from '../helpers/events.js';
 import type { TokenRequest } from '@tokenwatch/shared/events/token-request';

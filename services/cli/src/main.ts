@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
-import { FORMAT_NAMES } from '@tokenwatch/shared/formats/types';
-import type { FormatChoice } from '@tokenwatch/shared/ingest/decode';
+import { FORMAT_NAMES } from '@tokenwatch/shared/events/source-formats';
+import type { FormatChoice } from '@tokenwatch/ingest/decode';
 import { alertsCommand } from './commands/alerts.js';
 import { demoCommand, type DemoCommandOptions } from './commands/demo.js';
 import { detectCommand, type DetectOptions } from './commands/detect.js';

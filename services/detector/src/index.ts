@@ -1,9 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import cron from 'node-cron';
-import type { DetectorsConfig } from '@tokenwatch/shared/detect/config';
-import type { Detector } from '@tokenwatch/shared/detect/detector';
-import { runTick, type TickResult } from '@tokenwatch/shared/detect/engine';
-import { createDetectors } from '@tokenwatch/shared/detect/registry';
+import type { DetectorsConfig } from './config.js';
+import type { Detector } from './detector.js';
+import { runTick, type TickResult } from './engine.js';
+import { createDetectors } from './registry.js';
 import { ConfigError, errorMessage } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
 import { createDetectorMetrics } from '@tokenwatch/shared/metrics';

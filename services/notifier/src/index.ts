@@ -1,17 +1,17 @@
 import type { Writable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { ConfigFile } from '@tokenwatch/shared/config/file';
+import type { NotifyConfig } from './config.js';
 import type { Settings } from '@tokenwatch/shared/config/settings';
 import { ConfigError, DependencyError } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
 import { createNotifierMetrics } from '@tokenwatch/shared/metrics';
-import { AlertFeed, type SinkRound } from '@tokenwatch/shared/notify/feed';
-import { Ledger } from '@tokenwatch/shared/notify/ledger';
-import { assertEveryAlertRoutable } from '@tokenwatch/shared/notify/routing';
-import { SlackCallError, SlackSender, TransientSlackError } from '@tokenwatch/shared/notify/slack-sender';
-import { SlackSink } from '@tokenwatch/shared/notify/slack-sink';
-import { resolveSlackToken } from '@tokenwatch/shared/notify/slack-token';
-import { JsonLinesSink, TerminalSink, WebhookSink, type AlertSink } from '@tokenwatch/shared/notify/sinks';
+import { AlertFeed, type SinkRound } from './feed.js';
+import { Ledger } from './ledger.js';
+import { assertEveryAlertRoutable } from './routing.js';
+import { SlackCallError, SlackSender, TransientSlackError } from './slack-sender.js';
+import { SlackSink } from './slack-sink.js';
+import { resolveSlackToken } from './slack-token.js';
+import { JsonLinesSink, TerminalSink, WebhookSink, type AlertSink } from './sinks.js';
 import type { Registry } from 'prom-client';
 
 export interface NotifierService {
@@ -32,7 +32,7 @@ export interface NotifierService {
  */
 export async function startNotifier(options: {
   settings: Settings;
-  config: Pick<ConfigFile, 'notify'>;
+  config: { notify: NotifyConfig };
   logger: Logger;
   clickhouse: ClickHouseClient;
   registry: Registry;

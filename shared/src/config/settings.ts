@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { FORMAT_NAMES } from '../formats/types.js';
+import { FORMAT_NAMES } from '../events/source-formats.js';
 
 /**
  * Every setting tokenwatch reads from the environment, validated once at start-up.

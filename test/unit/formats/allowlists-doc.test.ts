@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { allowlistsMarkdown } from '@tokenwatch/shared/formats/allowlists-doc';
-import { FORMATS } from '@tokenwatch/shared/formats/registry';
+import { allowlistsMarkdown } from '@tokenwatch/ingest/formats/allowlists-doc';
+import { FORMATS } from '@tokenwatch/ingest/formats/registry';
 
 describe('docs/formats/allowlists.md', () => {
   it('is the page generated from the adapters (run `node scripts/generate-allowlists.mjs` after the build)', () => {

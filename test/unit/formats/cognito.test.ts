@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cognitoFormat } from '@tokenwatch/shared/formats/cognito';
-import { entraFormat } from '@tokenwatch/shared/formats/entra';
+import { cognitoFormat } from '@tokenwatch/ingest/formats/cognito';
+import { entraFormat } from '@tokenwatch/ingest/formats/entra';
 import { tokenRequestSchema } from '@tokenwatch/shared/events/token-request';
 import { adapterHelpers, eventOf, validated } from '../../helpers/formats.js';
 

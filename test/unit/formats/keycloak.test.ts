@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { keycloakFormat } from '@tokenwatch/shared/formats/keycloak';
-import { canonicalFormat } from '@tokenwatch/shared/formats/canonical';
-import { stableEventId } from '@tokenwatch/shared/formats/event-id';
-import type { Adapted } from '@tokenwatch/shared/formats/types';
+import { keycloakFormat } from '@tokenwatch/ingest/formats/keycloak';
+import { canonicalFormat } from '@tokenwatch/ingest/formats/canonical';
+import { stableEventId } from '@tokenwatch/ingest/formats/event-id';
+import type { Adapted } from '@tokenwatch/ingest/formats/types';
 import { tokenRequestSchema, UNKNOWN, UNSPECIFIED_IP, type TokenRequest } from '@tokenwatch/shared/events/token-request';
-import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
+import { decodeMessage } from '@tokenwatch/ingest/decode';
 import { at, eventOf, onlyEvent, onlyReason, validated as valid } from '../../helpers/formats.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/formats/keycloak/${name}`, import.meta.url), 'utf8');

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { oidcProviderFormat } from '@tokenwatch/shared/formats/oidc-provider';
-import { canonicalFormat } from '@tokenwatch/shared/formats/canonical';
-import { keycloakFormat } from '@tokenwatch/shared/formats/keycloak';
-import { stableEventId } from '@tokenwatch/shared/formats/event-id';
+import { oidcProviderFormat } from '@tokenwatch/ingest/formats/oidc-provider';
+import { canonicalFormat } from '@tokenwatch/ingest/formats/canonical';
+import { keycloakFormat } from '@tokenwatch/ingest/formats/keycloak';
+import { stableEventId } from '@tokenwatch/ingest/formats/event-id';
 import { tokenRequestSchema } from '@tokenwatch/shared/events/token-request';
-import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
+import { decodeMessage } from '@tokenwatch/ingest/decode';
 import { at, onlyEvent, onlyReason, validated as valid } from '../../helpers/formats.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/formats/oidc-provider/${name}`, import.meta.url), 'utf8');

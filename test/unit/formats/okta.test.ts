@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { oktaFormat } from '@tokenwatch/shared/formats/okta';
-import { auth0Format } from '@tokenwatch/shared/formats/auth0';
-import { canonicalFormat } from '@tokenwatch/shared/formats/canonical';
-import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
+import { oktaFormat } from '@tokenwatch/ingest/formats/okta';
+import { auth0Format } from '@tokenwatch/ingest/formats/auth0';
+import { canonicalFormat } from '@tokenwatch/ingest/formats/canonical';
+import { decodeMessage } from '@tokenwatch/ingest/decode';
 import { type TokenRequest } from '@tokenwatch/shared/events/token-request';
 import { canonicalEvent } from '../../helpers/events.js';
 import { adapterHelpers, eventOf, validated } from '../../helpers/formats.js';

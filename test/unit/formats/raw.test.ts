@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FORMATS } from '@tokenwatch/shared/formats/registry';
-import { decodeMessage } from '@tokenwatch/shared/ingest/decode';
-import type { DecodeResult } from '@tokenwatch/shared/ingest/results';
+import { FORMATS } from '@tokenwatch/ingest/formats/registry';
+import { decodeMessage } from '@tokenwatch/ingest/decode';
+import type { DecodeResult } from '@tokenwatch/ingest/results';
 import { REDACTED } from '@tokenwatch/shared/redact';
 import { stuffEverywhere } from '../../helpers/formats.js';
 

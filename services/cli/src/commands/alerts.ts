@@ -1,8 +1,8 @@
-import { storedAlertSchema } from '@tokenwatch/shared/detect/alert';
-import { ALERTS_UPDATED_SINCE } from '@tokenwatch/shared/detect/alerts-store';
-import { renderAlertPlain } from '@tokenwatch/shared/notify/message';
+import { storedAlertSchema } from '@tokenwatch/shared/alerts/alert';
+import { ALERTS_UPDATED_SINCE } from '@tokenwatch/detector/alerts-store';
+import { renderAlertPlain } from '@tokenwatch/notifier/message';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
-import { readOnlySql } from '../read-only.js';
+import { readOnlySql } from '@tokenwatch/server/read-only';
 import type { CommandContext } from '../run.js';
 import { parseTimeArg } from '../time-arg.js';
 

@@ -4,14 +4,14 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Message } from 'kafkajs';
 import { z } from 'zod';
-import { loadConfigFile } from '@tokenwatch/shared/config/file';
+import { loadConfigFile } from '@tokenwatch/server/config-file';
 import type { Settings } from '@tokenwatch/shared/config/settings';
 import { ConfigError, DependencyError, errorMessage } from '@tokenwatch/shared/errors';
 import { createKafka, createProducer } from '@tokenwatch/shared/kafka/client';
 import { createLogger, type Logger } from '@tokenwatch/shared/log';
 import type { Registry } from '@tokenwatch/shared/metrics';
-import { liveTraffic, renderNative, type LiveItem } from '@tokenwatch/shared/simulate/index';
-import { startService, type Service } from '../service.js';
+import { liveTraffic, renderNative, type LiveItem } from '@tokenwatch/simulator/index';
+import { startService, type Service } from '@tokenwatch/server/service';
 import { untilSignal, type CommandContext } from '../run.js';
 
 export interface DemoCommandOptions {

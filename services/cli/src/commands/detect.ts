@@ -1,13 +1,13 @@
 import { startDetector } from '@tokenwatch/detector';
-import { loadConfigFile } from '@tokenwatch/shared/config/file';
-import type { StoredAlert } from '@tokenwatch/shared/detect/alert';
-import { upsertAlerts } from '@tokenwatch/shared/detect/alerts-store';
-import { backtest } from '@tokenwatch/shared/detect/engine';
-import { createDetectors, DETECTOR_NAMES, type DetectorName } from '@tokenwatch/shared/detect/registry';
+import { loadConfigFile } from '@tokenwatch/server/config-file';
+import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
+import { upsertAlerts } from '@tokenwatch/detector/alerts-store';
+import { backtest } from '@tokenwatch/detector/engine';
+import { createDetectors, DETECTOR_NAMES, type DetectorName } from '@tokenwatch/detector/registry';
 import { ConfigError } from '@tokenwatch/shared/errors';
 import { createRegistry } from '@tokenwatch/shared/metrics';
-import { renderAlertPlain } from '@tokenwatch/shared/notify/message';
-import { openStorage } from '@tokenwatch/shared/storage/storage';
+import { renderAlertPlain } from '@tokenwatch/notifier/message';
+import { openStorage } from '@tokenwatch/server/storage';
 import { untilSignal, type CommandContext } from '../run.js';
 import { parseTimeArg } from '../time-arg.js';
 

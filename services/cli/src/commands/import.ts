@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { openEnricherFromSettings } from '@tokenwatch/shared/enrich/from-settings';
-import { FORMATS } from '@tokenwatch/shared/formats/registry';
-import { decodeMessage, type FormatChoice } from '@tokenwatch/shared/ingest/decode';
-import { sortBatch } from '@tokenwatch/shared/ingest/sort';
+import { openEnricherFromSettings } from '@tokenwatch/ingest/enrich/from-settings';
+import { FORMATS } from '@tokenwatch/ingest/formats/registry';
+import { decodeMessage, type FormatChoice } from '@tokenwatch/ingest/decode';
+import { sortBatch } from '@tokenwatch/ingest/classify';
 import { redactRecord } from '@tokenwatch/shared/redact';
-import { openStorage } from '@tokenwatch/shared/storage/storage';
+import { openStorage } from '@tokenwatch/server/storage';
 import { findStoredEventIds, insertTokenRequests } from '@tokenwatch/shared/storage/token-requests';
 import { readLineChunks, type Line } from '../lines.js';
 import type { CommandContext } from '../run.js';

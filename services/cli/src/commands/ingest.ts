@@ -1,6 +1,6 @@
 import { startIngest } from '@tokenwatch/ingest';
 import { createRegistry } from '@tokenwatch/shared/metrics';
-import { openStorage } from '@tokenwatch/shared/storage/storage';
+import { openStorage } from '@tokenwatch/server/storage';
 import { untilSignal, type CommandContext } from '../run.js';
 
 /** `tokenwatch ingest`: the always-on worker, until SIGTERM/SIGINT or a fatal error. */

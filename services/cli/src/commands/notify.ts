@@ -1,7 +1,7 @@
 import { startNotifier } from '@tokenwatch/notifier';
-import { loadConfigFile } from '@tokenwatch/shared/config/file';
+import { loadConfigFile } from '@tokenwatch/server/config-file';
 import { createRegistry } from '@tokenwatch/shared/metrics';
-import { openStorage } from '@tokenwatch/shared/storage/storage';
+import { openStorage } from '@tokenwatch/server/storage';
 import { untilSignal, type CommandContext } from '../run.js';
 
 /**

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { ConfigError, errorMessage } from '@tokenwatch/shared/errors';
-import { renderNative, simulate } from '@tokenwatch/shared/simulate/index';
+import { renderNative, simulate } from '@tokenwatch/simulator/index';
 
 export interface SimulateCommandOptions {
   days: string;

@@ -1,5 +1,5 @@
 import { ConfigError } from '@tokenwatch/shared/errors';
-import { readOnlySql } from '../read-only.js';
+import { readOnlySql } from '@tokenwatch/server/read-only';
 import type { CommandContext } from '../run.js';
 
 /**

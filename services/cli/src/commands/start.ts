@@ -1,5 +1,5 @@
-import { loadConfigFile } from '@tokenwatch/shared/config/file';
-import { startService } from '../service.js';
+import { loadConfigFile } from '@tokenwatch/server/config-file';
+import { startService } from '@tokenwatch/server/service';
 import { untilSignal, type CommandContext } from '../run.js';
 
 /**

@@ -1,0 +1,158 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { insertJsonLines, queryRows, sql } from '@tokenwatch/shared/storage/sql';
+import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
+import {
+  alertFingerprint,
+  MAX_ALERT_EVENT_IDS,
+  maxSeverity,
+  severityRank,
+  storedAlertSchema,
+  type AlertDraft,
+  type AlertStatus,
+  type StoredAlert,
+} from '@tokenwatch/shared/alerts/alert';
+
+const ALERTS_BY_ID = sql(import.meta.url, './alerts-by-id.sql');
+const INSERT_ALERTS = sql(import.meta.url, './insert-alerts.sql');
+export const ALERTS_UPDATED_SINCE = sql(import.meta.url, './alerts-updated-since.sql');
+const FIRING_LAST_SEEN_BEFORE = sql(import.meta.url, './firing-alerts-last-seen-before.sql');
+
+export interface UpsertResult {
+  /** Alerts stored for the first time. */
+  readonly raised: readonly StoredAlert[];
+  /** Alerts that already existed and changed (grew, escalated, re-fired). */
+  readonly updated: readonly StoredAlert[];
+}
+
+/**
+ * Stores detector findings idempotently. A draft whose fingerprint is new becomes a firing
+ * alert; one that exists is merged into it (first/last seen widened, count and severity never
+ * lowered, event ids united) and written again only when something changed, so overlapping
+ * ticks and replicas do not churn the notifier.
+ */
+export async function upsertAlerts(client: ClickHouseClient, drafts: readonly AlertDraft[], now: number): Promise<UpsertResult> {
+  if (drafts.length === 0) return { raised: [], updated: [] };
+  const merged = mergeDrafts(drafts, now);
+  const stored = await readAlertsById(client, merged.map((alert) => alert.alert_id));
+  const raised: StoredAlert[] = [];
+  const updated: StoredAlert[] = [];
+  for (const alert of merged) {
+    const existing = stored.get(alert.alert_id);
+    if (!existing) {
+      raised.push(alert);
+      continue;
+    }
+    const next = mergeStored(existing, alert, now);
+    if (next) updated.push(next);
+  }
+  await writeAlerts(client, [...raised, ...updated]);
+  return { raised, updated };
+}
+
+/** Marks firing alerts of a detector resolved when nothing new was seen for `quietMs`. */
+export async function resolveQuietAlerts(client: ClickHouseClient, detector: string, quietMs: number, now: number): Promise<StoredAlert[]> {
+  const firing = await queryRows(client, FIRING_LAST_SEEN_BEFORE, { detector, before: toClickHouseTime(now - quietMs) }, storedAlertSchema);
+  const resolved = firing.map((alert) => withStatus(alert, 'resolved', now));
+  await writeAlerts(client, resolved);
+  return resolved;
+}
+
+/** Alerts whose latest version changed after `since` (epoch ms), oldest change first. */
+export async function readAlertsUpdatedSince(client: ClickHouseClient, since: number, limit = 1_000): Promise<StoredAlert[]> {
+  return queryRows(client, ALERTS_UPDATED_SINCE, { since: toClickHouseTime(since), limit }, storedAlertSchema);
+}
+
+export async function readAlertsById(client: ClickHouseClient, ids: readonly string[]): Promise<Map<string, StoredAlert>> {
+  if (ids.length === 0) return new Map();
+  const alerts = await queryRows(client, ALERTS_BY_ID, { ids }, storedAlertSchema);
+  return new Map(alerts.map((alert) => [alert.alert_id, alert]));
+}
+
+async function writeAlerts(client: ClickHouseClient, alerts: readonly StoredAlert[]): Promise<void> {
+  const lines = alerts.map((alert) =>
+    JSON.stringify({
+      ...alert,
+      window_start: toClickHouseTime(alert.window_start),
+      first_seen: toClickHouseTime(alert.first_seen),
+      last_seen: toClickHouseTime(alert.last_seen),
+      created_at: toClickHouseTime(alert.created_at),
+      updated_at: toClickHouseTime(alert.updated_at),
+      evidence: JSON.stringify(alert.evidence),
+    }),
+  );
+  await insertJsonLines(client, INSERT_ALERTS, lines);
+}
+
+function newAlert(alert_id: string, draft: AlertDraft, now: number): StoredAlert {
+  return {
+    alert_id,
+    detector: draft.detector,
+    severity: draft.severity,
+    tenant: draft.tenant,
+    client_id: draft.client_id,
+    client_name: draft.client_name,
+    alert_key: draft.alert_key,
+    window_start: draft.window_start,
+    first_seen: draft.first_seen,
+    last_seen: draft.last_seen,
+    event_count: draft.event_count,
+    summary: draft.summary,
+    evidence: { ...draft.evidence },
+    event_ids: [...new Set(draft.event_ids)].slice(0, MAX_ALERT_EVENT_IDS),
+    status: 'firing',
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+/**
+ * Drafts as alerts, those with one fingerprint merged (the same finding from two chunks of a
+ * catch-up or a backtest), in first-seen order. Pure: a backtest uses it without storing.
+ */
+export function mergeDrafts(drafts: readonly AlertDraft[], now: number): StoredAlert[] {
+  const merged = new Map<string, StoredAlert>();
+  for (const draft of drafts) {
+    const id = alertFingerprint(draft);
+    const alert = newAlert(id, draft, now);
+    const previous = merged.get(id);
+    merged.set(id, previous ? combine(previous, alert) : alert);
+  }
+  return [...merged.values()].sort((a, b) => a.first_seen - b.first_seen);
+}
+
+/** The stored alert updated with a new finding, or undefined when nothing changed. */
+function mergeStored(existing: StoredAlert, found: StoredAlert, now: number): StoredAlert | undefined {
+  const next = combine(existing, found);
+  // A resolved alert fires again only for evidence newer than what it resolved on.
+  const refires = existing.status === 'resolved' && found.last_seen > existing.last_seen;
+  const status: AlertStatus = refires ? 'firing' : existing.status;
+  const changed =
+    status !== existing.status ||
+    next.last_seen !== existing.last_seen ||
+    next.first_seen !== existing.first_seen ||
+    next.event_count !== existing.event_count ||
+    next.severity !== existing.severity ||
+    next.event_ids.length !== existing.event_ids.length;
+  if (!changed) return undefined;
+  return { ...next, status, created_at: existing.created_at, updated_at: Math.max(now, existing.updated_at + 1) };
+}
+
+function combine(base: StoredAlert, found: StoredAlert): StoredAlert {
+  // The larger finding tells the story: its summary and evidence replace the smaller one's.
+  const newer = found.event_count >= base.event_count || severityRank(found.severity) > severityRank(base.severity);
+  return {
+    ...base,
+    severity: maxSeverity(base.severity, found.severity),
+    client_name: found.client_name || base.client_name,
+    first_seen: Math.min(base.first_seen, found.first_seen),
+    last_seen: Math.max(base.last_seen, found.last_seen),
+    event_count: Math.max(base.event_count, found.event_count),
+    summary: newer ? found.summary : base.summary,
+    evidence: newer ? found.evidence : base.evidence,
+    event_ids: [...new Set([...base.event_ids, ...found.event_ids])].slice(0, MAX_ALERT_EVENT_IDS),
+  };
+}
+
+function withStatus(alert: StoredAlert, status: AlertStatus, now: number): StoredAlert {
+  return { ...alert, status, updated_at: Math.max(now, alert.updated_at + 1) };
+}

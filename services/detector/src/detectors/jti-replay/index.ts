@@ -1,0 +1,281 @@
+import { z } from 'zod';
+import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
+import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
+import type { AlertDraft, Severity } from '@tokenwatch/shared/alerts/alert';
+import { allSettingsOf, settingsFor } from '../../config.js';
+import { windowParams, type DetectContext, type Detector, type DetectWindow } from '../../detector.js';
+
+const NEW_JTIS = sql(import.meta.url, './new-jtis.sql');
+const REUSED_JTIS = sql(import.meta.url, './reused-jtis.sql');
+const JTI_REQUESTS = sql(import.meta.url, './jti-requests.sql');
+const HYGIENE = sql(import.meta.url, './hygiene.sql');
+
+/** Clock difference tolerated between the IdP and the assertion's issuer when judging exp. */
+const EXP_LEEWAY_MS = 60_000;
+
+const newJtiRow = z.object({
+  tenant: z.string(),
+  jti: z.string(),
+  reported_without_jti: z.array(z.string()),
+  reported: z.coerce.boolean(),
+  first_time: z.coerce.number(),
+  last_time: z.coerce.number(),
+});
+
+const reusedJtiRow = z.object({
+  tenant: z.string(),
+  jti: z.string(),
+  uses: z.coerce.number(),
+  clients: z.array(z.string()),
+  first_time: z.coerce.number(),
+  last_time: z.coerce.number(),
+});
+
+const requestRow = z.object({
+  event_id: z.string(),
+  tenant: z.string(),
+  client_id: z.string(),
+  client_name: z.string(),
+  jti: z.string(),
+  time_ms: z.coerce.number(),
+  outcome: z.enum(['success', 'failure']),
+  error_code: z.string(),
+  source_ip: z.string(),
+  asn: z.coerce.number(),
+  as_org: z.string(),
+  country: z.string(),
+  replay_reported: z.coerce.boolean(),
+  exp: z.coerce.number().nullable(),
+});
+type RequestRow = z.output<typeof requestRow>;
+
+const hygieneRow = z.object({
+  event_id: z.string(),
+  tenant: z.string(),
+  client_id: z.string(),
+  client_name: z.string(),
+  time_ms: z.coerce.number(),
+  lifetime_seconds: z.coerce.number().nullable(),
+  iat_age_seconds: z.coerce.number().nullable(),
+  missing_jti: z.coerce.boolean(),
+});
+
+/**
+ * jti_replay: a client assertion is meant to be used once before it expires (RFC 7523 §3,
+ * OIDC Core §9). Raises `jti_replay` when one (tenant, client, jti) appears in two or more
+ * requests within the assertion's validity or the IdP reported a replay, `jti_cross_client`
+ * when two clients presented the same jti, and `assertion_hygiene` (low) for assertions that
+ * live too long, lack a jti or carry an iat far from the request time.
+ */
+export const jtiReplay: Detector = {
+  name: 'jti_replay',
+  findings: ['jti_replay', 'jti_cross_client', 'assertion_hygiene'],
+  enabled: (config) => config.jti_replay.enabled,
+  async detect(context, window) {
+    return [...(await findReplays(context, window)), ...(await findHygieneIssues(context, window))];
+  },
+};
+
+async function findReplays(context: DetectContext, window: DetectWindow): Promise<AlertDraft[]> {
+  const { clickhouse, config } = context;
+  const fresh = await queryRows(clickhouse, NEW_JTIS, windowParams(window), newJtiRow);
+  if (fresh.length === 0) return [];
+  const withJti = fresh.filter((row) => row.jti !== '');
+  const reused = withJti.length === 0 ? [] : await queryRows(clickhouse, REUSED_JTIS, {
+    tenants: [...new Set(withJti.map((row) => row.tenant))],
+    jtis: withJti.map((row) => row.jti),
+  }, reusedJtiRow);
+  const reported = fresh.filter((row) => row.reported);
+  const suspects = [...reused, ...reported];
+  if (suspects.length === 0) return [];
+
+  const requests = await queryRows(clickhouse, JTI_REQUESTS, {
+    tenants: [...new Set(suspects.map((row) => row.tenant))],
+    jtis: [...new Set(suspects.map((row) => row.jti).filter(Boolean))],
+    event_ids: reported.flatMap((row) => row.reported_without_jti),
+    time_from: toClickHouseTime(Math.min(...suspects.map((row) => row.first_time))),
+    time_to: toClickHouseTime(Math.max(...suspects.map((row) => row.last_time)) + 1),
+  }, requestRow);
+
+  const drafts: AlertDraft[] = [];
+  // A report without a jti stands alone: its event id is its key.
+  for (const row of requests.filter((request) => request.jti === '' && request.replay_reported)) {
+    drafts.push(replayDraft(row.tenant, row.client_id, `event:${row.event_id}`, [row], []));
+  }
+  for (const [key, uses] of groupBy(requests.filter((request) => request.jti !== ''), (r) => `${r.tenant}\u0000${r.jti}`)) {
+    const [tenant = '', jti = ''] = key.split('\u0000');
+    const clients = groupBy(uses, (use) => use.client_id);
+    if (clients.size > 1) drafts.push(crossClientDraft(tenant, jti, uses, clients));
+    for (const [clientId, clientUses] of clients) {
+      const replays = replayedUses(clientUses, settingsFor(config, 'jti_replay', tenant, clientId).window_without_exp_minutes);
+      if (replays.length > 0 || clientUses.some((use) => use.replay_reported)) {
+        drafts.push(replayDraft(tenant, clientId, jti, clientUses, replays));
+      }
+    }
+  }
+  return drafts.filter((draft) => settingsFor(config, 'jti_replay', draft.tenant, draft.client_id).enabled);
+}
+
+/**
+ * The uses after the first that fall within the assertion's validity: before its exp (plus
+ * leeway), or within the configured window of the first use when it carries no exp.
+ */
+function replayedUses(uses: readonly RequestRow[], windowWithoutExpMinutes: number): RequestRow[] {
+  const [first, ...rest] = uses;
+  if (!first) return [];
+  const expiry =
+    first.exp !== null && first.exp > 0 ? first.exp * 1000 + EXP_LEEWAY_MS : first.time_ms + windowWithoutExpMinutes * 60_000;
+  return rest.filter((use) => use.time_ms <= expiry);
+}
+
+function replayDraft(
+  tenant: string,
+  clientId: string,
+  key: string,
+  uses: readonly RequestRow[],
+  replays: readonly RequestRow[],
+): AlertDraft {
+  const acceptedReplay = replays.some((use) => use.outcome === 'success');
+  const asns = new Set(uses.map((use) => use.asn).filter((asn) => asn > 0));
+  const severity: Severity = acceptedReplay || asns.size > 1 ? 'critical' : 'high';
+  const first = uses[0];
+  const jti = key.startsWith('event:') ? '' : key;
+  const what = replays.length > 0
+    ? `client assertion jti ${jti} was used ${uses.length} times within its validity${acceptedReplay ? ', and the IdP accepted a replay' : ', every replay rejected'}`
+    : `the IdP reported a replayed client assertion${jti ? ` (jti ${jti})` : ''}`;
+  return {
+    detector: 'jti_replay',
+    severity,
+    tenant,
+    client_id: clientId,
+    client_name: uses.find((use) => use.client_name)?.client_name ?? '',
+    alert_key: key,
+    window_start: 0,
+    first_seen: first?.time_ms ?? 0,
+    last_seen: uses.at(-1)?.time_ms ?? 0,
+    event_count: uses.length,
+    summary: `${what}${asns.size > 1 ? ` from ${asns.size} different networks (ASNs)` : ''}.`,
+    evidence: {
+      jti,
+      uses: uses.map(describeUse),
+      replayed_uses: replays.length,
+      accepted_replays: replays.filter((use) => use.outcome === 'success').length,
+      replay_reported_by_idp: uses.some((use) => use.replay_reported),
+      assertion_exp: first?.exp ? new Date(first.exp * 1000).toISOString() : null,
+      distinct_asns: [...asns],
+    },
+    event_ids: uses.map((use) => use.event_id),
+  };
+}
+
+function crossClientDraft(tenant: string, jti: string, uses: readonly RequestRow[], clients: ReadonlyMap<string, RequestRow[]>): AlertDraft {
+  const [owner] = clients.keys();
+  return {
+    detector: 'jti_cross_client',
+    severity: 'high',
+    tenant,
+    client_id: owner ?? '',
+    client_name: clients.get(owner ?? '')?.[0]?.client_name ?? '',
+    alert_key: jti,
+    window_start: 0,
+    first_seen: uses[0]?.time_ms ?? 0,
+    last_seen: uses.at(-1)?.time_ms ?? 0,
+    event_count: uses.length,
+    summary: `client assertion jti ${jti} was presented by ${clients.size} different clients (${[...clients.keys()].join(', ')}): one client's assertion (or signing key) is in another's hands.`,
+    evidence: { jti, clients: [...clients.keys()], uses: uses.map(describeUse) },
+    event_ids: uses.map((use) => use.event_id),
+  };
+}
+
+function describeUse(use: RequestRow) {
+  return {
+    event_id: use.event_id,
+    client_id: use.client_id,
+    time: new Date(use.time_ms).toISOString(),
+    outcome: use.outcome,
+    error_code: use.error_code,
+    source_ip: use.source_ip,
+    asn: use.asn,
+    as_org: use.as_org,
+    country: use.country,
+    replay_reported: use.replay_reported,
+  };
+}
+
+type HygieneIssue = 'long_lifetime' | 'missing_jti' | 'iat_skew';
+
+const HYGIENE_TEXT: Record<HygieneIssue, (count: number, limit: number) => string> = {
+  long_lifetime: (count, limit) => `${count} client assertions lived longer than ${limit} minutes (exp - iat)`,
+  missing_jti: (count) => `${count} client assertions carried no jti, so the IdP cannot refuse a replay`,
+  iat_skew: (count, limit) => `${count} client assertions had an iat more than ${limit} s away from the request time`,
+};
+
+/** Assertion hygiene, grouped per client, UTC day and issue (low severity: policy, not compromise). */
+async function findHygieneIssues(context: DetectContext, window: DetectWindow): Promise<AlertDraft[]> {
+  const { clickhouse, config } = context;
+  const all = allSettingsOf(config, 'jti_replay').filter((settings) => settings.hygiene.enabled);
+  if (all.length === 0) return [];
+  const rows = await queryRows(clickhouse, HYGIENE, {
+    ...windowParams(window),
+    max_lifetime_seconds: Math.floor(Math.min(...all.map((s) => s.hygiene.max_lifetime_minutes)) * 60),
+    max_skew_seconds: Math.floor(Math.min(...all.map((s) => s.hygiene.max_clock_skew_seconds))),
+  }, hygieneRow);
+
+  const groups = new Map<string, { issue: HygieneIssue; limit: number; rows: typeof rows }>();
+  for (const row of rows) {
+    const settings = settingsFor(config, 'jti_replay', row.tenant, row.client_id);
+    if (!settings.enabled || !settings.hygiene.enabled) continue;
+    const issues: Array<[HygieneIssue, number]> = [];
+    if (row.missing_jti) issues.push(['missing_jti', 0]);
+    if (row.lifetime_seconds !== null && row.lifetime_seconds > settings.hygiene.max_lifetime_minutes * 60) {
+      issues.push(['long_lifetime', settings.hygiene.max_lifetime_minutes]);
+    }
+    if (row.iat_age_seconds !== null && Math.abs(row.iat_age_seconds) > settings.hygiene.max_clock_skew_seconds) {
+      issues.push(['iat_skew', settings.hygiene.max_clock_skew_seconds]);
+    }
+    const day = Math.floor(row.time_ms / 86_400_000) * 86_400_000;
+    for (const [issue, limit] of issues) {
+      const key = [row.tenant, row.client_id, issue, day].join('\u0000');
+      const group = groups.get(key) ?? { issue, limit, rows: [] };
+      group.rows.push(row);
+      groups.set(key, group);
+    }
+  }
+  return [...groups.values()].map(({ issue, limit, rows: issueRows }) => {
+    const first = issueRows[0]!;
+    const lifetimes = issueRows.map((row) => row.lifetime_seconds).filter((value): value is number => value !== null);
+    const ages = issueRows.map((row) => row.iat_age_seconds).filter((value): value is number => value !== null);
+    return {
+      detector: 'assertion_hygiene',
+      severity: 'low',
+      tenant: first.tenant,
+      client_id: first.client_id,
+      client_name: first.client_name,
+      alert_key: issue,
+      window_start: Math.floor(first.time_ms / 86_400_000) * 86_400_000,
+      first_seen: first.time_ms,
+      last_seen: issueRows.at(-1)!.time_ms,
+      event_count: issueRows.length,
+      summary: `${HYGIENE_TEXT[issue](issueRows.length, limit)} (client ${first.client_id}, this UTC day).`,
+      evidence: {
+        issue,
+        requests: issueRows.length,
+        limit,
+        max_lifetime_seconds: lifetimes.length > 0 ? Math.max(...lifetimes) : null,
+        max_iat_offset_seconds: ages.length > 0 ? Math.max(...ages.map(Math.abs)) : null,
+      },
+      event_ids: issueRows.slice(0, 100).map((row) => row.event_id),
+    } satisfies AlertDraft;
+  });
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}

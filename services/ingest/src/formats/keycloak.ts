@@ -1,0 +1,500 @@
+import { isIP } from 'node:net';
+import { UNKNOWN, UNSPECIFIED_IP, type AuthMethod } from '@tokenwatch/shared/events/token-request';
+import { stableEventId } from './event-id.js';
+import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
+import { resultsFor } from './fields.js';
+import { rawJson } from './raw.js';
+
+const { dlq, skip } = resultsFor('keycloak');
+
+/**
+ * Keycloak, in the three shapes its client token requests reach us:
+ *
+ * 1. Admin REST `EventRepresentation` JSON (GET /admin/realms/{realm}/events): `time` (epoch ms),
+ *    `type`, `realmId`, `clientId`, `userId`, `sessionId`, `ipAddress`, `error`, `details`
+ *    (string map: `grant_type`, `client_auth_method`, `scope`, `token_id`, ...); Keycloak 26
+ *    adds `id`. A poller may add `realmName` (it is in the URL it polled).
+ * 2. The `jboss-logging` event listener's line (category `org.keycloak.events`):
+ *    `type="CLIENT_LOGIN", realmId="…", realmName="…", clientId="…", userId="…", ipAddress="…",
+ *    grant_type="client_credentials", client_auth_method="client-secret", …` (values quoted and
+ *    sanitised since Keycloak 23; before that unquoted, `'…'` around values with spaces), as a
+ *    text line with or without the Quarkus prefix, or as the `message` of a Quarkus JSON log record.
+ * 3. The server WARN logged when a client assertion's jti is replayed:
+ *    `Token '<jti>' already used when for issuedFor '<client>'.` (AbstractBaseJWTValidator, 2025+)
+ *    or `Token '<jti>' already used when authenticating client '<client>'.` (JWTClientValidator, before),
+ *    as a text line (with the MDC as `{kc.realmName=…, …}` in its prefix when MDC logging is on) or
+ *    as a Quarkus JSON log record (with an `mdc` object). It becomes a replay report: see replayReport.
+ *
+ * Only CLIENT_LOGIN (success) and CLIENT_LOGIN_ERROR (failure), the client_credentials grant's
+ * event types, are token requests of a machine client; every other event is skipped.
+ */
+
+/** `details.client_auth_method` holds the client authenticator's provider id. */
+const AUTH_METHODS: Readonly<Record<string, AuthMethod>> = {
+  'client-secret': 'client_secret', // Keycloak accepts Basic or a form post and logs neither
+  'client-jwt': 'private_key_jwt',
+  'client-secret-jwt': 'client_secret_jwt',
+  'client-x509': 'tls_client_auth',
+  'federated-jwt': 'federated', // Keycloak 26.x federated client authentication (feature flag)
+};
+
+const OUTCOMES: ReadonlyMap<string, 'success' | 'failure'> = new Map([
+  ['CLIENT_LOGIN', 'success'],
+  ['CLIENT_LOGIN_ERROR', 'failure'],
+]);
+
+/** The OAuth error Keycloak answers a replayed client assertion with (RFC 7523 §3.2). */
+const REPLAY_ERROR_CODE = 'invalid_client';
+
+/** The event details tokenwatch reads; every other detail is ignored. */
+const MAPPED_DETAILS = ['grant_type', 'client_auth_method', 'scope'] as const;
+
+// `type=` opens a user event, `operationType=` an admin event; the value is an enum name.
+const EVENT_BODY = /(?:^|[\s)\uFEFF])(type|operationType)=(["']?)[A-Z][A-Z0-9_]*\2, realmId=/;
+const REPLAY_LINE = /(?:^|[\s)\uFEFF])Token '(.*?)' already used when (for issuedFor|authenticating client) '(.*)'\.?\s*$/;
+// `%X` in the prefix: the whole MDC as `{key=value, key=value}`, which Keycloak's default format
+// gains with `--log-mdc-enabled` (`%d{…} %X %-5p [%c] (%t) %s%e%n`, LoggingPropertyMappers).
+// Values are unquoted: the block ends at the first `}` followed by the level and `[category]`.
+const MDC_BLOCK = /\{([\w.-]+=.*?)\}\s+[A-Z]+\s+\[/;
+// Any other line a Keycloak server logs with the default Quarkus format: `… LEVEL [org.keycloak.x] (thread) …`.
+const KEYCLOAK_CATEGORY = /\s\[org\.keycloak[\w.$]*\]\s/;
+
+// `2026-11-28T01:02:03.456Z`, `2026-11-28 01:02:03,456+01:00` (syslog header, container runtime, %d{…XXX}).
+const ZONED_TIME = /(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|[+-]\d{2}:?\d{2})/;
+// Keycloak's default console/file format `%d{yyyy-MM-dd HH:mm:ss,SSS} %-5p [%c] (%t) %s%e%n`: no zone.
+const LOCAL_TIME = /(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(?![\d:+Z-])/;
+
+/** A Keycloak event's fields, whichever shape it came in. `null`/`"null"` values are absent. */
+interface KeycloakEvent {
+  readonly type: string;
+  readonly realmId?: string;
+  readonly realmName?: string;
+  readonly clientId?: string;
+  readonly ipAddress?: string;
+  readonly error?: string;
+  readonly details: ReadonlyMap<string, string>;
+}
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/**
+ * Kept in `raw`, in the EventRepresentation shape whichever way the event came: the event's
+ * fields, the details Keycloak itself writes for a client login (not `sessionId`, not any detail
+ * a custom authenticator may add), for a replay warning its jti and client, and for a JSON log
+ * record its logger context and the MDC's realm, client and address. A log line is never kept
+ * as text: it is parsed, and only these fields of it survive.
+ */
+const RAW_FIELDS = [
+  'id',
+  'time',
+  'type',
+  'realmId',
+  'realmName',
+  'clientId',
+  'userId',
+  'ipAddress',
+  'error',
+  'details.grant_type',
+  'details.client_auth_method',
+  'details.scope',
+  'details.username',
+  'details.reason',
+  'details.audience',
+  'details.token_id',
+  'details.not_before',
+  'replay.jti',
+  'replay.client',
+  'log.timestamp',
+  'log.level',
+  'log.loggerName',
+  'log.hostName',
+  'mdc.realmName',
+  'mdc.clientId',
+  'mdc.ipAddress',
+] as const;
+
+/** Keys of a jboss-logging line that are EventRepresentation fields; the others are details. */
+const LINE_EVENT_KEYS: ReadonlySet<string> = new Set(['type', 'realmId', 'realmName', 'clientId', 'userId', 'sessionId', 'ipAddress', 'error']);
+
+export const keycloakFormat: FormatAdapter = {
+  name: 'keycloak',
+  rawFields: RAW_FIELDS,
+
+  matches: (record) => isEventRepresentation(record) || isAdminEventRepresentation(record) || isKeycloakJsonLog(record),
+
+  adapt(record) {
+    if (isKeycloakJsonLog(record)) return [adaptJsonLog(record)];
+    if (isAdminEventRepresentation(record)) return [skip('admin event, not a token request')];
+    return [adaptRepresentation(record)];
+  },
+
+  matchesText: (text) => {
+    const line = firstLine(text);
+    return line !== undefined && isKeycloakLine(line);
+  },
+
+  adaptText(text) {
+    const lines = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+    if (lines.length === 0) return [dlq('empty log line')];
+    return lines.map((line) => adaptLine(line, stableEventId('keycloak', line), timeFromPrefix) ?? dlq(UNRECOGNISED));
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Admin REST EventRepresentation
+
+function isEventRepresentation(record: Record<string, unknown>): boolean {
+  return typeof record.type === 'string' && 'realmId' in record && 'time' in record;
+}
+
+function isAdminEventRepresentation(record: Record<string, unknown>): boolean {
+  return typeof record.operationType === 'string' && 'realmId' in record && 'authDetails' in record;
+}
+
+function adaptRepresentation(record: Record<string, unknown>): Adapted {
+  const type = record.type as string;
+  if (!OUTCOMES.has(type)) return skip(`event type ${type} is not a client token request`);
+
+  if (typeof record.time !== 'number' || !Number.isInteger(record.time)) return dlq('time is missing or not epoch milliseconds');
+
+  const strings: Record<string, string | undefined> = {};
+  for (const key of ['realmId', 'realmName', 'clientId', 'ipAddress', 'error'] as const) {
+    const value = record[key];
+    if (value !== undefined && value !== null && typeof value !== 'string') return dlq(`${key} is not a string`);
+    strings[key] = present(value as string | null | undefined);
+  }
+
+  const details = new Map<string, string>();
+  if (record.details !== undefined && record.details !== null) {
+    if (typeof record.details !== 'object' || Array.isArray(record.details)) return dlq('details is not an object');
+    // Only the keys we map are read: details may carry anything a custom authenticator put there.
+    for (const key of MAPPED_DETAILS) {
+      const value = (record.details as Record<string, unknown>)[key];
+      if (value === undefined || value === null) continue;
+      if (typeof value !== 'string') return dlq(`details.${key} is not a string`);
+      const kept = present(value);
+      if (kept !== undefined) details.set(key, kept);
+    }
+  }
+
+  const eventId = typeof record.id === 'string' && record.id !== '' ? record.id : stableEventId('keycloak', record);
+  return toTokenRequest({ type, ...strings, details }, eventId, record.time, record);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Log lines: jboss-logging events and the replay warning
+
+function isKeycloakLine(line: string): boolean {
+  return EVENT_BODY.test(line) || REPLAY_LINE.test(line) || KEYCLOAK_CATEGORY.test(line);
+}
+
+const UNRECOGNISED = 'unrecognised log line: neither a jboss-logging event nor a replay warning';
+
+/**
+ * One log line, or undefined when it is neither an event, a replay warning nor another Keycloak
+ * server line. `timeOf` gets the text before the event (the log prefix) and returns the time:
+ * text lines read it from the prefix, JSON log records from their `timestamp` field.
+ */
+function adaptLine(
+  line: string,
+  eventId: string,
+  timeOf: (prefix: string) => Parsed<number>,
+  mdc?: Mdc,
+  context: Record<string, unknown> = {},
+): Adapted | undefined {
+  const body = EVENT_BODY.exec(line);
+  if (body) {
+    if (body[1] === 'operationType') return skip('admin event, not a token request');
+    const start = body.index + body[0].indexOf(body[1] ?? 'type');
+    const fields = parseKeyValues(line.slice(start));
+    if (!fields.ok) return dlq(fields.reason);
+    const type = fields.value.get('type') ?? '';
+    if (!OUTCOMES.has(type)) return skip(`event type ${type} is not a client token request`);
+    const time = timeOf(line.slice(0, start));
+    if (!time.ok) return dlq(time.reason);
+    return toTokenRequest(eventFromLine(type, fields.value), eventId, time.value, { ...context, ...representationOf(fields.value) });
+  }
+
+  const replay = REPLAY_LINE.exec(line);
+  if (replay) {
+    const prefix = line.slice(0, replay.index);
+    const time = timeOf(prefix);
+    if (!time.ok) return dlq(time.reason);
+    // A JSON record brings its `mdc` object; a text line may carry the MDC in its prefix.
+    const lineMdc = mdc ?? mdcFromPrefix(prefix);
+    const source = {
+      ...context,
+      ...(mdc === undefined && lineMdc !== undefined ? { mdc: mdcContext(lineMdc) } : {}),
+      replay: { jti: replay[1] ?? '', client: replay[3] ?? '' },
+    };
+    return replayReport(replay[1] ?? '', present(replay[3]), time.value, eventId, lineMdc, source);
+  }
+
+  if (KEYCLOAK_CATEGORY.test(line)) return skip('server log line, not an event');
+  return undefined;
+}
+
+/** A line's key=value pairs in the EventRepresentation shape, for `raw` (which keeps only RAW_FIELDS of it). */
+function representationOf(fields: ReadonlyMap<string, string>): Record<string, unknown> {
+  const event: Record<string, unknown> = {};
+  const details: Record<string, unknown> = {};
+  for (const [key, value] of fields) {
+    const kept = present(value) ?? null;
+    if (LINE_EVENT_KEYS.has(key)) event[key] = kept;
+    else details[key] = kept;
+  }
+  return { ...event, details };
+}
+
+function eventFromLine(type: string, fields: ReadonlyMap<string, string>): KeycloakEvent {
+  // Only the details we map are kept: a line may carry anything a custom authenticator added.
+  const details = new Map<string, string>();
+  for (const key of MAPPED_DETAILS) {
+    const kept = present(fields.get(key));
+    if (kept !== undefined) details.set(key, kept);
+  }
+  return {
+    type,
+    realmId: present(fields.get('realmId')),
+    realmName: present(fields.get('realmName')),
+    clientId: present(fields.get('clientId')),
+    ipAddress: present(fields.get('ipAddress')),
+    error: present(fields.get('error')),
+    details,
+  };
+}
+
+/**
+ * `key=value` pairs separated by `, `. A value is `"…"` (Keycloak 23+, `\"` escapes a quote),
+ * `'…'` (the `quotes` option set to `'`, or before Keycloak 23 around values holding a space),
+ * `[…]` (the trace-level `cookies=` list), or bare text up to the next `, key=`.
+ */
+function parseKeyValues(body: string): Parsed<Map<string, string>> {
+  const fields = new Map<string, string>();
+  const keyPattern = /[A-Za-z_][\w.-]*(?==)/y;
+  let i = 0;
+  while (i < body.length) {
+    keyPattern.lastIndex = i;
+    const keyMatch = keyPattern.exec(body);
+    if (!keyMatch) return { ok: false, reason: `malformed event line: expected key=value at offset ${i}` };
+    const key = keyMatch[0];
+    i += key.length + 1;
+    const open = body[i];
+    let value: string;
+    if (open === '"' || open === "'") {
+      let j = i + 1;
+      value = '';
+      while (j < body.length && body[j] !== open) {
+        if (body[j] === '\\' && body[j + 1] === open) {
+          value += open;
+          j += 2;
+        } else {
+          value += body[j];
+          j += 1;
+        }
+      }
+      if (j >= body.length) return { ok: false, reason: `malformed event line: unterminated value of ${key}` };
+      i = j + 1;
+    } else if (open === '[') {
+      const close = body.indexOf(']', i);
+      if (close === -1) return { ok: false, reason: `malformed event line: unterminated value of ${key}` };
+      value = body.slice(i + 1, close);
+      i = close + 1;
+    } else {
+      const next = /, [A-Za-z_][\w.-]*=/g;
+      next.lastIndex = i;
+      const found = next.exec(body);
+      const end = found ? found.index : body.length;
+      value = body.slice(i, end);
+      i = end;
+    }
+    if (!fields.has(key)) fields.set(key, value);
+    if (i >= body.length) break;
+    if (!body.startsWith(', ', i)) return { ok: false, reason: `malformed event line: unexpected text after the value of ${key}` };
+    i += 2;
+  }
+  return { ok: true, value: fields };
+}
+
+/**
+ * The time of a text line, from its prefix. A zoned timestamp (syslog header, container runtime,
+ * a format with `%d{…XXX}`) is exact. Keycloak's default format has no zone: it is read as UTC,
+ * the zone of the official container image; a server on local time should log with an offset
+ * (`--log-console-format` / `--log-file-format` with `%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX}`) or as JSON.
+ * A line shipped without any timestamp is dead-lettered, never stamped with the time of arrival.
+ */
+function timeFromPrefix(prefix: string): Parsed<number> {
+  const zoned = ZONED_TIME.exec(prefix);
+  if (zoned) return zonedTime(zoned);
+  const local = LOCAL_TIME.exec(prefix);
+  if (local) {
+    const [, y, mo, d, h, mi, s, fraction] = local;
+    const ms = Number((fraction ?? '0').padEnd(3, '0').slice(0, 3));
+    const time = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
+    const check = new Date(time);
+    if (check.getUTCMonth() + 1 !== Number(mo) || check.getUTCDate() !== Number(d) || check.getUTCHours() !== Number(h)) {
+      return { ok: false, reason: 'log line timestamp is not a valid date' };
+    }
+    return { ok: true, value: time };
+  }
+  return { ok: false, reason: 'log line has no timestamp: ship lines with their log prefix (yyyy-MM-dd HH:mm:ss,SSS) or as JSON logs' };
+}
+
+function zonedTime(match: RegExpExecArray): Parsed<number> {
+  const [, y, mo, d, h, mi, s, fraction, zone] = match;
+  const ms = (fraction ?? '0').padEnd(3, '0').slice(0, 3);
+  const offset = zone === 'Z' ? 'Z' : `${zone?.slice(0, 3)}:${zone?.slice(-2)}`;
+  const time = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}${offset}`);
+  return Number.isNaN(time) ? { ok: false, reason: 'log line timestamp is not a valid date' } : { ok: true, value: time };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quarkus JSON log records (`--log-console-output=json`, default or ECS field names)
+
+type Mdc = Readonly<Record<string, unknown>>;
+
+function loggerName(record: Record<string, unknown>): unknown {
+  return record.loggerName ?? record['log.logger'];
+}
+
+function isKeycloakJsonLog(record: Record<string, unknown>): boolean {
+  const logger = loggerName(record);
+  return typeof record.message === 'string' && typeof logger === 'string' && logger.startsWith('org.keycloak');
+}
+
+/** The MDC entries kept in `raw` (RAW_FIELDS lists them as `mdc.*`). */
+function mdcContext(mdc: Mdc | undefined): Record<string, unknown> {
+  return { realmName: mdc?.['kc.realmName'], clientId: mdc?.['kc.clientId'], ipAddress: mdc?.['kc.ipAddress'] };
+}
+
+/** The MDC a text line printed with `%X` (`{kc.clientId=svc, kc.realmName=acme}`), if any. */
+function mdcFromPrefix(prefix: string): Mdc | undefined {
+  const block = MDC_BLOCK.exec(prefix);
+  if (!block?.[1]) return undefined;
+  const mdc: Record<string, string> = {};
+  // Entries are `key=value` joined by `, `; a value may itself hold `, ` (split before keys only).
+  for (const entry of block[1].split(/, (?=[\w.-]+=)/)) {
+    const equals = entry.indexOf('=');
+    const key = entry.slice(0, equals);
+    if (key.startsWith('kc.')) mdc[key] = entry.slice(equals + 1);
+  }
+  return mdc;
+}
+
+function adaptJsonLog(record: Record<string, unknown>): Adapted {
+  const message = (record.message as string).trim();
+  const mdc = typeof record.mdc === 'object' && record.mdc !== null && !Array.isArray(record.mdc) ? (record.mdc as Mdc) : undefined;
+  const timeOf = (): Parsed<number> => {
+    const stamp = record.timestamp ?? record['@timestamp'];
+    const match = typeof stamp === 'string' ? ZONED_TIME.exec(stamp) : null;
+    return match ? zonedTime(match) : { ok: false, reason: 'timestamp is missing or not an RFC 3339 time with a zone' };
+  };
+  // Any other record of an org.keycloak logger is server chatter, not a malformed event.
+  const context = {
+    log: {
+      timestamp: record.timestamp ?? record['@timestamp'],
+      level: record.level ?? record['log.level'],
+      loggerName: loggerName(record),
+      hostName: record.hostName ?? record['host.hostname'],
+    },
+    mdc: mdcContext(mdc),
+  };
+  return adaptLine(message, stableEventId('keycloak', record), timeOf, mdc, context) ?? skip('server log record, not an event');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building the candidate events
+
+function toTokenRequest(event: KeycloakEvent, eventId: string, time: number, source: Record<string, unknown>): Adapted {
+  const tenant = event.realmName ?? event.realmId;
+  if (tenant === undefined) return dlq('realmId and realmName are missing');
+  if (event.clientId === undefined) return dlq(`clientId is missing on ${event.type}`);
+  const grantType = event.details.get('grant_type');
+  if (grantType === undefined) return dlq(`details.grant_type is missing on ${event.type}`);
+  if (event.ipAddress === undefined) return dlq(`ipAddress is missing on ${event.type}`);
+
+  const { method, unknownAuthMethod } = mapAuthMethod(event.details.get('client_auth_method'), AUTH_METHODS);
+  const outcome = OUTCOMES.get(event.type) ?? 'failure';
+  const scope = event.details.get('scope');
+  const candidate: Record<string, unknown> = {
+    event_id: eventId,
+    time,
+    idp: 'keycloak',
+    tenant,
+    client_id: event.clientId,
+    grant_type: grantType,
+    auth_method: method,
+    outcome,
+    ...(outcome === 'failure' && event.error !== undefined ? { error_code: event.error } : {}),
+    source_ip: event.ipAddress,
+    scopes: scope === undefined ? [] : scope.split(/\s+/).filter((s) => s !== ''),
+  };
+  return unknownAuthMethod === undefined
+    ? { kind: 'event', event: candidate, raw: rawJson(source, RAW_FIELDS) }
+    : { kind: 'event', event: candidate, unknownAuthMethod, raw: rawJson(source, RAW_FIELDS) };
+}
+
+/**
+ * The replay warning names only the jti and a client: no realm, no IP, no grant type. With
+ * Keycloak's MDC logging on (`--log-mdc-enabled`; `ipAddress` is not among the default
+ * `--log-mdc-keys`) the JSON record's `mdc`, or the text line's `{…}` prefix, supplies
+ * `kc.realmName`, `kc.clientId` and `kc.ipAddress`. What none of them names is written as
+ * TokenRequest v1's "not logged" values, never guessed: tenant `unknown`, source_ip `::`
+ * (enrichment labels it ip_scope `unspecified`), grant_type `unknown`, auth_method `unknown`.
+ * The 2025+ message names the assertion's `azp` (`issuedFor`), which client assertions rarely
+ * carry: it then reads `issuedFor 'null'` and the client comes from the MDC or nowhere (a
+ * report without a client is dead-lettered: it cannot be attributed).
+ */
+function replayReport(
+  jti: string,
+  namedClient: string | undefined,
+  time: number,
+  eventId: string,
+  mdc: Mdc | undefined,
+  source: Record<string, unknown>,
+): Adapted {
+  const clientId = namedClient ?? mdcValue(mdc, 'kc.clientId');
+  if (clientId === undefined) return dlq("replay warning names no client (issuedFor 'null'): enable MDC logging (kc.clientId) to attribute it");
+  const address = mdcValue(mdc, 'kc.ipAddress');
+  return {
+    kind: 'event',
+    event: {
+      event_id: eventId,
+      time,
+      idp: 'keycloak',
+      tenant: mdcValue(mdc, 'kc.realmName') ?? UNKNOWN,
+      client_id: clientId,
+      // The assertion authenticated a client (client_credentials or any other grant) or, from
+      // 2025, possibly was a JWT authorization grant's: the line does not say which.
+      grant_type: UNKNOWN,
+      // client-jwt or client-secret-jwt: the line does not say which.
+      auth_method: 'unknown',
+      outcome: 'failure',
+      error_code: REPLAY_ERROR_CODE,
+      // An MDC address that is not one (a proxy's placeholder) is as good as none.
+      source_ip: address !== undefined && isIP(address) !== 0 && !address.includes('%') ? address : UNSPECIFIED_IP,
+      scopes: [],
+      assertion: { jti },
+      replay_reported: true,
+    },
+    raw: rawJson(source, RAW_FIELDS),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+/** Keycloak prints a null field as `null` (bare or quoted): that is an absent value. */
+function present(value: string | null | undefined): string | undefined {
+  return value === undefined || value === null || value === '' || value === 'null' ? undefined : value;
+}
+
+function mdcValue(mdc: Mdc | undefined, key: string): string | undefined {
+  const value = mdc?.[key];
+  return typeof value === 'string' ? present(value) : undefined;
+}
+
+function firstLine(text: string): string | undefined {
+  return text.split(/\r?\n/).find((line) => line.trim() !== '');
+}
+

@@ -1,0 +1,58 @@
+import type { AuthMethod } from '@tokenwatch/shared/events/token-request';
+
+import type { FormatName } from '@tokenwatch/shared/events/source-formats';
+
+export type { FormatName };
+
+/**
+ * What an adapter made of one record. `event` is a candidate in the TokenRequest input shape;
+ * the caller validates it with the zod schema, so adapters translate and never validate twice.
+ */
+export type Adapted =
+  | {
+      readonly kind: 'event';
+      readonly event: Record<string, unknown>;
+      readonly unknownAuthMethod?: string;
+      /**
+       * The `raw` column: rawJson (formats/raw.ts) of the record the event came from (for an
+       * envelope, the inner record; for a log line, its parsed fields) with the adapter's
+       * `rawFields`, i.e. already allowlisted and redacted, so an Adapted never holds a secret.
+       * Absent: nothing is kept (the canonical format, whose record is the event itself).
+       */
+      readonly raw?: string;
+    }
+  | { readonly kind: 'skip'; readonly reason: string }
+  | { readonly kind: 'dlq'; readonly reason: string };
+
+/**
+ * One IdP's log format. JSON formats implement `matches`/`adapt`; formats that arrive as log
+ * lines (Keycloak's jboss-logging output) implement `matchesText`/`adaptText` as well or instead.
+ * Adapters never throw and never copy a secret into the event: they pick the fields they map.
+ */
+export interface FormatAdapter {
+  readonly name: FormatName;
+  /**
+   * The fields of the source record kept in the `raw` column (see formats/raw.ts: dot paths,
+   * `[]` for arrays). Fail-closed: everything not listed is dropped. Never list request bodies,
+   * headers, free-form debug blobs, tokens or secrets.
+   */
+  readonly rawFields: readonly string[];
+  /** A cheap structural test on a parsed JSON value, used for auto-detection. */
+  matches(record: Record<string, unknown>): boolean;
+  /** Translates one record; an envelope (a batch of records) yields several results. */
+  adapt(record: Record<string, unknown>): Adapted[];
+  matchesText?(text: string): boolean;
+  adaptText?(text: string): Adapted[];
+}
+
+/** Maps a vendor's auth-method value; anything unrecognised becomes `unknown` (and is counted). */
+export function mapAuthMethod(
+  value: unknown,
+  table: Readonly<Record<string, AuthMethod>>,
+): { method: AuthMethod; unknownAuthMethod?: string } {
+  if (typeof value !== 'string' || value === '') return { method: 'unknown' };
+  // Own keys only: `constructor` or `toString` must not resolve to Object.prototype members.
+  const lookup = (key: string) => (Object.hasOwn(table, key) ? table[key] : undefined);
+  const method = lookup(value) ?? lookup(value.toLowerCase());
+  return method ? { method } : { method: 'unknown', unknownAuthMethod: value };
+}

@@ -1,0 +1,191 @@
+import type { Writable } from 'node:stream';
+import { startDetector, type DetectorService } from '@tokenwatch/detector';
+import { startIngest, type IngestService } from '@tokenwatch/ingest';
+import { startNotifier, type NotifierService } from '@tokenwatch/notifier';
+import type { ConfigFile } from './config-file.js';
+import type { Settings } from '@tokenwatch/shared/config/settings';
+import { DependencyError, errorMessage } from '@tokenwatch/shared/errors';
+import { startOpsServer, type OpsServer } from './ops-server.js';
+import type { Logger } from '@tokenwatch/shared/log';
+import { createRegistry, type Registry } from '@tokenwatch/shared/metrics';
+import { openClickHouse, type ClickHouseClient } from '@tokenwatch/shared/storage/clickhouse';
+import { openStorage, type Storage } from './storage.js';
+
+export interface ServiceOptions {
+  readonly settings: Settings;
+  readonly config: ConfigFile;
+  readonly logger: Logger;
+  /** A registry of the caller's (tests read values back); a fresh one by default. */
+  readonly registry?: Registry;
+  /** Where the terminal sink writes alerts when Slack is not configured; stdout by default. */
+  readonly output?: Writable;
+}
+
+export interface Service {
+  readonly storage: Storage;
+  readonly registry: Registry;
+  readonly ingest: IngestService;
+  readonly detector: DetectorService;
+  readonly notifier: NotifierService;
+  /** Undefined with TOKENWATCH_HTTP_PORT=off. */
+  readonly ops: OpsServer | undefined;
+  /**
+   * Resolves after stop(); rejects with the error when a component stops on its own (the
+   * dead-letter limit, Kafka gone for good, a Slack token revoked), after stopping the rest.
+   */
+  readonly done: Promise<void>;
+  /** Ingest drains and commits, the detector finishes its tick, the notifier its message. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The all-in-one service (`tokenwatch start`, and the demo): ingest, detectors and notifier in
+ * one process around one ClickHouse handle. Embedded chDB allows a single process per data
+ * directory, so this is how the three share it; `openStorage` also serves read-only SQL so
+ * `tokenwatch sql` and `tokenwatch alerts` work from another terminal.
+ *
+ * Start order: storage, then the ops server (so /healthz answers and /readyz says what is
+ * missing while the rest starts), then the notifier and detector (configuration errors such as
+ * a refused Slack token or a bad cron fail fast, before Kafka is touched), then ingest.
+ */
+export async function startService(options: ServiceOptions): Promise<Service> {
+  const { settings, config, logger } = options;
+  const registry = options.registry ?? createRegistry();
+  const storage = await openStorage(settings, logger);
+  let ingest: IngestService | undefined;
+  let stopping = false;
+  const cleanups: (() => Promise<void>)[] = [() => storage.close()];
+  const unwind = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'error while shutting down'));
+  };
+
+  try {
+    let ops: OpsServer | undefined;
+    if (settings.TOKENWATCH_HTTP_PORT !== 'off') {
+      ops = await startOpsServer({
+        host: settings.TOKENWATCH_HTTP_HOST,
+        port: settings.TOKENWATCH_HTTP_PORT,
+        registry,
+        logger,
+        checks: {
+          clickhouse: async () => {
+            const result = await storage.client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' });
+            await result.json();
+            return undefined;
+          },
+          kafka_consumer: async () => {
+            if (stopping) return 'shutting down';
+            if (!ingest) return 'the ingest worker is starting';
+            return ingest.consuming() ? undefined : 'the ingest consumer has not joined its group';
+          },
+        },
+      });
+      const server = ops;
+      cleanups.push(() => server.close());
+    }
+
+    const clients = await componentClients(settings, storage);
+    cleanups.push(clients.close);
+    const notifier = await startNotifier({ settings, config, logger, clickhouse: clients.notifier, registry, ...(options.output ? { output: options.output } : {}) });
+    cleanups.push(() => notifier.stop());
+    const detector = startDetector({ config: config.detectors, logger, clickhouse: clients.detector, registry });
+    cleanups.push(() => detector.stop());
+    ingest = await startIngest({ settings, logger, clickhouse: clients.ingest, registry });
+    const started = ingest;
+
+    let stopped: Promise<void> | undefined;
+    let failed: string | undefined;
+    const shutdown = () =>
+      (stopped ??= (async () => {
+        stopping = true;
+        // In parallel: ingest's drain, the detector's tick and the notifier's message are
+        // independent. The ops server and storage close after all three.
+        const quietly = (name: string) => (error: unknown) => {
+          if (name !== failed) logger.warn({ component: name, err: errorMessage(error) }, 'stopped with an error');
+        };
+        await Promise.all([
+          started.stop().catch(quietly('ingest')),
+          detector.stop().catch(quietly('detector')),
+          notifier.stop().catch(quietly('notifier')),
+        ]);
+        await ops?.close();
+        await clients.close();
+        await storage.close();
+      })());
+
+    let settle!: { resolve: () => void; reject: (error: Error) => void };
+    const done = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    done.catch(() => undefined); // observed by the caller; no unhandled rejection meanwhile
+    // A component that stops on its own takes the others down with it: half a pipeline (ingest
+    // without alerts, alerts without new data) would look healthy while it is not.
+    const onFailure = (name: string) => (error: unknown) => {
+      if (stopping) return;
+      failed = name;
+      void shutdown().finally(() => settle.reject(error instanceof Error ? error : new Error(String(error))));
+    };
+    started.done.catch(onFailure('ingest'));
+    notifier.done.catch(onFailure('notifier'));
+
+    logger.info({ http: ops ? `${ops.host}:${ops.port}` : 'off', notifier: notifier.sinks }, 'tokenwatch service running');
+    return {
+      storage,
+      registry,
+      ingest: started,
+      detector,
+      notifier,
+      ops,
+      done,
+      stop: async () => {
+        await shutdown();
+        settle.resolve(); // no-op when a failure already settled it
+      },
+    };
+  } catch (error) {
+    stopping = true;
+    await unwind();
+    throw error;
+  }
+}
+
+type Component = 'ingest' | 'detector' | 'notifier';
+
+/**
+ * The ClickHouse client of each component. Embedded, all share the storage's. On a server each
+ * may log in as its own user (CLICKHOUSE_INGEST_USER ..., each unset user or password falling
+ * back to CLICKHOUSE_USER / CLICKHOUSE_PASSWORD) with only the rights it needs
+ * (infra/clickhouse/); one client per distinct user. A user that cannot log in fails here, by
+ * name: the HTTP ping of openClickHouse needs no credentials.
+ */
+async function componentClients(settings: Settings, storage: Storage): Promise<Record<Component, ClickHouseClient> & { close(): Promise<void> }> {
+  const opened = new Map<string, { client: ClickHouseClient; close(): Promise<void> }>();
+  const close = async () => {
+    const all = [...opened.values()];
+    opened.clear();
+    for (const { close: closeOne } of all) await closeOne();
+  };
+  const clientFor = async (component: Component): Promise<ClickHouseClient> => {
+    const prefix = `CLICKHOUSE_${component.toUpperCase()}` as `CLICKHOUSE_${Uppercase<Component>}`;
+    const user = settings[`${prefix}_USER`] ?? settings.CLICKHOUSE_USER;
+    const password = settings[`${prefix}_PASSWORD`] ?? settings.CLICKHOUSE_PASSWORD;
+    if (storage.mode === 'embedded' || (user === settings.CLICKHOUSE_USER && password === settings.CLICKHOUSE_PASSWORD)) return storage.client;
+    const key = JSON.stringify([user, password]);
+    const existing = opened.get(key);
+    if (existing) return existing.client;
+    const clickhouse = await openClickHouse({ ...settings, CLICKHOUSE_USER: user, CLICKHOUSE_PASSWORD: password });
+    opened.set(key, clickhouse);
+    try {
+      await (await clickhouse.client.query({ query: 'SELECT 1', format: 'JSONEachRow' })).json();
+    } catch (error) {
+      throw new DependencyError(`ClickHouse user ${user} (${prefix}_USER) cannot log in: ${errorMessage(error).split('\n')[0]}`);
+    }
+    return clickhouse.client;
+  };
+  try {
+    return { ingest: await clientFor('ingest'), detector: await clientFor('detector'), notifier: await clientFor('notifier'), close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,187 @@
+import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
+import { hostIn, subnetOf, type Network } from './networks.js';
+import type { Client } from './population.js';
+import { Rng } from './prng.js';
+import { buildEvent, type AssertionClaims, type FailureKind, type RequestContext } from './request.js';
+import { requestSource, type RequestSource } from './schedules.js';
+
+/**
+ * One client's benign traffic as it runs: its addresses (growing with autoscaling, always in
+ * its own networks), its deploys (user agent version), its credential and key rotations, and
+ * the next request time. Attacks borrow it to build requests with the client's identity.
+ */
+
+const DAY = 86_400_000;
+const MAX_HOSTS = 48;
+
+export interface Host {
+  readonly ip: string;
+  readonly network: Network;
+}
+
+export interface RequestOverrides {
+  readonly host?: Host;
+  readonly userAgent?: string;
+  readonly failure?: FailureKind;
+  /** Re-send this exact assertion instead of signing a fresh one (a replay). */
+  readonly assertion?: AssertionClaims;
+  readonly replayReported?: boolean;
+}
+
+/** Called with a successful benign request at or after `after`; returns what to tag it with. */
+export interface SuccessTap {
+  readonly after: number;
+  readonly onEvent: (event: TokenRequestInput, claims: AssertionClaims | undefined) => void;
+}
+
+export class ClientRuntime {
+  /** Time of the next benign request (epoch ms). */
+  nextTime: number;
+  private readonly rng: Rng;
+  private readonly source: RequestSource;
+  private readonly subnets: Map<string, number[]> = new Map();
+  private readonly hosts: Host[] = [];
+  private version: [number, number, number];
+  private userAgentText = '';
+  private credentialId: string | undefined;
+  private keyGeneration: number;
+  private nextDeploy: number;
+  private nextGrowth: number;
+  private nextRotation: number;
+  private taps: SuccessTap[] = [];
+  /** The claims of the last assertion this client signed (tap tenant only). */
+  lastAssertion: AssertionClaims | undefined;
+
+  constructor(
+    readonly client: Client,
+    seed: number,
+    start: number,
+  ) {
+    this.rng = new Rng(seed, 0x5eed0000 + client.index);
+    const rng = this.rng;
+    for (const network of client.networks) this.subnets.set(network.id, [subnetOf(network, () => rng.float())]);
+    const initialHosts = client.kind === 'batch' || client.kind === 'cron' ? rng.int(1, 2) : rng.int(1, 6);
+    for (let i = 0; i < initialHosts; i++) this.addHost();
+    this.version = [rng.int(0, 4), rng.int(0, 30), rng.int(0, 20)];
+    this.refreshUserAgent();
+    this.credentialId = client.tenant.idp === 'entra' ? rng.uuid() : undefined;
+    this.keyGeneration = rng.int(1, 40);
+    this.nextDeploy = start + rng.exp(3 * DAY);
+    this.nextGrowth = start + rng.exp(2 * DAY);
+    this.nextRotation = start + rng.range(3, 90) * DAY;
+    const home = client.networks[0] as Network;
+    this.source = requestSource(client.schedule, start, home.utcOffsetHours, rng.fork(7));
+    this.nextTime = this.source.next();
+  }
+
+  /** Tie-break among sources with equal times (engine.ts). */
+  get order(): number {
+    return this.client.index;
+  }
+
+  get userAgent(): string {
+    return this.userAgentText;
+  }
+
+  private refreshUserAgent(): void {
+    const { kind, library, name } = this.client;
+    this.userAgentText = kind === 'ci' || kind === 'partner' ? library : `${name}/${this.version.join('.')} ${library}`;
+  }
+
+  /** A new address in one of the client's networks: usually in a subnet it already uses. */
+  private addHost(): void {
+    const network = this.rng.pick(this.client.networks);
+    const subnets = this.subnets.get(network.id) as number[];
+    if (this.rng.chance(0.15)) subnets.push(subnetOf(network, () => this.rng.float()));
+    const subnet = this.rng.pick(subnets);
+    const ip = hostIn(subnet, () => this.rng.float());
+    if (this.hosts.some((host) => host.ip === ip)) return;
+    this.hosts.push({ ip, network });
+    if (this.hosts.length > MAX_HOSTS) this.hosts.shift();
+  }
+
+  /** Deploys, autoscaling and rotations that fall due by `time`. */
+  private evolve(time: number): void {
+    while (time >= this.nextDeploy) {
+      if (this.rng.chance(0.2)) this.version = [this.version[0], this.version[1] + 1, 0];
+      else this.version[2] += 1;
+      this.refreshUserAgent();
+      this.nextDeploy += this.rng.exp(3 * DAY);
+    }
+    while (time >= this.nextGrowth) {
+      const added = this.rng.int(1, 3);
+      for (let i = 0; i < added; i++) this.addHost();
+      this.nextGrowth += this.rng.exp(2 * DAY);
+    }
+    while (time >= this.nextRotation) {
+      if (this.credentialId !== undefined) this.credentialId = this.rng.uuid();
+      this.keyGeneration += 1;
+      this.nextRotation += this.rng.range(30, 90) * DAY;
+    }
+  }
+
+  /** One of the client's current addresses; a cached-token instance keeps its own. */
+  host(instance = -1): Host {
+    const index = instance >= 0 ? instance % this.hosts.length : Math.floor(this.rng.float() * this.hosts.length);
+    return this.hosts[index] as Host;
+  }
+
+  /** Runs `tap.onEvent` on the first successful benign request at or after `tap.after`. */
+  addTap(tap: SuccessTap): void {
+    this.taps.push(tap);
+  }
+
+  private signAssertion(time: number): AssertionClaims | undefined {
+    const profile = this.client.assertion;
+    if (!profile || this.client.tenant.idp !== 'oidc-provider') return undefined;
+    const iat = Math.floor(time / 1000) - this.rng.int(0, 2);
+    return {
+      jti: this.rng.uuid(),
+      iat,
+      exp: iat + profile.lifetimeSeconds,
+      iss: this.client.clientId,
+      sub: this.client.clientId,
+      aud: this.client.tenant.tokenEndpoint,
+      kid: `${profile.kidPrefix}${this.keyGeneration}`,
+      alg: profile.alg,
+    };
+  }
+
+  /** A request by this client (or with its credentials) at `time`, as its IdP logs it. */
+  request(time: number, overrides: RequestOverrides = {}): TokenRequestInput {
+    this.evolve(time);
+    const host = overrides.host ?? this.host();
+    const assertion = overrides.assertion ?? this.signAssertion(time);
+    if (overrides.assertion === undefined) this.lastAssertion = assertion;
+    // A plain object filled in place: spreads of optional parts cost measurable time per event.
+    const context: { -readonly [K in keyof RequestContext]: RequestContext[K] } = {
+      time,
+      ip: host.ip,
+      network: host.network,
+      userAgent: overrides.userAgent ?? this.userAgentText,
+    };
+    if (this.credentialId !== undefined) context.credentialId = this.credentialId;
+    if (overrides.failure !== undefined) context.failure = overrides.failure;
+    if (assertion !== undefined) context.assertion = assertion;
+    if (overrides.replayReported) context.replayReported = true;
+    return buildEvent(this.client, context);
+  }
+
+  /** The next benign request; advances nextTime. */
+  take(): TokenRequestInput {
+    const time = this.nextTime;
+    this.evolve(time);
+    const host = this.host(this.source.instance);
+    const failure: FailureKind | undefined = this.rng.float() < this.client.failureRate ? (this.rng.chance(0.7) ? 'bad_credential' : 'bad_scope') : undefined;
+    const event = this.request(time, failure === undefined ? { host } : { host, failure });
+    if (this.taps.length > 0 && failure === undefined) {
+      const due = this.taps.filter((tap) => time >= tap.after);
+      if (due.length > 0) {
+        this.taps = this.taps.filter((tap) => time < tap.after);
+        for (const tap of due) tap.onEvent(event, this.lastAssertion);
+      }
+    }
+    this.nextTime = this.source.next();
+    return event;
+  }
+}
