@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { tokenRequestJsonSchema } from '@tokenwatch/shared/events/json-schema';
 
 describe('docs/token-request.schema.json', () => {
-  it('is the JSON Schema generated from the zod contract (run `npm run schema` after changing it)', () => {
+  it('is the JSON Schema generated from the zod contract (run `npm run docs` after changing it)', () => {
     const committed: unknown = JSON.parse(readFileSync(new URL('../../docs/token-request.schema.json', import.meta.url), 'utf8'));
     expect(committed).toEqual(tokenRequestJsonSchema());
   });

@@ -4,8 +4,8 @@ import { FORMAT_NAMES } from '../events/source-formats.js';
 
 /**
  * Every setting tokenwatch reads from the environment, validated once at start-up.
- * The README's table of environment variables is generated from the same names; keep
- * the descriptions here short and user-facing because they are printed on errors.
+ * The README's table of environment variables is generated from settings-doc.ts, whose
+ * type requires one entry per setting here; comments here say why a bound is what it is.
  */
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);

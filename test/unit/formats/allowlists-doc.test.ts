@@ -4,7 +4,7 @@ import { allowlistsMarkdown } from '@tokenwatch/ingest/formats/allowlists-doc';
 import { FORMATS } from '@tokenwatch/ingest/formats/registry';
 
 describe('docs/formats/allowlists.md', () => {
-  it('is the page generated from the adapters (run `node scripts/generate-allowlists.mjs` after the build)', () => {
+  it('is the page generated from the adapters (run `npm run docs` after the build)', () => {
     const committed = readFileSync(new URL('../../../docs/formats/allowlists.md', import.meta.url), 'utf8');
     expect(committed).toBe(allowlistsMarkdown());
   });

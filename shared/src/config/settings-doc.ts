@@ -1,0 +1,76 @@
+import type { Settings } from './settings.js';
+
+/**
+ * The README's table of environment variables, one entry per setting. The type makes the
+ * list complete: a setting added to settingsSchema without a line here does not compile.
+ * scripts/generate-settings-doc.mjs writes the table into the README between its markers,
+ * and a unit test fails while the committed README differs.
+ */
+interface SettingDoc {
+  /** The default as a reader should see it (a value, or what happens when unset). */
+  readonly shownDefault: string;
+  /** One line of Markdown. */
+  readonly meaning: string;
+}
+
+export const SETTING_DOCS: { readonly [K in keyof Settings]-?: SettingDoc } = {
+  TOKENWATCH_DATA_DIR: { shownDefault: '`.tokenwatch`', meaning: 'embedded ClickHouse data (chDB) and the query-server file' },
+  CLICKHOUSE_URL: { shownDefault: '(unset: embedded)', meaning: '`http(s)://host:8123` of a ClickHouse server; switches off the embedded engine' },
+  CLICKHOUSE_USER: { shownDefault: '`default`', meaning: 'server user' },
+  CLICKHOUSE_PASSWORD: { shownDefault: '(empty)', meaning: 'server password (never printed)' },
+  CLICKHOUSE_DATABASE: { shownDefault: '`default`', meaning: 'server database' },
+  CLICKHOUSE_INGEST_USER: { shownDefault: '`CLICKHOUSE_USER`', meaning: 'server user of `tokenwatch start`\'s ingest worker ([least-privilege users](#clickhouse-server-least-privilege-users))' },
+  CLICKHOUSE_INGEST_PASSWORD: { shownDefault: '`CLICKHOUSE_PASSWORD`', meaning: 'its password (never printed)' },
+  CLICKHOUSE_DETECTOR_USER: { shownDefault: '`CLICKHOUSE_USER`', meaning: 'server user of `tokenwatch start`\'s detectors' },
+  CLICKHOUSE_DETECTOR_PASSWORD: { shownDefault: '`CLICKHOUSE_PASSWORD`', meaning: 'its password (never printed)' },
+  CLICKHOUSE_NOTIFIER_USER: { shownDefault: '`CLICKHOUSE_USER`', meaning: 'server user of `tokenwatch start`\'s notifier' },
+  CLICKHOUSE_NOTIFIER_PASSWORD: { shownDefault: '`CLICKHOUSE_PASSWORD`', meaning: 'its password (never printed)' },
+  KAFKA_BROKERS: { shownDefault: '`127.0.0.1:9092`', meaning: 'comma-separated `host:port` list' },
+  KAFKA_CLIENT_ID: { shownDefault: '`tokenwatch`', meaning: 'Kafka client id' },
+  KAFKA_SSL: { shownDefault: '`false`', meaning: 'TLS to the brokers' },
+  KAFKA_SSL_CA_FILE: { shownDefault: '(unset)', meaning: 'PEM file of the CA that signed the brokers\' certificates' },
+  KAFKA_SASL_MECHANISM: { shownDefault: '(unset)', meaning: '`plain`, `scram-sha-256` or `scram-sha-512`' },
+  KAFKA_SASL_USERNAME: { shownDefault: '(unset)', meaning: 'SASL user name' },
+  KAFKA_SASL_PASSWORD: { shownDefault: '(unset)', meaning: 'SASL password (never printed)' },
+  KAFKA_SESSION_TIMEOUT_MS: { shownDefault: '`30000`', meaning: 'how long before a crashed worker\'s partitions go to another' },
+  TOKENWATCH_TOPIC: { shownDefault: '`idp.token-requests`', meaning: 'input topic' },
+  TOKENWATCH_DLQ_TOPIC: { shownDefault: '`idp.token-requests.dlq`', meaning: 'dead-letter topic' },
+  TOKENWATCH_FORMAT: { shownDefault: '`auto`', meaning: 'log format of the topic: `auto` (detect per record) or one of the formats above' },
+  TOKENWATCH_CONSUMER_GROUP: { shownDefault: '`tokenwatch-ingest`', meaning: 'consumer group of the ingest workers' },
+  TOKENWATCH_TOPIC_PARTITIONS: { shownDefault: '`4`', meaning: 'partitions when tokenwatch creates a missing topic' },
+  TOKENWATCH_BATCH_MAX_EVENTS: { shownDefault: '`10000`', meaning: 'a batch is inserted when it holds this many messages…' },
+  TOKENWATCH_BATCH_MAX_WAIT_MS: { shownDefault: '`1000`', meaning: '…or when its oldest message waited this long' },
+  TOKENWATCH_DLQ_MAX_RATIO: { shownDefault: '`0.5`', meaning: 'stop when more than this share of recent messages is invalid' },
+  TOKENWATCH_DLQ_MIN_MESSAGES: { shownDefault: '`1000`', meaning: 'the window of recent messages for that ratio' },
+  TOKENWATCH_RETENTION_DAYS: { shownDefault: '`90`', meaning: '`token_requests` TTL (at most 7300); a change is applied at the next start. Rows older than this are dropped at the next merge, including backfilled ones' },
+  TOKENWATCH_QUERY_PORT: { shownDefault: '`0` (random)', meaning: 'loopback port of the read-only query server (embedded mode)' },
+  TOKENWATCH_GEOIP_COUNTRY_DB: { shownDefault: '(packaged)', meaning: 'country database, MaxMind `.mmdb` format' },
+  TOKENWATCH_GEOIP_ASN_DB: { shownDefault: '(packaged)', meaning: 'ASN database: one GeoLite2-ASN-style `.mmdb`, or comma-separated ip-location-db range CSVs' },
+  TOKENWATCH_HTTP_PORT: { shownDefault: '`9464`', meaning: '`/healthz`, `/readyz`, `/metrics` of `start` and `demo`; `0` picks a free port, `off` disables them' },
+  TOKENWATCH_HTTP_HOST: { shownDefault: '`127.0.0.1`', meaning: 'address they listen on (`0.0.0.0` in a container)' },
+  TOKENWATCH_CONFIG: { shownDefault: '(unset: defaults)', meaning: 'YAML or JSON file: detector thresholds, overrides, allowlists, alert routing ([docs/detectors.md](docs/detectors.md), [docs/notifier.md](docs/notifier.md))' },
+  SLACK_BOT_TOKEN: { shownDefault: '(unset: terminal)', meaning: 'Slack bot token (never logged); without one, alerts print on the terminal' },
+  SLACK_BOT_TOKEN_FILE: { shownDefault: '(unset)', meaning: 'a file holding the bot token, instead of `SLACK_BOT_TOKEN`' },
+  SLACK_CHANNEL: { shownDefault: '(unset)', meaning: 'default channel (an id such as `C0123…` is best: history search and updates need ids)' },
+  SLACK_API_URL: { shownDefault: 'Slack\'s', meaning: 'Web API base URL (the tests point it at a stub)' },
+  TOKENWATCH_ALERTS_FILE: { shownDefault: '(unset)', meaning: 'also append each alert version as JSON lines here' },
+  TOKENWATCH_WEBHOOK_URL: { shownDefault: '(unset)', meaning: 'also POST each alert version here (credentials in the URL become Basic auth; never logged)' },
+  LOG_LEVEL: { shownDefault: '`info`', meaning: '`trace` … `fatal`, or `silent`; logs are JSON lines on stderr' },
+};
+
+export const SETTINGS_TABLE_BEGIN = '<!-- settings:begin (generated from shared/src/config/settings-doc.ts by scripts/generate-settings-doc.mjs; do not edit) -->';
+export const SETTINGS_TABLE_END = '<!-- settings:end -->';
+
+/** The Markdown table, in the order of SETTING_DOCS. */
+export function settingsMarkdownTable(): string {
+  const rows = Object.entries(SETTING_DOCS).map(([name, doc]) => `| \`${name}\` | ${doc.shownDefault} | ${doc.meaning} |`);
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}
+
+/** The README with its settings table replaced by the generated one. */
+export function withSettingsTable(readme: string): string {
+  const begin = readme.indexOf(SETTINGS_TABLE_BEGIN);
+  const end = readme.indexOf(SETTINGS_TABLE_END);
+  if (begin < 0 || end < begin) throw new Error('README.md has no settings table markers');
+  return `${readme.slice(0, begin + SETTINGS_TABLE_BEGIN.length)}\n${settingsMarkdownTable()}\n${readme.slice(end)}`;
+}
