@@ -104,6 +104,12 @@ describe('tokenwatch CLI operator errors', () => {
     expectOneLineError(await runCli(['sql', 'SELECT 1', '--format', 'JSON; DROP'], env), 'invalid sql arguments');
   });
 
+  it('checks every command\'s flags one way, naming the flag and the value in one line', async () => {
+    expectOneLineError(await runCli(['simulate', '--days', 'x'], env), 'invalid --days "x": expected a positive integer');
+    expectOneLineError(await runCli(['simulate', '--start', 'soon'], env), 'invalid --start "soon": expected an ISO date');
+    expectOneLineError(await runCli(['demo', '--history-days', '99'], env), 'invalid --history-days "99"');
+  });
+
   it(`gives up on an unreachable KAFKA_BROKERS within ${KAFKA_DEADLINE_MS / 1000} s`, async () => {
     const result = await kafka;
     expect(result.finished, `still running after ${KAFKA_DEADLINE_MS} ms`).toBe(true);

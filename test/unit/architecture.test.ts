@@ -18,7 +18,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   detector: ['shared'],
   notifier: ['shared', 'detector'],
   server: ['shared', 'ingest', 'detector', 'notifier'],
-  cli: ['shared', 'ingest', 'detector', 'notifier', 'simulator', 'tap', 'server'],
+  demo: ['shared', 'simulator', 'server'],
+  cli: ['shared', 'ingest', 'detector', 'notifier', 'simulator', 'tap', 'server', 'demo'],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -2,14 +2,14 @@ import { Command, Option } from 'commander';
 import { FORMAT_NAMES } from '@tokenwatch/shared/events/source-formats';
 import type { FormatChoice } from '@tokenwatch/ingest/decode';
 import { alertsCommand } from './commands/alerts.js';
-import { demoCommand, type DemoCommandOptions } from './commands/demo.js';
+import { demoCommand } from './commands/demo.js';
 import { detectCommand, type DetectOptions } from './commands/detect.js';
 import { importCommand } from './commands/import.js';
 import { ingestCommand } from './commands/ingest.js';
 import { migrateCommand } from './commands/migrate.js';
 import { notifyCommand } from './commands/notify.js';
 import { produceCommand } from './commands/produce.js';
-import { simulateCommand, type SimulateCommandOptions } from './commands/simulate.js';
+import { simulateCommand } from './commands/simulate.js';
 import { sqlCommand } from './commands/sql.js';
 import { startCommand } from './commands/start.js';
 import { tapCommand, type TapCommandOptions } from './commands/tap.js';
@@ -32,7 +32,7 @@ program
   .option('--history-days <days>', 'days of history back-filled on the first run (baselines; secret_new_location learns 7 days)', '8')
   .option('--attack-every <minutes>', 'minutes between attacks, each kind in turn; 0 for none', '3')
   .option('--seed <seed>', 'PRNG seed of the population (keep it across runs: baselines are per client)', '1')
-  .action((options: DemoCommandOptions) => runCommand((context) => demoCommand(context, options)));
+  .action((options: unknown) => runCommand((context) => demoCommand(context, options)));
 
 program
   .command('migrate')
@@ -115,6 +115,6 @@ program
   .addOption(new Option('--attacks <attacks>', 'inject labeled attacks (after 8 days of history)').choices(['all', 'none']).default('all'))
   .option('--attacks-per-kind <count>', 'attacks of each kind', '1')
   .option('--labels <file>', 'write the attack labels to this file as JSON lines')
-  .action((options: SimulateCommandOptions) => runCommand(() => simulateCommand(options)));
+  .action((options: unknown) => runCommand(() => simulateCommand(options)));
 
 await program.parseAsync();

@@ -1,27 +1,29 @@
 import { writeFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { ConfigError, errorMessage } from '@tokenwatch/shared/errors';
 import { renderNative, simulate } from '@tokenwatch/simulator/index';
-
-export interface SimulateCommandOptions {
-  days: string;
-  clients: string;
-  seed: string;
-  start?: string;
-  format: 'canonical' | 'native';
-  attacks: 'all' | 'none';
-  attacksPerKind: string;
-  labels?: string;
-}
+import { parseFlags } from '../flags.js';
 
 const DAY = 86_400_000;
 /** Lines per stdout write: one write per line would cost more than generating them. */
 const CHUNK_LINES = 2_000;
 
-function positiveInteger(name: string, value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0) throw new ConfigError(`invalid --${name} ${JSON.stringify(value)}: expected a positive integer`);
-  return number;
-}
+const positiveInteger = z.coerce.number({ error: 'expected a positive integer' }).int('expected a positive integer').positive('expected a positive integer');
+
+export const simulateFlags = z.object({
+  days: positiveInteger.max(3_650),
+  clients: positiveInteger.max(1_000_000),
+  seed: z.coerce.number({ error: 'expected an integer' }).int('expected an integer'),
+  start: z
+    .string()
+    .transform((text) => Date.parse(text))
+    .refine((time) => Number.isFinite(time), 'expected an ISO date such as 2026-01-05')
+    .optional(),
+  format: z.enum(['canonical', 'native']),
+  attacks: z.enum(['all', 'none']),
+  attacksPerKind: positiveInteger.max(1_000),
+  labels: z.string().min(1).optional(),
+});
 
 /**
  * `tokenwatch simulate`: simulated token requests as JSON lines on stdout (canonical events, or
@@ -29,12 +31,10 @@ function positiveInteger(name: string, value: string): number {
  * --start the traffic ends at today's midnight UTC, so only the seed and --start together make
  * a run reproducible.
  */
-export async function simulateCommand(options: SimulateCommandOptions): Promise<void> {
-  const days = positiveInteger('days', options.days);
-  const seed = Number(options.seed);
-  if (!Number.isInteger(seed)) throw new ConfigError(`invalid --seed ${JSON.stringify(options.seed)}: expected an integer`);
-  const start = options.start === undefined ? Math.floor(Date.now() / DAY) * DAY - days * DAY : Date.parse(options.start);
-  if (Number.isNaN(start)) throw new ConfigError(`invalid --start ${JSON.stringify(options.start)}: expected an ISO date such as 2026-01-05`);
+export async function simulateCommand(flags: unknown): Promise<void> {
+  const options = parseFlags(simulateFlags, flags);
+  const { days, seed } = options;
+  const start = options.start ?? Math.floor(Date.now() / DAY) * DAY - days * DAY;
 
   let simulation;
   try {
@@ -42,9 +42,9 @@ export async function simulateCommand(options: SimulateCommandOptions): Promise<
       seed,
       start,
       days,
-      clients: positiveInteger('clients', options.clients),
+      clients: options.clients,
       attacks: options.attacks,
-      attacksPerKind: positiveInteger('attacks-per-kind', options.attacksPerKind),
+      attacksPerKind: options.attacksPerKind,
     });
   } catch (error) {
     if (error instanceof ConfigError) throw error;

@@ -1,0 +1,280 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Message } from 'kafkajs';
+import { z } from 'zod';
+import { loadConfigFile } from '@tokenwatch/server/config-file';
+import { startService, type Service } from '@tokenwatch/server/service';
+import type { Settings } from '@tokenwatch/shared/config/settings';
+import { ConfigError, DependencyError, errorMessage } from '@tokenwatch/shared/errors';
+import { createKafka, createProducer } from '@tokenwatch/shared/kafka/client';
+import { createLogger, type Logger } from '@tokenwatch/shared/log';
+import type { Registry } from '@tokenwatch/shared/metrics';
+import { queryRows } from '@tokenwatch/shared/storage/sql';
+import { liveTraffic, renderNative, type LiveItem } from '@tokenwatch/simulator/index';
+import { StatusLine } from './status-line.js';
+
+const DAY = 86_400_000;
+/** Messages per Kafka send while back-filling (native records are ~1 KB; a partition's share of a send must stay under the broker's 1 MB batch limit); the live part sends what is due every FLUSH_MS. */
+const SEND_CHUNK = 1_000;
+const FLUSH_MS = 250;
+const STATUS_MS = 2_000;
+
+const KAFKA_SCRIPT = fileURLToPath(new URL('../../../infra/kafka/kafka.sh', import.meta.url));
+
+export interface DemoOptions {
+  /** Mean events per second; undefined: the population's own rate. */
+  readonly rate?: number | undefined;
+  readonly clients: number;
+  readonly historyDays: number;
+  /** Minutes between attacks; 0 for none. */
+  readonly attackEvery: number;
+  readonly seed: number;
+}
+
+/**
+ * `tokenwatch demo` (what `npm start` runs): a local Kafka broker unless KAFKA_BROKERS is set,
+ * the all-in-one service on the embedded ClickHouse, and simulated machine-client traffic from
+ * Okta, Auth0, Entra ID, Keycloak and an assertion-tap tenant (each in its own log format) with
+ * an attack of each kind in turn every few minutes. A status line on stderr; alerts on stdout
+ * (or Slack with SLACK_BOT_TOKEN). Ctrl-C stops everything, including a broker it started.
+ *
+ * The first run back-fills `--history-days` of the same traffic so that baselines and learning
+ * periods are met (secret_new_location learns for 7 days); a run that finds data in the table
+ * or the topic does not, so a second run continues where the first stopped.
+ */
+export async function runDemo(settings: Settings, options: DemoOptions, stopRequested: Promise<unknown>): Promise<void> {
+  // Quiet by default so the status line and the alerts stay readable: at warn the detector logs
+  // every alert it raises (printed in full just below anyway) and kafkajs every rebalance.
+  // LOG_LEVEL still wins when set.
+  const logger = createLogger(process.env.LOG_LEVEL ? settings.LOG_LEVEL : 'error');
+  const config = loadConfigFile(settings.TOKENWATCH_CONFIG);
+
+  const broker = await ensureBroker();
+  const status = new StatusLine(process.stderr);
+  let service: Service | undefined;
+  try {
+    service = await startService({ settings, config, logger, output: status.passThrough(process.stdout) });
+    const { historyDays, reason } = await chooseHistory(settings, logger, service, options.historyDays);
+    if (reason) status.note(reason);
+
+    const abort = new AbortController();
+    const producer = produceTraffic({ settings, logger, status, abort: abort.signal, historyDays, options });
+    const ticker = startStatus(status, service, producer);
+    status.note(
+      `demo running: ${options.rate === undefined ? 'the population\'s own rate' : `${options.rate} events/s`} from ${options.clients} clients; ` +
+        `${options.attackEvery > 0 ? `an attack every ${options.attackEvery} min` : 'no attacks'}; ` +
+        `alerts ${service.notifier.sinks.includes('slack') ? 'go to Slack' : 'print below'}; ` +
+        `${service.ops ? `metrics on http://${service.ops.host}:${service.ops.port}/metrics; ` : ''}Ctrl-C stops`,
+    );
+
+    const outcome = await Promise.race([
+      service.done.then(() => 'stopped' as const),
+      producer.done.then(() => 'traffic ended' as const),
+      stopRequested,
+    ]);
+    abort.abort();
+    ticker.stop();
+    status.clear();
+    if (outcome !== 'stopped') {
+      process.stderr.write('tokenwatch demo: stopping (draining ingest, finishing the detector tick and the notifier)\n');
+      await producer.done.catch(() => undefined);
+      await service.stop();
+    }
+    await producer.done;
+    await service.done;
+    process.stderr.write('tokenwatch demo: stopped; run it again to continue with the same data\n');
+  } finally {
+    status.clear();
+    await broker.stop();
+  }
+}
+
+/** Starts the repository's local broker unless KAFKA_BROKERS is set or one already answers. */
+async function ensureBroker(): Promise<{ stop(): Promise<void> }> {
+  const none = { stop: async () => undefined };
+  if (process.env.KAFKA_BROKERS) return none;
+  if (!existsSync(KAFKA_SCRIPT)) {
+    throw new ConfigError('the demo starts a local Kafka broker with infra/kafka/kafka.sh, which this installation lacks: set KAFKA_BROKERS');
+  }
+  if ((await runScript('status', 'ignore')) === 0) return none; // someone else's broker: leave it alone
+  if ((await runScript('start', 'inherit')) !== 0) throw new DependencyError('could not start the local Kafka broker (see the kafka: lines above)');
+  return {
+    stop: async () => {
+      process.stderr.write('tokenwatch demo: stopping the Kafka broker it started\n');
+      await runScript('stop', 'inherit');
+    },
+  };
+}
+
+function runScript(command: 'start' | 'stop' | 'status', stderr: 'inherit' | 'ignore'): Promise<number> {
+  return new Promise((resolve) => {
+    // Its own process group: Ctrl-C in the terminal must not kill the broker's start-up or
+    // shutdown half-way; the demo stops it in order.
+    const child = spawn('bash', [KAFKA_SCRIPT, command], { stdio: ['ignore', 'ignore', stderr], detached: true });
+    child.on('error', () => resolve(1));
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+/**
+ * History is back-filled only into an empty installation: rows in token_requests, or messages
+ * ever written to the topic (a back-fill interrupted before anything was stored), mean an
+ * earlier run did it. Re-sending it would double every baseline.
+ */
+async function chooseHistory(settings: Settings, logger: Logger, service: Service, wanted: number): Promise<{ historyDays: number; reason?: string }> {
+  if (wanted === 0) return { historyDays: 0 };
+  const [row] = await queryRows(service.storage.client, 'SELECT count() AS value FROM token_requests FINAL', {}, scalarRow);
+  const stored = row?.value ?? 0;
+  const admin = createKafka(settings, logger).admin();
+  await admin.connect();
+  let written = 0;
+  try {
+    written = (await admin.fetchTopicOffsets(settings.TOKENWATCH_TOPIC)).reduce((sum, { high }) => sum + Number(high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+  if (stored > 0 || written > 0) {
+    return { historyDays: 0, reason: `found earlier data (${stored} stored requests, ${written} messages in ${settings.TOKENWATCH_TOPIC}): continuing without a back-fill` };
+  }
+  return { historyDays: wanted };
+}
+
+interface TrafficTask {
+  readonly done: Promise<void>;
+  produced(): number;
+}
+
+/**
+ * Feeds liveTraffic into the topic: each event as its IdP logs it (renderNative; the tap
+ * tenant's are canonical already), keyed by tenant and client so one client's events stay in
+ * order on one partition. Event ids get a per-run suffix: the simulator numbers events from 0
+ * on every run, and an id is the idempotency key.
+ */
+function produceTraffic(args: {
+  settings: Settings;
+  logger: Logger;
+  status: StatusLine;
+  abort: AbortSignal;
+  historyDays: number;
+  options: DemoOptions;
+}): TrafficTask {
+  const { settings, logger, status, abort, historyDays, options } = args;
+  const run = Date.now().toString(36);
+  let produced = 0;
+  const done = (async () => {
+    const producer = createProducer(createKafka(settings, logger));
+    await producer.connect();
+    let pending: Message[] = [];
+    let sending: Promise<void> = Promise.resolve();
+    let failure: unknown;
+    const flush = (): Promise<void> => {
+      if (pending.length === 0) return sending;
+      const messages = pending;
+      pending = [];
+      sending = sending.then(async () => {
+        if (failure !== undefined) return;
+        try {
+          await producer.send({ topic: settings.TOKENWATCH_TOPIC, acks: -1, messages });
+          produced += messages.length;
+        } catch (error) {
+          failure = error;
+        }
+      });
+      return sending;
+    };
+    const timer = setInterval(() => void flush(), FLUSH_MS);
+    const liveStart = Date.now();
+    let backfilling = historyDays > 0;
+    if (backfilling) status.note(`back-filling ${historyDays} days of history first (about ${Math.round((options.rate ?? estimateRate(options.clients)) * historyDays * 86_400).toLocaleString('en')} events)`);
+    try {
+      const traffic: AsyncGenerator<LiveItem> = liveTraffic({
+        seed: options.seed,
+        clients: options.clients,
+        ...(options.rate !== undefined ? { eventsPerSecond: options.rate } : {}),
+        historyDays,
+        attackEveryMinutes: options.attackEvery,
+        signal: abort,
+      });
+      for await (const item of traffic) {
+        if (failure !== undefined) break;
+        if (item.type === 'label') {
+          status.note(`injected ${item.label.kind} on ${item.label.tenant}/${item.label.client_id} (expect a ${item.label.detector} alert)`);
+          continue;
+        }
+        const event = { ...item.event, event_id: `${item.event.event_id}.${run}` };
+        const time = typeof event.time === 'number' ? event.time : Date.parse(event.time);
+        if (backfilling && time >= liveStart - DAY / 24 / 60) {
+          backfilling = false;
+          await flush();
+          status.note('history back-filled; live traffic from now on');
+        }
+        pending.push({ key: `${event.tenant}/${event.client_id}`, value: JSON.stringify(renderNative(event)) });
+        if (pending.length >= SEND_CHUNK) await flush(); // backpressure while back-filling
+      }
+      await flush();
+    } finally {
+      clearInterval(timer);
+      await sending;
+      await producer.disconnect().catch(() => undefined);
+    }
+    if (failure !== undefined) throw new DependencyError(`demo traffic: cannot publish to ${settings.TOKENWATCH_TOPIC}: ${errorMessage(failure)}`);
+  })();
+  done.catch(() => undefined);
+  return { done, produced: () => produced };
+}
+
+/** The default population's own mean rate, for the back-fill estimate: about one request a second per 300 clients. */
+function estimateRate(clients: number): number {
+  return clients / 300;
+}
+
+/** Every STATUS_MS: events/s produced and stored, stored rows, consumer lag, alerts firing. */
+function startStatus(status: StatusLine, service: Service, traffic: TrafficTask): { stop(): void } {
+  let last = { at: Date.now(), produced: 0, stored: 0 };
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return; // a slow ClickHouse must not pile up status queries
+    busy = true;
+    void (async () => {
+      try {
+        const now = Date.now();
+        const produced = traffic.produced();
+        const stored = await counterValue(service.registry, 'tokenwatch_ingest_events_stored_total');
+        const [rows, firing] = await Promise.all([
+          scalar(service, 'SELECT count() AS value FROM token_requests FINAL'),
+          scalar(service, "SELECT countIf(status = 'firing') AS value FROM alerts FINAL"),
+        ]);
+        const seconds = Math.max(0.001, (now - last.at) / 1000);
+        const lag = service.ingest.lag();
+        status.show(
+          `${rate((produced - last.produced) / seconds)} events/s produced, ${rate((stored - last.stored) / seconds)} stored | ` +
+            `${rows.toLocaleString('en')} requests stored | lag ${lag === undefined ? '?' : lag.toLocaleString('en')} | ${firing} alerts firing`,
+        );
+        last = { at: now, produced, stored };
+      } catch {
+        // ClickHouse busy or closing: skip this update
+      } finally {
+        busy = false;
+      }
+    })();
+  }, STATUS_MS);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+const rate = (value: number) => (value >= 100 ? Math.round(value).toLocaleString('en') : value.toFixed(1));
+
+async function counterValue(registry: Registry, name: string): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (!metric) return 0;
+  const { values } = await metric.get();
+  return values.reduce((sum, { value }) => sum + value, 0);
+}
+
+const scalarRow = z.object({ value: z.coerce.number() });
+
+async function scalar(service: Service, query: string): Promise<number> {
+  const [row] = await queryRows(service.storage.client, query, {}, scalarRow);
+  return row?.value ?? 0;
+}
