@@ -4,6 +4,7 @@ import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import type { AlertDraft, Severity } from '@tokenwatch/shared/alerts/alert';
 import { allSettingsOf, settingsFor } from '../../config.js';
 import { windowParams, type DetectContext, type Detector, type DetectWindow } from '../../detector.js';
+import { ASSERTION_HYGIENE, HYGIENE_ISSUES, JTI_CROSS_CLIENT, JTI_REPLAY } from './findings.js';
 
 const NEW_JTIS = sql(import.meta.url, './new-jtis.sql');
 const REUSED_JTIS = sql(import.meta.url, './reused-jtis.sql');
@@ -69,7 +70,7 @@ const hygieneRow = z.object({
  */
 export const jtiReplay: Detector = {
   name: 'jti_replay',
-  findings: ['jti_replay', 'jti_cross_client', 'assertion_hygiene'],
+  findings: [JTI_REPLAY, JTI_CROSS_CLIENT, ASSERTION_HYGIENE],
   enabled: (config) => config.jti_replay.enabled,
   async detect(context, window) {
     return [...(await findReplays(context, window)), ...(await findHygieneIssues(context, window))];
@@ -143,8 +144,7 @@ function replayDraft(
   const what = replays.length > 0
     ? `client assertion jti ${jti} was used ${uses.length} times within its validity${acceptedReplay ? ', and the IdP accepted a replay' : ', every replay rejected'}`
     : `the IdP reported a replayed client assertion${jti ? ` (jti ${jti})` : ''}`;
-  return {
-    detector: 'jti_replay',
+  return JTI_REPLAY.draft({
     severity,
     tenant,
     client_id: clientId,
@@ -165,13 +165,12 @@ function replayDraft(
       distinct_asns: [...asns],
     },
     event_ids: uses.map((use) => use.event_id),
-  };
+  });
 }
 
 function crossClientDraft(tenant: string, jti: string, uses: readonly RequestRow[], clients: ReadonlyMap<string, RequestRow[]>): AlertDraft {
   const [owner] = clients.keys();
-  return {
-    detector: 'jti_cross_client',
+  return JTI_CROSS_CLIENT.draft({
     severity: 'high',
     tenant,
     client_id: owner ?? '',
@@ -184,7 +183,7 @@ function crossClientDraft(tenant: string, jti: string, uses: readonly RequestRow
     summary: `client assertion jti ${jti} was presented by ${clients.size} different clients (${[...clients.keys()].join(', ')}): one client's assertion (or signing key) is in another's hands.`,
     evidence: { jti, clients: [...clients.keys()], uses: uses.map(describeUse) },
     event_ids: uses.map((use) => use.event_id),
-  };
+  });
 }
 
 function describeUse(use: RequestRow) {
@@ -202,7 +201,7 @@ function describeUse(use: RequestRow) {
   };
 }
 
-type HygieneIssue = 'long_lifetime' | 'missing_jti' | 'iat_skew';
+type HygieneIssue = (typeof HYGIENE_ISSUES)[number];
 
 const HYGIENE_TEXT: Record<HygieneIssue, (count: number, limit: number) => string> = {
   long_lifetime: (count, limit) => `${count} client assertions lived longer than ${limit} minutes (exp - iat)`,
@@ -245,8 +244,7 @@ async function findHygieneIssues(context: DetectContext, window: DetectWindow): 
     const first = issueRows[0]!;
     const lifetimes = issueRows.map((row) => row.lifetime_seconds).filter((value): value is number => value !== null);
     const ages = issueRows.map((row) => row.iat_age_seconds).filter((value): value is number => value !== null);
-    return {
-      detector: 'assertion_hygiene',
+    return ASSERTION_HYGIENE.draft({
       severity: 'low',
       tenant: first.tenant,
       client_id: first.client_id,
@@ -265,7 +263,7 @@ async function findHygieneIssues(context: DetectContext, window: DetectWindow): 
         max_iat_offset_seconds: ages.length > 0 ? Math.max(...ages.map(Math.abs)) : null,
       },
       event_ids: issueRows.slice(0, 100).map((row) => row.event_id),
-    } satisfies AlertDraft;
+    });
   });
 }
 
