@@ -40,8 +40,6 @@ export const JTI_CROSS_CLIENT = defineFinding(
   { scope: 'tenant' },
 );
 
-export const HYGIENE_ISSUES = ['long_lifetime', 'missing_jti', 'iat_skew'] as const;
-
 /** Assertions of one client on one UTC day that break a hygiene rule (low severity: policy, not compromise). */
 export const ASSERTION_HYGIENE = defineFinding(
   'assertion_hygiene',

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
-import type { AlertDraft, Severity } from '@tokenwatch/shared/alerts/alert';
+import { MAX_ALERT_EVENT_IDS, type AlertDraft, type Severity } from '@tokenwatch/shared/alerts/alert';
 import { allSettingsOf, settingsFor } from '../../config.js';
 import { windowParams, type DetectContext, type Detector, type DetectWindow } from '../../detector.js';
-import { ASSERTION_HYGIENE, HYGIENE_ISSUES, JTI_CROSS_CLIENT, JTI_REPLAY } from './findings.js';
+import { ASSERTION_HYGIENE, JTI_CROSS_CLIENT, JTI_REPLAY } from './findings.js';
 
 const NEW_JTIS = sql(import.meta.url, './new-jtis.sql');
 const REUSED_JTIS = sql(import.meta.url, './reused-jtis.sql');
@@ -157,12 +157,12 @@ function replayDraft(
     summary: `${what}${asns.size > 1 ? ` from ${asns.size} different networks (ASNs)` : ''}.`,
     evidence: {
       jti,
-      uses: uses.map(describeUse),
+      uses: shown(uses).map(describeUse),
       replayed_uses: replays.length,
       accepted_replays: replays.filter((use) => use.outcome === 'success').length,
       replay_reported_by_idp: uses.some((use) => use.replay_reported),
       assertion_exp: first?.exp ? new Date(first.exp * 1000).toISOString() : null,
-      distinct_asns: [...asns],
+      distinct_asns: shown([...asns]),
     },
     event_ids: uses.map((use) => use.event_id),
   });
@@ -181,9 +181,17 @@ function crossClientDraft(tenant: string, jti: string, uses: readonly RequestRow
     last_seen: uses.at(-1)?.time_ms ?? 0,
     event_count: uses.length,
     summary: `client assertion jti ${jti} was presented by ${clients.size} different clients (${[...clients.keys()].join(', ')}): one client's assertion (or signing key) is in another's hands.`,
-    evidence: { jti, clients: [...clients.keys()], uses: uses.map(describeUse) },
+    evidence: { jti, clients: shown([...clients.keys()]), uses: shown(uses).map(describeUse) },
     event_ids: uses.map((use) => use.event_id),
   });
+}
+
+/**
+ * What evidence lists: a jti replayed thousands of times (hostile input) is counted in full by
+ * event_count and the summary, but its evidence keeps the first uses, like event_ids.
+ */
+function shown<T>(items: readonly T[]): T[] {
+  return items.slice(0, MAX_ALERT_EVENT_IDS);
 }
 
 function describeUse(use: RequestRow) {
@@ -201,7 +209,7 @@ function describeUse(use: RequestRow) {
   };
 }
 
-type HygieneIssue = (typeof HYGIENE_ISSUES)[number];
+type HygieneIssue = 'long_lifetime' | 'missing_jti' | 'iat_skew';
 
 const HYGIENE_TEXT: Record<HygieneIssue, (count: number, limit: number) => string> = {
   long_lifetime: (count, limit) => `${count} client assertions lived longer than ${limit} minutes (exp - iat)`,
