@@ -73,14 +73,14 @@ export function createDetectorMetrics(registry: Registry) {
     }),
     alertsRaised: new Counter({
       name: 'tokenwatch_detector_alerts_raised_total',
-      help: 'New alerts, by the finding that raised them.',
-      labelNames: ['detector'],
+      help: 'New alerts, by finding.',
+      labelNames: ['finding'],
       registers: [registry],
     }),
     alertsUpdated: new Counter({
       name: 'tokenwatch_detector_alerts_updated_total',
-      help: 'Stored alerts that grew, escalated, re-fired or resolved.',
-      labelNames: ['detector'],
+      help: 'Stored alerts that grew, escalated, re-fired or resolved, by finding.',
+      labelNames: ['finding'],
       registers: [registry],
     }),
     runErrors: new Counter({

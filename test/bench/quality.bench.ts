@@ -44,7 +44,7 @@ try {
   const { missed, benign } = scoreAlerts(alerts, labels);
   console.log(`attacks found: ${labels.length - missed.length} of ${labels.length}${missed.length ? ` (missed: ${missed.map((l) => `${l.kind} ${l.client_id}`).join(', ')})` : ''}`);
   console.log(`benign alerts: ${benign.length} over ${events.toLocaleString('en')} requests = ${((benign.length / events) * 1_000_000).toFixed(2)} per million`);
-  for (const alert of benign) console.log(`  ${alert.severity} ${alert.detector} ${alert.tenant}/${alert.client_id}: ${alert.summary}`);
+  for (const alert of benign) console.log(`  ${alert.severity} ${alert.finding} ${alert.tenant}/${alert.client_id}: ${alert.summary}`);
 } finally {
   await clickhouse.close();
   rmSync(dataDir, { recursive: true, force: true });

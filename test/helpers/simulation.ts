@@ -49,10 +49,10 @@ export function explains(alert: StoredAlert, label: AttackLabel): boolean {
   );
 }
 
-/** Attacks no alert of the right detector explains, and alerts no attack explains. */
+/** Attacks no alert of the right finding explains, and alerts no attack explains. */
 export function scoreAlerts(alerts: readonly StoredAlert[], labels: readonly AttackLabel[]) {
   return {
-    missed: labels.filter((label) => !alerts.some((alert) => alert.detector === label.detector && explains(alert, label))),
+    missed: labels.filter((label) => !alerts.some((alert) => alert.finding === label.finding && explains(alert, label))),
     benign: alerts.filter((alert) => !labels.some((label) => explains(alert, label))),
   };
 }

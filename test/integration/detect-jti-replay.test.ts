@@ -72,7 +72,7 @@ describe('jti_replay detector (real chDB)', () => {
     await clickhouse?.close();
   });
 
-  const find = (detector: string, client: string) => firstTick.filter((a) => a.detector === detector && a.client_id === client);
+  const find = (finding: string, client: string) => firstTick.filter((a) => a.finding === finding && a.client_id === client);
 
   it('raises a critical alert for a replay the IdP accepted from another network, with the evidence', () => {
     const [alert] = find('jti_replay', 'svc-orders');
@@ -88,14 +88,14 @@ describe('jti_replay detector (real chDB)', () => {
   });
 
   it('reports one jti presented by two clients as its own finding', () => {
-    const cross = firstTick.filter((a) => a.detector === 'jti_cross_client');
+    const cross = firstTick.filter((a) => a.finding === 'jti_cross_client');
     expect(cross).toHaveLength(1);
     expect(cross[0]?.evidence).toMatchObject({ jti: 'jti-shared', clients: expect.arrayContaining(['svc-alpha', 'svc-beta']) });
   });
 
   it('does not call a reuse after expiry a replay, and stays silent on benign traffic', () => {
     expect(find('jti_replay', 'svc-late')).toEqual([]);
-    const clients = new Set(firstTick.filter((a) => a.detector === 'jti_replay').map((a) => a.client_id));
+    const clients = new Set(firstTick.filter((a) => a.finding === 'jti_replay').map((a) => a.client_id));
     expect([...clients].sort()).toEqual(['svc-billing', 'svc-ledger', 'svc-orders']);
   });
 
@@ -104,7 +104,7 @@ describe('jti_replay detector (real chDB)', () => {
     expect(hygiene.map((a) => a.alert_key).sort()).toEqual(['long_lifetime', 'missing_jti']);
     expect(hygiene.every((a) => a.severity === 'low')).toBe(true);
     // The accepted replay came 40 s after iat: within the 60 s skew allowed.
-    expect(firstTick.filter((a) => a.detector === 'assertion_hygiene').map((a) => a.client_id)).toEqual(['svc-sloppy', 'svc-sloppy']);
+    expect(firstTick.filter((a) => a.finding === 'assertion_hygiene').map((a) => a.client_id)).toEqual(['svc-sloppy', 'svc-sloppy']);
   });
 
   it('moves its watermark: a second tick examines nothing and raises nothing', async () => {

@@ -66,7 +66,7 @@ describe('detection latency of the always-on service', () => {
     let latency = Number.POSITIVE_INFINITY;
     while (Date.now() - reachedKafka < 30_000) {
       const alerts = await readAlertsUpdatedSince(storage.client, 0);
-      if (alerts.some((alert) => alert.detector === 'jti_replay' && alert.alert_key === 'jti-stolen')) {
+      if (alerts.some((alert) => alert.finding === 'jti_replay' && alert.alert_key === 'jti-stolen')) {
         latency = Date.now() - reachedKafka;
         break;
       }

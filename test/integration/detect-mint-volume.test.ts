@@ -79,7 +79,7 @@ describe('mint_volume detector (real chDB)', () => {
   it('flags a client minting 30x its baseline, with the baseline and the sources in the evidence', () => {
     const burst = alerts.filter((a) => a.client_id === 'svc-steady');
     expect(burst).toHaveLength(1);
-    expect(burst[0]).toMatchObject({ detector: 'mint_volume', severity: 'high', event_count: 600, first_seen: burstAt });
+    expect(burst[0]).toMatchObject({ finding: 'mint_volume', severity: 'high', event_count: 600, first_seen: burstAt });
     expect(burst[0]?.evidence).toMatchObject({ observed: 600, baseline_median: 20, baseline_mad: 0, bucket_minutes: 5 });
     const sources = burst[0]?.evidence.source_ips as Array<{ ip: string; asn: number; requests: number }>;
     expect(sources[0]).toMatchObject({ ip: '45.67.89.10', asn: 14061, requests: 580 });
@@ -89,7 +89,7 @@ describe('mint_volume detector (real chDB)', () => {
   it('reports a burst of failed client authentication as invalid_client_burst', () => {
     const failures = alerts.filter((a) => a.client_id === 'svc-quiet');
     expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatchObject({ detector: 'invalid_client_burst', event_count: 150 });
+    expect(failures[0]).toMatchObject({ finding: 'invalid_client_burst', event_count: 150 });
   });
 
   it('judges clients under 24 hours old against the cold-start cap only', () => {

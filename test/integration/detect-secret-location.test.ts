@@ -88,7 +88,7 @@ describe('secret_new_location detector (real chDB)', () => {
   it('raises high for a secret used from a new country, naming the place and the known ones', () => {
     const [alert, ...rest] = alerts.filter((a) => a.client_id === 'svc-leaky');
     expect(rest).toEqual([]);
-    expect(alert).toMatchObject({ detector: 'secret_new_location', severity: 'high', alert_key: 'country:RU', event_count: 2, first_seen: T0 + HOUR });
+    expect(alert).toMatchObject({ finding: 'secret_new_location', severity: 'high', alert_key: 'country:RU', event_count: 2, first_seen: T0 + HOUR });
     expect(alert?.evidence).toMatchObject({
       level: 'country',
       new_location: { country: 'RU', asn: 12389, source_ips: ['91.92.93.94'] },

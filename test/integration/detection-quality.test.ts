@@ -54,6 +54,6 @@ describe('detection quality on simulated traffic', () => {
   it('raises no alert on benign traffic (at most one per million requests)', () => {
     const { benign } = scoreAlerts(alerts, labels);
     const allowed = Math.floor(events / 1_000_000);
-    expect(benign.length, benign.map((a) => `${a.severity} ${a.detector} ${a.tenant}/${a.client_id}: ${a.summary}`).join('\n')).toBeLessThanOrEqual(allowed);
+    expect(benign.length, benign.map((a) => `${a.severity} ${a.finding} ${a.tenant}/${a.client_id}: ${a.summary}`).join('\n')).toBeLessThanOrEqual(allowed);
   });
 });

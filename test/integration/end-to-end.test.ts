@@ -21,7 +21,7 @@ const CHANNEL = 'C0ALERTS';
 
 interface AlertRow {
   alert_id: string;
-  detector: string;
+  finding: string;
   tenant: string;
   client_id: string;
   summary: string;
@@ -74,14 +74,14 @@ describe('end to end: simulator -> Kafka -> ingest -> ClickHouse -> detectors ->
   });
 
   const alertsById = async (): Promise<Map<string, AlertRow>> => {
-    const result = await service.storage.client.query({ query: 'SELECT alert_id, detector, tenant, client_id, summary FROM alerts FINAL', format: 'JSONEachRow' });
+    const result = await service.storage.client.query({ query: 'SELECT alert_id, finding, tenant, client_id, summary FROM alerts FINAL', format: 'JSONEachRow' });
     return new Map((await result.json<AlertRow>()).map((row) => [row.alert_id, row]));
   };
   const alertIdOf = (message: StubMessage) => String(message.metadata?.event_payload.alert_id ?? '');
   const rootsFor = (label: AttackLabel, alerts: Map<string, AlertRow>) =>
     stub.roots(CHANNEL).filter((message) => {
       const alert = alerts.get(alertIdOf(message));
-      return alert !== undefined && alert.detector === label.detector && alert.tenant === label.tenant && alert.client_id === label.client_id;
+      return alert !== undefined && alert.finding === label.finding && alert.tenant === label.tenant && alert.client_id === label.client_id;
     });
 
   it('injects one attack of every kind into the simulated traffic', () => {
@@ -135,7 +135,7 @@ describe('end to end: simulator -> Kafka -> ingest -> ClickHouse -> detectors ->
       `end-to-end: ${stub.roots(CHANNEL).length} root messages, ${benign.length} not explained by a label` +
         benign.map((message) => {
           const alert = alerts.get(alertIdOf(message));
-          return `\n  ${alert?.detector} ${alert?.tenant}/${alert?.client_id}: ${alert?.summary}`;
+          return `\n  ${alert?.finding} ${alert?.tenant}/${alert?.client_id}: ${alert?.summary}`;
         }).join(''),
     );
   }, 180_000);

@@ -5,6 +5,7 @@ import { parseConfig } from '@tokenwatch/server/config-file';
 import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
 import { upsertAlerts } from '@tokenwatch/detector/alerts-store';
 import { backtest } from '@tokenwatch/detector/engine';
+import { FINDINGS } from '@tokenwatch/detector/findings';
 import { createDetectors } from '@tokenwatch/detector/registry';
 import { createLogger } from '@tokenwatch/shared/log';
 import { runReadOnlyQuery } from '@tokenwatch/server/query-server/read-only-query';
@@ -180,9 +181,9 @@ describe('the SQL in docs/investigations.md and the runbooks in docs/detectors.m
   it('stores the simulated traffic and an alert for every injected attack', () => {
     expect(events).toBeGreaterThan(100_000);
     expect(world.jti).not.toBe('');
-    const detectors = new Set(alerts.map((alert) => alert.detector));
-    for (const detector of ['jti_replay', 'assertion_hygiene', 'mint_volume', 'invalid_client_burst', 'secret_new_location']) {
-      expect(detectors, `an alert of ${detector}`).toContain(detector);
+    const findings = new Set(alerts.map((alert) => alert.finding));
+    for (const finding of ['jti_replay', 'assertion_hygiene', 'mint_volume', 'invalid_client_burst', 'secret_new_location']) {
+      expect(findings, `an alert of ${finding}`).toContain(finding);
     }
   });
 
@@ -191,7 +192,7 @@ describe('the SQL in docs/investigations.md and the runbooks in docs/detectors.m
     expect(blocks.length).toBeGreaterThanOrEqual(15);
     expect(blocks.map((block) => block.heading).filter((heading) => !(heading in INVESTIGATIONS)), 'headings without an expectation').toEqual([]);
     const client = world.label('mint_burst');
-    const alert = alerts.find((candidate) => candidate.detector === 'secret_new_location')!;
+    const alert = alerts.find((candidate) => candidate.finding === 'secret_new_location')!;
     const values = {
       tenant: client.tenant,
       client_id: client.client_id,
@@ -218,16 +219,16 @@ describe('the SQL in docs/investigations.md and the runbooks in docs/detectors.m
 
   it('runs every runbook query in docs/detectors.md on an alert of its finding, with rows', async () => {
     const blocks = fencedBlocks('detectors.md', 'sql');
-    const findings = createDetectors().flatMap((detector) => detector.findings);
+    const findings = FINDINGS.names;
     // Every finding has a section whose heading is exactly its name (the Slack runbook anchor) and runbook SQL.
     const sections = new Set(blocks.map((block) => block.section));
     expect(findings.filter((finding) => !sections.has(finding)), 'findings without runbook SQL').toEqual([]);
     const failures: string[] = [];
     for (const block of blocks) {
-      const detector = findings.includes(block.section) ? (RUNBOOK_ALERT_OF[block.section] ?? block.section) : undefined;
-      const alert = detector ? alerts.find((candidate) => candidate.detector === detector) : alerts[0];
+      const finding = findings.includes(block.section) ? (RUNBOOK_ALERT_OF[block.section] ?? block.section) : undefined;
+      const alert = finding ? alerts.find((candidate) => candidate.finding === finding) : alerts[0];
       try {
-        if (!alert) throw new Error(`no ${detector} alert to start from`);
+        if (!alert) throw new Error(`no ${finding} alert to start from`);
         const rows = await query(block.sql, paramsFor(block, { alert_id: alert.alert_id }));
         expect(rows.length, 'rows').toBeGreaterThan(0);
       } catch (error) {
@@ -240,7 +241,7 @@ describe('the SQL in docs/investigations.md and the runbooks in docs/detectors.m
 
   it('has a heading per finding whose anchor is exactly the finding name', () => {
     const headings = readFileSync(`${DOCS}detectors.md`, 'utf8').match(/^## .+$/gm) ?? [];
-    for (const finding of createDetectors().flatMap((detector) => detector.findings)) expect(headings).toContain(`## ${finding}`);
+    for (const finding of FINDINGS.names) expect(headings).toContain(`## ${finding}`);
   });
 
   it('documents a configuration the loader accepts, with the defaults it states', () => {

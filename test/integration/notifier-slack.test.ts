@@ -15,6 +15,7 @@ import { ConfigError, DependencyError } from '@tokenwatch/shared/errors';
 import { POSSIBLE_DUPLICATE_NOTE } from '@tokenwatch/notifier/slack-sender';
 import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { migrate } from '@tokenwatch/shared/storage/migrate';
+import { sampleEvidence, type SampleFinding } from '../helpers/alerts.js';
 import { runCli } from '../helpers/cli.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 import { blockProblem, startSlackStub, type RecordedRequest, type SlackStub, type StubMessage } from '../helpers/slack-stub.js';
@@ -38,8 +39,9 @@ const logger = pino(
 
 function draft(i: number, overrides: Partial<AlertDraft> = {}): AlertDraft {
   const now = Date.now();
+  const finding = (overrides.finding ?? 'jti_replay') as SampleFinding;
   return {
-    detector: 'jti_replay',
+    finding,
     severity: 'high',
     tenant: 'acme',
     client_id: `svc-${i}`,
@@ -50,7 +52,7 @@ function draft(i: number, overrides: Partial<AlertDraft> = {}): AlertDraft {
     last_seen: now - 60_000,
     event_count: 2,
     summary: `The assertion jti-${i} was used twice.`,
-    evidence: { jti: `jti-${i}`, uses: 2, source_ips: [{ ip: '203.0.113.9', asn: 64500, as_org: 'Example', country: 'NL', first_seen: now - 86_400_000, requests: 1 }] },
+    evidence: finding === 'jti_replay' ? sampleEvidence.jti_replay(`jti-${i}`) : sampleEvidence[finding](),
     event_ids: [`e-${i}`],
     ...overrides,
   };
@@ -295,11 +297,11 @@ describe('notifier → Slack (against a Slack Web API stub)', () => {
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(280);
   });
 
-  it('routes by severity, detector and tenant, and falls back to SLACK_CHANNEL when a routed channel refuses', async () => {
+  it('routes by severity, finding and tenant, and falls back to SLACK_CHANNEL when a routed channel refuses', async () => {
     const severity = (s: Severity) => s;
     await upsertAlerts(
       clickhouse.client,
-      [draft(1), draft(2, { detector: 'mint_volume', severity: severity('critical') }), draft(3, { detector: 'mint_volume', tenant: 'beta' }), draft(4, { detector: 'secret_new_location', severity: 'low' })],
+      [draft(1), draft(2, { finding: 'mint_volume', severity: severity('critical') }), draft(3, { finding: 'mint_volume', tenant: 'beta' }), draft(4, { finding: 'secret_new_location', severity: 'low' })],
       Date.now(),
     );
     stub.missingChannels.add('C0GONE');
@@ -307,7 +309,7 @@ describe('notifier → Slack (against a Slack Web API stub)', () => {
       notify: {
         routes: [
           { channel: 'C0CRIT', min_severity: 'critical' },
-          { channel: 'C0JTI', detectors: ['jti_replay'] },
+          { channel: 'C0JTI', findings: ['jti_replay'] },
           { channel: 'C0BETA', tenants: ['beta'] },
           { channel: 'C0GONE', severities: ['low'] },
         ],
@@ -405,11 +407,11 @@ describe('notifier without Slack: terminal, JSON-lines file, webhook; the CLI', 
       await service.stop();
       return printed;
     };
-    const { raised } = await upsertAlerts(client, [draft(1), draft(2, { detector: 'mint_volume', evidence: { observed: 500, baseline_median: 20 } })], Date.now());
+    const { raised } = await upsertAlerts(client, [draft(1), draft(2, { finding: 'mint_volume', evidence: sampleEvidence.mint_volume(500, 20) })], Date.now());
     failNext = 1;
     const printed = await run();
     expect(printed).toContain('[HIGH] jti_replay firing: client Service 1 (svc-1), tenant acme');
-    expect(printed).toContain('Observed: 500 vs baseline median 20');
+    expect(printed).toContain('    Observed: 500\n    Baseline median: 20\n');
     expect(printed).toContain(`fingerprint: ${raised[0]!.alert_id}`);
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { alert_id: string; investigation_sql: string });
     expect(lines.map((line) => line.alert_id).sort()).toEqual(raised.map((alert) => alert.alert_id).sort());

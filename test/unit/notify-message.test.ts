@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
+import { evidence, evidenceSchema } from '@tokenwatch/shared/alerts/evidence';
+import { defineFinding, findingCatalog } from '@tokenwatch/shared/alerts/finding';
+import { FINDINGS } from '@tokenwatch/detector/findings';
 import {
   buildAlertMessage,
   buildDigestMessage,
@@ -12,6 +15,7 @@ import {
 } from '@tokenwatch/notifier/message';
 import { routeAlert } from '@tokenwatch/notifier/routing';
 import { parseConfig } from '@tokenwatch/server/config-file';
+import { sampleEvidence } from '../helpers/alerts.js';
 import { blockProblem } from '../helpers/slack-stub.js';
 
 const T0 = Date.parse('2026-03-02T10:00:00Z');
@@ -19,7 +23,7 @@ const T0 = Date.parse('2026-03-02T10:00:00Z');
 function alert(overrides: Partial<StoredAlert> = {}): StoredAlert {
   return {
     alert_id: '0123456789abcdef0123456789abcdef',
-    detector: 'jti_replay',
+    finding: 'jti_replay',
     severity: 'high',
     tenant: 'acme',
     client_id: 'svc-billing',
@@ -30,14 +34,7 @@ function alert(overrides: Partial<StoredAlert> = {}): StoredAlert {
     last_seen: T0 + 5 * 60_000,
     event_count: 3,
     summary: 'The assertion jti was used 3 times within its lifetime, from 2 source IPs.',
-    evidence: {
-      jti: "jti-1'x",
-      uses: 3,
-      source_ips: [
-        { ip: '203.0.113.7', asn: 64500, as_org: 'Example Hosting', country: 'NL', first_seen: T0 - 86_400_000, requests: 2 },
-        { ip: '198.51.100.1', asn: 64501, as_org: 'Corp Net', country: 'US', first_seen: '2026-01-15T00:00:00Z', requests: 1 },
-      ],
-    },
+    evidence: sampleEvidence.jti_replay("jti-1'x"),
     event_ids: ['e1', 'e2', 'e3'],
     status: 'firing',
     created_at: T0 + 6 * 60_000,
@@ -63,7 +60,7 @@ function expectWithinLimits(blocks: readonly Block[]): void {
 }
 
 describe('alert message (Block Kit)', () => {
-  it('carries severity, detector, client, tenant, summary, evidence, window, SQL, runbook and fingerprint', () => {
+  it('carries severity, finding, client, tenant, summary, evidence, window, SQL, runbook and fingerprint', () => {
     const message = buildAlertMessage(alert());
     expectWithinLimits(message.blocks);
     expect(message.cut).toBe(false);
@@ -73,10 +70,18 @@ describe('alert message (Block Kit)', () => {
     expect(all).toContain('*Billing sync* (`svc-billing`)');
     expect(all).toContain('`acme`');
     expect(all).toContain('used 3 times within its lifetime');
+    // Evidence by the finding's labels and kinds: jti as code, counts, flags, times, ASNs.
     expect(all).toContain("*jti:* `jti-1'x`");
-    expect(all).toContain('`203.0.113.7` — AS64500 Example Hosting, NL, first seen 2026-03-01, 2 requests');
-    expect(all).toContain('`198.51.100.1` — AS64501 Corp Net, US, first seen 2026-01-15, 1 requests');
-    expect(all).toContain('*uses:* 3');
+    expect(all).toContain('*Replays within validity:* 1');
+    expect(all).toContain('*Replay reported by the IdP:* no');
+    expect(all).toContain('*Assertion expires:* 2026-03-01 10:05:00 UTC');
+    expect(all).toContain('*Networks (ASNs):* AS64500, AS64501');
+    // A list of records: one bullet each, led by its first field, empty values left out.
+    expect(all).toContain(
+      "*Uses (2)*\n• 2026-03-01 10:00:00 UTC — Client: `svc-a`, Outcome: success, Source IP: `203.0.113.10`, ASN: AS64500, " +
+        "Network operator: Example Net 0, Country: NL, Replay reported by the IdP: no, Event: `e-jti-1'x-0`",
+    );
+    expect(all).toContain('Error: invalid_grant');
     expect(all).toContain('2026-03-02 10:00:00 UTC');
     expect(all).toContain('2026-03-02 10:05:00 UTC');
     expect(all).toContain("assertion_jti = 'jti-1\\'x'");
@@ -86,12 +91,13 @@ describe('alert message (Block Kit)', () => {
 
   it('shows observed vs baseline for volume alerts and links the runbook when a base URL is set', () => {
     const message = buildAlertMessage(
-      alert({ detector: 'mint_volume', severity: 'medium', evidence: { observed: 4200, baseline_median: 120, baseline_mad: 15.5, score: 263.2 } }),
+      alert({ finding: 'mint_volume', severity: 'medium', evidence: sampleEvidence.mint_volume(4_200, 120) }),
       { runbookBaseUrl: 'https://git.example.com/tokenwatch/blob/main/docs/detectors.md' },
     );
     const all = texts(message.blocks).join('\n');
-    expect(all).toContain('*Observed:* 4,200 vs baseline median 120, MAD 15.5');
-    expect(all).toContain('*Score:* 263.2');
+    expect(all).toContain('*Observed:* 4,200\n*Baseline median:* 120\n*Baseline MAD:* 4.5');
+    expect(all).toContain('*Score (MADs above the median):* 906.67');
+    expect(all).toContain('*Source IPs (1)*\n• `203.0.113.9` — ASN: AS64500, Network operator: Example, Country: NL, Requests: 4,200');
     expect(all).toContain('<https://git.example.com/tokenwatch/blob/main/docs/detectors.md#mint_volume|Runbook: docs/detectors.md#mint_volume>');
     expect(all).not.toContain('assertion_jti =');
   });
@@ -106,11 +112,23 @@ describe('alert message (Block Kit)', () => {
   });
 
   it('stays inside 50 blocks and 3000 characters per section, and says what was cut', () => {
-    const evidence: Record<string, unknown> = {};
-    for (let i = 0; i < 120; i++) evidence[`list_${i}`] = [{ a: 'x'.repeat(50), b: i }];
-    evidence.source_ips = Array.from({ length: 400 }, (_, i) => ({ ip: `10.0.${i >> 8}.${i & 255}`, asn: 64500 + i, as_org: 'Some Org', country: 'DE', first_seen: T0, requests: i }));
-    evidence.long_note = 'y'.repeat(10_000);
-    const message = buildAlertMessage(alert({ evidence, summary: 's'.repeat(5_000) }));
+    // A finding with more evidence than a message can hold: 120 lists (blocks) and 400 source IPs (one long section).
+    const record = evidenceSchema({ a: evidence.text('A'), b: evidence.count('B') });
+    const sources = evidenceSchema({ ip: evidence.ip('IP'), asn: evidence.asn('ASN'), as_org: evidence.text('Network operator'), requests: evidence.count('Requests') });
+    const huge = defineFinding(
+      'huge',
+      evidenceSchema({
+        note: evidence.text('Note'),
+        source_ips: evidence.list('Source IPs', sources),
+        ...Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`list_${i}`, evidence.list(`List ${i}`, record)])),
+      }),
+    );
+    const findings = findingCatalog([...FINDINGS.findings, huge]);
+    const data: Record<string, unknown> = { note: 'y'.repeat(1_000) };
+    data.source_ips = Array.from({ length: 400 }, (_, i) => ({ ip: `10.0.${i >> 8}.${i & 255}`, asn: 64500 + i, as_org: 'Some Org', requests: i }));
+    for (let i = 0; i < 120; i++) data[`list_${i}`] = [{ a: 'x'.repeat(50), b: i }];
+    const message = buildAlertMessage(alert({ finding: 'huge', evidence: data, summary: 's'.repeat(5_000) }), { findings });
+    expect(findings.read({ finding: 'huge', evidence: data }).ok).toBe(true);
     expectWithinLimits(message.blocks);
     expect(message.blocks).toHaveLength(SLACK_LIMITS.blocks);
     expect(message.cut).toBe(true);
@@ -166,14 +184,20 @@ describe('investigation SQL', () => {
       ].join('\n'),
     );
     // Across clients for a cross-client jti.
-    expect(investigationSql(alert({ detector: 'jti_cross_client' }))).not.toContain('client_id =');
-    expect(investigationSql(alert({ detector: 'mint_volume' }))).not.toContain('assertion_jti =');
+    // Across clients for a finding of tenant scope (a jti shared between clients).
+    const cross = investigationSql(alert({ finding: 'jti_cross_client', evidence: sampleEvidence.jti_cross_client('j-9') }));
+    expect(cross).not.toContain('client_id =');
+    expect(cross).toContain("assertion_jti = 'j-9'");
+    expect(investigationSql(alert({ finding: 'mint_volume', evidence: sampleEvidence.mint_volume() }))).not.toContain('assertion_jti =');
+    // A replay the IdP reported without a jti: no jti filter (the key is an event id, not a jti).
+    expect(investigationSql(alert({ alert_key: 'event:e-1', evidence: sampleEvidence.jti_replay('') }))).not.toContain('assertion_jti =');
   });
 
   it('renders a readable terminal form', () => {
     const text = renderAlertPlain(alert(), { change: 'new' });
     expect(text.split('\n')[0]).toBe('[HIGH] jti_replay firing: client Billing sync (svc-billing), tenant acme');
-    expect(text).toContain('203.0.113.7');
+    expect(text).toContain('    Uses (2)\n    • 2026-03-01 10:00:00 UTC — Client: `svc-a`');
+    expect(text).toContain("    jti: `jti-1'x`");
     expect(text).toContain('fingerprint: 0123456789abcdef0123456789abcdef');
     expect(text).not.toContain('&lt;');
   });
@@ -185,7 +209,7 @@ describe('routing', () => {
       notify: {
         routes: [
           { channel: 'C0CRIT', min_severity: 'critical' },
-          { channel: 'C0JTI', detectors: ['jti_replay', 'jti_cross_client'], tenants: ['acme'] },
+          { channel: 'C0JTI', findings: ['jti_replay', 'jti_cross_client'], tenants: ['acme'] },
           { channel: 'C0LOW', severities: ['info', 'low'] },
         ],
       },
@@ -197,11 +221,89 @@ describe('routing', () => {
     expect(routeAlert(alert({ severity: 'critical' }), notify.routes, 'C0DEFAULT')).toBe('C0CRIT');
     expect(routeAlert(alert(), notify.routes, 'C0DEFAULT')).toBe('C0JTI');
     expect(routeAlert(alert({ tenant: 'other' }), notify.routes, 'C0DEFAULT')).toBe('C0DEFAULT');
-    expect(routeAlert(alert({ detector: 'mint_volume', severity: 'low' }), notify.routes, 'C0DEFAULT')).toBe('C0LOW');
+    expect(routeAlert(alert({ finding: 'mint_volume', severity: 'low' }), notify.routes, 'C0DEFAULT')).toBe('C0LOW');
   });
 
   it('rejects unknown keys and bad values with one readable line', () => {
     expect(() => parseConfig({ notify: { routes: [{ channel: 'C1', severity: 'high' }] } }, 'test.yaml')).toThrow(/test\.yaml at notify\.routes\.0\.severity/);
     expect(() => parseConfig({ notify: { digest_threshold: 0 } }, 'test.yaml')).toThrow(/notify\.digest_threshold/);
+  });
+
+  it('refuses a route naming a finding no detector raises, and the old `detectors` key, in one line', () => {
+    const unknown = () => parseConfig({ notify: { routes: [{ channel: 'C1', findings: ['jti_replay', 'jti_reply'] }] } }, 'test.yaml');
+    expect(unknown).toThrow(
+      'invalid configuration in test.yaml at notify.routes.0.findings.1: unknown finding "jti_reply": expected one of ' +
+        'jti_replay, jti_cross_client, assertion_hygiene, mint_volume, invalid_client_burst, secret_new_location',
+    );
+    expect(() => parseConfig({ notify: { routes: [{ channel: 'C1', detectors: ['jti_replay'] }] } }, 'test.yaml')).toThrow(
+      /^invalid configuration in test\.yaml at notify\.routes\.0\.detectors: Unrecognized key/,
+    );
+  });
+});
+
+describe('evidence rendered from the finding schema', () => {
+  // A finding the notifier has never heard of, declared here the way a detector declares one.
+  const TOKEN_EXFILTRATION = defineFinding(
+    'token_exfiltration',
+    evidenceSchema({
+      token_hash: evidence.id('Token hash'),
+      sightings: evidence.count('Sightings'),
+      seen_at: evidence.time('Seen at'),
+      still_valid: evidence.flag('Still valid'),
+      resolvers: evidence.list('Resolvers', evidenceSchema({ ip: evidence.ip('IP'), country: evidence.text('Country'), asn: evidence.asn('ASN') })),
+      origin: evidence.group('Origin', { network: evidence.network('Network'), country: evidence.text('Country') }),
+    }),
+  );
+  const findings = findingCatalog([...FINDINGS.findings, TOKEN_EXFILTRATION]);
+  const exfiltration = alert({
+    finding: 'token_exfiltration',
+    severity: 'critical',
+    alert_key: 'tok-1',
+    evidence: TOKEN_EXFILTRATION.draft({
+      severity: 'critical', tenant: 'acme', client_id: 'svc-billing', client_name: '', alert_key: 'tok-1', window_start: 0,
+      first_seen: T0, last_seen: T0, event_count: 1, summary: '', event_ids: [],
+      evidence: {
+        token_hash: 'sha256:ab12',
+        sightings: 12_345,
+        seen_at: '2026-03-02T09:59:00.000Z',
+        still_valid: true,
+        resolvers: [{ ip: '192.0.2.1', country: 'BR', asn: 0 }, { ip: '192.0.2.2', country: '', asn: 64999 }],
+        origin: { network: '192.0.2.0/24', country: 'BR' },
+      },
+    }).evidence,
+  });
+
+  it('renders a new finding in Block Kit by its labels and kinds, with no change to the notifier', () => {
+    const message = buildAlertMessage(exfiltration, { findings });
+    expectWithinLimits(message.blocks);
+    expect(message.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: ':rotating_light: CRITICAL · token_exfiltration' } });
+    const all = texts(message.blocks).join('\n');
+    expect(all).toContain('*Evidence*\n*Token hash:* `sha256:ab12`\n*Sightings:* 12,345\n*Seen at:* 2026-03-02 09:59:00 UTC\n*Still valid:* yes');
+    expect(all).toContain('*Resolvers (2)*\n• `192.0.2.1` — Country: BR\n• `192.0.2.2` — ASN: AS64999');
+    expect(all).toContain('*Origin*\nNetwork: `192.0.2.0/24`\nCountry: BR');
+    expect(all).toContain('Runbook: `docs/detectors.md#token_exfiltration`');
+    expect(all).not.toContain(':warning:');
+  });
+
+  it('renders a new finding as plain text the same way', () => {
+    const text = renderAlertPlain(exfiltration, { findings });
+    expect(text.split('\n')[0]).toBe('[CRITICAL] token_exfiltration firing: client Billing sync (svc-billing), tenant acme');
+    expect(text).toContain('    Evidence\n    Token hash: `sha256:ab12`\n    Sightings: 12,345\n    Seen at: 2026-03-02 09:59:00 UTC\n    Still valid: yes');
+    expect(text).toContain('    Resolvers (2)\n    • `192.0.2.1` — Country: BR\n    • `192.0.2.2` — ASN: AS64999');
+    expect(text).toContain('    Origin\n    Network: `192.0.2.0/24`\n    Country: BR');
+  });
+
+  it('still shows an alert whose finding is unknown, or whose evidence breaks its schema, and says why', () => {
+    // Without the catalog that declares it, token_exfiltration is unknown: every key is shown as it is.
+    const unknown = texts(buildAlertMessage(exfiltration).blocks).join('\n');
+    expect(unknown).toContain(':warning: unknown finding "token_exfiltration" (known: jti_replay, jti_cross_client,');
+    expect(unknown).toContain('*token hash:* sha256:ab12');
+    expect(unknown).toContain('*resolvers:* [{"ip":"192.0.2.1","country":"BR","asn":0},{"ip":"192.0.2.2","country":"","asn":64999}]');
+    // A jti_replay alert whose evidence was stored by a different version.
+    const broken = alert({ evidence: { jti: 42, uses: 3 } });
+    const text = texts(buildAlertMessage(broken).blocks).join('\n');
+    expect(text).toContain(':warning: jti_replay evidence does not match its schema at jti: Invalid input: expected string, received number');
+    expect(text).toContain('*jti:* 42');
+    expect(renderAlertPlain(broken)).toContain('    :warning: jti_replay evidence does not match its schema at jti:');
   });
 });

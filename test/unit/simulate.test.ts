@@ -90,7 +90,7 @@ describe('simulate', () => {
       }
       for (const other of sim.labels) if (other !== label) expect(other.start > label.end || other.end < label.start).toBe(true);
     }
-    expect(Object.fromEntries(sim.labels.map((label) => [label.kind, label.detector]))).toEqual({
+    expect(Object.fromEntries(sim.labels.map((label) => [label.kind, label.finding]))).toEqual({
       replay_accepted: 'jti_replay',
       replay_rejected: 'jti_replay',
       secret_new_country: 'secret_new_location',

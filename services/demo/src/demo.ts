@@ -199,7 +199,7 @@ function produceTraffic(args: {
       for await (const item of traffic) {
         if (failure !== undefined) break;
         if (item.type === 'label') {
-          status.note(`injected ${item.label.kind} on ${item.label.tenant}/${item.label.client_id} (expect a ${item.label.detector} alert)`);
+          status.note(`injected ${item.label.kind} on ${item.label.tenant}/${item.label.client_id} (expect a ${item.label.finding} alert)`);
           continue;
         }
         const event = { ...item.event, event_id: `${item.event.event_id}.${run}` };

@@ -11,6 +11,7 @@ import {
   type AlertStatus,
   type StoredAlert,
 } from '@tokenwatch/shared/alerts/alert';
+import { FINDINGS } from './findings.js';
 
 const ALERTS_BY_ID = sql(import.meta.url, './alerts-by-id.sql');
 const INSERT_ALERTS = sql(import.meta.url, './insert-alerts.sql');
@@ -49,9 +50,9 @@ export async function upsertAlerts(client: ClickHouseClient, drafts: readonly Al
   return { raised, updated };
 }
 
-/** Marks firing alerts of a detector resolved when nothing new was seen for `quietMs`. */
-export async function resolveQuietAlerts(client: ClickHouseClient, detector: string, quietMs: number, now: number): Promise<StoredAlert[]> {
-  const firing = await queryRows(client, FIRING_LAST_SEEN_BEFORE, { detector, before: toClickHouseTime(now - quietMs) }, storedAlertSchema);
+/** Marks firing alerts of a finding resolved when nothing new was seen for `quietMs`. */
+export async function resolveQuietAlerts(client: ClickHouseClient, finding: string, quietMs: number, now: number): Promise<StoredAlert[]> {
+  const firing = await queryRows(client, FIRING_LAST_SEEN_BEFORE, { finding, before: toClickHouseTime(now - quietMs) }, storedAlertSchema);
   const resolved = firing.map((alert) => withStatus(alert, 'resolved', now));
   await writeAlerts(client, resolved);
   return resolved;
@@ -86,7 +87,7 @@ async function writeAlerts(client: ClickHouseClient, alerts: readonly StoredAler
 function newAlert(alert_id: string, draft: AlertDraft, now: number): StoredAlert {
   return {
     alert_id,
-    detector: draft.detector,
+    finding: draft.finding,
     severity: draft.severity,
     tenant: draft.tenant,
     client_id: draft.client_id,
@@ -108,10 +109,14 @@ function newAlert(alert_id: string, draft: AlertDraft, now: number): StoredAlert
 /**
  * Drafts as alerts, those with one fingerprint merged (the same finding from two chunks of a
  * catch-up or a backtest), in first-seen order. Pure: a backtest uses it without storing.
+ * Every draft must name a known finding and carry evidence its schema accepts; one that does
+ * not is a detector bug, refused here (the error names the finding and the key) before
+ * anything is stored.
  */
 export function mergeDrafts(drafts: readonly AlertDraft[], now: number): StoredAlert[] {
   const merged = new Map<string, StoredAlert>();
-  for (const draft of drafts) {
+  for (const unchecked of drafts) {
+    const draft = FINDINGS.checkDraft(unchecked);
     const id = alertFingerprint(draft);
     const alert = newAlert(id, draft, now);
     const previous = merged.get(id);

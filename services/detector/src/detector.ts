@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '@tokenwatch/shared/log';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import type { AlertDraft } from '@tokenwatch/shared/alerts/alert';
+import type { Finding } from '@tokenwatch/shared/alerts/finding';
 import type { DetectorsConfig } from './config.js';
 
 /**
@@ -27,13 +28,14 @@ export interface DetectContext {
 
 /**
  * A detector: a name, a ClickHouse query over the window's new events, and a function that
- * turns what it finds into alert drafts. It never writes; the engine stores the drafts.
+ * turns what it finds into alert drafts of its findings (declared in its folder's
+ * findings.ts). It never writes; the engine checks and stores the drafts.
  */
 export interface Detector {
   /** Also the watermark's name. */
   readonly name: string;
-  /** The detector names its alerts may carry (its own name plus further findings). */
-  readonly findings: readonly string[];
+  /** The findings its alerts may carry, each with its evidence schema (findings.ts collects them). */
+  readonly findings: readonly Finding[];
   enabled(config: DetectorsConfig): boolean;
   detect(context: DetectContext, window: DetectWindow): Promise<AlertDraft[]>;
   /** Findings that resolve by themselves after this long without new evidence (live runs only). */

@@ -46,10 +46,10 @@ export function startDetector(options: {
         results.push(result);
         metrics.watermarkAgeSeconds.set({ detector: detector.name }, (Date.now() - result.until) / 1000);
         for (const alert of result.raised) {
-          metrics.alertsRaised.inc({ detector: alert.detector });
-          logger.warn({ alert_id: alert.alert_id, detector: alert.detector, severity: alert.severity, client_id: alert.client_id }, alert.summary);
+          metrics.alertsRaised.inc({ finding: alert.finding });
+          logger.warn({ alert_id: alert.alert_id, finding: alert.finding, severity: alert.severity, client_id: alert.client_id }, alert.summary);
         }
-        for (const alert of [...result.updated, ...result.resolved]) metrics.alertsUpdated.inc({ detector: alert.detector });
+        for (const alert of [...result.updated, ...result.resolved]) metrics.alertsUpdated.inc({ finding: alert.finding });
       } catch (error) {
         metrics.runErrors.inc({ detector: detector.name });
         logger.error({ detector: detector.name, err: errorMessage(error) }, 'detector run failed; retrying from the same watermark at the next tick');

@@ -8,5 +8,5 @@ export function createDetectors(): Detector[] {
   return [jtiReplay, createMintVolume(), secretNewLocation];
 }
 
-export const DETECTOR_NAMES = ['jti_replay', 'mint_volume', 'secret_new_location'] as const;
-export type DetectorName = (typeof DETECTOR_NAMES)[number];
+/** The detectors' names (`tokenwatch detect --detector`), from the detectors themselves. */
+export const DETECTOR_NAMES: readonly string[] = createDetectors().map((detector) => detector.name);

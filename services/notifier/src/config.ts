@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SEVERITIES } from '@tokenwatch/shared/alerts/alert';
+import { FINDINGS } from '@tokenwatch/detector/findings';
 
 /**
  * The `notify` section of the configuration file: where alerts go and how hard the notifier
@@ -9,6 +10,11 @@ import { SEVERITIES } from '@tokenwatch/shared/alerts/alert';
 
 // A Slack channel id (C…, G…) or a name with or without '#'; Slack resolves names itself.
 const channel = z.string().trim().min(1, 'expected a channel id or #name').max(80);
+
+// A route naming a finding no detector raises would never match: a typo, or a finding renamed.
+const finding = z.string().refine((name) => FINDINGS.get(name) !== undefined, {
+  error: (issue) => `unknown finding ${JSON.stringify(issue.input)}: expected one of ${FINDINGS.names.join(', ')}`,
+});
 
 /**
  * One routing rule. Every condition given must hold; a rule with no condition matches every
@@ -20,7 +26,7 @@ export const notifyRouteSchema = z.strictObject({
   severities: z.array(z.enum(SEVERITIES)).min(1).optional(),
   // At or above this severity (info < low < medium < high < critical).
   min_severity: z.enum(SEVERITIES).optional(),
-  detectors: z.array(z.string().min(1)).min(1).optional(),
+  findings: z.array(finding).min(1).optional(),
   tenants: z.array(z.string().min(1)).min(1).optional(),
 });
 

@@ -1,3 +1,4 @@
+import { FINDINGS } from '@tokenwatch/detector/findings';
 import type { Logger } from '@tokenwatch/shared/log';
 import type { NotifierMetrics } from '@tokenwatch/shared/metrics';
 import { errorMessage } from '@tokenwatch/shared/errors';
@@ -54,6 +55,12 @@ export class AlertFeed {
     for (let pages = 0; pages < 100; pages++) {
       const page = await ledger.pendingAlerts(sink.name, since, PAGE);
       if (page.length === 0) break;
+      // Delivered all the same (the message says what is wrong): an alert is never held back
+      // because its evidence is not what this version expects.
+      for (const alert of page) {
+        const read = FINDINGS.read(alert);
+        if (!read.ok) logger.warn({ sink: sink.name, alert_id: alert.alert_id, finding: alert.finding, problem: read.problem }, 'alert evidence not readable by its finding; delivered as stored');
+      }
       try {
         await sink.deliver(page);
       } catch (error) {

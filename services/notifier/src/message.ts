@@ -1,10 +1,15 @@
 import type { Severity, StoredAlert } from '@tokenwatch/shared/alerts/alert';
+import type { EvidenceField, EvidenceValue, ScalarKind } from '@tokenwatch/shared/alerts/evidence';
+import type { FindingCatalog } from '@tokenwatch/shared/alerts/finding';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
+import { FINDINGS } from '@tokenwatch/detector/findings';
 
 /**
  * Alerts as Slack Block Kit messages (and as plain text for the terminal): everything an
  * on-call engineer needs to act without opening anything else, inside Slack's limits. The
- * builders are pure; the sender and the lifecycle live elsewhere.
+ * builders are pure; the sender and the lifecycle live elsewhere. Evidence is rendered from
+ * its finding's schema (labels and kinds, @tokenwatch/shared/alerts/evidence), never from key
+ * names, so a new finding needs no change here.
  */
 
 /** Slack's documented limits (api.slack.com/reference/block-kit). */
@@ -44,6 +49,8 @@ export interface MessageOptions {
   readonly runbookBaseUrl?: string | undefined;
   /** A line shown in the message's footer (e.g. "possible duplicate"). */
   readonly note?: string | undefined;
+  /** The findings to read evidence by; the detectors' own by default. */
+  readonly findings?: FindingCatalog | undefined;
 }
 
 const SEVERITY_EMOJI: Record<Severity, string> = {
@@ -55,9 +62,6 @@ const SEVERITY_EMOJI: Record<Severity, string> = {
 };
 
 const RUNBOOK_PATH = 'docs/detectors.md';
-
-// Keys rendered by their own code below; every other evidence key is rendered generically.
-const KNOWN_EVIDENCE_KEYS = new Set(['observed', 'baseline_median', 'baseline_mad', 'score', 'jti', 'source_ips']);
 
 /** Escapes user data for mrkdwn: Slack requires &, < and > as entities (also inside code). */
 export function escapeMrkdwn(text: string): string {
@@ -99,25 +103,28 @@ export function formatTime(ms: number): string {
 
 const HOUR_MS = 3_600_000;
 
-const JTI_DETECTORS = new Set(['jti_replay', 'jti_cross_client']);
-
-/** The jti an alert is about, for jti detectors: from the evidence, else the alert key. */
-function alertJti(alert: Pick<StoredAlert, 'detector' | 'alert_key' | 'evidence'>): string | undefined {
-  if (!JTI_DETECTORS.has(alert.detector)) return undefined;
-  const jti = alert.evidence.jti;
-  return typeof jti === 'string' && jti !== '' ? jti : alert.alert_key || undefined;
+/** The jti an alert is about: the value of its evidence's top-level jti field, when it has one. */
+function alertJti(fields: readonly EvidenceField[]): string | undefined {
+  for (const { value } of fields) {
+    if (value.kind === 'jti' && typeof value.value === 'string' && value.value !== '') return value.value;
+  }
+  return undefined;
 }
+
+type InvestigatedAlert = Pick<StoredAlert, 'finding' | 'tenant' | 'client_id' | 'evidence' | 'first_seen' | 'last_seen'>;
 
 /**
  * The query an engineer pastes into `tokenwatch sql` to see the requests behind an alert: the
- * client's requests from an hour before first_seen to an hour after last_seen (a cross-client
- * jti alert looks at every client of the tenant using that jti).
+ * client's requests from an hour before first_seen to an hour after last_seen, narrowed to the
+ * jti when the evidence has one (a finding of tenant scope, such as a jti shared between
+ * clients, looks at every client of the tenant using that jti).
  */
-export function investigationSql(alert: Pick<StoredAlert, 'detector' | 'tenant' | 'client_id' | 'alert_key' | 'evidence' | 'first_seen' | 'last_seen'>): string {
-  const jti = alertJti(alert);
+export function investigationSql(alert: InvestigatedAlert, findings: FindingCatalog = FINDINGS): string {
+  const read = findings.read(alert);
+  const jti = read.ok ? alertJti(read.evidence) : undefined;
   const timeLiteral = (ms: number) => `toDateTime64(${clickhouseString(toClickHouseTime(ms))}, 3, 'UTC')`;
   const conditions = [`tenant = ${clickhouseString(alert.tenant)}`];
-  if (alert.detector !== 'jti_cross_client' || !jti) conditions.push(`client_id = ${clickhouseString(alert.client_id)}`);
+  if (read.finding?.scope !== 'tenant' || !jti) conditions.push(`client_id = ${clickhouseString(alert.client_id)}`);
   conditions.push(`time BETWEEN ${timeLiteral(alert.first_seen - HOUR_MS)} AND ${timeLiteral(alert.last_seen + HOUR_MS)}`);
   if (jti) conditions.push(`assertion_jti = ${clickhouseString(jti)}`);
   return [
@@ -129,8 +136,8 @@ export function investigationSql(alert: Pick<StoredAlert, 'detector' | 'tenant' 
   ].join('\n');
 }
 
-export function runbookReference(detector: string, baseUrl: string | undefined): { url?: string; text: string } {
-  const anchor = detector.replace(/[^A-Za-z0-9_-]/g, '');
+export function runbookReference(finding: string, baseUrl: string | undefined): { url?: string; text: string } {
+  const anchor = finding.replace(/[^A-Za-z0-9_-]/g, '');
   if (!baseUrl) return { text: `${RUNBOOK_PATH}#${anchor}` };
   return { url: `${baseUrl}#${anchor}`, text: `${RUNBOOK_PATH}#${anchor}` };
 }
@@ -139,82 +146,82 @@ function formatNumber(value: number): string {
   return Number.isInteger(value) ? value.toLocaleString('en-US') : value.toLocaleString('en-US', { maximumFractionDigits: 2 });
 }
 
-/** Epoch ms (as detectors store first_seen) or ISO text, shown as a date. */
-function formatDate(value: unknown): string {
-  if (typeof value === 'number' && value > 1e11) return new Date(value).toISOString().slice(0, 10);
-  if (typeof value === 'string') return value.slice(0, 10);
-  return String(value);
-}
-
-function humanKey(key: string): string {
-  return key.replace(/_/g, ' ');
-}
-
-/** A scalar or small structure as one line of mrkdwn. */
-function renderValue(value: unknown): string {
-  if (typeof value === 'string') return escapeMrkdwn(value);
-  if (typeof value === 'number') return formatNumber(value);
-  if (typeof value === 'boolean' || value === null || value === undefined) return String(value);
-  if (Array.isArray(value) && value.every((item) => item === null || typeof item !== 'object')) {
-    return value.map((item) => renderValue(item)).join(', ');
+function renderScalar(kind: ScalarKind, value: string | number | boolean | null): string {
+  if (value === null) return 'none';
+  switch (kind) {
+    case 'id':
+    case 'jti':
+    case 'ip':
+    case 'network':
+      return value === '' ? 'none' : code(String(value));
+    case 'asn':
+      return typeof value === 'number' ? (value > 0 ? `AS${value}` : 'unknown') : escapeMrkdwn(String(value));
+    case 'count':
+    case 'number':
+      return typeof value === 'number' ? formatNumber(value) : escapeMrkdwn(String(value));
+    case 'flag':
+      return typeof value === 'boolean' ? (value ? 'yes' : 'no') : escapeMrkdwn(String(value));
+    case 'time': {
+      const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+      return Number.isNaN(ms) ? escapeMrkdwn(String(value)) : formatTime(ms);
+    }
+    case 'text':
+      return escapeMrkdwn(String(value));
   }
-  if (!Array.isArray(value) && typeof value === 'object') {
-    return Object.entries(value)
-      .map(([key, inner]) => `${humanKey(key)}: ${inner !== null && typeof inner === 'object' ? code(JSON.stringify(inner)) : renderValue(inner)}`)
-      .join(', ');
-  }
-  return code(JSON.stringify(value));
 }
 
-interface SourceIp {
-  ip?: unknown;
-  asn?: unknown;
-  as_org?: unknown;
-  country?: unknown;
-  first_seen?: unknown;
-  requests?: unknown;
+/** Nothing worth a line: an empty text or list, an unknown ASN, an absent value. */
+function isEmpty(value: EvidenceValue): boolean {
+  if (value.kind === 'list') return value.items.length === 0;
+  if (value.kind === 'group') return value.fields.every((field) => isEmpty(field.value));
+  return value.value === null || value.value === '' || (value.kind === 'asn' && value.value === 0);
 }
 
-function renderSourceIp(entry: unknown): string {
-  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return `• ${renderValue(entry)}`;
-  const ip = entry as SourceIp;
-  const parts: string[] = [];
-  const network = [ip.asn !== undefined && ip.asn !== null && ip.asn !== '' && ip.asn !== 0 ? `AS${String(ip.asn)}` : '', typeof ip.as_org === 'string' ? escapeMrkdwn(ip.as_org) : '']
-    .filter(Boolean)
-    .join(' ');
-  if (network) parts.push(network);
-  if (typeof ip.country === 'string' && ip.country) parts.push(escapeMrkdwn(ip.country));
-  if (ip.first_seen !== undefined && ip.first_seen !== null) parts.push(`first seen ${formatDate(ip.first_seen)}`);
-  if (typeof ip.requests === 'number') parts.push(`${formatNumber(ip.requests)} requests`);
-  return `• ${code(String(ip.ip ?? '?'))}${parts.length > 0 ? ` — ${parts.join(', ')}` : ''}`;
+/** A value on one line: scalars as they are, lists comma-separated, groups as `label: value` pairs. */
+function renderInline(value: EvidenceValue): string {
+  if (value.kind === 'list') return value.items.length === 0 ? 'none' : value.items.map(renderInline).join(', ');
+  if (value.kind === 'group') return renderPairs(value.fields);
+  return renderScalar(value.kind, value.value);
 }
 
-/** Evidence as mrkdwn sections: the well-known keys first, then every other key by name. */
-function evidenceSections(evidence: Readonly<Record<string, unknown>>): string[] {
-  const lines: string[] = [];
-  if (evidence.observed !== undefined) {
-    const baseline: string[] = [];
-    if (evidence.baseline_median !== undefined) baseline.push(`median ${renderValue(evidence.baseline_median)}`);
-    if (evidence.baseline_mad !== undefined) baseline.push(`MAD ${renderValue(evidence.baseline_mad)}`);
-    lines.push(`*Observed:* ${renderValue(evidence.observed)}${baseline.length > 0 ? ` vs baseline ${baseline.join(', ')}` : ''}`);
-  } else if (evidence.baseline_median !== undefined) {
-    lines.push(`*Baseline:* median ${renderValue(evidence.baseline_median)}`);
-  }
-  if (evidence.score !== undefined) lines.push(`*Score:* ${renderValue(evidence.score)}`);
-  if (typeof evidence.jti === 'string') lines.push(`*jti:* ${code(evidence.jti)}`);
+function renderPairs(fields: readonly EvidenceField[]): string {
+  return fields
+    .filter((field) => !isEmpty(field.value))
+    .map((field) => `${escapeMrkdwn(field.label)}: ${renderInline(field.value)}`)
+    .join(', ');
+}
+
+/** One item of a list as a bullet: a record leads with its first field, then the others by label. */
+function renderItem(item: EvidenceValue): string {
+  if (item.kind !== 'group') return `• ${renderInline(item)}`;
+  const [lead, ...rest] = item.fields;
+  if (!lead) return '•';
+  const others = renderPairs(rest);
+  return `• ${renderInline(lead.value)}${others ? ` — ${others}` : ''}`;
+}
+
+const isRecordList = (value: EvidenceValue) => value.kind === 'list' && value.items.some((item) => item.kind === 'group');
+
+/**
+ * Evidence as mrkdwn sections, in the finding's field order: one section of `label: value`
+ * lines, then one per group and one per list of records (as bullets). Evidence that no known
+ * finding describes is shown key by key, after a line saying why.
+ */
+function evidenceSections(alert: Pick<StoredAlert, 'finding' | 'evidence'>, findings: FindingCatalog): string[] {
+  const read = findings.read(alert);
+  const lines: string[] = read.ok ? [] : [`:warning: ${escapeMrkdwn(read.problem)}`];
   const sections: string[] = [];
-  const complex: string[] = [];
-  for (const [key, value] of Object.entries(evidence)) {
-    if (KNOWN_EVIDENCE_KEYS.has(key)) continue;
-    const isList = Array.isArray(value) && value.some((item) => item !== null && typeof item === 'object');
-    if (isList) complex.push(`*${escapeMrkdwn(humanKey(key))}:*\n${(value as unknown[]).map((item) => `• ${renderValue(item)}`).join('\n')}`);
-    else lines.push(`*${escapeMrkdwn(humanKey(key))}:* ${renderValue(value)}`);
+  for (const { label, value } of read.evidence) {
+    const title = escapeMrkdwn(label);
+    if (value.kind === 'group') {
+      sections.push(`*${title}*\n${value.fields.filter((field) => !isEmpty(field.value)).map((field) => `${escapeMrkdwn(field.label)}: ${renderInline(field.value)}`).join('\n')}`);
+    } else if (value.kind === 'list' && isRecordList(value)) {
+      sections.push(`*${title} (${value.items.length})*\n${value.items.map(renderItem).join('\n')}`);
+    } else {
+      lines.push(`*${title}:* ${renderInline(value)}`);
+    }
   }
-  if (lines.length > 0) sections.push(`*Evidence*\n${lines.join('\n')}`);
-  if (Array.isArray(evidence.source_ips) && evidence.source_ips.length > 0) {
-    sections.push(`*Source IPs (${evidence.source_ips.length})*\n${evidence.source_ips.map(renderSourceIp).join('\n')}`);
-  }
-  return [...sections, ...complex];
+  return [...(lines.length > 0 ? [`*Evidence*\n${lines.join('\n')}`] : []), ...sections];
 }
 
 const CUT_NOTICE = (dropped: number) => `… _[cut: ${formatNumber(dropped)} more characters]_`;
@@ -302,9 +309,9 @@ function fallbackText(text: string): string {
   return text.length <= SLACK_LIMITS.fallbackText ? text : `${text.slice(0, SLACK_LIMITS.fallbackText - 1)}…`;
 }
 
-function headline(alert: Pick<StoredAlert, 'severity' | 'detector' | 'status'>): string {
+function headline(alert: Pick<StoredAlert, 'severity' | 'finding' | 'status'>): string {
   const emoji = alert.status === 'resolved' ? ':white_check_mark:' : SEVERITY_EMOJI[alert.severity];
-  return `${emoji} ${alert.severity.toUpperCase()} · ${alert.detector}${alert.status === 'resolved' ? ' · resolved' : ''}`;
+  return `${emoji} ${alert.severity.toUpperCase()} · ${alert.finding}${alert.status === 'resolved' ? ' · resolved' : ''}`;
 }
 
 function clientLine(alert: Pick<StoredAlert, 'client_name' | 'client_id'>): string {
@@ -315,11 +322,11 @@ function clientLine(alert: Pick<StoredAlert, 'client_name' | 'client_id'>): stri
 
 /** The root message of an alert. */
 export function buildAlertMessage(alert: StoredAlert, options: MessageOptions = {}): SlackMessage {
-  const runbook = runbookReference(alert.detector, options.runbookBaseUrl);
+  const runbook = runbookReference(alert.finding, options.runbookBaseUrl);
   const runbookText = runbook.url ? `<${runbook.url}|Runbook: ${escapeMrkdwn(runbook.text)}>` : `Runbook: ${code(runbook.text)}`;
   const head: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: headline(alert) } },
-    { type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(alert.summary || `${alert.detector} fired for ${alert.client_id}`) } },
+    { type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(alert.summary || `${alert.finding} fired for ${alert.client_id}`) } },
     {
       type: 'section',
       fields: [
@@ -332,7 +339,8 @@ export function buildAlertMessage(alert: StoredAlert, options: MessageOptions = 
       ],
     },
   ];
-  const body: Block[] = evidenceSections(alert.evidence).map((text) => ({ type: 'section', text: { type: 'mrkdwn', text } }));
+  const findings = options.findings ?? FINDINGS;
+  const body: Block[] = evidenceSections(alert, findings).map((text) => ({ type: 'section', text: { type: 'mrkdwn', text } }));
   const footer: TextObject[] = [
     { type: 'mrkdwn', text: runbookText },
     { type: 'mrkdwn', text: `Fingerprint ${code(alert.alert_id)}` },
@@ -341,13 +349,13 @@ export function buildAlertMessage(alert: StoredAlert, options: MessageOptions = 
   const tail: Block[] = [
     {
       type: 'section',
-      text: { type: 'mrkdwn', text: `*Investigate* (paste into \`tokenwatch sql\`):\n\`\`\`${escapeMrkdwn(investigationSql(alert))}\`\`\`` },
+      text: { type: 'mrkdwn', text: `*Investigate* (paste into \`tokenwatch sql\`):\n\`\`\`${escapeMrkdwn(investigationSql(alert, findings))}\`\`\`` },
     },
     { type: 'context', elements: footer },
   ];
   const { blocks, cut } = fitBlocks(head, body, tail);
   const text = fallbackText(
-    `${alert.severity.toUpperCase()} ${alert.detector}${alert.status === 'resolved' ? ' (resolved)' : ''}: ${escapeMrkdwn(alert.summary)} ` +
+    `${alert.severity.toUpperCase()} ${alert.finding}${alert.status === 'resolved' ? ' (resolved)' : ''}: ${escapeMrkdwn(alert.summary)} ` +
       `Client ${escapeMrkdwn(alert.client_name || alert.client_id)} (${escapeMrkdwn(alert.client_id)}), tenant ${escapeMrkdwn(alert.tenant)}, ` +
       `${formatNumber(alert.event_count)} requests, last seen ${formatTime(alert.last_seen)}. Fingerprint ${alert.alert_id}.`,
   );
@@ -388,7 +396,7 @@ export function buildReplyMessage(alert: StoredAlert, previous: NotifiedState, k
     [],
     [{ type: 'context', elements: [{ type: 'mrkdwn', text: `Fingerprint ${code(alert.alert_id)}` }] }],
   );
-  return { text: fallbackText(`${alert.detector} ${alert.client_id}: ${line.replace(/^:[a-z_]+: /, '')}`), blocks, cut };
+  return { text: fallbackText(`${alert.finding} ${alert.client_id}: ${line.replace(/^:[a-z_]+: /, '')}`), blocks, cut };
 }
 
 /** The one message sent instead of many when a channel gets a storm of new alerts. */
@@ -397,7 +405,7 @@ export function buildDigestMessage(alerts: readonly StoredAlert[]): SlackMessage
   for (const alert of alerts) bySeverity.set(alert.severity, (bySeverity.get(alert.severity) ?? 0) + 1);
   const counts = [...bySeverity.entries()].map(([severity, n]) => `${n} ${severity}`).join(', ');
   const lines = alerts.map(
-    (alert) => `• ${SEVERITY_EMOJI[alert.severity]} *${alert.severity}* ${escapeMrkdwn(alert.detector)} — ${clientLine(alert)} in ${code(alert.tenant)}`,
+    (alert) => `• ${SEVERITY_EMOJI[alert.severity]} *${alert.severity}* ${escapeMrkdwn(alert.finding)} — ${clientLine(alert)} in ${code(alert.tenant)}`,
   );
   const { blocks, cut } = fitBlocks(
     [
@@ -411,10 +419,14 @@ export function buildDigestMessage(alerts: readonly StoredAlert[]): SlackMessage
 }
 
 /** An alert as readable plain text, for the terminal when Slack is not configured. */
-export function renderAlertPlain(alert: StoredAlert, options: { runbookBaseUrl?: string | undefined; change?: ChangeKind | 'new' } = {}): string {
-  const runbook = runbookReference(alert.detector, options.runbookBaseUrl);
+export function renderAlertPlain(
+  alert: StoredAlert,
+  options: { runbookBaseUrl?: string | undefined; change?: ChangeKind | 'new'; findings?: FindingCatalog | undefined } = {},
+): string {
+  const findings = options.findings ?? FINDINGS;
+  const runbook = runbookReference(alert.finding, options.runbookBaseUrl);
   const change = options.change && options.change !== 'new' ? ` (${options.change})` : '';
-  const evidence = evidenceSections(alert.evidence)
+  const evidence = evidenceSections(alert, findings)
     .join('\n')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
@@ -424,11 +436,11 @@ export function renderAlertPlain(alert: StoredAlert, options: { runbookBaseUrl?:
     .map((line) => `    ${line}`)
     .join('\n');
   return [
-    `[${alert.severity.toUpperCase()}] ${alert.detector} ${alert.status}${change}: client ${alert.client_name || alert.client_id} (${alert.client_id}), tenant ${alert.tenant}`,
+    `[${alert.severity.toUpperCase()}] ${alert.finding} ${alert.status}${change}: client ${alert.client_name || alert.client_id} (${alert.client_id}), tenant ${alert.tenant}`,
     `  ${alert.summary}`,
     `  ${formatNumber(alert.event_count)} requests, ${formatTime(alert.first_seen)} → ${formatTime(alert.last_seen)}`,
     ...(evidence.trim() ? [evidence] : []),
-    `  investigate: ${investigationSql(alert).replace(/\n\s*/g, ' ')}`,
+    `  investigate: ${investigationSql(alert, findings).replace(/\n\s*/g, ' ')}`,
     `  runbook: ${runbook.url ?? runbook.text}   fingerprint: ${alert.alert_id}`,
   ].join('\n');
 }

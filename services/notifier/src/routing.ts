@@ -4,7 +4,7 @@ import type { NotifyRoute } from './config.js';
 
 /** Picks the Slack channel for an alert: the first matching route, else the default channel. */
 export function routeAlert(
-  alert: Pick<StoredAlert, 'severity' | 'detector' | 'tenant'>,
+  alert: Pick<StoredAlert, 'severity' | 'finding' | 'tenant'>,
   routes: readonly NotifyRoute[],
   defaultChannel: string | undefined,
 ): string | undefined {
@@ -14,10 +14,10 @@ export function routeAlert(
   return defaultChannel;
 }
 
-function matches(alert: Pick<StoredAlert, 'severity' | 'detector' | 'tenant'>, route: NotifyRoute): boolean {
+function matches(alert: Pick<StoredAlert, 'severity' | 'finding' | 'tenant'>, route: NotifyRoute): boolean {
   if (route.severities && !route.severities.includes(alert.severity)) return false;
   if (route.min_severity && severityRank(alert.severity) < severityRank(route.min_severity)) return false;
-  if (route.detectors && !route.detectors.includes(alert.detector)) return false;
+  if (route.findings && !route.findings.includes(alert.finding)) return false;
   if (route.tenants && !route.tenants.includes(alert.tenant)) return false;
   return true;
 }
@@ -28,7 +28,7 @@ function matches(alert: Pick<StoredAlert, 'severity' | 'detector' | 'tenant'>, r
  */
 export function assertEveryAlertRoutable(routes: readonly NotifyRoute[], defaultChannel: string | undefined): void {
   if (defaultChannel) return;
-  const catchAll = routes.some((route) => !route.severities && !route.min_severity && !route.detectors && !route.tenants);
+  const catchAll = routes.some((route) => !route.severities && !route.min_severity && !route.findings && !route.tenants);
   if (!catchAll) {
     throw new ConfigError('SLACK_BOT_TOKEN is set but SLACK_CHANNEL is not: set it, or end notify.routes with a rule that has only a channel');
   }

@@ -34,7 +34,7 @@ export function isTransient(error: unknown): boolean {
 /** The alert as JSON for files and webhooks: times as ISO text, plus how to investigate it. */
 export function alertDocument(alert: StoredAlert, runbookBaseUrl: string | undefined): Record<string, unknown> {
   const iso = (ms: number) => new Date(ms).toISOString();
-  const runbook = runbookReference(alert.detector, runbookBaseUrl);
+  const runbook = runbookReference(alert.finding, runbookBaseUrl);
   return {
     ...alert,
     window_start: iso(alert.window_start),

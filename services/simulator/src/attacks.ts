@@ -1,7 +1,7 @@
 import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
 import type { ClientRuntime, Host } from './client.js';
 import type { Engine, Source } from './engine.js';
-import { ATTACK_DETECTORS, type AttackKind, type AttackLabel } from './labels.js';
+import { ATTACK_FINDINGS, type AttackKind, type AttackLabel } from './labels.js';
 import { ATTACKER_NETWORKS, hostIn, subnetOf, type Network } from './networks.js';
 import type { Client } from './population.js';
 import { Rng } from './prng.js';
@@ -115,7 +115,7 @@ export function labelFor(plan: AttackPlan, client: Client): AttackLabel {
   return {
     id: plan.id,
     kind: plan.kind,
-    detector: ATTACK_DETECTORS[plan.kind],
+    finding: ATTACK_FINDINGS[plan.kind],
     tenant: client.tenant.tenant,
     client_id: client.clientId,
     start: plan.start,

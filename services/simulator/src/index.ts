@@ -14,7 +14,7 @@ import { buildPopulation, type Population } from './population.js';
  *   labels                            // complete once events has been iterated to the end
  */
 
-export { ATTACK_DETECTORS, ATTACK_KINDS, type AttackKind, type AttackLabel } from './labels.js';
+export { ATTACK_FINDINGS, ATTACK_KINDS, type AttackKind, type AttackLabel } from './labels.js';
 export type { Client, Population, Tenant } from './population.js';
 export { liveTraffic, type LiveItem, type LiveOptions } from './live.js';
 export { renderNative } from './native.js';

@@ -11,8 +11,8 @@ export const ATTACK_KINDS = [
 
 export type AttackKind = (typeof ATTACK_KINDS)[number];
 
-/** The detector whose alert must find each kind (the alert's `detector`). */
-export const ATTACK_DETECTORS: Readonly<Record<AttackKind, string>> = {
+/** The finding whose alert must find each kind (the alert's `finding`). */
+export const ATTACK_FINDINGS: Readonly<Record<AttackKind, string>> = {
   replay_accepted: 'jti_replay',
   replay_rejected: 'jti_replay',
   secret_new_country: 'secret_new_location',
@@ -31,7 +31,7 @@ export const ATTACK_DETECTORS: Readonly<Record<AttackKind, string>> = {
 export interface AttackLabel {
   readonly id: string;
   readonly kind: AttackKind;
-  readonly detector: string;
+  readonly finding: string;
   readonly tenant: string;
   readonly client_id: string;
   start: number;

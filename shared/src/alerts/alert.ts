@@ -3,9 +3,11 @@ import { z } from 'zod';
 import { fromClickHouseTime } from '../storage/time.js';
 
 /**
- * An alert: what a detector found, about which client, with the evidence an on-call engineer
- * needs. The `alerts` table (storage/migrations/0003_alerts.sql) stores these; the notifier
- * reads them back. This module is the contract between the two.
+ * An alert: what a detector found (the finding), about which client, with the evidence an
+ * on-call engineer needs. The `alerts` table (storage/migrations/0003_alerts.sql, its
+ * `detector` column renamed `finding` by 0007) stores these; the notifier reads them back.
+ * This module is the contract between the two; each finding's evidence schema is declared by
+ * its detector (./finding.ts).
  */
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
@@ -28,13 +30,13 @@ export const MAX_ALERT_EVENT_IDS = 100;
 
 /** What a detector returns: an alert before it is merged with what is already stored. */
 export interface AlertDraft {
-  /** `jti_replay`, `mint_volume`, `secret_new_location`, or a further finding's own name. */
-  readonly detector: string;
+  /** What was found: `jti_replay`, `mint_volume`, … (a name in the detector package's findings.ts). */
+  readonly finding: string;
   readonly severity: Severity;
   readonly tenant: string;
   readonly client_id: string;
   readonly client_name: string;
-  /** The detector's key within the client: a jti, a location, a burst kind. */
+  /** The finding's key within the client: a jti, a location, a burst kind. */
   readonly alert_key: string;
   /** Start of the window the fingerprint covers (epoch ms), 0 when the key needs none. */
   readonly window_start: number;
@@ -43,6 +45,7 @@ export interface AlertDraft {
   /** How many requests the alert covers, as the detector counted them in its window. */
   readonly event_count: number;
   readonly summary: string;
+  /** Shaped by the finding's evidence schema (built with Finding.draft, checked before storing). */
   readonly evidence: Readonly<Record<string, unknown>>;
   readonly event_ids: readonly string[];
 }
@@ -51,9 +54,11 @@ export interface AlertDraft {
  * The deterministic fingerprint that makes alerts idempotent: the same finding computed by a
  * rerun, an overlapping tick or another replica gets the same id. A NUL separates the parts
  * because no part can contain one (they are ClickHouse strings from validated JSON text).
+ * The parts are the same values they were when the field was called `detector`, so ids of
+ * alerts stored before the rename still match.
  */
-export function alertFingerprint(draft: Pick<AlertDraft, 'detector' | 'tenant' | 'client_id' | 'alert_key' | 'window_start'>): string {
-  const parts = [draft.detector, draft.tenant, draft.client_id, draft.alert_key, String(draft.window_start)];
+export function alertFingerprint(draft: Pick<AlertDraft, 'finding' | 'tenant' | 'client_id' | 'alert_key' | 'window_start'>): string {
+  const parts = [draft.finding, draft.tenant, draft.client_id, draft.alert_key, String(draft.window_start)];
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
 }
 
@@ -65,7 +70,9 @@ const clickhouseTime = z
 /** One stored alert as ClickHouse returns it (JSONEachRow): validated, times in epoch ms. */
 export const storedAlertSchema = z.object({
   alert_id: z.string(),
-  detector: z.string(),
+  // Any name: whether it is a known finding, and its evidence, are checked by the findings
+  // catalog (FindingCatalog.read), which reports a mismatch instead of refusing the row.
+  finding: z.string(),
   severity: z.enum(SEVERITIES),
   tenant: z.string(),
   client_id: z.string(),

@@ -3,7 +3,7 @@ import { loadConfigFile } from '@tokenwatch/server/config-file';
 import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
 import { upsertAlerts } from '@tokenwatch/detector/alerts-store';
 import { backtest } from '@tokenwatch/detector/engine';
-import { createDetectors, DETECTOR_NAMES, type DetectorName } from '@tokenwatch/detector/registry';
+import { createDetectors, DETECTOR_NAMES } from '@tokenwatch/detector/registry';
 import { ConfigError } from '@tokenwatch/shared/errors';
 import { createRegistry } from '@tokenwatch/shared/metrics';
 import { renderAlertPlain } from '@tokenwatch/notifier/message';
@@ -65,7 +65,7 @@ export async function detectCommand({ settings, logger }: CommandContext, option
 function selectDetectors(name: string | undefined) {
   const all = createDetectors();
   if (name === undefined) return all;
-  if (!DETECTOR_NAMES.includes(name as DetectorName)) {
+  if (!DETECTOR_NAMES.includes(name)) {
     throw new ConfigError(`unknown detector ${JSON.stringify(name)}: expected one of ${DETECTOR_NAMES.join(', ')}`);
   }
   return all.filter((detector) => detector.name === name);

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
-import type { AlertDraft, Severity } from '@tokenwatch/shared/alerts/alert';
+import { MAX_ALERT_EVENT_IDS, type AlertDraft, type Severity } from '@tokenwatch/shared/alerts/alert';
 import { allSettingsOf, settingsFor } from '../../config.js';
 import { windowParams, type DetectContext, type Detector, type DetectWindow } from '../../detector.js';
+import { ASSERTION_HYGIENE, JTI_CROSS_CLIENT, JTI_REPLAY } from './findings.js';
 
 const NEW_JTIS = sql(import.meta.url, './new-jtis.sql');
 const REUSED_JTIS = sql(import.meta.url, './reused-jtis.sql');
@@ -69,7 +70,7 @@ const hygieneRow = z.object({
  */
 export const jtiReplay: Detector = {
   name: 'jti_replay',
-  findings: ['jti_replay', 'jti_cross_client', 'assertion_hygiene'],
+  findings: [JTI_REPLAY, JTI_CROSS_CLIENT, ASSERTION_HYGIENE],
   enabled: (config) => config.jti_replay.enabled,
   async detect(context, window) {
     return [...(await findReplays(context, window)), ...(await findHygieneIssues(context, window))];
@@ -143,8 +144,7 @@ function replayDraft(
   const what = replays.length > 0
     ? `client assertion jti ${jti} was used ${uses.length} times within its validity${acceptedReplay ? ', and the IdP accepted a replay' : ', every replay rejected'}`
     : `the IdP reported a replayed client assertion${jti ? ` (jti ${jti})` : ''}`;
-  return {
-    detector: 'jti_replay',
+  return JTI_REPLAY.draft({
     severity,
     tenant,
     client_id: clientId,
@@ -157,21 +157,20 @@ function replayDraft(
     summary: `${what}${asns.size > 1 ? ` from ${asns.size} different networks (ASNs)` : ''}.`,
     evidence: {
       jti,
-      uses: uses.map(describeUse),
+      uses: shown(uses).map(describeUse),
       replayed_uses: replays.length,
       accepted_replays: replays.filter((use) => use.outcome === 'success').length,
       replay_reported_by_idp: uses.some((use) => use.replay_reported),
       assertion_exp: first?.exp ? new Date(first.exp * 1000).toISOString() : null,
-      distinct_asns: [...asns],
+      distinct_asns: shown([...asns]),
     },
     event_ids: uses.map((use) => use.event_id),
-  };
+  });
 }
 
 function crossClientDraft(tenant: string, jti: string, uses: readonly RequestRow[], clients: ReadonlyMap<string, RequestRow[]>): AlertDraft {
   const [owner] = clients.keys();
-  return {
-    detector: 'jti_cross_client',
+  return JTI_CROSS_CLIENT.draft({
     severity: 'high',
     tenant,
     client_id: owner ?? '',
@@ -182,9 +181,17 @@ function crossClientDraft(tenant: string, jti: string, uses: readonly RequestRow
     last_seen: uses.at(-1)?.time_ms ?? 0,
     event_count: uses.length,
     summary: `client assertion jti ${jti} was presented by ${clients.size} different clients (${[...clients.keys()].join(', ')}): one client's assertion (or signing key) is in another's hands.`,
-    evidence: { jti, clients: [...clients.keys()], uses: uses.map(describeUse) },
+    evidence: { jti, clients: shown([...clients.keys()]), uses: shown(uses).map(describeUse) },
     event_ids: uses.map((use) => use.event_id),
-  };
+  });
+}
+
+/**
+ * What evidence lists: a jti replayed thousands of times (hostile input) is counted in full by
+ * event_count and the summary, but its evidence keeps the first uses, like event_ids.
+ */
+function shown<T>(items: readonly T[]): T[] {
+  return items.slice(0, MAX_ALERT_EVENT_IDS);
 }
 
 function describeUse(use: RequestRow) {
@@ -245,8 +252,7 @@ async function findHygieneIssues(context: DetectContext, window: DetectWindow): 
     const first = issueRows[0]!;
     const lifetimes = issueRows.map((row) => row.lifetime_seconds).filter((value): value is number => value !== null);
     const ages = issueRows.map((row) => row.iat_age_seconds).filter((value): value is number => value !== null);
-    return {
-      detector: 'assertion_hygiene',
+    return ASSERTION_HYGIENE.draft({
       severity: 'low',
       tenant: first.tenant,
       client_id: first.client_id,
@@ -265,7 +271,7 @@ async function findHygieneIssues(context: DetectContext, window: DetectWindow): 
         max_iat_offset_seconds: ages.length > 0 ? Math.max(...ages.map(Math.abs)) : null,
       },
       event_ids: issueRows.slice(0, 100).map((row) => row.event_id),
-    } satisfies AlertDraft;
+    });
   });
 }
 

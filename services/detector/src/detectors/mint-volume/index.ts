@@ -6,6 +6,7 @@ import { clientKey, readClientHistory, type ClientHistory } from '../../clients.
 import { settingsFor, type DetectorsConfig, type MintVolumeConfig } from '../../config.js';
 import { windowParams, type DetectContext, type Detector, type DetectWindow } from '../../detector.js';
 import { planBaseline, score, threshold, type Baseline, type BaselinePlan } from './baseline.js';
+import { INVALID_CLIENT_BURST, MINT_VOLUME } from './findings.js';
 
 const TOUCHED_BUCKETS = sql(import.meta.url, './touched-buckets.sql');
 const BUCKET_COUNTS = sql(import.meta.url, './bucket-counts.sql');
@@ -44,12 +45,12 @@ const sourceRow = z.object({
   sample_event_ids: z.array(z.string()),
 });
 
-/** The two series judged per client: successful issuance, and failed client authentication. */
+/** The two series judged per client, each its own finding: successful issuance, and failed client authentication. */
 const SERIES = {
-  mint_volume: { column: 'successes', outcome: 'success' },
-  invalid_client_burst: { column: 'auth_failures', outcome: 'failure' },
+  mint_volume: { finding: MINT_VOLUME, column: 'successes', outcome: 'success' },
+  invalid_client_burst: { finding: INVALID_CLIENT_BURST, column: 'auth_failures', outcome: 'failure' },
 } as const;
-type Finding = keyof typeof SERIES;
+type BurstFinding = keyof typeof SERIES;
 
 type Series = Map<number, number>;
 
@@ -96,7 +97,7 @@ export function createMintVolume(): Detector {
     for (const { row, plan } of plans) {
       const clientSettings = settingsFor(config, 'mint_volume', row.tenant, row.client_id);
       if (!clientSettings.enabled) continue;
-      for (const finding of Object.keys(SERIES) as Finding[]) {
+      for (const finding of Object.keys(SERIES) as BurstFinding[]) {
         const count = observed.get(seriesKey(row, finding))?.get(row.bucket_ms) ?? 0;
         const baseline = plan.kind === 'cold_start' ? COLD_START : baselines.get(baselineKey(row, finding, plan));
         if (!baseline || count === 0) continue;
@@ -160,7 +161,7 @@ export function createMintVolume(): Detector {
     }, countRow);
     const series = new Map<string, Series>();
     for (const row of rows) {
-      for (const finding of Object.keys(SERIES) as Finding[]) {
+      for (const finding of Object.keys(SERIES) as BurstFinding[]) {
         const key = seriesKey(row, finding);
         const values = series.get(key) ?? new Map<number, number>();
         values.set(row.bucket_ms, row[SERIES[finding].column]);
@@ -172,7 +173,7 @@ export function createMintVolume(): Detector {
 
   return {
     name: 'mint_volume',
-    findings: ['mint_volume', 'invalid_client_burst'],
+    findings: [MINT_VOLUME, INVALID_CLIENT_BURST],
     enabled: (config) => config.mint_volume.enabled,
     detect,
     resolveAfterMs: (config: DetectorsConfig) =>
@@ -180,7 +181,7 @@ export function createMintVolume(): Detector {
   };
 }
 
-function limitsFor(finding: Finding, settings: MintVolumeConfig) {
+function limitsFor(finding: BurstFinding, settings: MintVolumeConfig) {
   return finding === 'mint_volume'
     ? { k: settings.mad_k, minCount: settings.min_count, minRatio: settings.min_ratio, coldStartCap: settings.cold_start_cap }
     : { k: settings.mad_k, minCount: settings.failure_min_count, minRatio: settings.failure_min_ratio, coldStartCap: settings.failure_min_count };
@@ -188,7 +189,7 @@ function limitsFor(finding: Finding, settings: MintVolumeConfig) {
 
 async function burstDraft(
   context: DetectContext,
-  finding: Finding,
+  finding: BurstFinding,
   row: TouchedRow,
   observed: number,
   baseline: Baseline,
@@ -208,8 +209,7 @@ async function burstDraft(
   const normal = baseline.kind === 'cold_start' ? `the new-client cap of ${limit}` : `a usual ${baseline.median} (MAD ${baseline.mad})`;
   const what = finding === 'mint_volume' ? 'tokens issued' : 'failed client authentications';
   const asns = new Set(sources.map((source) => source.asn).filter((asn) => asn > 0));
-  return {
-    detector: finding,
+  return SERIES[finding].finding.draft({
     severity: observed >= 3 * limit ? 'high' : 'medium',
     tenant: row.tenant,
     client_id: row.client_id,
@@ -235,7 +235,7 @@ async function burstDraft(
       distinct_asns: [...asns],
     },
     event_ids: sources.flatMap((source) => source.sample_event_ids).slice(0, 100),
-  };
+  });
 }
 
 function uniqueClients(rows: ReadonlyArray<{ tenant: string; client_id: string }>) {
@@ -243,8 +243,8 @@ function uniqueClients(rows: ReadonlyArray<{ tenant: string; client_id: string }
   return [...clients.values()];
 }
 
-const seriesKey = (row: { tenant: string; client_id: string }, finding: Finding) => `${clientKey(row.tenant, row.client_id)}\u0000${finding}`;
-const baselineKey = (row: { tenant: string; client_id: string }, finding: Finding, plan: Extract<BaselinePlan, { end: number }>) =>
+const seriesKey = (row: { tenant: string; client_id: string }, finding: BurstFinding) => `${clientKey(row.tenant, row.client_id)}\u0000${finding}`;
+const baselineKey = (row: { tenant: string; client_id: string }, finding: BurstFinding, plan: Extract<BaselinePlan, { end: number }>) =>
   `${seriesKey(row, finding)}\u0000${plan.kind}\u0000${plan.end}`;
 
 const COLD_START: Baseline = { kind: 'cold_start', median: 0, mad: 0, samples: 0 };

@@ -5,6 +5,7 @@ import { Allowlist } from '../../allowlist.js';
 import { clientKey, readClientHistory } from '../../clients.js';
 import { allSettingsOf, settingsFor, type DetectorsConfig } from '../../config.js';
 import { windowParams, type DetectContext, type Detector } from '../../detector.js';
+import { SECRET_NEW_LOCATION } from './findings.js';
 
 const NEW_SECRET_USES = sql(import.meta.url, './new-secret-uses.sql');
 const KNOWN_LOCATIONS = sql(import.meta.url, './known-locations.sql');
@@ -66,7 +67,7 @@ const LOWER: Record<Severity, Severity> = { critical: 'high', high: 'medium', me
  */
 export const secretNewLocation: Detector = {
   name: 'secret_new_location',
-  findings: ['secret_new_location'],
+  findings: [SECRET_NEW_LOCATION],
   enabled: (config) => config.secret_new_location.enabled,
   async detect(context, window) {
     const { clickhouse, config } = context;
@@ -162,8 +163,7 @@ function draft(
   const before = summarise(rows.filter((row) => row.last_ms < start), valueOf);
   const where = describe(use);
   const knownText = before.slice(0, 3).map((location) => location.value).join(', ');
-  return {
-    detector: 'secret_new_location',
+  return SECRET_NEW_LOCATION.draft({
     severity,
     tenant: use.tenant,
     client_id: use.client_id,
@@ -197,7 +197,7 @@ function draft(
       })),
     },
     event_ids: use.event_ids,
-  };
+  });
 }
 
 function describe(use: Use): string {

@@ -1,0 +1,80 @@
+import { ASSERTION_HYGIENE, JTI_CROSS_CLIENT, JTI_REPLAY } from '@tokenwatch/detector/detectors/jti-replay/findings';
+import { INVALID_CLIENT_BURST, MINT_VOLUME } from '@tokenwatch/detector/detectors/mint-volume/findings';
+import { SECRET_NEW_LOCATION } from '@tokenwatch/detector/detectors/secret-new-location/findings';
+
+type EvidenceOf<F extends { draft: (fields: never) => unknown }> = Parameters<F['draft']>[0] extends { evidence: infer E } ? E : never;
+
+const use = (jti: string, i: number, client_id: string) => ({
+  time: `2026-03-01T10:0${i}:00.000Z`,
+  client_id,
+  outcome: i === 0 ? 'success' : 'failure',
+  error_code: i === 0 ? '' : 'invalid_grant',
+  source_ip: `203.0.113.${10 + i}`,
+  asn: 64500 + i,
+  as_org: `Example Net ${i}`,
+  country: 'NL',
+  replay_reported: false,
+  event_id: `e-${jti}-${i}`,
+});
+
+const burst = (observed: number, median: number): EvidenceOf<typeof MINT_VOLUME> => ({
+  observed,
+  baseline_median: median,
+  baseline_mad: 4.5,
+  baseline_kind: 'trailing',
+  baseline_samples: 2016,
+  threshold: median * 5,
+  score: Math.round(((observed - median) / 4.5) * 100) / 100,
+  bucket_start: '2026-03-01T10:00:00.000Z',
+  bucket_minutes: 5,
+  source_ips: [{ ip: '203.0.113.9', asn: 64500, as_org: 'Example', country: 'NL', hosting_provider: '', requests: observed }],
+  distinct_asns: [64500],
+});
+
+/**
+ * Evidence that each finding's schema accepts, typed by the schema (a renamed key fails to
+ * compile here too): for tests that store or render alerts without running a detector.
+ */
+export const sampleEvidence = {
+  jti_replay: (jti = 'jti-1'): EvidenceOf<typeof JTI_REPLAY> => ({
+    jti,
+    replayed_uses: 1,
+    accepted_replays: 0,
+    replay_reported_by_idp: false,
+    assertion_exp: '2026-03-01T10:05:00.000Z',
+    distinct_asns: [64500, 64501],
+    uses: [use(jti, 0, 'svc-a'), use(jti, 1, 'svc-a')],
+  }),
+  jti_cross_client: (jti = 'jti-1'): EvidenceOf<typeof JTI_CROSS_CLIENT> => ({
+    jti,
+    clients: ['svc-a', 'svc-b'],
+    uses: [use(jti, 0, 'svc-a'), use(jti, 1, 'svc-b')],
+  }),
+  assertion_hygiene: (): EvidenceOf<typeof ASSERTION_HYGIENE> => ({
+    issue: 'long_lifetime',
+    requests: 12,
+    limit: 60,
+    max_lifetime_seconds: 86_400,
+    max_iat_offset_seconds: null,
+  }),
+  mint_volume: (observed = 4_200, median = 120) => burst(observed, median),
+  invalid_client_burst: (observed = 300, median = 2): EvidenceOf<typeof INVALID_CLIENT_BURST> => burst(observed, median),
+  secret_new_location: (): EvidenceOf<typeof SECRET_NEW_LOCATION> => ({
+    level: 'country',
+    new_location: {
+      value: 'RU',
+      country: 'RU',
+      asn: 64510,
+      as_org: 'Far Away Hosting',
+      network: '198.51.100.0/24',
+      hosting_provider: 'Far Away Hosting',
+      source_ips: ['198.51.100.7'],
+      first_seen: '2026-03-01T10:00:00.000Z',
+    },
+    auth_method: 'client_secret_basic',
+    credential_id: '',
+    known_locations: [{ value: 'NL', as_org: 'Example', first_seen: '2026-01-01T00:00:00.000Z', last_seen: '2026-02-28T23:00:00.000Z', requests: 5_000 }],
+  }),
+} as const;
+
+export type SampleFinding = keyof typeof sampleEvidence;
