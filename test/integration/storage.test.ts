@@ -63,6 +63,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
       { version: 4, name: '0004_rollups', n: 1 },
       { version: 5, name: '0005_notifications', n: 1 },
       { version: 6, name: '0006_view_security', n: 1 },
+      { version: 8, name: '0008_assertion_unverified', n: 1 },
     ]);
   });
 
@@ -74,7 +75,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
     const contract = [
       'event_id', 'time', 'idp', 'tenant', 'client_id', 'client_name', 'grant_type', 'auth_method', 'credential_id',
       'outcome', 'error_code', 'source_ip', 'user_agent', 'scopes', 'audience', 'assertion_jti', 'assertion_iat',
-      'assertion_exp', 'assertion_kid', 'replay_reported', 'country', 'asn', 'as_org', 'ingested_at',
+      'assertion_exp', 'assertion_kid', 'replay_reported', 'assertion_unverified', 'country', 'asn', 'as_org', 'ingested_at',
     ];
     expect([...types.keys()]).toEqual(expect.arrayContaining(contract));
     expect(types.get('source_ip')).toBe('IPv6');
@@ -84,6 +85,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
     expect(types.get('scopes')).toBe('Array(LowCardinality(String))');
     expect(types.get('assertion_iat')).toBe("Nullable(DateTime('UTC'))");
     expect(types.get('replay_reported')).toBe('Bool');
+    expect(types.get('assertion_unverified')).toBe('Bool');
   });
 
   it('applies TOKENWATCH_RETENTION_DAYS as the table TTL, and changes it when the setting changes', async () => {
@@ -118,7 +120,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
   };
   const STORED = `SELECT event_id, toString(time) AS time, toString(source_ip) AS ip, client_name, credential_id, error_code,
                          user_agent, scopes, audience, outcome, assertion_jti, assertion_iat, assertion_exp, assertion_iss,
-                         assertion_sub, assertion_aud, assertion_kid, assertion_alg, replay_reported, country, city, asn, as_org
+                         assertion_sub, assertion_aud, assertion_kid, assertion_alg, replay_reported, assertion_unverified, country, city, asn, as_org
                   FROM token_requests FINAL WHERE event_id = {id:String}`;
   async function stored(id: string): Promise<Record<string, unknown> | undefined> {
     const result = await clickhouse.client.query({ query: STORED, query_params: { id }, format: 'JSONEachRow' });
@@ -147,6 +149,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
       assertion_kid: '',
       assertion_alg: '',
       replay_reported: false,
+      assertion_unverified: false,
       country: '',
       city: '',
       asn: 0,
@@ -167,6 +170,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
       audience: 'https://api.example',
       assertion: { jti: 'jti-9', iat: 1_764_244_800, exp: 1_764_245_100, iss: 'svc', sub: 'svc', aud: ['a', 'b'], kid: 'key-1', alg: 'RS256' },
       replay_reported: true,
+      assertion_unverified: true,
       geo: { country: 'DE', city: 'Berlin', asn: 3320, as_org: 'Deutsche Telekom AG' },
     };
     await insertTokenRequests(
@@ -194,6 +198,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
       assertion_kid: 'key-1',
       assertion_alg: 'RS256',
       replay_reported: true,
+      assertion_unverified: true,
       country: 'DE',
       city: 'Berlin',
       asn: 3320,

@@ -10,7 +10,8 @@ export { buildTapEvent, buildValidTapEvent, isReplayMessage, sourceIp, basicUser
 export { CidrSet, normaliseIp } from '@tokenwatch/shared/net/cidr';
 export { decodeJwtUnverified } from './jwt.js';
 export { KafkaEventSink, type SinkStats } from './sink.js';
-export { CAPTURE_LIMIT } from './proxy.js';
+export { CAPTURE_LIMIT, DEFAULT_PROXY_LIMITS, decodeResponseBody, upstreamTarget, type ProxyLimits } from './proxy.js';
+export { appendPeer, believedHeaders, FORWARDING_HEADERS } from './forwarding.js';
 
 export interface TapOptions {
   /** The upstream token endpoint, e.g. https://idp.example.com/oauth2/token. */
