@@ -116,7 +116,7 @@ export function createTapMetrics(registry: Registry) {
     }),
     upstreamErrors: counter('upstream_errors', 'Requests whose upstream could not be reached (502), did not answer in time (504) or whose response broke off.'),
     eventsPublished: counter('events_published', 'Events acknowledged by Kafka.'),
-    eventsDropped: counter('events_dropped', 'Events dropped by the bounded queue: the oldest when it is full, and what is undelivered at shutdown.'),
+    eventsDropped: counter('events_dropped', 'Events dropped: the oldest when the bounded queue is full, one Kafka refuses as too large, and what is undelivered at shutdown.'),
     eventsInvalid: counter('events_invalid', 'Token requests for which no valid event could be built (each is logged with the reason).'),
     publishErrors: counter('publish_errors', 'Failed Kafka connect or send attempts (each is retried with back-off).'),
     queueDepth: new Gauge({ name: 'tokenwatch_tap_queue_depth', help: 'Events waiting in memory for Kafka, not counting a batch being sent.', registers: [registry] }),
