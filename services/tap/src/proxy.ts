@@ -130,8 +130,9 @@ function answer(res: ServerResponse, { status, error, description }: Failure, cl
     res.destroy();
     return;
   }
-  res.writeHead(status, { 'content-type': 'application/json', ...(close ? { connection: 'close' } : {}) });
-  res.end(JSON.stringify({ error, error_description: description }));
+  const body = JSON.stringify({ error, error_description: description });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(close ? { connection: 'close' } : {}) });
+  res.end(body);
 }
 
 /**
