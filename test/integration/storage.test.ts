@@ -50,7 +50,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
 
   it('migrates once; a second run applies nothing and records nothing twice', async () => {
     expect(await migrate(clickhouse.client, { retention_days: 90 })).toEqual({
-      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications', '0006_view_security'],
+      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications', '0006_view_security', '0008_assertion_unverified'],
     });
     expect(await migrate(clickhouse.client, { retention_days: 90 })).toEqual({ applied: [] });
     const versions = await select<{ version: number; name: string; n: string }>(
