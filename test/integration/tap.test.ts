@@ -576,6 +576,35 @@ describe('tokenwatch tap bounds what its upstream sends back', () => {
   });
 });
 
+describe('tokenwatch tap limits its connections', () => {
+  it('closes connections beyond its limit at once and counts them; the open one keeps working', async () => {
+    const registry = createRegistry();
+    const env = testEnv('tap-conns', { KAFKA_BROKERS: '127.0.0.1:1' });
+    const tap = await startTap({ upstream: tokenEndpoint, settings: settingsFrom(env), logger, registry, limits: { maxConnections: 1 } });
+    // Accepted in the order they were opened: the first is in, the second over the limit.
+    const first = connect(tap.port, '127.0.0.1');
+    const second = connect(tap.port, '127.0.0.1');
+    let secondClosed = false;
+    second.on('close', () => (secondClosed = true)).on('error', () => undefined);
+    try {
+      const received: Buffer[] = [];
+      first.on('data', (chunk: Buffer) => received.push(chunk));
+      first.write('GET /.well-known/openid-configuration HTTP/1.1\r\nHost: tap.test\r\n\r\n');
+      await waitFor(async () => (Buffer.concat(received).toString().startsWith('HTTP/1.1 200') ? true : undefined), { timeoutMs: 10_000, what: 'the first answer' });
+      second.write('GET /.well-known/openid-configuration HTTP/1.1\r\nHost: tap.test\r\n\r\n');
+      await waitFor(async () => (secondClosed ? true : undefined), { timeoutMs: 10_000, what: 'the second connection to be closed' });
+      expect(await metric(registry, 'tokenwatch_tap_requests_rejected_total', { reason: 'connection_limit' })).toBe(1);
+      received.length = 0;
+      first.write('GET /.well-known/openid-configuration HTTP/1.1\r\nHost: tap.test\r\n\r\n');
+      await waitFor(async () => (Buffer.concat(received).toString().startsWith('HTTP/1.1 200') ? true : undefined), { timeoutMs: 10_000, what: 'the second answer on the first connection' });
+    } finally {
+      first.destroy();
+      second.destroy();
+      await tap.close(200);
+    }
+  });
+});
+
 describe('tokenwatch tap publishing to Kafka', () => {
   const sinkFor = (topic: string, registry = createRegistry()) =>
     new KafkaEventSink({ settings: settingsFrom(testEnv('tap-sink')), logger, metrics: createTapMetrics(registry), topic, capacity: 10_000 });

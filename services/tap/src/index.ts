@@ -20,7 +20,7 @@ export interface TapOptions {
   readonly host?: string;
   /** 0 picks a free port. */
   readonly port?: number;
-  /** Peers whose X-Forwarded-For is believed (CIDR ranges or addresses); none by default. */
+  /** Peers whose forwarding headers (X-Forwarded-For, Forwarded, …) are believed and passed on (CIDR ranges or addresses); none by default. */
   readonly trustedProxies?: readonly string[];
   /** Tenant of the events; the upstream's origin by default. */
   readonly tenant?: string;

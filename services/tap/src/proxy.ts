@@ -252,6 +252,7 @@ export function createTapServer(options: ProxyOptions): Server {
 
     let received = 0;
     req.on('data', (chunk: Buffer) => {
+      if (failed) return;
       received += chunk.length;
       if (received > limits.maxRequestBytes) {
         req.unpipe(upstreamReq);
