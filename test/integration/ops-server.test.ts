@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startService, type Service } from '@tokenwatch/server/service';
 import { parseConfig } from '@tokenwatch/server/config-file';
-import { startOpsServer } from '@tokenwatch/server/ops-server';
+import { startOpsServer } from '@tokenwatch/shared/http/ops-server';
 import { createLogger } from '@tokenwatch/shared/log';
 import { createRegistry } from '@tokenwatch/shared/metrics';
 import { waitFor } from '../helpers/cli.js';
@@ -43,6 +43,7 @@ describe('ops endpoints', () => {
     const ops = await startOpsServer({
       host: '127.0.0.1',
       port: 0,
+      portSetting: 'TOKENWATCH_HTTP_PORT',
       registry: createRegistry(),
       logger,
       checks: { fine: async () => undefined, broken: async () => 'ClickHouse is down', stuck: () => new Promise(() => undefined) },

@@ -50,7 +50,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
 
   it('migrates once; a second run applies nothing and records nothing twice', async () => {
     expect(await migrate(clickhouse.client, { retention_days: 90 })).toEqual({
-      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications', '0006_view_security', '0007_alert_finding'],
+      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications', '0006_view_security', '0007_alert_finding', '0008_assertion_unverified'],
     });
     expect(await migrate(clickhouse.client, { retention_days: 90 })).toEqual({ applied: [] });
     const versions = await select<{ version: number; name: string; n: string }>(
@@ -64,6 +64,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
       { version: 5, name: '0005_notifications', n: 1 },
       { version: 6, name: '0006_view_security', n: 1 },
       { version: 7, name: '0007_alert_finding', n: 1 },
+      { version: 8, name: '0008_assertion_unverified', n: 1 },
     ]);
   });
 
@@ -75,7 +76,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
     const contract = [
       'event_id', 'time', 'idp', 'tenant', 'client_id', 'client_name', 'grant_type', 'auth_method', 'credential_id',
       'outcome', 'error_code', 'source_ip', 'user_agent', 'scopes', 'audience', 'assertion_jti', 'assertion_iat',
-      'assertion_exp', 'assertion_kid', 'replay_reported', 'country', 'asn', 'as_org', 'ingested_at',
+      'assertion_exp', 'assertion_kid', 'replay_reported', 'assertion_unverified', 'country', 'asn', 'as_org', 'ingested_at',
     ];
     expect([...types.keys()]).toEqual(expect.arrayContaining(contract));
     expect(types.get('source_ip')).toBe('IPv6');
@@ -85,6 +86,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
     expect(types.get('scopes')).toBe('Array(LowCardinality(String))');
     expect(types.get('assertion_iat')).toBe("Nullable(DateTime('UTC'))");
     expect(types.get('replay_reported')).toBe('Bool');
+    expect(types.get('assertion_unverified')).toBe('Bool');
   });
 
   it('applies TOKENWATCH_RETENTION_DAYS as the table TTL, and changes it when the setting changes', async () => {
@@ -119,7 +121,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
   };
   const STORED = `SELECT event_id, toString(time) AS time, toString(source_ip) AS ip, client_name, credential_id, error_code,
                          user_agent, scopes, audience, outcome, assertion_jti, assertion_iat, assertion_exp, assertion_iss,
-                         assertion_sub, assertion_aud, assertion_kid, assertion_alg, replay_reported, country, city, asn, as_org
+                         assertion_sub, assertion_aud, assertion_kid, assertion_alg, replay_reported, assertion_unverified, country, city, asn, as_org
                   FROM token_requests FINAL WHERE event_id = {id:String}`;
   async function stored(id: string): Promise<Record<string, unknown> | undefined> {
     const result = await clickhouse.client.query({ query: STORED, query_params: { id }, format: 'JSONEachRow' });
@@ -148,6 +150,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
       assertion_kid: '',
       assertion_alg: '',
       replay_reported: false,
+      assertion_unverified: false,
       country: '',
       city: '',
       asn: 0,
@@ -168,6 +171,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
       audience: 'https://api.example',
       assertion: { jti: 'jti-9', iat: 1_764_244_800, exp: 1_764_245_100, iss: 'svc', sub: 'svc', aud: ['a', 'b'], kid: 'key-1', alg: 'RS256' },
       replay_reported: true,
+      assertion_unverified: true,
       geo: { country: 'DE', city: 'Berlin', asn: 3320, as_org: 'Deutsche Telekom AG' },
     };
     await insertTokenRequests(
@@ -195,6 +199,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
       assertion_kid: 'key-1',
       assertion_alg: 'RS256',
       replay_reported: true,
+      assertion_unverified: true,
       country: 'DE',
       city: 'Berlin',
       asn: 3320,

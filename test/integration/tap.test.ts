@@ -1,15 +1,21 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tokenRequestSchema } from '@tokenwatch/shared/events/token-request';
+import { tokenRequestSchema, type TokenRequestInput } from '@tokenwatch/shared/events/token-request';
 import { createLogger } from '@tokenwatch/shared/log';
 import { createRegistry, type Registry } from '@tokenwatch/shared/metrics';
-import { startTap, type TapService } from '@tokenwatch/tap';
-import { waitFor } from '../helpers/cli.js';
-import { createTopic, readTopic } from '../helpers/kafka.js';
+import { parseConfig } from '@tokenwatch/server/config-file';
+import { runTick } from '@tokenwatch/detector/engine';
+import { jtiReplay } from '@tokenwatch/detector/detectors/jti-replay/index';
+import { createTapMetrics } from '@tokenwatch/shared/metrics';
+import { CAPTURE_LIMIT, KafkaEventSink, startTap, type TapService } from '@tokenwatch/tap';
+import { spawnCli, terminate, waitFor } from '../helpers/cli.js';
+import { createTopic, readTopic, testKafka } from '../helpers/kafka.js';
+import { openTestStorage, storeEvents } from '../helpers/storage.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -25,6 +31,8 @@ interface Recorded {
 
 /** What the provider itself wrote, per request, recorded below the tap. */
 const providerAnswers: Recorded[] = [];
+/** The request headers the provider received, per request. */
+const providerRequests: IncomingMessage['headers'][] = [];
 
 let upstream: Server;
 let issuer: string;
@@ -77,6 +85,7 @@ async function startProvider(): Promise<void> {
 
   const callback = provider.callback();
   upstream.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    providerRequests.push(req.headers);
     // Record the bytes the provider writes, to compare with what comes out of the tap.
     const chunks: Buffer[] = [];
     const write = res.write.bind(res) as (...args: unknown[]) => boolean;
@@ -309,6 +318,362 @@ describe('tokenwatch tap with the upstream unreachable', () => {
       expect(tap.stats()).toMatchObject({ queued: 0, produced: 0, dropped: 0 });
     } finally {
       await tap.close(200);
+    }
+  });
+});
+
+/** Sends one request exactly as written (no client normalises its target) and reads the answer. */
+function rawRequest(port: number, requestLine: string, body = ''): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]), body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+    });
+    const head = [requestLine, 'Host: tap.test', 'Connection: close', 'Content-Type: application/x-www-form-urlencoded', `Content-Length: ${Buffer.byteLength(body)}`];
+    socket.write(`${head.join('\r\n')}\r\n\r\n${body}`);
+  });
+}
+
+async function startStub(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('tokenwatch tap is no open proxy', () => {
+  const registry = createRegistry();
+  const internalHits: string[] = [];
+  let internal: Awaited<ReturnType<typeof startStub>>;
+  let tap: TapService;
+
+  beforeAll(async () => {
+    // Another host the tap's network reaches: what an open proxy would hand out.
+    internal = await startStub((req, res) => {
+      internalHits.push(req.url ?? '');
+      res.end('internal-secret');
+    });
+    tap = await startTap({ upstream: tokenEndpoint, settings: settingsFrom(testEnv('tap-open', { KAFKA_BROKERS: '127.0.0.1:1' })), logger, registry });
+  });
+
+  afterAll(async () => {
+    await tap?.close(200);
+    await internal?.close();
+  });
+
+  it.each([
+    ['an absolute-form target', (port: number) => `http://127.0.0.1:${port}/token`],
+    ['a scheme-relative target', (port: number) => `//127.0.0.1:${port}/token`],
+    ['a /\\host target', (port: number) => `/\\127.0.0.1:${port}/token`],
+  ])('answers 400 to %s and never contacts the other host', async (_kind, target) => {
+    const before = providerRequests.length;
+    for (const method of ['POST', 'GET']) {
+      const answer = await rawRequest(tap.port, `${method} ${target(internal.port)} HTTP/1.1`, method === 'POST' ? 'grant_type=client_credentials' : '');
+      expect(answer.status).toBe(400);
+      expect(answer.body).not.toContain('internal-secret');
+      expect(JSON.parse(answer.body)).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('origin-form') });
+    }
+    expect(internalHits).toEqual([]);
+    expect(providerRequests.length).toBe(before);
+  });
+
+  it('still forwards a path on the upstream, and counts what it refused', async () => {
+    const answer = await rawRequest(tap.port, 'GET /.well-known/openid-configuration HTTP/1.1');
+    expect(answer.status).toBe(200);
+    expect(await metric(registry, 'tokenwatch_tap_requests_rejected_total', { reason: 'target_not_origin_form' })).toBe(6);
+    expect(await metric(registry, 'tokenwatch_tap_requests_total', { endpoint: 'other' })).toBe(1);
+    expect(await metric(registry, 'tokenwatch_tap_requests_total', { endpoint: 'token' })).toBeUndefined();
+  });
+});
+
+describe('tokenwatch tap and forwarding headers', () => {
+  const spoofed = { 'x-forwarded-for': '203.0.113.9', forwarded: 'for=203.0.113.9', 'x-real-ip': '203.0.113.9', 'true-client-ip': '203.0.113.9' };
+
+  async function exchange(trustedProxies: string[]): Promise<{ seen: IncomingMessage['headers']; event: Record<string, unknown> }> {
+    const env = testEnv('tap-xff');
+    await createTopic(env.TOKENWATCH_TOPIC as string, 1);
+    const tap = await startTap({ upstream: tokenEndpoint, settings: settingsFrom(env), logger, registry: createRegistry(), trustedProxies });
+    try {
+      const before = providerRequests.length;
+      const answer = await post(`${tap.url}/token`, { grant_type: 'client_credentials' }, { authorization: basicHeader(), ...spoofed });
+      expect(answer.status).toBe(200);
+      const [message] = await readTopic(env.TOKENWATCH_TOPIC as string, 1);
+      return { seen: providerRequests[before] ?? {}, event: JSON.parse(message?.value ?? '{}') as Record<string, unknown> };
+    } finally {
+      await tap.close();
+    }
+  }
+
+  it('drops an untrusted client\'s forwarding headers and names the peer to the IdP and in the event', async () => {
+    const { seen, event } = await exchange([]);
+    expect(seen['x-forwarded-for']).toBe('127.0.0.1');
+    expect(seen.forwarded).toBeUndefined();
+    expect(seen['x-real-ip']).toBeUndefined();
+    expect(seen['true-client-ip']).toBeUndefined();
+    expect(event.source_ip).toBe('127.0.0.1');
+  });
+
+  it('keeps a trusted proxy\'s forwarding headers, appends the peer, and reports the client behind the proxy', async () => {
+    const { seen, event } = await exchange(['127.0.0.1']);
+    expect(seen['x-forwarded-for']).toBe('203.0.113.9, 127.0.0.1');
+    expect(seen.forwarded).toBe('for=203.0.113.9, for=127.0.0.1');
+    expect(seen['x-real-ip']).toBe('203.0.113.9');
+    expect(event.source_ip).toBe('203.0.113.9');
+  });
+});
+
+describe('tokenwatch tap and replays forged with refused requests', () => {
+  it('marks the claims of refused requests unverified; jti_replay ranks a replay seen only on them low, a replay of an accepted assertion high', async () => {
+    const env = testEnv('tap-forged');
+    await createTopic(env.TOKENWATCH_TOPIC as string, 1);
+    const tap = await startTap({ upstream: tokenEndpoint, settings: settingsFrom(env), logger, registry: createRegistry() });
+    const clickhouse = await openTestStorage('tap-forged');
+    try {
+      // Anyone can write these: any client as sub, one jti, a signature of random bytes.
+      const forgedJti = randomUUID();
+      const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const now = Math.floor(Date.now() / 1000);
+      const forged = (client: string) =>
+        `${b64({ alg: 'ES256', kid: KID, typ: 'JWT' })}.${b64({ iss: client, sub: client, aud: tokenEndpoint, jti: forgedJti, iat: now, exp: now + 60 })}.${randomBytes(64).toString('base64url')}`;
+      const form = (assertion: string) => ({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: assertion });
+      const forgedAnswers = [
+        await post(`${tap.url}/token`, form(forged(JWT_CLIENT))),
+        await post(`${tap.url}/token`, form(forged(JWT_CLIENT))),
+        await post(`${tap.url}/token`, form(forged(BASIC_CLIENT))),
+      ];
+      expect(forgedAnswers.map((answer) => answer.status)).toEqual([401, 401, 401]);
+      // A real replay through the tap: the client's accepted assertion, sent again.
+      const assertion = await signAssertion();
+      const legitJti = JSON.parse(Buffer.from(assertion.split('.')[1] as string, 'base64url').toString()).jti as string;
+      expect((await post(`${tap.url}/token`, form(assertion))).status).toBe(200);
+      expect((await post(`${tap.url}/token`, form(assertion))).status).toBe(401);
+
+      const events = (await readTopic(env.TOKENWATCH_TOPIC as string, 5)).map((message) => JSON.parse(message.value) as TokenRequestInput);
+      expect(events).toHaveLength(5);
+      const byJti = (jti: string) => events.filter((event) => event.assertion?.jti === jti);
+      expect(byJti(forgedJti).map((event) => [event.client_id, event.outcome, event.assertion_unverified])).toEqual([
+        [JWT_CLIENT, 'failure', true],
+        [JWT_CLIENT, 'failure', true],
+        [BASIC_CLIENT, 'failure', true],
+      ]);
+      expect(byJti(legitJti).map((event) => [event.outcome, event.assertion_unverified])).toEqual([
+        ['success', undefined],
+        ['failure', true],
+      ]);
+
+      await storeEvents(clickhouse, events);
+      const context = { clickhouse: clickhouse.client, config: parseConfig({ detectors: { safety_lag_seconds: 0 } }, 'test').detectors, logger };
+      const { raised } = await runTick(context, jtiReplay, Date.now() + 1_000);
+      const found = (key: string) => raised.filter((alert) => alert.alert_key === key).map((alert) => [alert.finding, alert.client_id, alert.severity]);
+      expect(found(forgedJti).sort()).toEqual([
+        ['jti_cross_client', JWT_CLIENT, 'low'],
+        ['jti_replay', JWT_CLIENT, 'low'],
+      ]);
+      expect(found(legitJti)).toEqual([['jti_replay', JWT_CLIENT, 'high']]);
+      expect(raised.find((alert) => alert.alert_key === forgedJti && alert.finding === 'jti_replay')?.summary).toContain('may be forged');
+    } finally {
+      await tap.close();
+      await clickhouse.close();
+    }
+  });
+});
+
+describe('tokenwatch tap bounds what its upstream sends back', () => {
+  it('relays a decompression bomb unchanged and reads no more of it than the capture limit', async () => {
+    // An error answer that parses as JSON only once 48 MiB of padding are inflated: the event
+    // shows whether the tap inflated it all (replay reported) or stopped at the limit.
+    const text = `{"error":"invalid_client","error_description":"client assertion tokens must only be used once"}${' '.repeat(48 * 1024 * 1024)}`;
+    const bomb = gzipSync(text, { level: 9 });
+    expect(bomb.length).toBeLessThan(CAPTURE_LIMIT);
+    const stub = await startStub((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(401, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': bomb.length });
+        res.end(bomb);
+      });
+    });
+    const env = testEnv('tap-bomb');
+    await createTopic(env.TOKENWATCH_TOPIC as string, 1);
+    const tap = await startTap({ upstream: `http://127.0.0.1:${stub.port}/token`, settings: settingsFrom(env), logger, registry: createRegistry() });
+    try {
+      const relayed = await new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+        const req = httpRequest(`${tap.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicHeader() } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        });
+        req.on('error', reject);
+        req.end('grant_type=client_credentials');
+      });
+      expect(relayed.status).toBe(401);
+      expect(relayed.body.equals(bomb)).toBe(true);
+      const [message] = await readTopic(env.TOKENWATCH_TOPIC as string, 1);
+      const event = JSON.parse(message?.value ?? '{}') as Record<string, unknown>;
+      expect(event).toMatchObject({ outcome: 'failure', client_id: BASIC_CLIENT });
+      expect(event.error_code).toBeUndefined();
+      expect(event.replay_reported).toBeUndefined();
+    } finally {
+      await tap.close();
+      await stub.close();
+    }
+  });
+
+  it('answers 504 when the upstream does not answer in time, and reports nothing', async () => {
+    let arrived = 0;
+    const stub = await startStub(() => {
+      arrived += 1; // and never answers
+    });
+    const registry = createRegistry();
+    const env = testEnv('tap-hang', { KAFKA_BROKERS: '127.0.0.1:1' });
+    const tap = await startTap({ upstream: `http://127.0.0.1:${stub.port}/token`, settings: settingsFrom(env), logger, registry, limits: { exchangeTimeoutMs: 1_000 } });
+    try {
+      const started = Date.now();
+      const answer = await post(`${tap.url}/token`, { grant_type: 'client_credentials' }, { authorization: basicHeader() });
+      const elapsed = Date.now() - started;
+      expect(arrived).toBe(1);
+      expect(answer.status).toBe(504);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: 'temporarily_unavailable', error_description: expect.stringContaining('did not answer within 1000 ms') });
+      expect(elapsed).toBeGreaterThanOrEqual(900);
+      expect(elapsed).toBeLessThan(15_000);
+      expect(await metric(registry, 'tokenwatch_tap_upstream_errors_total')).toBe(1);
+      expect(tap.stats()).toMatchObject({ queued: 0, produced: 0, dropped: 0 });
+    } finally {
+      await tap.close(200);
+      await stub.close();
+    }
+  });
+
+  it('answers 413 to a request body beyond its limit without forwarding it', async () => {
+    let arrived = 0;
+    const stub = await startStub((req, res) => {
+      arrived += 1;
+      req.resume();
+      res.end('{}');
+    });
+    const registry = createRegistry();
+    const env = testEnv('tap-body', { KAFKA_BROKERS: '127.0.0.1:1' });
+    const tap = await startTap({ upstream: `http://127.0.0.1:${stub.port}/token`, settings: settingsFrom(env), logger, registry, limits: { maxRequestBytes: 1_024 } });
+    try {
+      const answer = await rawRequest(tap.port, 'POST /token HTTP/1.1', `grant_type=client_credentials&padding=${'x'.repeat(4_096)}`);
+      expect(answer.status).toBe(413);
+      expect(JSON.parse(answer.body).error_description).toContain('1024 bytes');
+      expect(arrived).toBe(0);
+      expect(await metric(registry, 'tokenwatch_tap_requests_rejected_total', { reason: 'body_too_large' })).toBe(1);
+    } finally {
+      await tap.close(200);
+      await stub.close();
+    }
+  });
+});
+
+describe('tokenwatch tap limits its connections', () => {
+  it('closes connections beyond its limit at once and counts them; the open one keeps working', async () => {
+    const registry = createRegistry();
+    const env = testEnv('tap-conns', { KAFKA_BROKERS: '127.0.0.1:1' });
+    const tap = await startTap({ upstream: tokenEndpoint, settings: settingsFrom(env), logger, registry, limits: { maxConnections: 1 } });
+    // Accepted in the order they were opened: the first is in, the second over the limit.
+    const first = connect(tap.port, '127.0.0.1');
+    const second = connect(tap.port, '127.0.0.1');
+    let secondClosed = false;
+    second.on('close', () => (secondClosed = true)).on('error', () => undefined);
+    try {
+      const received: Buffer[] = [];
+      first.on('data', (chunk: Buffer) => received.push(chunk));
+      first.write('GET /.well-known/openid-configuration HTTP/1.1\r\nHost: tap.test\r\n\r\n');
+      await waitFor(async () => (Buffer.concat(received).toString().startsWith('HTTP/1.1 200') ? true : undefined), { timeoutMs: 10_000, what: 'the first answer' });
+      second.write('GET /.well-known/openid-configuration HTTP/1.1\r\nHost: tap.test\r\n\r\n');
+      await waitFor(async () => (secondClosed ? true : undefined), { timeoutMs: 10_000, what: 'the second connection to be closed' });
+      expect(await metric(registry, 'tokenwatch_tap_requests_rejected_total', { reason: 'connection_limit' })).toBe(1);
+      received.length = 0;
+      first.write('GET /.well-known/openid-configuration HTTP/1.1\r\nHost: tap.test\r\n\r\n');
+      await waitFor(async () => (Buffer.concat(received).toString().startsWith('HTTP/1.1 200') ? true : undefined), { timeoutMs: 10_000, what: 'the second answer on the first connection' });
+    } finally {
+      first.destroy();
+      second.destroy();
+      await tap.close(200);
+    }
+  });
+});
+
+describe('tokenwatch tap publishing to Kafka', () => {
+  const sinkFor = (topic: string, registry = createRegistry()) =>
+    new KafkaEventSink({ settings: settingsFrom(testEnv('tap-sink')), logger, metrics: createTapMetrics(registry), topic, capacity: 10_000 });
+
+  it('sends batches bounded in bytes: 600 events of 4 KiB reach a topic with the broker\'s 1 MB limit', async () => {
+    const topic = testEnv('tap-sink-bytes').TOKENWATCH_TOPIC as string;
+    await createTopic(topic, 1);
+    const sink = sinkFor(topic);
+    for (let i = 0; i < 600; i++) sink.push({ key: `k${i}`, value: JSON.stringify({ i, padding: 'p'.repeat(4_096) }) });
+    sink.start();
+    try {
+      await waitFor(async () => (sink.stats().produced === 600 ? true : undefined), { timeoutMs: 60_000, what: '600 events produced' });
+      expect(sink.stats()).toMatchObject({ produced: 600, dropped: 0, sendErrors: 0 });
+    } finally {
+      await sink.close(1_000);
+    }
+  });
+
+  it('drops and counts an event the topic refuses as too large, and delivers the rest', async () => {
+    const topic = testEnv('tap-sink-large').TOKENWATCH_TOPIC as string;
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '20000' }] }], waitForLeaders: true });
+    } finally {
+      await admin.disconnect();
+    }
+    const registry = createRegistry();
+    const sink = sinkFor(topic, registry);
+    sink.push({ key: 'huge', value: JSON.stringify({ padding: 'h'.repeat(30_000) }) });
+    for (let i = 0; i < 40; i++) sink.push({ key: `k${i}`, value: JSON.stringify({ i, padding: 'p'.repeat(1_000) }) });
+    sink.start();
+    try {
+      await waitFor(async () => (sink.stats().produced === 40 ? true : undefined), { timeoutMs: 60_000, what: '40 events produced' });
+      expect(sink.stats()).toMatchObject({ produced: 40, dropped: 1, queued: 0 });
+      expect(await metric(registry, 'tokenwatch_tap_events_dropped_total')).toBe(1);
+      const messages = await readTopic(topic, 40);
+      expect(messages).toHaveLength(40);
+      expect(messages.some((message) => message.value.includes('hhhh'))).toBe(false);
+    } finally {
+      await sink.close(1_000);
+    }
+  });
+});
+
+describe('tokenwatch tap serves its metrics', () => {
+  it('serves /healthz and the tap\'s Prometheus metrics on --ops-listen', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const opsPort = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+
+    const env = testEnv('tap-ops', { KAFKA_BROKERS: '127.0.0.1:1', LOG_LEVEL: 'silent' });
+    const child = spawnCli(['tap', '--upstream', tokenEndpoint, '--listen', '127.0.0.1:0', '--ops-listen', `127.0.0.1:${opsPort}`], env);
+    try {
+      const ops = `http://127.0.0.1:${opsPort}`;
+      const health = await waitFor(async () => {
+        const response = await fetch(`${ops}/healthz`);
+        return response.status === 200 ? response : undefined;
+      }, { timeoutMs: 30_000, what: 'the tap\'s /healthz' });
+      expect(await health.json()).toEqual({ status: 'ok' });
+      const metrics = await fetch(`${ops}/metrics`);
+      expect(metrics.status).toBe(200);
+      const text = await metrics.text();
+      expect(text).toContain('tokenwatch_tap_queue_capacity 10000');
+      expect(text).toContain('# TYPE tokenwatch_tap_requests_total counter');
+      expect(text).toContain('# TYPE tokenwatch_tap_requests_rejected_total counter');
+    } finally {
+      expect(await terminate(child)).toBe(0);
     }
   });
 });

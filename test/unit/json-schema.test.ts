@@ -13,7 +13,7 @@ describe('docs/token-request.schema.json', () => {
     expect(schema.required).toEqual(
       expect.arrayContaining(['event_id', 'time', 'idp', 'tenant', 'client_id', 'grant_type', 'auth_method', 'outcome', 'source_ip']),
     );
-    for (const optional of ['client_name', 'credential_id', 'error_code', 'user_agent', 'audience', 'assertion', 'replay_reported', 'geo']) {
+    for (const optional of ['client_name', 'credential_id', 'error_code', 'user_agent', 'audience', 'assertion', 'replay_reported', 'assertion_unverified', 'geo']) {
       expect(schema.required).not.toContain(optional);
       expect(schema.properties).toHaveProperty(optional);
     }

@@ -142,6 +142,22 @@ describe('buildTapEvent', () => {
     expect(ok.replay_reported).toBeUndefined();
   });
 
+  it('marks the claims of an assertion the IdP refused as unverified, and of one it answered with a token not', () => {
+    expect(buildTapEvent(exchange({ form: assertionForm('ES256') })).assertion_unverified).toBeUndefined();
+    for (const status of [400, 401, 500]) {
+      const refused = buildTapEvent(exchange({ form: assertionForm('ES256'), status, responseBody: '{"error":"invalid_client"}' }));
+      expect(refused).toMatchObject({ outcome: 'failure', assertion: { jti: 'jti-123', sub: 'svc-orders' }, assertion_unverified: true });
+      expect(tokenRequestSchema.safeParse(refused).success).toBe(true);
+    }
+    // Another credential beside the assertion: the token may be for that one.
+    const withSecret = buildTapEvent(exchange({ form: assertionForm('ES256', { client_secret: SECRET }) }));
+    expect(withSecret.assertion_unverified).toBe(true);
+    const withBasic = buildTapEvent(exchange({ form: assertionForm('ES256'), headers: { ...exchange().headers, authorization: `Basic ${Buffer.from(`a:${SECRET}`).toString('base64')}` } }));
+    expect(withBasic.assertion_unverified).toBe(true);
+    // No assertion, no claims to doubt.
+    expect(buildTapEvent(exchange({ status: 401 })).assertion_unverified).toBeUndefined();
+  });
+
   it('ignores X-Forwarded-For by default', () => {
     const event = buildTapEvent(exchange({ peerAddress: '10.0.0.5', headers: { 'x-forwarded-for': '203.0.113.9' } }));
     expect(event.source_ip).toBe('10.0.0.5');

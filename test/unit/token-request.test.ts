@@ -65,7 +65,7 @@ describe('decodeCanonical: accepted events', () => {
   it('accepts an event without any optional field, defaulting scopes to []', () => {
     const event = decodeOk(minimal);
     expect(event.scopes).toEqual([]);
-    for (const optional of ['client_name', 'credential_id', 'error_code', 'user_agent', 'audience', 'assertion', 'replay_reported', 'geo']) {
+    for (const optional of ['client_name', 'credential_id', 'error_code', 'user_agent', 'audience', 'assertion', 'replay_reported', 'assertion_unverified', 'geo']) {
       expect(event).not.toHaveProperty(optional);
     }
   });

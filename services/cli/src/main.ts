@@ -77,6 +77,7 @@ program
   .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8089')
   .option('--trusted-proxy <cidr>', 'a proxy whose X-Forwarded-For is believed (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
   .option('--tenant <tenant>', 'tenant of the events (default: the upstream origin)')
+  .option('--ops-listen <host:port|off>', 'where to serve /healthz, /readyz and /metrics', '127.0.0.1:9465')
   .action((options: TapCommandOptions) => runCommand((context) => tapCommand(context, options)));
 
 program

@@ -5,7 +5,7 @@ import { startNotifier, type NotifierService } from '@tokenwatch/notifier';
 import type { ConfigFile } from './config-file.js';
 import type { Settings } from '@tokenwatch/shared/config/settings';
 import { DependencyError, errorMessage } from '@tokenwatch/shared/errors';
-import { startOpsServer, type OpsServer } from './ops-server.js';
+import { startOpsServer, type OpsServer } from '@tokenwatch/shared/http/ops-server';
 import type { Logger } from '@tokenwatch/shared/log';
 import { createRegistry, type Registry } from '@tokenwatch/shared/metrics';
 import { openClickHouse, type ClickHouseClient } from '@tokenwatch/shared/storage/clickhouse';
@@ -65,6 +65,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       ops = await startOpsServer({
         host: settings.TOKENWATCH_HTTP_HOST,
         port: settings.TOKENWATCH_HTTP_PORT,
+        portSetting: 'TOKENWATCH_HTTP_PORT',
         registry,
         logger,
         checks: {

@@ -153,6 +153,11 @@ export function buildTapEvent(exchange: ObservedExchange): TokenRequestInput {
   const clientId =
     str(claims.sub, 256) ?? str(claims.iss, 256) ?? str(form.get('client_id'), 256) ?? str(basicUsername(authorization), 256) ?? UNKNOWN;
   const success = exchange.status >= 200 && exchange.status < 300;
+  // The tap never checks a signature; the IdP's token is what vouches for the claims. Without
+  // one (the IdP refused the request), or when the request carried another credential too (the
+  // token may be for that one), the claims are only the caller's word: anyone can name any
+  // client and jti in a request the IdP refuses.
+  const vouched = success && !isBasicAuthorization(authorization) && !form.has('client_secret');
   const { error, description } = oauthError(exchange.responseBody);
   const replay = !success && (isReplayMessage(description) || isReplayMessage(error));
   const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean).slice(0, 256).map((scope) => scope.slice(0, 256));
@@ -175,6 +180,7 @@ export function buildTapEvent(exchange: ObservedExchange): TokenRequestInput {
     ...(requestedAudience ? { audience: requestedAudience } : {}),
     ...(assertion ? { assertion } : {}),
     ...(replay ? { replay_reported: true } : {}),
+    ...(assertion && !vouched ? { assertion_unverified: true } : {}),
   };
 }
 

@@ -14,13 +14,33 @@ export interface SinkStats {
   queued: number;
   /** Events acknowledged by Kafka. */
   produced: number;
-  /** Events dropped because the queue was full (the oldest go first), or still queued at close. */
+  /** Events dropped because the queue was full (the oldest go first), refused by Kafka as too large, or still queued at close. */
   dropped: number;
   /** Failed send or connect attempts (each is retried with back-off). */
   sendErrors: number;
 }
 
-const BATCH = 500;
+/** Messages per produce request. */
+const MAX_BATCH_MESSAGES = 500;
+/**
+ * Key and value bytes per produce request: half the broker's default message.max.bytes
+ * (1 MiB), which bounds a partition's record batch, so that one request of 500 events of a
+ * few kilobytes each is not refused as a whole. A broker with a lower limit is learnt (below).
+ */
+export const MAX_BATCH_BYTES = 512 * 1024;
+/** Per-record framing counted on top of key and value (headers, offsets, lengths). */
+const RECORD_OVERHEAD_BYTES = 64;
+
+const recordBytes = (message: SinkMessage) => Buffer.byteLength(message.key) + Buffer.byteLength(message.value) + RECORD_OVERHEAD_BYTES;
+
+/** The broker refused a request for its size (kafkajs may wrap the protocol error in others). */
+function isTooLarge(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
+    const type = (cause as Error & { type?: unknown }).type;
+    if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return true;
+  }
+  return false;
+}
 
 /**
  * A bounded in-memory queue drained to Kafka by one background loop. `push` never blocks and
@@ -43,6 +63,8 @@ export class KafkaEventSink {
   private inflight: SinkMessage[] = [];
   /** Set when close() gave up waiting: what is still queued or in flight was counted as dropped. */
   private abandoned = false;
+  /** Bytes per batch: MAX_BATCH_BYTES (or the option) until the broker refuses a batch as too large. */
+  private maxBatchBytes: number;
 
   constructor(
     private readonly options: {
@@ -52,12 +74,28 @@ export class KafkaEventSink {
       metrics: Pick<TapMetrics, 'eventsPublished' | 'eventsDropped' | 'publishErrors' | 'queueDepth' | 'queueCapacity'>;
       topic: string;
       capacity: number;
+      /** Key and value bytes per produce request; MAX_BATCH_BYTES by default. */
+      maxBatchBytes?: number;
       /** Back-off after a failed attempt, doubled up to maxRetryMs. */
       retryMs?: number;
       maxRetryMs?: number;
     },
   ) {
     options.metrics.queueCapacity.set(options.capacity);
+    this.maxBatchBytes = options.maxBatchBytes ?? MAX_BATCH_BYTES;
+  }
+
+  /** The next batch off the queue: at most MAX_BATCH_MESSAGES and maxBatchBytes, at least one message. */
+  private takeBatch(): { batch: SinkMessage[]; bytes: number } {
+    let count = 0;
+    let bytes = 0;
+    for (const message of this.queue) {
+      const size = recordBytes(message);
+      if (count >= MAX_BATCH_MESSAGES || (count > 0 && bytes + size > this.maxBatchBytes)) break;
+      count += 1;
+      bytes += size;
+    }
+    return { batch: this.queue.splice(0, count), bytes };
   }
 
   start(): void {
@@ -79,9 +117,13 @@ export class KafkaEventSink {
     return { ...this.stats_, queued: this.queue.length };
   }
 
-  private drop(count: number): void {
+  private countDropped(count: number): void {
     this.stats_.dropped += count;
     this.options.metrics.eventsDropped.inc(count);
+  }
+
+  private drop(count: number): void {
+    this.countDropped(count);
     const now = Date.now();
     if (now - this.lastDropLog > 10_000) {
       this.lastDropLog = now;
@@ -120,7 +162,7 @@ export class KafkaEventSink {
         await this.sleep(60_000);
         continue;
       }
-      const batch = this.queue.splice(0, BATCH);
+      const { batch, bytes } = this.takeBatch();
       this.inflight = batch;
       this.options.metrics.queueDepth.set(this.queue.length);
       try {
@@ -135,6 +177,10 @@ export class KafkaEventSink {
         this.inflight = [];
         this.stats_.sendErrors += 1;
         this.options.metrics.publishErrors.inc();
+        if (isTooLarge(error) && !this.abandoned) {
+          this.refusedAsTooLarge(batch, bytes);
+          continue;
+        }
         if (this.abandoned) {
           // stats() counted this batch as dropped when close() gave up on it; a counter cannot
           // take it back if it arrives after all, so the metric counts it only now its fate is known.
@@ -150,6 +196,25 @@ export class KafkaEventSink {
         backoff = Math.min(backoff * 2, this.options.maxRetryMs ?? 30_000);
       }
     }
+  }
+
+  /**
+   * The broker refused a batch for its size. Retrying it as it is would fail forever and hold
+   * up every event behind it, so: a batch of several goes back to the front and batches are
+   * halved in bytes from now on (this broker's limit is lower than assumed); a single event the
+   * broker refuses on its own can never be delivered and is dropped, counted and logged.
+   */
+  private refusedAsTooLarge(batch: SinkMessage[], bytes: number): void {
+    if (batch.length > 1) {
+      this.maxBatchBytes = Math.max(1, Math.floor(bytes / 2));
+      this.queue.unshift(...batch);
+      if (this.queue.length > this.options.capacity) this.drop(this.queue.splice(0, this.queue.length - this.options.capacity).length);
+      this.options.metrics.queueDepth.set(this.queue.length);
+      this.options.logger.warn({ batchBytes: bytes, maxBatchBytes: this.maxBatchBytes }, 'Kafka refused a batch as too large; sending smaller batches');
+      return;
+    }
+    this.countDropped(batch.length);
+    this.options.logger.warn({ eventBytes: bytes }, 'Kafka refused an event as too large (above the topic\'s max.message.bytes); dropped it');
   }
 
   /** Tries to deliver what is queued for up to `timeoutMs`, then counts the rest as dropped and disconnects. */

@@ -106,6 +106,10 @@ export const tokenRequestSchema = z.object({
     .boolean()
     .optional()
     .describe(`The IdP rejected the request as a replayed client assertion (assertion.jti, when known, names it). Replay reports may carry "${UNKNOWN}" and "${UNSPECIFIED_IP}" for what the IdP's report did not name.`),
+  assertion_unverified: z
+    .boolean()
+    .optional()
+    .describe('The assertion claims (and a client_id read from them) are only what the caller wrote: the source read them from a request the IdP did not accept (the tap, on a refused request), so no signature check vouches for them. Absent: the source vouches for them (an IdP logs what it verified; the tap, an assertion the IdP answered with a token).'),
   geo: geoSchema.optional(),
 });
 

@@ -8,14 +8,16 @@ export interface TapCommandOptions {
   listen: string;
   trustedProxy: string[];
   tenant?: string;
+  /** host:port of /healthz, /readyz and /metrics, or `off`. */
+  opsListen: string;
 }
 
 /** `host:port` or `[ipv6]:port`. */
-export function parseListen(value: string): { host: string; port: number } {
+export function parseListen(value: string, option = '--listen'): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
   const port = Number(match?.[3]);
   const host = match?.[1] ?? match?.[2];
-  if (!match || !host || !(port >= 0 && port <= 65_535)) throw new ConfigError(`invalid --listen ${JSON.stringify(value)}: expected host:port`);
+  if (!match || !host || !(port >= 0 && port <= 65_535)) throw new ConfigError(`invalid ${option} ${JSON.stringify(value)}: expected host:port`);
   return { host, port };
 }
 
@@ -26,6 +28,7 @@ export function parseListen(value: string): { host: string; port: number } {
  */
 export async function tapCommand({ settings, logger }: CommandContext, options: TapCommandOptions): Promise<void> {
   const { host, port } = parseListen(options.listen);
+  const ops = options.opsListen.trim() === 'off' ? undefined : { ...parseListen(options.opsListen, '--ops-listen'), portSetting: '--ops-listen' };
   let tap;
   try {
     tap = await startTap({
@@ -34,6 +37,7 @@ export async function tapCommand({ settings, logger }: CommandContext, options: 
       port,
       trustedProxies: options.trustedProxy,
       ...(options.tenant ? { tenant: options.tenant } : {}),
+      ...(ops ? { ops } : {}),
       settings,
       logger,
       registry: createRegistry(),
@@ -45,7 +49,7 @@ export async function tapCommand({ settings, logger }: CommandContext, options: 
     }
     throw error;
   }
-  process.stdout.write(`tap listening on ${tap.url}, forwarding to ${options.upstream}\n`);
+  process.stdout.write(`tap listening on ${tap.url}, forwarding to ${options.upstream}${tap.opsPort === undefined ? '' : `; /metrics and /healthz on port ${tap.opsPort}`}\n`);
   const signal = await untilSignal();
   logger.info({ signal, ...tap.stats() }, 'tap stopping: delivering queued events');
   await tap.close();

@@ -11,6 +11,8 @@ const REUSED_JTIS = sql(import.meta.url, './reused-jtis.sql');
 const JTI_REQUESTS = sql(import.meta.url, './jti-requests.sql');
 const HYGIENE = sql(import.meta.url, './hygiene.sql');
 
+const UNVERIFIED_NOTE = ' Every use was refused by the IdP and its claims are unverified: the client and jti may be forged.';
+
 /** Clock difference tolerated between the IdP and the assertion's issuer when judging exp. */
 const EXP_LEEWAY_MS = 60_000;
 
@@ -46,6 +48,7 @@ const requestRow = z.object({
   as_org: z.string(),
   country: z.string(),
   replay_reported: z.coerce.boolean(),
+  unverified: z.coerce.boolean(),
   exp: z.coerce.number().nullable(),
 });
 type RequestRow = z.output<typeof requestRow>;
@@ -118,6 +121,19 @@ async function findReplays(context: DetectContext, window: DetectWindow): Promis
 }
 
 /**
+ * Uses whose claims nobody vouches for (TokenRequest.assertion_unverified: the tap read them
+ * from requests the IdP refused). When every use of a jti is such, the jti, the client named
+ * and the addresses are whatever the sender wrote: two refused requests can name any client.
+ * That still says something (someone sends one assertion twice and is refused), so the alert
+ * stays for an investigator, but low: it never pages, and never escalates on ASNs the sender
+ * chose. One vouched-for use (the IdP issued a token for it) restores the full ranking: the
+ * replay of a real client's accepted assertion is the attack this detector exists for.
+ */
+function onlyUnverified(uses: readonly RequestRow[]): boolean {
+  return uses.length > 0 && uses.every((use) => use.unverified);
+}
+
+/**
  * The uses after the first that fall within the assertion's validity: before its exp (plus
  * leeway), or within the configured window of the first use when it carries no exp.
  */
@@ -138,7 +154,8 @@ function replayDraft(
 ): AlertDraft {
   const acceptedReplay = replays.some((use) => use.outcome === 'success');
   const asns = new Set(uses.map((use) => use.asn).filter((asn) => asn > 0));
-  const severity: Severity = acceptedReplay || asns.size > 1 ? 'critical' : 'high';
+  const unverified = onlyUnverified(uses);
+  const severity: Severity = unverified ? 'low' : acceptedReplay || asns.size > 1 ? 'critical' : 'high';
   const first = uses[0];
   const jti = key.startsWith('event:') ? '' : key;
   const what = replays.length > 0
@@ -154,7 +171,7 @@ function replayDraft(
     first_seen: first?.time_ms ?? 0,
     last_seen: uses.at(-1)?.time_ms ?? 0,
     event_count: uses.length,
-    summary: `${what}${asns.size > 1 ? ` from ${asns.size} different networks (ASNs)` : ''}.`,
+    summary: `${what}${asns.size > 1 ? ` from ${asns.size} different networks (ASNs)` : ''}.${unverified ? UNVERIFIED_NOTE : ''}`,
     evidence: {
       jti,
       uses: shown(uses).map(describeUse),
@@ -170,8 +187,9 @@ function replayDraft(
 
 function crossClientDraft(tenant: string, jti: string, uses: readonly RequestRow[], clients: ReadonlyMap<string, RequestRow[]>): AlertDraft {
   const [owner] = clients.keys();
+  const unverified = onlyUnverified(uses);
   return JTI_CROSS_CLIENT.draft({
-    severity: 'high',
+    severity: unverified ? 'low' : 'high',
     tenant,
     client_id: owner ?? '',
     client_name: clients.get(owner ?? '')?.[0]?.client_name ?? '',
@@ -180,7 +198,7 @@ function crossClientDraft(tenant: string, jti: string, uses: readonly RequestRow
     first_seen: uses[0]?.time_ms ?? 0,
     last_seen: uses.at(-1)?.time_ms ?? 0,
     event_count: uses.length,
-    summary: `client assertion jti ${jti} was presented by ${clients.size} different clients (${[...clients.keys()].join(', ')}): one client's assertion (or signing key) is in another's hands.`,
+    summary: `client assertion jti ${jti} was presented by ${clients.size} different clients (${[...clients.keys()].join(', ')}): one client's assertion (or signing key) is in another's hands.${unverified ? UNVERIFIED_NOTE : ''}`,
     evidence: { jti, clients: shown([...clients.keys()]), uses: shown(uses).map(describeUse) },
     event_ids: uses.map((use) => use.event_id),
   });

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { DependencyError, errorMessage } from '@tokenwatch/shared/errors';
-import type { Logger } from '@tokenwatch/shared/log';
+import { DependencyError, errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
 
 /**
  * A readiness check: resolves to undefined when fine, or to a short reason when not. It must
@@ -12,7 +12,7 @@ import type { Logger } from '@tokenwatch/shared/log';
 export type ReadinessCheck = () => Promise<string | undefined>;
 
 export interface OpsServer {
-  /** The port actually bound (TOKENWATCH_HTTP_PORT=0 picks a free one). */
+  /** The port actually bound (0 picks a free one). */
   readonly port: number;
   readonly host: string;
   close(): Promise<void>;
@@ -31,6 +31,8 @@ const CHECK_TIMEOUT_MS = 2_000;
  * - `GET /metrics`: the Prometheus registry in its text format.
  *
  * Nothing here reads request bodies or echoes settings, so no secret can leak through it.
+ * Shared (not in the server package) because `tokenwatch tap` serves its metrics with it too,
+ * and the tap must not depend on the server's ClickHouse, detector and notifier packages.
  */
 export async function startOpsServer(options: {
   host: string;
@@ -38,6 +40,8 @@ export async function startOpsServer(options: {
   registry: Registry;
   checks: Readonly<Record<string, ReadinessCheck>>;
   logger: Logger;
+  /** The setting that chose the port, named in the error when it is taken, e.g. "TOKENWATCH_HTTP_PORT". */
+  portSetting: string;
 }): Promise<OpsServer> {
   const { registry, checks, logger } = options;
   const json = (status: number, body: unknown) => ({ status, type: 'application/json; charset=utf-8', text: `${JSON.stringify(body)}\n` });
@@ -93,7 +97,7 @@ export async function startOpsServer(options: {
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
-      const why = error.code === 'EADDRINUSE' ? 'the port is in use (set TOKENWATCH_HTTP_PORT to another port, 0 for any, or off)' : errorMessage(error);
+      const why = error.code === 'EADDRINUSE' ? `the port is in use (set ${options.portSetting} to another port, 0 for any, or off)` : errorMessage(error);
       reject(new DependencyError(`cannot serve /healthz, /readyz and /metrics on ${options.host}:${options.port}: ${why}`));
     };
     server.once('error', onError);
