@@ -1,9 +1,19 @@
 import type { z } from 'zod';
 import { tokenRequestSchema, type TokenRequest } from '@tokenwatch/shared/events/token-request';
 import { canonicalFormat } from './formats/canonical.js';
-import type { Adapted, FormatAdapter, FormatName } from './formats/types.js';
-import { redactStrings } from '@tokenwatch/shared/redact';
-import { deadLetter, ok, skip, type DecodeResult } from './results.js';
+import { clip } from './formats/fields.js';
+import type { FormatAdapter, FormatName } from './formats/types.js';
+import { redactStrings, redactText } from '@tokenwatch/shared/redact';
+import { deadLetter, ok, type Adapted, type DecodeResult } from './results.js';
+
+/**
+ * The largest message (or `tokenwatch import` line) decoded, in bytes of UTF-8. The consumer
+ * fetches at most 8 MiB a partition, and an IdP's batch (an Okta API page, a CloudTrail log
+ * file) stays well below this; a larger one is dead-lettered with its size, unparsed.
+ */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** Reasons are cut to this many characters: they travel in a Kafka header and the rejects file. */
+export const MAX_REASON_LENGTH = 512;
 
 export type FormatChoice = FormatName | 'auto';
 
@@ -23,7 +33,14 @@ export interface DecodeOptions {
  * the first failing field, because a throw inside a consumer would retry the same offset forever.
  */
 export function decodeMessage(bytes: Buffer | string | null, options: DecodeOptions): DecodeResult[] {
+  return decodeUnchecked(bytes, options).map(cleanReason);
+}
+
+function decodeUnchecked(bytes: Buffer | string | null, options: DecodeOptions): DecodeResult[] {
   if (bytes === null || bytes.length === 0) return [deadLetter('empty message')];
+  const size = typeof bytes === 'string' ? Buffer.byteLength(bytes, 'utf8') : bytes.length;
+  // Before anything reads it: every later step is linear, and this bounds the line.
+  if (size > MAX_MESSAGE_BYTES) return [deadLetter(`message is ${size} bytes, over the ${MAX_MESSAGE_BYTES} a message may have`)];
   const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
   let parsed: unknown;
   try {
@@ -31,12 +48,30 @@ export function decodeMessage(bytes: Buffer | string | null, options: DecodeOpti
   } catch (error) {
     const lineAdapter = textAdapter(text, options);
     if (lineAdapter?.adaptText) return lineAdapter.adaptText(text).map((adapted) => finish(adapted, lineAdapter.name, options));
-    // V8 quotes a slice of the input in its message; the input may hold a secret.
+    // V8 quotes a slice of the input in its message; the input may hold a secret. (The message
+    // is V8's, under a hundred characters whatever the input, so the pattern sees little.)
     return [deadLetter(`not JSON: ${(error as Error).message.replace(/"[^]*"/g, '…')}`)];
   }
   const records = Array.isArray(parsed) ? parsed : [parsed];
   if (records.length === 0) return [deadLetter('empty JSON array')];
   return records.flatMap((record: unknown) => decodeRecord(record, options));
+}
+
+/**
+ * A reason quotes the input (a key, an event type), so it goes out as the dead-letter header and
+ * the rejects file only bounded, well-formed and with anything that looks like a credential
+ * redacted. It is cut before redaction with room to spare (a credential across the first cut
+ * is still seen whole by the patterns) and again after.
+ */
+function cleanReason(result: DecodeResult): DecodeResult {
+  if (result.kind === 'ok') return result;
+  const reason = redactText(clipText(result.reason, 2 * MAX_REASON_LENGTH)).toWellFormed();
+  const clean = clipText(reason, MAX_REASON_LENGTH);
+  return clean === result.reason ? result : { ...result, reason: clean };
+}
+
+function clipText(value: string, max: number): string {
+  return value.length <= max ? value : `${clip(value, max) ?? ''}…`;
 }
 
 /** The canonical format alone: TokenRequest JSON as gateways and `tokenwatch produce` send it. */
@@ -53,7 +88,10 @@ function decodeRecord(record: unknown, options: DecodeOptions): DecodeResult[] {
   const fields = record as Record<string, unknown>;
   const adapter = format === 'auto' ? adapters.find((candidate) => candidate.matches(fields)) : adapters.find((candidate) => candidate.name === format);
   if (!adapter) {
-    const keys = Object.keys(fields).slice(0, 8).join(', ');
+    const keys = Object.keys(fields)
+      .slice(0, 8)
+      .map((key) => clipText(key, 64))
+      .join(', ');
     return [deadLetter(format === 'auto' ? `unrecognised format: no known IdP log format has these fields (${keys})` : `format ${format} is not available`)];
   }
   return adapter.adapt(fields).map((adapted) => finish(adapted, adapter.name, options));
@@ -70,8 +108,7 @@ function textAdapter(text: string, { adapters, format }: DecodeOptions): FormatA
  * `raw` column: the adapter's allowlisted, redacted copy of the record the event came from.
  */
 function finish(adapted: Adapted, format: FormatName, { enrich }: DecodeOptions): DecodeResult {
-  if (adapted.kind === 'skip') return skip(adapted.reason);
-  if (adapted.kind === 'dlq') return deadLetter(adapted.reason);
+  if (adapted.kind !== 'ok') return adapted;
   const result = tokenRequestSchema.safeParse(adapted.event);
   const prefix = format === 'canonical' ? '' : `${format}: `;
   if (!result.success) return deadLetter(`${prefix}invalid TokenRequest: ${describeIssue(result.error)}`);
@@ -87,7 +124,9 @@ function finish(adapted: Adapted, format: FormatName, { enrich }: DecodeOptions)
   const stored = enrich ? enrich(event) : event;
   // No raw (the canonical format): no `raw` key, and the column keeps its default ''.
   const { raw } = adapted;
-  return ok(event, JSON.stringify(raw === undefined ? stored : { ...stored, raw }), adapted.unknownAuthMethod, raw);
+  const json = JSON.stringify(raw === undefined ? stored : { ...stored, raw });
+  const { unknownAuthMethod } = adapted;
+  return ok({ event, json, ...(unknownAuthMethod === undefined ? {} : { unknownAuthMethod }), ...(raw === undefined ? {} : { raw }) });
 }
 
 function describeIssue(error: z.ZodError): string {

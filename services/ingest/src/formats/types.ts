@@ -1,28 +1,8 @@
 import type { AuthMethod } from '@tokenwatch/shared/events/token-request';
-
 import type { FormatName } from '@tokenwatch/shared/events/source-formats';
+import type { Adapted } from '../results.js';
 
 export type { FormatName };
-
-/**
- * What an adapter made of one record. `event` is a candidate in the TokenRequest input shape;
- * the caller validates it with the zod schema, so adapters translate and never validate twice.
- */
-export type Adapted =
-  | {
-      readonly kind: 'event';
-      readonly event: Record<string, unknown>;
-      readonly unknownAuthMethod?: string;
-      /**
-       * The `raw` column: rawJson (formats/raw.ts) of the record the event came from (for an
-       * envelope, the inner record; for a log line, its parsed fields) with the adapter's
-       * `rawFields`, i.e. already allowlisted and redacted, so an Adapted never holds a secret.
-       * Absent: nothing is kept (the canonical format, whose record is the event itself).
-       */
-      readonly raw?: string;
-    }
-  | { readonly kind: 'skip'; readonly reason: string }
-  | { readonly kind: 'dlq'; readonly reason: string };
 
 /**
  * One IdP's log format. JSON formats implement `matches`/`adapt`; formats that arrive as log
