@@ -12,6 +12,13 @@ import { deadLetter, ok, type Adapted, type DecodeResult } from './results.js';
  * file) stays well below this; a larger one is dead-lettered with its size, unparsed.
  */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** The deepest nesting of arrays and objects decoded; IdP records nest a few levels. */
+export const MAX_JSON_DEPTH = 32;
+/**
+ * The start of the reason given when decoding failed in a way no check foresaw (a bug, not bad
+ * input). Fuzz tests look for it: nothing they send may produce it.
+ */
+export const UNEXPECTED_FAILURE = 'could not decode (unexpected failure)';
 /** Reasons are cut to this many characters: they travel in a Kafka header and the rejects file. */
 export const MAX_REASON_LENGTH = 512;
 
@@ -33,7 +40,13 @@ export interface DecodeOptions {
  * the first failing field, because a throw inside a consumer would retry the same offset forever.
  */
 export function decodeMessage(bytes: Buffer | string | null, options: DecodeOptions): DecodeResult[] {
-  return decodeUnchecked(bytes, options).map(cleanReason);
+  try {
+    return decodeUnchecked(bytes, options).map(cleanReason);
+  } catch (error) {
+    // The last line of the promise above: every known way for input to fail is checked and
+    // named, but a consumer that throws retries the same offset forever.
+    return [cleanReason(deadLetter(`${UNEXPECTED_FAILURE}: ${String(error)}`))];
+  }
 }
 
 function decodeUnchecked(bytes: Buffer | string | null, options: DecodeOptions): DecodeResult[] {
@@ -52,6 +65,9 @@ function decodeUnchecked(bytes: Buffer | string | null, options: DecodeOptions):
     // is V8's, under a hundred characters whatever the input, so the pattern sees little.)
     return [deadLetter(`not JSON: ${(error as Error).message.replace(/"[^]*"/g, '…')}`)];
   }
+  // Adapters, event ids and redaction walk records recursively: a deeper record is refused
+  // before one of them runs out of stack.
+  if (nestsDeeperThan(parsed, MAX_JSON_DEPTH)) return [deadLetter(`JSON nests deeper than ${MAX_JSON_DEPTH} levels`)];
   const records = Array.isArray(parsed) ? parsed : [parsed];
   if (records.length === 0) return [deadLetter('empty JSON array')];
   return records.flatMap((record: unknown) => decodeRecord(record, options));
@@ -68,6 +84,20 @@ function cleanReason(result: DecodeResult): DecodeResult {
   const reason = redactText(clipText(result.reason, 2 * MAX_REASON_LENGTH)).toWellFormed();
   const clean = clipText(reason, MAX_REASON_LENGTH);
   return clean === result.reason ? result : { ...result, reason: clean };
+}
+
+/** Whether arrays and objects nest more than `max` deep in a parsed JSON value; iterative, linear. */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    const depth = next.depth + 1;
+    if (depth > max) return true;
+    for (const inner of Array.isArray(next.value) ? next.value : Object.values(next.value)) {
+      if (typeof inner === 'object' && inner !== null) pending.push({ value: inner, depth });
+    }
+  }
+  return false;
 }
 
 function clipText(value: string, max: number): string {

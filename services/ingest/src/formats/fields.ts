@@ -1,4 +1,5 @@
 import type { AuthMethod } from '@tokenwatch/shared/events/token-request';
+import { redactText } from '@tokenwatch/shared/redact';
 import type { FormatName } from './types.js';
 import { deadLetter, ok, skip, type Adapted, type DeadLetter, type Ok, type Candidate, type Skip } from '../results.js';
 
@@ -23,14 +24,23 @@ export function clip(value: string | undefined, max: number): string | undefined
 }
 
 /**
+ * The longest scope list read, in characters: far more than any IdP grants (the schema's own
+ * bound is 256 scopes), and what redaction reads of it at most. A longer list is cut there.
+ */
+export const SCOPES_TEXT_LIMIT = 8192;
+
+/**
  * OAuth scopes (RFC 6749 §3.3: space-separated) from a string or an array of strings, each of
  * which may itself hold several; `commas` also splits on commas (Okta writes "a, b").
  * Duplicates are dropped; none at all is `undefined`, so a caller can fall back to another field.
+ * Each text is redacted before it is split: split first, a `Bearer <token>` a client put in its
+ * scope would become two innocent-looking scopes, the token one of them.
  */
 export function scopesOf(value: unknown, { commas = false }: { commas?: boolean } = {}): string[] | undefined {
   const separator = commas ? /[\s,]+/ : /\s+/;
   const parts = (Array.isArray(value) ? value : [value]).filter((item): item is string => typeof item === 'string');
-  const scopes = [...new Set(parts.flatMap((part) => part.split(separator)).filter((scope) => scope !== ''))];
+  const split = parts.flatMap((part) => redactText(clip(part, SCOPES_TEXT_LIMIT) ?? '').split(separator));
+  const scopes = [...new Set(split.filter((scope) => scope !== ''))];
   return scopes.length > 0 ? scopes : undefined;
 }
 

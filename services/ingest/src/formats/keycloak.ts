@@ -170,7 +170,9 @@ function isAdminEventRepresentation(record: Record<string, unknown>): boolean {
 }
 
 function adaptRepresentation(record: Record<string, unknown>): Adapted {
-  const type = record.type as string;
+  const type = record.type;
+  // matches() checked this, but a forced format (--format) calls adapt on any record.
+  if (typeof type !== 'string') return dlq('type is missing or not a string');
   if (!OUTCOMES.has(type)) return skip(`event type ${type} is not a client token request`);
 
   if (typeof record.time !== 'number' || !Number.isInteger(record.time)) return dlq('time is missing or not epoch milliseconds');

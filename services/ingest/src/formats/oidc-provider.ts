@@ -83,7 +83,9 @@ export const oidcProviderFormat: FormatAdapter = {
 };
 
 function adaptRecord(record: Record<string, unknown>): Adapted {
-  const eventName = record.event as string;
+  const eventName = record.event;
+  // matches() checked this, but a forced format (--format) calls adapt on any record.
+  if (typeof eventName !== 'string') return dlq('event is missing or not a string');
   const outcome = OUTCOMES.get(eventName);
   if (outcome === undefined) return skip(`event ${eventName} is not a token request`);
 

@@ -1,6 +1,8 @@
 import type { AuthMethod } from '@tokenwatch/shared/events/token-request';
 import type { FormatName } from '@tokenwatch/shared/events/source-formats';
+import { redactText } from '@tokenwatch/shared/redact';
 import type { Adapted } from '../results.js';
+import { clip } from './fields.js';
 
 export type { FormatName };
 
@@ -34,5 +36,10 @@ export function mapAuthMethod(
   // Own keys only: `constructor` or `toString` must not resolve to Object.prototype members.
   const lookup = (key: string) => (Object.hasOwn(table, key) ? table[key] : undefined);
   const method = lookup(value) ?? lookup(value.toLowerCase());
-  return method ? { method } : { method: 'unknown', unknownAuthMethod: value };
+  // The unmapped value becomes a metrics label: bounded, well-formed, and never a credential
+  // someone put in the field.
+  return method ? { method } : { method: 'unknown', unknownAuthMethod: redactText(clip(value, UNKNOWN_METHOD_LENGTH) ?? '').toWellFormed() };
 }
+
+/** How much of an unmapped auth-method value is kept (the metrics label takes 64 characters). */
+const UNKNOWN_METHOD_LENGTH = 64;
