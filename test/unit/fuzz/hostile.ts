@@ -66,13 +66,18 @@ export const illFormed: fc.Arbitrary<string> = fc
   .tuple(fc.string({ maxLength: 6 }), fc.constantFrom(...LONE_SURROGATES), fc.string({ maxLength: 6 }))
   .map(([before, surrogate, after]) => `${before}${surrogate}${after}`);
 
-/** Strings a field may hold: plausible values, wrong ones, ill-formed ones, credentials. */
-export const hostileString: fc.Arbitrary<string> = fc.oneof(
+/**
+ * Strings a field may hold: plausible values, wrong ones, ill-formed ones, but no credential
+ * (for pieces of text: a credential glued to the word before it is no longer one the patterns know).
+ */
+export const plainHostileString: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 24 }),
   illFormed,
-  secretText,
   fc.constantFrom('', ' ', 'null', '0', '-1', '1.2.3.4', '::', 'fe80::1%eth0', '2026-11-28T01:02:03Z', '2026-11-28 01:02:03,456', 'client_credentials', 'CLIENT_LOGIN', 'seccft', 'Token_POST', 'SUCCESS', '__proto__', 'constructor'),
 );
+
+/** A whole field's value: any of the above, or a credential. */
+export const hostileString: fc.Arbitrary<string> = fc.oneof({ weight: 3, arbitrary: plainHostileString }, secretText);
 
 /** Any JSON value a field may hold instead of the expected one. */
 export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
