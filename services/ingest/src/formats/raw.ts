@@ -1,5 +1,5 @@
 import { redactValue } from '@tokenwatch/shared/redact';
-import { clip } from './fields.js';
+import { clip, isObject } from './fields.js';
 
 /**
  * The `raw` column: what tokenwatch keeps of the record an event came from. It is built
@@ -86,7 +86,7 @@ function pick(value: unknown, spec: Spec): unknown {
 /** The allowlisted copy of `record`: only the fields `rawFields` names, scalars at the end of each path. */
 export function pickRaw(record: Record<string, unknown>, rawFields: readonly string[]): Record<string, unknown> {
   const picked = pick(record, compile(rawFields));
-  return typeof picked === 'object' && picked !== null && !Array.isArray(picked) ? (picked as Record<string, unknown>) : {};
+  return isObject(picked) ? picked : {};
 }
 
 /**
