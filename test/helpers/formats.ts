@@ -1,12 +1,13 @@
 import { expect } from 'vitest';
 import { tokenRequestSchema, type TokenRequest } from '@tokenwatch/shared/events/token-request';
-import type { Adapted, FormatAdapter } from '@tokenwatch/ingest/formats/types';
+import type { FormatAdapter } from '@tokenwatch/ingest/formats/types';
+import type { Adapted } from '@tokenwatch/ingest/results';
 
 type Json = Record<string, unknown>;
 
 /** The adapter's result as an event, or a failure that shows what it was instead. */
-export function eventOf(result: Adapted | undefined): Extract<Adapted, { kind: 'event' }> {
-  if (result?.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(result)}`);
+export function eventOf(result: Adapted | undefined): Extract<Adapted, { kind: 'ok' }> {
+  if (result?.kind !== 'ok') throw new Error(`expected an event, got ${JSON.stringify(result)}`);
   return result;
 }
 

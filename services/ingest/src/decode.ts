@@ -1,9 +1,26 @@
 import type { z } from 'zod';
 import { tokenRequestSchema, type TokenRequest } from '@tokenwatch/shared/events/token-request';
 import { canonicalFormat } from './formats/canonical.js';
-import type { Adapted, FormatAdapter, FormatName } from './formats/types.js';
-import { redactStrings } from '@tokenwatch/shared/redact';
-import { deadLetter, ok, skip, type DecodeResult } from './results.js';
+import { clip } from './formats/fields.js';
+import type { FormatAdapter, FormatName } from './formats/types.js';
+import { redactStrings, redactText } from '@tokenwatch/shared/redact';
+import { deadLetter, ok, type Adapted, type DecodeResult } from './results.js';
+
+/**
+ * The largest message (or `tokenwatch import` line) decoded, in bytes of UTF-8. The consumer
+ * fetches at most 8 MiB a partition, and an IdP's batch (an Okta API page, a CloudTrail log
+ * file) stays well below this; a larger one is dead-lettered with its size, unparsed.
+ */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** The deepest nesting of arrays and objects decoded; IdP records nest a few levels. */
+export const MAX_JSON_DEPTH = 32;
+/**
+ * The start of the reason given when decoding failed in a way no check foresaw (a bug, not bad
+ * input). Fuzz tests look for it: nothing they send may produce it.
+ */
+export const UNEXPECTED_FAILURE = 'could not decode (unexpected failure)';
+/** Reasons are cut to this many characters: they travel in a Kafka header and the rejects file. */
+export const MAX_REASON_LENGTH = 512;
 
 export type FormatChoice = FormatName | 'auto';
 
@@ -23,7 +40,20 @@ export interface DecodeOptions {
  * the first failing field, because a throw inside a consumer would retry the same offset forever.
  */
 export function decodeMessage(bytes: Buffer | string | null, options: DecodeOptions): DecodeResult[] {
+  try {
+    return decodeUnchecked(bytes, options).map(cleanReason);
+  } catch (error) {
+    // The last line of the promise above: every known way for input to fail is checked and
+    // named, but a consumer that throws retries the same offset forever.
+    return [cleanReason(deadLetter(`${UNEXPECTED_FAILURE}: ${String(error)}`))];
+  }
+}
+
+function decodeUnchecked(bytes: Buffer | string | null, options: DecodeOptions): DecodeResult[] {
   if (bytes === null || bytes.length === 0) return [deadLetter('empty message')];
+  const size = typeof bytes === 'string' ? Buffer.byteLength(bytes, 'utf8') : bytes.length;
+  // Before anything reads it: every later step is linear, and this bounds the line.
+  if (size > MAX_MESSAGE_BYTES) return [deadLetter(`message is ${size} bytes, over the ${MAX_MESSAGE_BYTES} a message may have`)];
   const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
   let parsed: unknown;
   try {
@@ -31,12 +61,47 @@ export function decodeMessage(bytes: Buffer | string | null, options: DecodeOpti
   } catch (error) {
     const lineAdapter = textAdapter(text, options);
     if (lineAdapter?.adaptText) return lineAdapter.adaptText(text).map((adapted) => finish(adapted, lineAdapter.name, options));
-    // V8 quotes a slice of the input in its message; the input may hold a secret.
+    // V8 quotes a slice of the input in its message; the input may hold a secret. (The message
+    // is V8's, under a hundred characters whatever the input, so the pattern sees little.)
     return [deadLetter(`not JSON: ${(error as Error).message.replace(/"[^]*"/g, '…')}`)];
   }
+  // Adapters, event ids and redaction walk records recursively: a deeper record is refused
+  // before one of them runs out of stack.
+  if (nestsDeeperThan(parsed, MAX_JSON_DEPTH)) return [deadLetter(`JSON nests deeper than ${MAX_JSON_DEPTH} levels`)];
   const records = Array.isArray(parsed) ? parsed : [parsed];
   if (records.length === 0) return [deadLetter('empty JSON array')];
   return records.flatMap((record: unknown) => decodeRecord(record, options));
+}
+
+/**
+ * A reason quotes the input (a key, an event type), so it goes out as the dead-letter header and
+ * the rejects file only bounded, well-formed and with anything that looks like a credential
+ * redacted. It is cut before redaction with room to spare (a credential across the first cut
+ * is still seen whole by the patterns) and again after.
+ */
+function cleanReason(result: DecodeResult): DecodeResult {
+  if (result.kind === 'ok') return result;
+  const reason = redactText(clipText(result.reason, 2 * MAX_REASON_LENGTH)).toWellFormed();
+  const clean = clipText(reason, MAX_REASON_LENGTH);
+  return clean === result.reason ? result : { ...result, reason: clean };
+}
+
+/** Whether arrays and objects nest more than `max` deep in a parsed JSON value; iterative, linear. */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    const depth = next.depth + 1;
+    if (depth > max) return true;
+    for (const inner of Array.isArray(next.value) ? next.value : Object.values(next.value)) {
+      if (typeof inner === 'object' && inner !== null) pending.push({ value: inner, depth });
+    }
+  }
+  return false;
+}
+
+function clipText(value: string, max: number): string {
+  return value.length <= max ? value : `${clip(value, max) ?? ''}…`;
 }
 
 /** The canonical format alone: TokenRequest JSON as gateways and `tokenwatch produce` send it. */
@@ -53,7 +118,10 @@ function decodeRecord(record: unknown, options: DecodeOptions): DecodeResult[] {
   const fields = record as Record<string, unknown>;
   const adapter = format === 'auto' ? adapters.find((candidate) => candidate.matches(fields)) : adapters.find((candidate) => candidate.name === format);
   if (!adapter) {
-    const keys = Object.keys(fields).slice(0, 8).join(', ');
+    const keys = Object.keys(fields)
+      .slice(0, 8)
+      .map((key) => clipText(key, 64))
+      .join(', ');
     return [deadLetter(format === 'auto' ? `unrecognised format: no known IdP log format has these fields (${keys})` : `format ${format} is not available`)];
   }
   return adapter.adapt(fields).map((adapted) => finish(adapted, adapter.name, options));
@@ -70,8 +138,7 @@ function textAdapter(text: string, { adapters, format }: DecodeOptions): FormatA
  * `raw` column: the adapter's allowlisted, redacted copy of the record the event came from.
  */
 function finish(adapted: Adapted, format: FormatName, { enrich }: DecodeOptions): DecodeResult {
-  if (adapted.kind === 'skip') return skip(adapted.reason);
-  if (adapted.kind === 'dlq') return deadLetter(adapted.reason);
+  if (adapted.kind !== 'ok') return adapted;
   const result = tokenRequestSchema.safeParse(adapted.event);
   const prefix = format === 'canonical' ? '' : `${format}: `;
   if (!result.success) return deadLetter(`${prefix}invalid TokenRequest: ${describeIssue(result.error)}`);
@@ -87,7 +154,9 @@ function finish(adapted: Adapted, format: FormatName, { enrich }: DecodeOptions)
   const stored = enrich ? enrich(event) : event;
   // No raw (the canonical format): no `raw` key, and the column keeps its default ''.
   const { raw } = adapted;
-  return ok(event, JSON.stringify(raw === undefined ? stored : { ...stored, raw }), adapted.unknownAuthMethod, raw);
+  const json = JSON.stringify(raw === undefined ? stored : { ...stored, raw });
+  const { unknownAuthMethod } = adapted;
+  return ok({ event, json, ...(unknownAuthMethod === undefined ? {} : { unknownAuthMethod }), ...(raw === undefined ? {} : { raw }) });
 }
 
 function describeIssue(error: z.ZodError): string {

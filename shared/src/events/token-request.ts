@@ -58,17 +58,38 @@ const ipAddress = z
 /** JWT NumericDate: seconds since the epoch (RFC 7519 §2), within what DateTime stores (until 2106). */
 const numericDate = z.number().int().nonnegative().max(4_294_967_295);
 
-const text = (max: number) => z.string().max(max);
+/**
+ * Strings must be well-formed UTF-16: JSON can spell a lone surrogate (`"\ud800"`), JSON.parse
+ * and zod accept it, JSON.stringify writes it back as `\ud800`, and ClickHouse then refuses the
+ * whole insert, every event of the batch with it. So every string is decided here, per field:
+ *
+ * - an identifier (ids, tenant, client, grant, credential, scopes, audience, assertion claims)
+ *   is refused, and the event dead-lettered with a reason naming the field: replacing the lone
+ *   surrogate with U+FFFD would make distinct values equal (`\ud800` and `\udbff` both become
+ *   `\ufffd`), so two clients or two jtis could merge into one, faking a replay or hiding a
+ *   client inside another's baseline;
+ * - free text that is only read by people (client_name, error_code, user_agent, geo names) is
+ *   made well-formed, each lone surrogate becoming U+FFFD: nothing compares it for identity,
+ *   and refusing the event would let whoever writes a user agent keep a request out of storage.
+ */
+const WELL_FORMED = 'holds a lone UTF-16 surrogate (ill-formed Unicode)';
+const identifier = (max: number) => z.string().max(max).refine((value) => value.isWellFormed(), WELL_FORMED);
+const requiredIdentifier = (max: number) => z.string().min(1).max(max).refine((value) => value.isWellFormed(), WELL_FORMED);
+const freeText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .overwrite((value) => value.toWellFormed());
 
 export const assertionClaimsSchema = z.object({
-  jti: text(256).optional(),
+  jti: identifier(256).optional(),
   iat: numericDate.optional(),
   exp: numericDate.optional(),
-  iss: text(512).optional(),
-  sub: text(512).optional(),
-  aud: z.union([text(1024), z.array(text(1024)).max(16)]).optional(),
-  kid: text(256).optional(),
-  alg: text(32).optional(),
+  iss: identifier(512).optional(),
+  sub: identifier(512).optional(),
+  aud: z.union([identifier(1024), z.array(identifier(1024)).max(16)]).optional(),
+  kid: identifier(256).optional(),
+  alg: identifier(32).optional(),
 });
 
 export const geoSchema = z.object({
@@ -76,31 +97,27 @@ export const geoSchema = z.object({
     .string()
     .regex(/^[A-Z]{2}$/, 'expected an ISO 3166 alpha-2 country code')
     .optional(),
-  city: text(128).optional(),
+  city: freeText(128).optional(),
   asn: z.number().int().nonnegative().max(4_294_967_295).optional(),
-  as_org: text(256).optional(),
+  as_org: freeText(256).optional(),
 });
 
 export const tokenRequestSchema = z.object({
-  event_id: z.string().min(1).max(256),
+  event_id: requiredIdentifier(256),
   time: epochMillis,
   idp: z.enum(IDPS),
-  tenant: z
-    .string()
-    .min(1)
-    .max(256)
-    .describe(`The IdP tenant (org, realm, authorization server, issuer). "${UNKNOWN}" when the source did not log it.`),
-  client_id: z.string().min(1).max(256),
-  client_name: text(256).optional(),
-  grant_type: z.string().min(1).max(128).describe(`The OAuth grant_type. "${UNKNOWN}" when the source did not log it.`),
+  tenant: requiredIdentifier(256).describe(`The IdP tenant (org, realm, authorization server, issuer). "${UNKNOWN}" when the source did not log it.`),
+  client_id: requiredIdentifier(256),
+  client_name: freeText(256).optional(),
+  grant_type: requiredIdentifier(128).describe(`The OAuth grant_type. "${UNKNOWN}" when the source did not log it.`),
   auth_method: z.enum(AUTH_METHODS),
-  credential_id: text(256).optional(),
+  credential_id: identifier(256).optional(),
   outcome: z.enum(OUTCOMES),
-  error_code: text(128).optional(),
+  error_code: freeText(128).optional(),
   source_ip: ipAddress.describe(`The client's address. "${UNSPECIFIED_IP}" (the unspecified address) when the source did not log it.`),
-  user_agent: text(1024).optional(),
-  scopes: z.array(text(256)).max(256).default([]),
-  audience: text(1024).optional(),
+  user_agent: freeText(1024).optional(),
+  scopes: z.array(identifier(256)).max(256).default([]),
+  audience: identifier(1024).optional(),
   assertion: assertionClaimsSchema.optional(),
   replay_reported: z
     .boolean()

@@ -61,7 +61,7 @@ describe('entra: Azure Monitor ServicePrincipalSignInLogs', () => {
 
   it('maps a certificate credential to private_key_jwt with the thumbprint as credential, from an IPv6 address', () => {
     const { event, ...rest } = adaptOne(load('service-principal-certificate-ipv6.json'));
-    expect(rest).toEqual({ kind: 'event', raw: expect.any(String) });
+    expect(rest).toEqual({ kind: 'ok', raw: expect.any(String) });
     expect(event).toMatchObject({
       auth_method: 'private_key_jwt',
       credential_id: '4A1B2C3D4E5F60718293A4B5C6D7E8F901234567',
@@ -222,7 +222,7 @@ describe('entra: records that are not client token requests', () => {
 describe('entra: Event Hubs envelope {"records": [...]}', () => {
   it('adapts each record in order: token requests, skips and a dead letter naming its index', () => {
     const results = entraFormat.adapt(load('event-hubs-envelope.json'));
-    expect(results.map((result) => result.kind)).toEqual(['event', 'skip', 'skip', 'event', 'dlq']);
+    expect(results.map((result) => result.kind)).toEqual(['ok', 'skip', 'skip', 'ok', 'dlq']);
     expect(results[1]).toEqual({
       kind: 'skip',
       reason: 'entra: records[1]: category NonInteractiveUserSignInLogs is not a service principal or managed identity sign-in',
@@ -278,7 +278,7 @@ describe('entra: Microsoft Graph signIn (beta)', () => {
 
   it('adapts a Graph list response {"value": [...]}', () => {
     const results = entraFormat.adapt(load('graph-list-response.json'));
-    expect(results.map((result) => result.kind)).toEqual(['event', 'event', 'skip']);
+    expect(results.map((result) => result.kind)).toEqual(['ok', 'ok', 'skip']);
 
     const federated = validated(eventOf(results[0]).event);
     expect(federated).toMatchObject({

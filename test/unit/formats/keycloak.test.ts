@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { keycloakFormat } from '@tokenwatch/ingest/formats/keycloak';
 import { canonicalFormat } from '@tokenwatch/ingest/formats/canonical';
 import { stableEventId } from '@tokenwatch/ingest/formats/event-id';
-import type { Adapted } from '@tokenwatch/ingest/formats/types';
+import type { Adapted } from '@tokenwatch/ingest/results';
 import { tokenRequestSchema, UNKNOWN, UNSPECIFIED_IP, type TokenRequest } from '@tokenwatch/shared/events/token-request';
 import { decodeMessage } from '@tokenwatch/ingest/decode';
 import { at, eventOf, onlyEvent, onlyReason, validated as valid } from '../../helpers/formats.js';
@@ -90,15 +90,15 @@ describe('keycloak: admin REST EventRepresentation', () => {
   ])('maps client_auth_method %s to %s', (vendor, canonical) => {
     const record = { ...at(REST_EVENTS, 0), details: { grant_type: 'client_credentials', client_auth_method: vendor } };
     const [result] = keycloakFormat.adapt(record);
-    expect(result).toEqual({ kind: 'event', event: expect.objectContaining({ auth_method: canonical }), raw: expect.any(String) });
+    expect(result).toEqual({ kind: 'ok', event: expect.objectContaining({ auth_method: canonical }), raw: expect.any(String) });
   });
 
   it('maps an unknown authenticator to unknown and reports it; a missing one to unknown silently', () => {
     const custom = { ...at(REST_EVENTS, 0), details: { grant_type: 'client_credentials', client_auth_method: 'acme-hsm-auth' } };
     const [withCustom] = keycloakFormat.adapt(custom);
-    expect(withCustom).toMatchObject({ kind: 'event', event: { auth_method: 'unknown' }, unknownAuthMethod: 'acme-hsm-auth' });
+    expect(withCustom).toMatchObject({ kind: 'ok', event: { auth_method: 'unknown' }, unknownAuthMethod: 'acme-hsm-auth' });
     const [withNone] = keycloakFormat.adapt({ ...custom, details: { grant_type: 'client_credentials' } });
-    expect(withNone).toMatchObject({ kind: 'event', event: { auth_method: 'unknown' } });
+    expect(withNone).toMatchObject({ kind: 'ok', event: { auth_method: 'unknown' } });
     expect(withNone).not.toHaveProperty('unknownAuthMethod');
   });
 
@@ -188,7 +188,7 @@ describe('keycloak: jboss-logging event lines', () => {
 
   it('adapts every line of a multi-line chunk, in order', () => {
     const results = keycloakFormat.adaptText?.(fixture('jboss-logging.log')) ?? [];
-    expect(results.map((result) => result.kind)).toEqual(['event', 'event', 'event', 'event', 'skip', 'skip', 'skip']);
+    expect(results.map((result) => result.kind)).toEqual(['ok', 'ok', 'ok', 'ok', 'skip', 'skip', 'skip']);
   });
 
   it('recognises Keycloak lines and nothing else', () => {

@@ -92,8 +92,8 @@ describe('oidc-provider: grant events', () => {
 
   it('maps an auth method with no canonical name to unknown and reports it', () => {
     const [result] = oidcProviderFormat.adapt(at(MIXED, 3));
-    expect(result).toMatchObject({ kind: 'event', event: { auth_method: 'unknown', time: 1795827783000 }, unknownAuthMethod: 'attest_jwt_client_auth' });
-    if (result?.kind === 'event') valid(result.event);
+    expect(result).toMatchObject({ kind: 'ok', event: { auth_method: 'unknown', time: 1795827783000 }, unknownAuthMethod: 'attest_jwt_client_auth' });
+    if (result?.kind === 'ok') valid(result.event);
   });
 
   it.each(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'])(

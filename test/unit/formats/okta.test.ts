@@ -407,7 +407,7 @@ describe('okta: Event Hook deliveries', () => {
 
   it('decodes each inner event like a System Log event: token requests kept, the sign-in skipped', () => {
     const results = oktaFormat.adapt(hook());
-    expect(results.map((result) => result.kind)).toEqual(['event', 'skip', 'event']);
+    expect(results.map((result) => result.kind)).toEqual(['ok', 'skip', 'ok']);
     expect(results[1]).toEqual({ kind: 'skip', reason: 'okta: event type user.session.start is not a client token request' });
     const [inner] = hook().data.events;
     // The same mapping (and raw allowlist) as the event delivered on its own.

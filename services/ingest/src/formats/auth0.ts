@@ -1,5 +1,6 @@
-import { type Adapted, type FormatAdapter } from './types.js';
-import { type Json, clip, isObject, resultsFor, text } from './fields.js';
+import type { FormatAdapter } from './types.js';
+import type { Adapted } from '../results.js';
+import { type Json, candidate, clip, isObject, resultsFor, scopesOf, text } from './fields.js';
 import { rawJson } from './raw.js';
 
 const { dlq, skip } = resultsFor('auth0');
@@ -93,12 +94,13 @@ function adaptEvent(log: Json, at: string, streamLogId: string | undefined): Ada
     error_code: outcome === 'failure' ? errorCodeOf(log) : undefined,
     source_ip: sourceIp,
     user_agent: clip(text(log.user_agent), 1024),
+    // `scope`: an array of scopes or one space-separated string (seccft.schema.json).
     scopes: scopesOf(log.scope) ?? scopesOf(isObject(log.details) ? log.details.scope : undefined) ?? [],
     audience: clip(text(log.audience), 1024),
     geo: geoOf(log.location_info),
   };
   for (const key of Object.keys(event)) if (event[key] === undefined) delete event[key];
-  return { kind: 'event', event, raw: rawJson(log, RAW_FIELDS) };
+  return candidate(event, rawJson(log, RAW_FIELDS));
 }
 
 /** The failure's description ("Unauthorized", "Client has not been granted scopes: ...") when short, else details.error. */
@@ -107,18 +109,6 @@ function errorCodeOf(log: Json): string | undefined {
   if (description !== undefined && description.length <= 128) return description;
   const detailsError = isObject(log.details) ? text(log.details.error) : undefined;
   return clip(detailsError ?? description, 128);
-}
-
-/** `scope`: an array of scopes or one space-separated string (seccft.schema.json). */
-function scopesOf(value: unknown): string[] | undefined {
-  const parts = Array.isArray(value)
-    ? value.filter((item): item is string => typeof item === 'string').flatMap((item) => item.split(/\s+/))
-    : typeof value === 'string'
-      ? value.split(/\s+/)
-      : undefined;
-  if (parts === undefined) return undefined;
-  const scopes = [...new Set(parts.filter((part) => part !== ''))];
-  return scopes.length > 0 ? scopes : undefined;
 }
 
 /** `location_info` (often absent): `country_code` is ISO alpha-2, `city_name` the city. */

@@ -1,4 +1,5 @@
 import type { FormatAdapter } from './types.js';
+import { candidate } from './fields.js';
 
 /** TokenRequest v1 JSON, as gateways and `tokenwatch produce` send it: passed through as is. */
 export const canonicalFormat: FormatAdapter = {
@@ -8,5 +9,5 @@ export const canonicalFormat: FormatAdapter = {
   rawFields: [],
   // No vendor format has both keys; everything else about the record is the schema's to judge.
   matches: (record) => 'event_id' in record && 'idp' in record,
-  adapt: (record) => [{ kind: 'event', event: record }],
+  adapt: (record) => [candidate(record)],
 };

@@ -1,5 +1,6 @@
-import type { Adapted, FormatAdapter } from './types.js';
-import { type Json, isObject, resultsFor, text } from './fields.js';
+import type { FormatAdapter } from './types.js';
+import type { Adapted } from '../results.js';
+import { type Json, candidate, isObject, resultsFor, scopesOf, text } from './fields.js';
 import { rawJson } from './raw.js';
 
 const { dlq, skip } = resultsFor('cognito');
@@ -116,17 +117,11 @@ function adaptEvent(record: Json, where: string): Adapted {
     error_code: failureCode,
     source_ip: sourceIp,
     user_agent: text(record.userAgent),
+    // A space-separated list (RFC 6749 §3.3), in CloudTrail's array of one string.
     scopes: scopesOf(request.scope),
   };
   for (const key of Object.keys(event)) if (event[key] === undefined) delete event[key];
-  return { kind: 'event', event, raw: rawJson(record, RAW_FIELDS) };
-}
-
-/** `scope` is a space-separated list (RFC 6749 §3.3), in CloudTrail's array of one string. */
-function scopesOf(value: unknown): string[] | undefined {
-  const parts = (Array.isArray(value) ? value : [value]).filter((part): part is string => typeof part === 'string');
-  const scopes = parts.flatMap((part) => part.split(/\s+/)).filter((scope) => scope !== '');
-  return scopes.length > 0 ? scopes : undefined;
+  return candidate(event, rawJson(record, RAW_FIELDS));
 }
 
 /**

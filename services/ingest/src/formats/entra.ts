@@ -1,6 +1,7 @@
 import type { AuthMethod } from '@tokenwatch/shared/events/token-request';
-import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
-import { type Json, isObject, resultsFor, text } from './fields.js';
+import { mapAuthMethod, type FormatAdapter } from './types.js';
+import type { Adapted } from '../results.js';
+import { type Json, candidate, isObject, resultsFor, text } from './fields.js';
 import { rawJson } from './raw.js';
 
 const { dlq, skip } = resultsFor('entra');
@@ -197,9 +198,7 @@ function toEvent(source: SignIn, where: string): Adapted {
     geo: geoOf(signIn),
   };
   for (const key of Object.keys(event)) if (event[key] === undefined) delete event[key];
-  return auth.unknownAuthMethod === undefined
-    ? { kind: 'event', event, raw: rawJson(source.record, RAW_FIELDS) }
-    : { kind: 'event', event, unknownAuthMethod: auth.unknownAuthMethod, raw: rawJson(source.record, RAW_FIELDS) };
+  return candidate(event, rawJson(source.record, RAW_FIELDS), auth.unknownAuthMethod);
 }
 
 /**

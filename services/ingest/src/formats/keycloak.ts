@@ -1,8 +1,9 @@
 import { isIP } from 'node:net';
 import { UNKNOWN, UNSPECIFIED_IP, type AuthMethod } from '@tokenwatch/shared/events/token-request';
 import { stableEventId } from './event-id.js';
-import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
-import { resultsFor } from './fields.js';
+import { mapAuthMethod, type FormatAdapter } from './types.js';
+import { deadLetter, parsed, type Adapted, type Parsed } from '../results.js';
+import { candidate, isObject, resultsFor, scopesOf } from './fields.js';
 import { rawJson } from './raw.js';
 
 const { dlq, skip } = resultsFor('keycloak');
@@ -49,17 +50,30 @@ const REPLAY_ERROR_CODE = 'invalid_client';
 /** The event details tokenwatch reads; every other detail is ignored. */
 const MAPPED_DETAILS = ['grant_type', 'client_auth_method', 'scope'] as const;
 
+/**
+ * The longest log line (or JSON log record `message`) read, in UTF-16 code units. A Keycloak
+ * event line is a few hundred characters, a few KB with every detail; a longer one is
+ * dead-lettered with its length before any pattern looks at it, so no line costs more than this.
+ */
+export const MAX_LINE_LENGTH = 65_536;
+
+// Every pattern below sees untrusted text, so each runs in time linear in the line: no two
+// quantifiers that could both consume the same characters, no lazy `.*?` searching for a
+// delimiter (scanning for one is done with indexOf, see findReplay and mdcFromPrefix).
+
 // `type=` opens a user event, `operationType=` an admin event; the value is an enum name.
+// Linear: a match can only start after a separator, `[A-Z0-9_]*` stops at the first other
+// character, and what follows is literal, so each attempt reads one enum name at most.
 const EVENT_BODY = /(?:^|[\s)\uFEFF])(type|operationType)=(["']?)[A-Z][A-Z0-9_]*\2, realmId=/;
-const REPLAY_LINE = /(?:^|[\s)\uFEFF])Token '(.*?)' already used when (for issuedFor|authenticating client) '(.*)'\.?\s*$/;
-// `%X` in the prefix: the whole MDC as `{key=value, key=value}`, which Keycloak's default format
-// gains with `--log-mdc-enabled` (`%d{…} %X %-5p [%c] (%t) %s%e%n`, LoggingPropertyMappers).
-// Values are unquoted: the block ends at the first `}` followed by the level and `[category]`.
-const MDC_BLOCK = /\{([\w.-]+=.*?)\}\s+[A-Z]+\s+\[/;
 // Any other line a Keycloak server logs with the default Quarkus format: `… LEVEL [org.keycloak.x] (thread) …`.
+// Linear: `[\w.$]*` stops at `]` or whitespace, which no attempt can start inside.
 const KEYCLOAK_CATEGORY = /\s\[org\.keycloak[\w.$]*\]\s/;
+// The replay warning's fixed text around the jti and the client (see findReplay).
+const REPLAY_OPENING = "Token '";
+const REPLAY_MARKERS = ["' already used when for issuedFor '", "' already used when authenticating client '"] as const;
 
 // `2026-11-28T01:02:03.456Z`, `2026-11-28 01:02:03,456+01:00` (syslog header, container runtime, %d{…XXX}).
+// Linear: every quantifier is bounded (\d{2}, \d{1,9}), so an attempt reads at most 40 characters.
 const ZONED_TIME = /(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|[+-]\d{2}:?\d{2})/;
 // Keycloak's default console/file format `%d{yyyy-MM-dd HH:mm:ss,SSS} %-5p [%c] (%t) %s%e%n`: no zone.
 const LOCAL_TIME = /(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(?![\d:+Z-])/;
@@ -74,8 +88,6 @@ interface KeycloakEvent {
   readonly error?: string;
   readonly details: ReadonlyMap<string, string>;
 }
-
-type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /**
  * Kept in `raw`, in the EventRepresentation shape whichever way the event came: the event's
@@ -128,15 +140,21 @@ export const keycloakFormat: FormatAdapter = {
     return [adaptRepresentation(record)];
   },
 
+  // An over-long first line is judged by its beginning, where the prefix and the event are;
+  // adaptText then dead-letters it for its length.
   matchesText: (text) => {
     const line = firstLine(text);
-    return line !== undefined && isKeycloakLine(line);
+    return line !== undefined && isKeycloakLine(line.slice(0, MAX_LINE_LENGTH));
   },
 
   adaptText(text) {
     const lines = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
     if (lines.length === 0) return [dlq('empty log line')];
-    return lines.map((line) => adaptLine(line, stableEventId('keycloak', line), timeFromPrefix) ?? dlq(UNRECOGNISED));
+    return lines.map((line) =>
+      line.length > MAX_LINE_LENGTH
+        ? dlq(tooLong('log line', line.length))
+        : (adaptLine(line, stableEventId('keycloak', line), timeFromPrefix) ?? dlq(UNRECOGNISED)),
+    );
   },
 };
 
@@ -152,7 +170,9 @@ function isAdminEventRepresentation(record: Record<string, unknown>): boolean {
 }
 
 function adaptRepresentation(record: Record<string, unknown>): Adapted {
-  const type = record.type as string;
+  const type = record.type;
+  // matches() checked this, but a forced format (--format) calls adapt on any record.
+  if (typeof type !== 'string') return dlq('type is missing or not a string');
   if (!OUTCOMES.has(type)) return skip(`event type ${type} is not a client token request`);
 
   if (typeof record.time !== 'number' || !Number.isInteger(record.time)) return dlq('time is missing or not epoch milliseconds');
@@ -166,10 +186,10 @@ function adaptRepresentation(record: Record<string, unknown>): Adapted {
 
   const details = new Map<string, string>();
   if (record.details !== undefined && record.details !== null) {
-    if (typeof record.details !== 'object' || Array.isArray(record.details)) return dlq('details is not an object');
+    if (!isObject(record.details)) return dlq('details is not an object');
     // Only the keys we map are read: details may carry anything a custom authenticator put there.
     for (const key of MAPPED_DETAILS) {
-      const value = (record.details as Record<string, unknown>)[key];
+      const value = record.details[key];
       if (value === undefined || value === null) continue;
       if (typeof value !== 'string') return dlq(`details.${key} is not a string`);
       const kept = present(value);
@@ -185,7 +205,51 @@ function adaptRepresentation(record: Record<string, unknown>): Adapted {
 // Log lines: jboss-logging events and the replay warning
 
 function isKeycloakLine(line: string): boolean {
-  return EVENT_BODY.test(line) || REPLAY_LINE.test(line) || KEYCLOAK_CATEGORY.test(line);
+  return EVENT_BODY.test(line) || findReplay(line) !== undefined || KEYCLOAK_CATEGORY.test(line);
+}
+
+function tooLong(what: string, length: number): string {
+  return `${what} is ${length} characters long, over the ${MAX_LINE_LENGTH} a Keycloak log line may have`;
+}
+
+/** Where a replay warning's message starts (the prefix ends) and what it names. */
+interface ReplayWarning {
+  readonly prefixEnd: number;
+  readonly jti: string;
+  readonly client: string;
+}
+
+/**
+ * `Token '<jti>' already used when for issuedFor '<client>'.` (or `… authenticating client
+ * '<client>'.`) at the end of a line, after the log prefix. Scanned with indexOf, in linear time
+ * whatever the line holds: the message opens at the first `Token '` that starts a word, the jti
+ * runs to the first marker after it, the client to the line's last quote (a trailing `.` and
+ * spaces aside), so a jti or client that itself holds quotes is read whole.
+ */
+function findReplay(line: string): ReplayWarning | undefined {
+  const end = line.trimEnd();
+  const closing = end.endsWith("'.") ? end.length - 2 : end.endsWith("'") ? end.length - 1 : -1;
+  if (closing < 0) return undefined;
+  let opening = line.indexOf(REPLAY_OPENING);
+  while (opening > 0 && !startsWord(line.charAt(opening - 1))) opening = line.indexOf(REPLAY_OPENING, opening + 1);
+  if (opening < 0) return undefined;
+  const jtiStart = opening + REPLAY_OPENING.length;
+  let marker: { at: number; length: number } | undefined;
+  for (const text of REPLAY_MARKERS) {
+    const at = line.indexOf(text, jtiStart);
+    if (at >= 0 && (marker === undefined || at < marker.at)) marker = { at, length: text.length };
+  }
+  if (marker === undefined || marker.at + marker.length > closing) return undefined;
+  return {
+    prefixEnd: opening === 0 ? 0 : opening - 1,
+    jti: line.slice(jtiStart, marker.at),
+    client: line.slice(marker.at + marker.length, closing),
+  };
+}
+
+/** The message follows the log prefix after whitespace, a `)` (the thread) or a BOM. */
+function startsWord(previous: string): boolean {
+  return previous === ')' || previous === '\uFEFF' || previous.trim() === '';
 }
 
 const UNRECOGNISED = 'unrecognised log line: neither a jboss-logging event nor a replay warning';
@@ -207,27 +271,27 @@ function adaptLine(
     if (body[1] === 'operationType') return skip('admin event, not a token request');
     const start = body.index + body[0].indexOf(body[1] ?? 'type');
     const fields = parseKeyValues(line.slice(start));
-    if (!fields.ok) return dlq(fields.reason);
+    if (fields.kind === 'dlq') return dlq(fields.reason);
     const type = fields.value.get('type') ?? '';
     if (!OUTCOMES.has(type)) return skip(`event type ${type} is not a client token request`);
     const time = timeOf(line.slice(0, start));
-    if (!time.ok) return dlq(time.reason);
+    if (time.kind === 'dlq') return dlq(time.reason);
     return toTokenRequest(eventFromLine(type, fields.value), eventId, time.value, { ...context, ...representationOf(fields.value) });
   }
 
-  const replay = REPLAY_LINE.exec(line);
+  const replay = findReplay(line);
   if (replay) {
-    const prefix = line.slice(0, replay.index);
+    const prefix = line.slice(0, replay.prefixEnd);
     const time = timeOf(prefix);
-    if (!time.ok) return dlq(time.reason);
+    if (time.kind === 'dlq') return dlq(time.reason);
     // A JSON record brings its `mdc` object; a text line may carry the MDC in its prefix.
     const lineMdc = mdc ?? mdcFromPrefix(prefix);
     const source = {
       ...context,
       ...(mdc === undefined && lineMdc !== undefined ? { mdc: mdcContext(lineMdc) } : {}),
-      replay: { jti: replay[1] ?? '', client: replay[3] ?? '' },
+      replay: { jti: replay.jti, client: replay.client },
     };
-    return replayReport(replay[1] ?? '', present(replay[3]), time.value, eventId, lineMdc, source);
+    return replayReport(replay.jti, present(replay.client), time.value, eventId, lineMdc, source);
   }
 
   if (KEYCLOAK_CATEGORY.test(line)) return skip('server log line, not an event');
@@ -276,28 +340,28 @@ function parseKeyValues(body: string): Parsed<Map<string, string>> {
   while (i < body.length) {
     keyPattern.lastIndex = i;
     const keyMatch = keyPattern.exec(body);
-    if (!keyMatch) return { ok: false, reason: `malformed event line: expected key=value at offset ${i}` };
+    if (!keyMatch) return deadLetter(`malformed event line: expected key=value at offset ${i}`);
     const key = keyMatch[0];
     i += key.length + 1;
     const open = body[i];
     let value: string;
     if (open === '"' || open === "'") {
-      let j = i + 1;
-      value = '';
-      while (j < body.length && body[j] !== open) {
-        if (body[j] === '\\' && body[j + 1] === open) {
-          value += open;
-          j += 2;
-        } else {
-          value += body[j];
-          j += 1;
-        }
+      // The value runs to the first quote not escaped with a backslash; `\"` stands for `"`.
+      const parts: string[] = [];
+      let from = i + 1;
+      let close = body.indexOf(open, from);
+      while (close !== -1 && body[close - 1] === '\\' && close - 1 >= from) {
+        parts.push(body.slice(from, close - 1), open);
+        from = close + 1;
+        close = body.indexOf(open, from);
       }
-      if (j >= body.length) return { ok: false, reason: `malformed event line: unterminated value of ${key}` };
-      i = j + 1;
+      if (close === -1) return deadLetter(`malformed event line: unterminated value of ${key}`);
+      parts.push(body.slice(from, close));
+      value = parts.join('');
+      i = close + 1;
     } else if (open === '[') {
       const close = body.indexOf(']', i);
-      if (close === -1) return { ok: false, reason: `malformed event line: unterminated value of ${key}` };
+      if (close === -1) return deadLetter(`malformed event line: unterminated value of ${key}`);
       value = body.slice(i + 1, close);
       i = close + 1;
     } else {
@@ -310,10 +374,10 @@ function parseKeyValues(body: string): Parsed<Map<string, string>> {
     }
     if (!fields.has(key)) fields.set(key, value);
     if (i >= body.length) break;
-    if (!body.startsWith(', ', i)) return { ok: false, reason: `malformed event line: unexpected text after the value of ${key}` };
+    if (!body.startsWith(', ', i)) return deadLetter(`malformed event line: unexpected text after the value of ${key}`);
     i += 2;
   }
-  return { ok: true, value: fields };
+  return parsed(fields);
 }
 
 /**
@@ -333,11 +397,11 @@ function timeFromPrefix(prefix: string): Parsed<number> {
     const time = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
     const check = new Date(time);
     if (check.getUTCMonth() + 1 !== Number(mo) || check.getUTCDate() !== Number(d) || check.getUTCHours() !== Number(h)) {
-      return { ok: false, reason: 'log line timestamp is not a valid date' };
+      return deadLetter('log line timestamp is not a valid date');
     }
-    return { ok: true, value: time };
+    return parsed(time);
   }
-  return { ok: false, reason: 'log line has no timestamp: ship lines with their log prefix (yyyy-MM-dd HH:mm:ss,SSS) or as JSON logs' };
+  return deadLetter('log line has no timestamp: ship lines with their log prefix (yyyy-MM-dd HH:mm:ss,SSS) or as JSON logs');
 }
 
 function zonedTime(match: RegExpExecArray): Parsed<number> {
@@ -345,7 +409,7 @@ function zonedTime(match: RegExpExecArray): Parsed<number> {
   const ms = (fraction ?? '0').padEnd(3, '0').slice(0, 3);
   const offset = zone === 'Z' ? 'Z' : `${zone?.slice(0, 3)}:${zone?.slice(-2)}`;
   const time = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}${offset}`);
-  return Number.isNaN(time) ? { ok: false, reason: 'log line timestamp is not a valid date' } : { ok: true, value: time };
+  return Number.isNaN(time) ? deadLetter('log line timestamp is not a valid date') : parsed(time);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -367,13 +431,26 @@ function mdcContext(mdc: Mdc | undefined): Record<string, unknown> {
   return { realmName: mdc?.['kc.realmName'], clientId: mdc?.['kc.clientId'], ipAddress: mdc?.['kc.ipAddress'] };
 }
 
-/** The MDC a text line printed with `%X` (`{kc.clientId=svc, kc.realmName=acme}`), if any. */
+/**
+ * The MDC a text line printed with `%X` (`{kc.clientId=svc, kc.realmName=acme}`), if any: the
+ * whole MDC, which Keycloak's default format gains with `--log-mdc-enabled`
+ * (`%d{…} %X %-5p [%c] (%t) %s%e%n`, LoggingPropertyMappers). Values are unquoted: the block
+ * opens at the first `{` followed by `key=` and ends at the first `}` after it that is followed
+ * by the level and `[category]`. Scanned with indexOf, in linear time.
+ */
 function mdcFromPrefix(prefix: string): Mdc | undefined {
-  const block = MDC_BLOCK.exec(prefix);
-  if (!block?.[1]) return undefined;
+  let open = prefix.indexOf('{');
+  while (open !== -1 && !opensMdcEntry(prefix, open + 1)) open = prefix.indexOf('{', open + 1);
+  if (open === -1) return undefined;
+  let close = prefix.indexOf('}', open);
+  while (close !== -1 && !LEVEL_AND_CATEGORY.test(prefix.slice(close + 1, close + 1 + LEVEL_AND_CATEGORY_MAX))) {
+    close = prefix.indexOf('}', close + 1);
+  }
+  if (close === -1) return undefined;
   const mdc: Record<string, string> = {};
   // Entries are `key=value` joined by `, `; a value may itself hold `, ` (split before keys only).
-  for (const entry of block[1].split(/, (?=[\w.-]+=)/)) {
+  // Linear: a lookahead reads one key, which ends at the first character not in [\w.-].
+  for (const entry of prefix.slice(open + 1, close).split(/, (?=[\w.-]+=)/)) {
     const equals = entry.indexOf('=');
     const key = entry.slice(0, equals);
     if (key.startsWith('kc.')) mdc[key] = entry.slice(equals + 1);
@@ -381,13 +458,27 @@ function mdcFromPrefix(prefix: string): Mdc | undefined {
   return mdc;
 }
 
+/** `key=` right after the `{` at `from`: a key is `[\w.-]+` (the MDC's keys are `kc.realmName` and the like). */
+function opensMdcEntry(prefix: string, from: number): boolean {
+  let i = from;
+  while (i < prefix.length && MDC_KEY_CHARACTER.test(prefix.charAt(i))) i += 1;
+  return i > from && prefix.charAt(i) === '=';
+}
+
+const MDC_KEY_CHARACTER = /^[\w.-]$/;
+// What follows the MDC block: ` INFO  [org.keycloak…`. Tested on a bounded slice after each `}`
+// (a level and the spaces around it are short), so scanning all of them stays linear.
+const LEVEL_AND_CATEGORY = /^\s+[A-Z]+\s+\[/;
+const LEVEL_AND_CATEGORY_MAX = 32;
+
 function adaptJsonLog(record: Record<string, unknown>): Adapted {
   const message = (record.message as string).trim();
-  const mdc = typeof record.mdc === 'object' && record.mdc !== null && !Array.isArray(record.mdc) ? (record.mdc as Mdc) : undefined;
+  if (message.length > MAX_LINE_LENGTH) return dlq(tooLong('message', message.length));
+  const mdc = isObject(record.mdc) ? record.mdc : undefined;
   const timeOf = (): Parsed<number> => {
     const stamp = record.timestamp ?? record['@timestamp'];
     const match = typeof stamp === 'string' ? ZONED_TIME.exec(stamp) : null;
-    return match ? zonedTime(match) : { ok: false, reason: 'timestamp is missing or not an RFC 3339 time with a zone' };
+    return match ? zonedTime(match) : deadLetter('timestamp is missing or not an RFC 3339 time with a zone');
   };
   // Any other record of an org.keycloak logger is server chatter, not a malformed event.
   const context = {
@@ -416,7 +507,7 @@ function toTokenRequest(event: KeycloakEvent, eventId: string, time: number, sou
   const { method, unknownAuthMethod } = mapAuthMethod(event.details.get('client_auth_method'), AUTH_METHODS);
   const outcome = OUTCOMES.get(event.type) ?? 'failure';
   const scope = event.details.get('scope');
-  const candidate: Record<string, unknown> = {
+  const tokenRequest: Record<string, unknown> = {
     event_id: eventId,
     time,
     idp: 'keycloak',
@@ -427,11 +518,9 @@ function toTokenRequest(event: KeycloakEvent, eventId: string, time: number, sou
     outcome,
     ...(outcome === 'failure' && event.error !== undefined ? { error_code: event.error } : {}),
     source_ip: event.ipAddress,
-    scopes: scope === undefined ? [] : scope.split(/\s+/).filter((s) => s !== ''),
+    scopes: scopesOf(scope) ?? [],
   };
-  return unknownAuthMethod === undefined
-    ? { kind: 'event', event: candidate, raw: rawJson(source, RAW_FIELDS) }
-    : { kind: 'event', event: candidate, unknownAuthMethod, raw: rawJson(source, RAW_FIELDS) };
+  return candidate(tokenRequest, rawJson(source, RAW_FIELDS), unknownAuthMethod);
 }
 
 /**
@@ -456,9 +545,8 @@ function replayReport(
   const clientId = namedClient ?? mdcValue(mdc, 'kc.clientId');
   if (clientId === undefined) return dlq("replay warning names no client (issuedFor 'null'): enable MDC logging (kc.clientId) to attribute it");
   const address = mdcValue(mdc, 'kc.ipAddress');
-  return {
-    kind: 'event',
-    event: {
+  return candidate(
+    {
       event_id: eventId,
       time,
       idp: 'keycloak',
@@ -477,8 +565,8 @@ function replayReport(
       assertion: { jti },
       replay_reported: true,
     },
-    raw: rawJson(source, RAW_FIELDS),
-  };
+    rawJson(source, RAW_FIELDS),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { stableEventId } from './event-id.js';
-import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
-import { OAUTH_AUTH_METHODS, resultsFor } from './fields.js';
+import { mapAuthMethod, type FormatAdapter } from './types.js';
+import { deadLetter, parsed, type Adapted, type Parsed } from '../results.js';
+import { OAUTH_AUTH_METHODS, candidate, isObject, resultsFor, scopesOf } from './fields.js';
 import { rawJson } from './raw.js';
 
 const { dlq, skip } = resultsFor('oidc-provider');
@@ -82,9 +83,11 @@ export const oidcProviderFormat: FormatAdapter = {
 };
 
 function adaptRecord(record: Record<string, unknown>): Adapted {
-  const event = record.event as string;
-  const outcome = OUTCOMES.get(event);
-  if (outcome === undefined) return skip(`event ${event} is not a token request`);
+  const eventName = record.event;
+  // matches() checked this, but a forced format (--format) calls adapt on any record.
+  if (typeof eventName !== 'string') return dlq('event is missing or not a string');
+  const outcome = OUTCOMES.get(eventName);
+  if (outcome === undefined) return skip(`event ${eventName} is not a token request`);
 
   const strings: Record<string, string | undefined> = {};
   for (const key of ['event_id', 'issuer', 'client_id', 'client_auth_method', 'grant_type', 'ip', 'user_agent', 'scope', 'error', 'error_description', 'error_detail'] as const) {
@@ -108,12 +111,12 @@ function adaptRecord(record: Record<string, unknown>): Adapted {
   if (strings.ip === undefined) return dlq('ip is missing');
 
   const audience = audienceOf(record.resource);
-  if (!audience.ok) return dlq(audience.reason);
+  if (audience.kind === 'dlq') return dlq(audience.reason);
   const assertion = assertionOf(record.assertion);
-  if (!assertion.ok) return dlq(assertion.reason);
+  if (assertion.kind === 'dlq') return dlq(assertion.reason);
 
   const { method, unknownAuthMethod } = mapAuthMethod(strings.client_auth_method, AUTH_METHODS);
-  const candidate: Record<string, unknown> = {
+  const event: Record<string, unknown> = {
     event_id: strings.event_id ?? stableEventId('oidc-provider', record),
     time: record.time,
     idp: 'oidc-provider',
@@ -125,26 +128,22 @@ function adaptRecord(record: Record<string, unknown>): Adapted {
     ...(outcome === 'failure' && strings.error !== undefined ? { error_code: strings.error } : {}),
     source_ip: strings.ip,
     ...(strings.user_agent === undefined ? {} : { user_agent: strings.user_agent }),
-    scopes: strings.scope === undefined ? [] : strings.scope.split(/\s+/).filter((s) => s !== ''),
+    scopes: scopesOf(strings.scope) ?? [],
     ...(audience.value === undefined ? {} : { audience: audience.value }),
     ...(assertion.value === undefined ? {} : { assertion: assertion.value }),
     ...(replayReported ? { replay_reported: true } : {}),
   };
-  return unknownAuthMethod === undefined
-    ? { kind: 'event', event: candidate, raw: rawJson(record, RAW_FIELDS) }
-    : { kind: 'event', event: candidate, unknownAuthMethod, raw: rawJson(record, RAW_FIELDS) };
+  return candidate(event, rawJson(record, RAW_FIELDS), unknownAuthMethod);
 }
-
-type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /** RFC 8707 `resource`: one URI or several (joined with spaces, the way `scope` is). */
 function audienceOf(resource: unknown): Parsed<string | undefined> {
-  if (resource === undefined || resource === null) return { ok: true, value: undefined };
-  if (typeof resource === 'string') return { ok: true, value: resource === '' ? undefined : resource };
+  if (resource === undefined || resource === null) return parsed(undefined);
+  if (typeof resource === 'string') return parsed(resource === '' ? undefined : resource);
   if (Array.isArray(resource) && resource.every((item) => typeof item === 'string')) {
-    return { ok: true, value: resource.length === 0 ? undefined : resource.join(' ') };
+    return parsed(resource.length === 0 ? undefined : resource.join(' '));
   }
-  return { ok: false, reason: 'resource is neither a string nor an array of strings' };
+  return deadLetter('resource is neither a string nor an array of strings');
 }
 
 /**
@@ -152,29 +151,29 @@ function audienceOf(resource: unknown): Parsed<string | undefined> {
  * `client_assertion` or signature under `assertion` is never copied.
  */
 function assertionOf(value: unknown): Parsed<Record<string, unknown> | undefined> {
-  if (value === undefined || value === null) return { ok: true, value: undefined };
-  if (typeof value !== 'object' || Array.isArray(value)) return { ok: false, reason: 'assertion is not an object' };
-  const source = value as Record<string, unknown>;
+  if (value === undefined || value === null) return parsed(undefined);
+  if (!isObject(value)) return deadLetter('assertion is not an object');
+  const source = value;
   const picked: Record<string, unknown> = {};
   for (const key of ASSERTION_STRINGS) {
     const claim = source[key];
     if (claim === undefined || claim === null) continue;
-    if (typeof claim !== 'string') return { ok: false, reason: `assertion.${key} is not a string` };
+    if (typeof claim !== 'string') return deadLetter(`assertion.${key} is not a string`);
     picked[key] = claim;
   }
   for (const key of ASSERTION_DATES) {
     const claim = source[key];
     if (claim === undefined || claim === null) continue;
-    if (typeof claim !== 'number') return { ok: false, reason: `assertion.${key} is not a NumericDate` };
+    if (typeof claim !== 'number') return deadLetter(`assertion.${key} is not a NumericDate`);
     picked[key] = claim;
   }
   const aud = source.aud;
   if (aud !== undefined && aud !== null) {
     if (typeof aud !== 'string' && !(Array.isArray(aud) && aud.every((item) => typeof item === 'string'))) {
-      return { ok: false, reason: 'assertion.aud is neither a string nor an array of strings' };
+      return deadLetter('assertion.aud is neither a string nor an array of strings');
     }
     picked.aud = aud;
   }
-  return { ok: true, value: Object.keys(picked).length === 0 ? undefined : picked };
+  return parsed(Object.keys(picked).length === 0 ? undefined : picked);
 }
 

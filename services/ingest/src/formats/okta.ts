@@ -1,7 +1,8 @@
 import countries from 'i18n-iso-countries';
 import english from 'i18n-iso-countries/langs/en.json' with { type: 'json' };
-import { mapAuthMethod, type Adapted, type FormatAdapter } from './types.js';
-import { clip, isObject, type Json, OAUTH_AUTH_METHODS, objectAt, resultsFor, text } from './fields.js';
+import { mapAuthMethod, type FormatAdapter } from './types.js';
+import type { Adapted } from '../results.js';
+import { candidate, clip, isObject, type Json, OAUTH_AUTH_METHODS, objectAt, resultsFor, scopesOf, text } from './fields.js';
 import { rawJson } from './raw.js';
 
 const { dlq, skip } = resultsFor('okta');
@@ -130,13 +131,12 @@ function adaptEvent(record: Json): Adapted {
     error_code: outcome.success ? undefined : clip(text(objectAt(record.outcome).reason), 128),
     source_ip: sourceIp,
     user_agent: clip(text(objectAt(client.userAgent).rawUserAgent), 1024),
-    scopes: scopesOf(debugData.grantedScopes) ?? scopesOf(debugData.requestedScopes) ?? [],
+    // One string, space- or comma-separated ("offline_access, profile, openid").
+    scopes: scopesOf(debugData.grantedScopes, { commas: true }) ?? scopesOf(debugData.requestedScopes, { commas: true }) ?? [],
     geo: geoOf(client, record.securityContext),
   };
   for (const key of Object.keys(event)) if (event[key] === undefined) delete event[key];
-  return auth.unknownAuthMethod === undefined
-    ? { kind: 'event', event, raw: rawJson(record, RAW_FIELDS) }
-    : { kind: 'event', event, unknownAuthMethod: auth.unknownAuthMethod, raw: rawJson(record, RAW_FIELDS) };
+  return candidate(event, rawJson(record, RAW_FIELDS), auth.unknownAuthMethod);
 }
 
 /**
@@ -161,18 +161,6 @@ function firstChainIp(chain: unknown): string | undefined {
   if (!Array.isArray(chain)) return undefined;
   const first: unknown = chain[0];
   return isObject(first) ? text(first.ip) : undefined;
-}
-
-/** Scopes as Okta logs them: one string, space- or comma-separated ("offline_access, profile, openid"). */
-function scopesOf(value: unknown): string[] | undefined {
-  const parts = Array.isArray(value)
-    ? value.filter((item): item is string => typeof item === 'string').flatMap((item) => item.split(/[\s,]+/))
-    : typeof value === 'string'
-      ? value.split(/[\s,]+/)
-      : undefined;
-  if (parts === undefined) return undefined;
-  const scopes = [...new Set(parts.filter((part) => part !== ''))];
-  return scopes.length > 0 ? scopes : undefined;
 }
 
 function geoOf(client: Json, securityContext: unknown): Json | undefined {

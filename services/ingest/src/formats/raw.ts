@@ -1,4 +1,5 @@
 import { redactValue } from '@tokenwatch/shared/redact';
+import { clip, isObject } from './fields.js';
 
 /**
  * The `raw` column: what tokenwatch keeps of the record an event came from. It is built
@@ -23,6 +24,12 @@ type Spec = {
 
 /** Strings longer than this are cut in `raw` (after redaction, so no credential is cut short of its pattern). */
 export const RAW_STRING_LIMIT = 2048;
+/**
+ * Before redaction a string is cut to this: the patterns then see every credential that starts
+ * within the kept RAW_STRING_LIMIT characters and is up to this margin long past it, and never
+ * read more than this of a string, however long the field the source sent.
+ */
+const REDACTION_WINDOW = RAW_STRING_LIMIT + 1024;
 /** Arrays keep at most this many items in `raw`. */
 export const RAW_ARRAY_LIMIT = 32;
 
@@ -79,16 +86,21 @@ function pick(value: unknown, spec: Spec): unknown {
 /** The allowlisted copy of `record`: only the fields `rawFields` names, scalars at the end of each path. */
 export function pickRaw(record: Record<string, unknown>, rawFields: readonly string[]): Record<string, unknown> {
   const picked = pick(record, compile(rawFields));
-  return typeof picked === 'object' && picked !== null && !Array.isArray(picked) ? (picked as Record<string, unknown>) : {};
+  return isObject(picked) ? picked : {};
 }
 
-function clipStrings(value: unknown): unknown {
-  if (typeof value === 'string') return value.length > RAW_STRING_LIMIT ? value.slice(0, RAW_STRING_LIMIT) : value;
-  if (Array.isArray(value)) return value.map(clipStrings);
+/**
+ * Every string of a picked copy through `cut`; keys are the allowlist's own. Lone UTF-16
+ * surrogates become U+FFFD: `raw` is read by people, and ClickHouse refuses the whole batch
+ * over one (see the TokenRequest schema).
+ */
+function mapStrings(value: unknown, cut: number): unknown {
+  if (typeof value === 'string') return (clip(value, cut) ?? '').toWellFormed();
+  if (Array.isArray(value)) return value.map((item) => mapStrings(item, cut));
   if (typeof value === 'object' && value !== null) {
     const copy: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value)) {
-      Object.defineProperty(copy, key, { value: clipStrings(inner), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(copy, key, { value: mapStrings(inner, cut), enumerable: true, writable: true, configurable: true });
     }
     return copy;
   }
@@ -96,9 +108,12 @@ function clipStrings(value: unknown): unknown {
 }
 
 /**
- * The `raw` column's text: the allowlisted copy, then redacted (secret-named keys and
- * credential-looking strings) as a second line of defence, then bounded, as JSON.
+ * The `raw` column's text: the allowlisted copy, cut to the redaction window, then redacted
+ * (secret-named keys and credential-looking strings) as a second line of defence, then bounded,
+ * as JSON. Its size is bounded whatever the record: the allowlist names a fixed set of
+ * fields, arrays keep RAW_ARRAY_LIMIT items, strings RAW_STRING_LIMIT characters.
  */
 export function rawJson(record: Record<string, unknown>, rawFields: readonly string[]): string {
-  return JSON.stringify(clipStrings(redactValue(pickRaw(record, rawFields))));
+  const window = mapStrings(pickRaw(record, rawFields), REDACTION_WINDOW);
+  return JSON.stringify(mapStrings(redactValue(window), RAW_STRING_LIMIT));
 }

@@ -1,28 +1,10 @@
 import type { AuthMethod } from '@tokenwatch/shared/events/token-request';
-
 import type { FormatName } from '@tokenwatch/shared/events/source-formats';
+import { redactText } from '@tokenwatch/shared/redact';
+import type { Adapted } from '../results.js';
+import { clip } from './fields.js';
 
 export type { FormatName };
-
-/**
- * What an adapter made of one record. `event` is a candidate in the TokenRequest input shape;
- * the caller validates it with the zod schema, so adapters translate and never validate twice.
- */
-export type Adapted =
-  | {
-      readonly kind: 'event';
-      readonly event: Record<string, unknown>;
-      readonly unknownAuthMethod?: string;
-      /**
-       * The `raw` column: rawJson (formats/raw.ts) of the record the event came from (for an
-       * envelope, the inner record; for a log line, its parsed fields) with the adapter's
-       * `rawFields`, i.e. already allowlisted and redacted, so an Adapted never holds a secret.
-       * Absent: nothing is kept (the canonical format, whose record is the event itself).
-       */
-      readonly raw?: string;
-    }
-  | { readonly kind: 'skip'; readonly reason: string }
-  | { readonly kind: 'dlq'; readonly reason: string };
 
 /**
  * One IdP's log format. JSON formats implement `matches`/`adapt`; formats that arrive as log
@@ -54,5 +36,10 @@ export function mapAuthMethod(
   // Own keys only: `constructor` or `toString` must not resolve to Object.prototype members.
   const lookup = (key: string) => (Object.hasOwn(table, key) ? table[key] : undefined);
   const method = lookup(value) ?? lookup(value.toLowerCase());
-  return method ? { method } : { method: 'unknown', unknownAuthMethod: value };
+  // The unmapped value becomes a metrics label: bounded, well-formed, and never a credential
+  // someone put in the field.
+  return method ? { method } : { method: 'unknown', unknownAuthMethod: redactText(clip(value, UNKNOWN_METHOD_LENGTH) ?? '').toWellFormed() };
 }
+
+/** How much of an unmapped auth-method value is kept (the metrics label takes 64 characters). */
+const UNKNOWN_METHOD_LENGTH = 64;
