@@ -14,13 +14,13 @@ const row = (i: number, time = MONDAY + i) => ({ json: `{"event_id":"e-${i}"}`, 
  * An insert that behaves like ClickHouse at the level writeBatch sees it: a block holding any
  * refused line fails whole with RowsRefusedError, otherwise every line is kept. Records every call.
  */
-function fakeStorage(refused: (line: string) => boolean) {
+function fakeStorage(refused: (line: string) => boolean, { namesRow = false, rowOffset = 0 } = {}) {
   const calls: { lines: readonly string[]; token: string }[] = [];
   const stored: string[] = [];
   const insert: InsertLines = async (lines, token) => {
     calls.push({ lines, token });
-    const bad = lines.find(refused);
-    if (bad) throw new RowsRefusedError(`refused ${bad}`);
+    const bad = lines.findIndex(refused);
+    if (bad >= 0) throw new RowsRefusedError(`refused ${lines[bad]}`, namesRow ? bad + 1 + rowOffset : undefined);
     stored.push(...lines);
   };
   return { insert, calls, stored };
@@ -77,6 +77,22 @@ describe('writeBatch', () => {
     // Bisection, not row by row: about 2·k·log2(n) inserts.
     expect(result.inserts).toBeLessThan(2 * bad.size * Math.ceil(Math.log2(1_000)) + 1);
     expect(result.inserts).toBe(storage.calls.length);
+  });
+
+  it('tries the row ClickHouse names alone first, and survives a wrong hint', async () => {
+    const bad = new Set([17, 500, 999]);
+    const refused = (line: string) => [...bad].some((i) => line === `{"event_id":"e-${i}"}`);
+    const rows = Array.from({ length: 1_000 }, (_, i) => row(i));
+    const hinted = await writeBatch(rows, 'src', fakeStorage(refused, { namesRow: true }).insert);
+    expect(hinted.refused.map((r) => r.row.i)).toEqual([17, 500, 999]);
+    expect(hinted.stored).toHaveLength(997);
+    expect(hinted.inserts).toBeLessThanOrEqual(3 * bad.size + 1);
+    for (const rowOffset of [1, -1, 5_000]) {
+      const storage = fakeStorage(refused, { namesRow: true, rowOffset });
+      const misled = await writeBatch(rows, 'src', storage.insert);
+      expect(misled.refused.map((r) => r.row.i).sort((a, b) => a - b)).toEqual([17, 500, 999]);
+      expect(new Set(storage.stored).size).toBe(997);
+    }
   });
 
   it('refuses a lone bad row and an all-bad batch without looping', async () => {

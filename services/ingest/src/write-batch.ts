@@ -56,13 +56,20 @@ export async function writeBatch<R extends Row>(rows: readonly R[], source: stri
         refused.push({ row: part[0] as R, reason: error.reason });
         return;
       }
-      const middle = Math.ceil(part.length / 2);
-      await insertOrBisect(part.slice(0, middle));
-      await insertOrBisect(part.slice(middle));
+      for (const smaller of splitAround(part, error.row)) await insertOrBisect(smaller);
     }
   };
   for (const group of groupByPartition(rows)) await insertOrBisect(group);
   return { stored, refused, inserts };
+}
+
+/** The suspect row (1-based hint) alone between the rows around it, or two halves without a usable hint. */
+function splitAround<R>(part: readonly R[], row: number | undefined): R[][] {
+  if (row !== undefined && Number.isInteger(row) && row >= 1 && row <= part.length) {
+    return [part.slice(0, row - 1), part.slice(row - 1, row), part.slice(row)].filter((piece) => piece.length > 0);
+  }
+  const middle = Math.ceil(part.length / 2);
+  return [part.slice(0, middle), part.slice(middle)];
 }
 
 /**

@@ -76,10 +76,25 @@ export function describeRefusal(error: unknown): string {
   return redactText(clickhouse ? `${clickhouse.type}: ${bounded}` : bounded);
 }
 
-/** An insert ClickHouse refused because of its rows; `reason` is describeRefusal's line. */
+/**
+ * The 1-based row ClickHouse names when it fails to parse one ("(at row 12346)"), undefined
+ * when it does not (errors raised in the materialized view name no row). A hint only.
+ */
+export function refusedRow(error: unknown): number | undefined {
+  const match = /\(at row (\d{1,9})\)/.exec(asClickHouseError(error)?.message.slice(0, 8_000) ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * An insert ClickHouse refused because of its rows; `reason` is describeRefusal's line, `row`
+ * refusedRow's hint (1-based, within the insert's lines).
+ */
 export class RowsRefusedError extends Error {
   override readonly name = 'RowsRefusedError';
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    readonly row?: number,
+  ) {
     super(`ClickHouse refused the rows: ${reason}`);
   }
 }

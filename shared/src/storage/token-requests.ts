@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { DependencyError, errorMessage } from '../errors.js';
-import { describeRefusal, isRefusedData, RowsRefusedError } from './insert-errors.js';
+import { describeRefusal, isRefusedData, refusedRow, RowsRefusedError } from './insert-errors.js';
 import { insertJsonLines, sql } from './sql.js';
 
 const INSERT_TOKEN_REQUESTS = sql(import.meta.url, './insert-token-requests.sql');
@@ -47,7 +47,7 @@ export async function insertTokenRequests(
       await insertJsonLines(client, INSERT_TOKEN_REQUESTS, lines, { dedup_token: dedupToken });
       return;
     } catch (error) {
-      if (isRefusedData(error)) throw new RowsRefusedError(describeRefusal(error));
+      if (isRefusedData(error)) throw new RowsRefusedError(describeRefusal(error), refusedRow(error));
       if (attempt >= retries) {
         throw new DependencyError(`ClickHouse insert into token_requests failed after ${attempt + 1} attempts: ${errorMessage(error)}`);
       }
