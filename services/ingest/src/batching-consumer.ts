@@ -50,7 +50,8 @@ export interface BatchingConsumerOptions {
  *   error stop the consumer without committing; the batch is redelivered on restart (and
  *   deduplicated by storage).
  * - Shutdown: `stop()` pauses fetching, flushes and commits what was read, then leaves
- *   the group, so SIGTERM loses nothing and redelivers nothing.
+ *   the group, so SIGTERM loses nothing and redelivers nothing. While paused it does not wait
+ *   for the dependency: the batch being retried stays uncommitted and is read again next time.
  */
 export class BatchingConsumer {
   private readonly consumer: Consumer;
@@ -263,7 +264,7 @@ export class BatchingConsumer {
   private resume(): void {
     if (this.pausedBy === undefined) return;
     this.pausedBy = undefined;
-    this.options.logger.warn('ingest resumed: the batch went through');
+    this.options.logger.info('ingest resumed: the batch went through');
     if (this.stopping || this.failed) return;
     try {
       this.consumer.resume([{ topic: this.options.topic }]);

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ConsumedMessage } from './batching-consumer.js';
 import type { DeadLetterPublisher } from './dead-letter.js';
+import { DependencyError } from '@tokenwatch/shared/errors';
 import type { IngestMetrics } from '@tokenwatch/shared/metrics';
 import type { DeadLetterGuard } from './dead-letter-guard.js';
 import type { DecodeResult } from './results.js';
@@ -35,7 +36,7 @@ export function createIngestPipeline(deps: IngestPipelineDeps) {
         admit: (batch) => guard.check(messages.length, batch.invalid.length),
       });
     } catch (error) {
-      metrics.insertErrors.inc();
+      if (error instanceof DependencyError) metrics.insertErrors.inc();
       throw error;
     }
     stopTimer();
