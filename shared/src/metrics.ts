@@ -22,7 +22,9 @@ export function createIngestMetrics(registry: Registry) {
     consumed: events('consumed', 'Messages read from the input topic.'),
     stored: events('stored', 'Valid events sent to ClickHouse.'),
     duplicate: events('duplicate', 'Events whose event_id repeated within a batch (cross-batch repeats collapse in storage).'),
-    deadLettered: events('dead_lettered', 'Invalid messages sent to the dead-letter topic.'),
+    deadLettered: events('dead_lettered', 'Messages sent to the dead-letter topic: invalid, or holding an event ClickHouse refused.'),
+    refused: events('refused', 'Valid events ClickHouse refused (their messages are dead-lettered with its reason).'),
+    expired: events('expired', 'Valid events older than TOKENWATCH_RETENTION_DAYS, not stored (the TTL would drop them).'),
     skipped: events('skipped', 'Valid records that are not client token requests.'),
     batchSize: new Histogram({
       name: 'tokenwatch_ingest_batch_size',
@@ -30,9 +32,14 @@ export function createIngestMetrics(registry: Registry) {
       buckets: [1, 10, 100, 1_000, 5_000, 10_000, 20_000, 50_000],
       registers: [registry],
     }),
+    inserts: new Counter({
+      name: 'tokenwatch_ingest_inserts_total',
+      help: 'INSERT statements sent: one per batch, more when a batch is split by partition or around refused rows.',
+      registers: [registry],
+    }),
     insertSeconds: new Histogram({
       name: 'tokenwatch_ingest_insert_seconds',
-      help: 'Time to insert one batch into ClickHouse.',
+      help: 'Time to decode and store one batch in ClickHouse, splits included.',
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
@@ -42,7 +49,7 @@ export function createIngestMetrics(registry: Registry) {
       labelNames: ['value'],
       registers: [registry],
     }),
-    insertErrors: new Counter({ name: 'tokenwatch_ingest_insert_errors_total', help: 'Batches whose insert failed after retries.', registers: [registry] }),
+    insertErrors: new Counter({ name: 'tokenwatch_ingest_insert_errors_total', help: 'Batch attempts that failed because ClickHouse was unavailable after retries (the consumer pauses and retries them).', registers: [registry] }),
     // From the broker (log end minus the group's committed offset), not from fetched batches, so
     // a stalled worker shows its lag growing instead of the last value it saw.
     consumerLag: new Gauge({

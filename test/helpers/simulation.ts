@@ -1,17 +1,19 @@
 import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
+import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
 import { openEnricher } from '@tokenwatch/ingest/enrich/enricher';
 import { FORMATS } from '@tokenwatch/ingest/formats/registry';
 import { decodeMessage } from '@tokenwatch/ingest/decode';
 import { simulate, type AttackLabel, type SimulateOptions } from '@tokenwatch/simulator/index';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
-import { insertTokenRequests } from '@tokenwatch/shared/storage/token-requests';
+import { storeDecoded } from '@tokenwatch/ingest/store';
+import { TEST_RETENTION_DAYS } from './storage.js';
 
 const CHUNK = 50_000;
 
 /**
- * Simulated traffic stored the way the ingest worker stores it: each event through the real
- * decoder (canonical: the simulator's native renderings decode to these same events, which
- * test/unit/simulate.test.ts checks) and the offline enrichment, then inserted in batches.
+ * Simulated traffic stored the way the ingest worker stores it: through its write path, each
+ * event through the real decoder (canonical: the simulator's native renderings decode to these
+ * same events, which test/unit/simulate.test.ts checks) and the offline enrichment, in batches.
  */
 export async function storeSimulation(
   clickhouse: ClickHouse,
@@ -19,21 +21,26 @@ export async function storeSimulation(
 ): Promise<{ events: number; labels: readonly AttackLabel[] }> {
   const simulation = simulate(options);
   const enricher = await openEnricher();
-  let lines: string[] = [];
+  const decode = (event: TokenRequestInput) =>
+    decodeMessage(Buffer.from(JSON.stringify(event)), { adapters: FORMATS, format: 'canonical', enrich: enricher.enrich });
   let events = 0;
   let batch = 0;
+  let chunk: TokenRequestInput[] = [];
   const flush = async () => {
     batch += 1;
-    await insertTokenRequests(clickhouse.client, lines, { dedupToken: `simulation-${options.seed}-${batch}` });
-    lines = [];
+    const outcome = await storeDecoded(chunk, decode, {
+      clickhouse: clickhouse.client,
+      source: `simulation-${options.seed}-${batch}`,
+      retentionDays: TEST_RETENTION_DAYS,
+    });
+    const [rejected] = outcome.rejected;
+    if (rejected) throw new Error(`simulated event ${rejected.record.event_id} was not stored: ${rejected.reason}`);
+    events += outcome.stored + outcome.repeatedInBatch;
+    chunk = [];
   };
   for (const event of simulation.events) {
-    for (const result of decodeMessage(Buffer.from(JSON.stringify(event)), { adapters: FORMATS, format: 'canonical', enrich: enricher.enrich })) {
-      if (result.kind !== 'ok') throw new Error(`simulated event ${event.event_id} did not decode: ${result.reason}`);
-      lines.push(result.json);
-      events += 1;
-    }
-    if (lines.length >= CHUNK) await flush();
+    chunk.push(event);
+    if (chunk.length >= CHUNK) await flush();
   }
   await flush();
   return { events, labels: simulation.labels };

@@ -2,28 +2,33 @@ import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request'
 import { decodeCanonical } from '@tokenwatch/ingest/decode';
 import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { migrate } from '@tokenwatch/shared/storage/migrate';
-import { insertTokenRequests } from '@tokenwatch/shared/storage/token-requests';
+import { storeDecoded } from '@tokenwatch/ingest/store';
 import { settingsFrom, testEnv } from './settings.js';
 
-/** A fresh embedded ClickHouse with the schema applied (long retention: fixtures are dated). */
+/** Long retention: fixtures are dated. */
+export const TEST_RETENTION_DAYS = 7_300;
+
+/** A fresh embedded ClickHouse with the schema applied. */
 export async function openTestStorage(name: string): Promise<ClickHouse> {
   const clickhouse = await openClickHouse(settingsFrom(testEnv(name)));
-  await migrate(clickhouse.client, { retention_days: 7_300 });
+  await migrate(clickhouse.client, { retention_days: TEST_RETENTION_DAYS });
   return clickhouse;
 }
 
 let batch = 0;
 
-/** Stores canonical events the way the ingest worker does (decode, then insert JSON lines). */
+/** Stores canonical events through the ingest worker's write path; every one must be stored. */
 export async function storeEvents(clickhouse: ClickHouse, events: readonly TokenRequestInput[]): Promise<void> {
-  const lines = events.map((event) => {
-    const [result] = decodeCanonical(JSON.stringify(event));
-    if (!result) throw new Error(`test event ${event.event_id} gave no result`);
-    if (result.kind !== 'ok') throw new Error(`test event ${event.event_id} does not decode: ${result.reason}`);
-    return result.json;
-  });
   batch += 1;
-  await insertTokenRequests(clickhouse.client, lines, { dedupToken: `test-${process.pid}-${batch}` });
+  const outcome = await storeDecoded(events, (event) => decodeCanonical(JSON.stringify(event)), {
+    clickhouse: clickhouse.client,
+    source: `test-${process.pid}-${batch}`,
+    retentionDays: TEST_RETENTION_DAYS,
+  });
+  const [rejected] = outcome.rejected;
+  if (rejected) throw new Error(`test event ${rejected.record.event_id} was not stored: ${rejected.reason}`);
+  const lost = events.length - outcome.stored - outcome.repeatedInBatch;
+  if (lost !== 0) throw new Error(`${lost} test events were not stored (expired ${outcome.expired}, not token requests ${outcome.notTokenRequests})`);
 }
 
 export async function selectRows<T>(clickhouse: ClickHouse, query: string, params: Record<string, unknown> = {}): Promise<T[]> {

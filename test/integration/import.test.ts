@@ -168,6 +168,19 @@ describe('tokenwatch import', () => {
     for (const value of Object.values(secrets)) expect(text, value).not.toContain(value);
   });
 
+  it('counts events older than the retention as expired, not inserted, and says so', async () => {
+    const path = join(dir, 'old.jsonl');
+    const old = (i: number) => JSON.stringify(canonicalEvent(50_000 + i, { time: Date.UTC(2020, 0, 6 + i) }));
+    writeFileSync(path, `${old(0)}\n${JSON.stringify(canonicalEvent(50_100))}\n${old(1)}\n`);
+    const result = await runCli(['import', path], env);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      'inserted 1, duplicate 0, rejected 0, skipped 0, expired 2 (older than TOKENWATCH_RETENTION_DAYS=90: not stored, retention would drop them)\n',
+    );
+    expect(await sqlCount(env, "SELECT count() AS n FROM token_requests WHERE event_id IN ('evt-50000', 'evt-50001', 'evt-50100')")).toBe(1);
+  });
+
   it('imports a valid event whose epoch-ms time is written as 1795780800000.0 along with the rest of its file', async () => {
     const path = join(dir, 'float-time.jsonl');
     const odd = JSON.stringify({ ...canonicalEvent(40_000), time: 0 }).replace('"time":0', '"time":1795780800000.0');

@@ -1,5 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { errorMessage } from '@tokenwatch/shared/errors';
+import { DependencyError, errorMessage } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
 
 export interface ConsumedMessage {
@@ -12,8 +12,10 @@ export interface ConsumedMessage {
 
 /**
  * Processes one batch. It must either finish everything the batch needs (store, dead-letter)
- * and resolve, or reject; offsets are committed only after it resolves.
- * `batchId` names the exact offsets (`topic:partition:first-last,...`), fit for an
+ * and resolve, or reject; offsets are committed only after it resolves. It rejects with a
+ * DependencyError when a dependency is unavailable: it is then called again with the same
+ * messages and `batchId`, so it must be safe to repeat (deterministic dedup tokens).
+ * `batchId` names the exact offsets (`topic:partition:first-last,...`), part of every
  * insert_deduplication_token.
  */
 export type BatchHandler = (messages: readonly ConsumedMessage[], batchId: string) => Promise<void>;
@@ -36,10 +38,20 @@ export interface BatchingConsumerOptions {
  * - Pipelining and backpressure: a full batch is handed over at once while the previous one
  *   finishes; the fetch loop then waits for that previous one, so at most two batches (plus
  *   one fetch) are in memory and decoding overlaps the insert.
- * - Failure: a handler error stops the consumer without committing; the batch is
- *   redelivered on restart (and deduplicated by storage).
+ * - Infrastructure faults pause, they do not stop: a handler that rejects with a
+ *   DependencyError (ClickHouse or the broker unavailable) is called again for the same batch
+ *   after a capped backoff (RETRY_MIN_MS doubling to RETRY_MAX_MS), for as long as it takes.
+ *   Meanwhile fetching is paused, `consuming` is false (readiness), the group membership is kept
+ *   alive with heartbeats, nothing later is committed, and the rest of the process (detectors,
+ *   notifier) goes on. The first success resumes fetching by itself.
+ * - Broker faults of the consumer itself are kafkajs's to retry: it restarts the consumer on
+ *   every retriable error (`consuming` is false until it has rejoined the group).
+ * - Failure: any other handler error (the dead-letter limit, a bug) and a non-retriable broker
+ *   error stop the consumer without committing; the batch is redelivered on restart (and
+ *   deduplicated by storage).
  * - Shutdown: `stop()` pauses fetching, flushes and commits what was read, then leaves
- *   the group, so SIGTERM loses nothing and redelivers nothing.
+ *   the group, so SIGTERM loses nothing and redelivers nothing. While paused it does not wait
+ *   for the dependency: the batch being retried stays uncommitted and is read again next time.
  */
 export class BatchingConsumer {
   private readonly consumer: Consumer;
@@ -52,6 +64,10 @@ export class BatchingConsumer {
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   private failed = false;
+  /** Why the handler is being retried (a dependency is down), undefined while all is well. */
+  private pausedBy: string | undefined;
+  /** Ends a retry backoff early when `stop()` is called. */
+  private wakeUp: (() => void) | undefined;
   /** In its group with partitions assigned (GROUP_JOIN seen, no crash or stop since): readiness. */
   private joined = false;
   private readonly finished: Promise<void>;
@@ -76,7 +92,16 @@ export class BatchingConsumer {
 
   /** Whether the consumer is a member of its group and fetching: what /readyz reports. */
   get consuming(): boolean {
-    return this.joined && !this.stopping && !this.failed;
+    return this.joined && !this.stopping && !this.failed && this.pausedBy === undefined;
+  }
+
+  /** Why the consumer is not consuming, for /readyz; undefined when it is. */
+  get notConsumingBecause(): string | undefined {
+    if (this.consuming) return undefined;
+    if (this.stopping) return 'shutting down';
+    if (this.failed) return 'stopped after an error';
+    if (this.pausedBy !== undefined) return `paused, retrying: ${this.pausedBy}`;
+    return 'the ingest consumer has not joined its group';
   }
 
   /** Resolves when the consumer stopped cleanly; rejects with the error that stopped it. */
@@ -109,6 +134,8 @@ export class BatchingConsumer {
     });
     const tick = Math.max(20, Math.floor(options.maxBatchWaitMs / 4));
     this.timer = setInterval(() => {
+      // No partial batches while paused: they would only fail the same way.
+      if (this.pausedBy !== undefined) return;
       if (this.buffer.length > 0 && Date.now() - this.bufferStartedAt >= options.maxBatchWaitMs) void this.flush();
     }, tick);
     this.timer.unref();
@@ -119,7 +146,8 @@ export class BatchingConsumer {
     if (this.stopping) return this.finished.catch(() => undefined);
     this.stopping = true;
     clearInterval(this.timer);
-    this.consumer.pause([{ topic: this.options.topic }]);
+    this.wakeUp?.();
+    this.pauseFetching();
     await this.inFlightFetch;
     await this.flush();
     await this.consumer.disconnect();
@@ -145,12 +173,30 @@ export class BatchingConsumer {
       // it. Fetching pauses while we wait, so memory stays bounded at about two batches.
       const previous = this.lastCommit;
       void this.flush();
-      await previous;
+      await this.waitAlive(previous, heartbeat);
     } else if (this.inFlight >= MAX_IN_FLIGHT) {
       // Partial batches cut by the timer while storage is slow: stop fetching until they land.
-      await this.lastCommit;
+      await this.waitAlive(this.lastCommit, heartbeat);
     }
     await heartbeat();
+  }
+
+  /**
+   * Waits for `work` while heartbeating, so that a long wait (ClickHouse down for minutes, a
+   * batch being split) does not cost the group membership and a rebalance.
+   */
+  private async waitAlive(work: Promise<void>, heartbeat: () => Promise<void>): Promise<void> {
+    let settled = false;
+    const done = work.finally(() => {
+      settled = true;
+    });
+    const interval = Math.max(500, Math.floor(this.options.sessionTimeoutMs / 3));
+    while (!settled) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, interval)))]);
+      clearTimeout(timer);
+      if (!settled) await heartbeat();
+    }
   }
 
   /**
@@ -163,19 +209,33 @@ export class BatchingConsumer {
     const messages = this.buffer;
     this.buffer = [];
     const ranges = offsetRanges(messages);
-    const handled = this.options.onBatch(messages, batchId(ranges));
+    const id = batchId(ranges);
+    let handled = this.options.onBatch(messages, id);
     handled.catch(() => undefined); // observed below, in order
     const previous = this.lastCommit;
     this.inFlight += 1;
     this.lastCommit = (async () => {
       await previous;
-      if (this.failed) return;
-      try {
-        await handled;
-      } catch (error) {
-        this.fail(error);
-        return;
+      for (let attempt = 0; ; attempt += 1) {
+        if (this.failed) return;
+        try {
+          await handled;
+          break;
+        } catch (error) {
+          if (!(error instanceof DependencyError)) {
+            this.fail(error);
+            return;
+          }
+          // Not committed: whoever reads the partition next (this worker after a restart) redoes it.
+          if (this.stopping) return;
+          this.pause(error, attempt);
+          await this.backoff(attempt);
+          if (this.stopping || this.failed) return;
+          handled = this.options.onBatch(messages, id);
+          handled.catch(() => undefined);
+        }
       }
+      this.resume();
       try {
         await this.consumer.commitOffsets(
           ranges.map(({ topic, partition, last }) => ({ topic, partition, offset: (BigInt(last) + 1n).toString() })),
@@ -189,6 +249,48 @@ export class BatchingConsumer {
       this.inFlight -= 1;
     });
     return this.lastCommit;
+  }
+
+  private pause(error: DependencyError, attempt: number): void {
+    const first = this.pausedBy === undefined;
+    this.pausedBy = error.message;
+    if (first) this.pauseFetching();
+    this.options.logger.warn(
+      { err: error.message, attempt: attempt + 1, retryInMs: retryDelay(attempt) },
+      first ? 'ingest paused: a dependency is unavailable; retrying the batch' : 'ingest still paused; retrying the batch',
+    );
+  }
+
+  private resume(): void {
+    if (this.pausedBy === undefined) return;
+    this.pausedBy = undefined;
+    this.options.logger.info('ingest resumed: the batch went through');
+    if (this.stopping || this.failed) return;
+    try {
+      this.consumer.resume([{ topic: this.options.topic }]);
+    } catch (error) {
+      this.options.logger.warn({ err: errorMessage(error) }, 'could not resume fetching');
+    }
+  }
+
+  private pauseFetching(): void {
+    try {
+      this.consumer.pause([{ topic: this.options.topic }]);
+    } catch (error) {
+      // Not running yet, or kafkajs is restarting it: the fetch loop is held by backpressure anyway.
+      this.options.logger.debug({ err: errorMessage(error) }, 'could not pause fetching');
+    }
+  }
+
+  private backoff(attempt: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, retryDelay(attempt));
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
   }
 
   private fail(error: unknown): void {
@@ -208,6 +310,14 @@ export class BatchingConsumer {
 
 /** Batches being stored at once: one being inserted while the next is decoded. */
 const MAX_IN_FLIGHT = 2;
+
+/** Retry backoff of a batch whose dependency is down: doubling from the first to the cap. */
+export const RETRY_MIN_MS = 500;
+export const RETRY_MAX_MS = 30_000;
+
+function retryDelay(attempt: number): number {
+  return Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(attempt, 16));
+}
 
 interface OffsetRange {
   readonly topic: string;

@@ -5,43 +5,51 @@ export interface Rejected<T> {
   readonly reason: string;
 }
 
-/** A batch of records sorted into what to store, what to reject, and what to only count. */
-export interface SortedBatch<T> {
-  /** Canonical JSON of each valid event to store, one per event_id. */
-  readonly lines: string[];
-  readonly eventIds: string[];
-  readonly rejected: Rejected<T>[];
-  readonly skipped: number;
+/** A valid event ready for storage, with the record it came from. */
+export interface ValidEvent<T> {
+  readonly record: T;
+  readonly eventId: string;
+  /** Epoch milliseconds: which partition the row lands in, and whether retention keeps it. */
+  readonly time: number;
+  /** The event as canonical JSON text, the form storage takes. */
+  readonly json: string;
+}
+
+/** A batch of records classified into what to store, what to reject, and what to only count. */
+export interface ClassifiedBatch<T> {
+  /** One per event_id: the first valid event of each. */
+  readonly valid: ValidEvent<T>[];
+  /** Records that did not decode or validate, once each, with the first reason. */
+  readonly invalid: Rejected<T>[];
+  /** Valid records that are not client token requests (a user login, an admin change). */
+  readonly notTokenRequests: number;
   /** Valid events whose event_id already appeared earlier in the same batch. */
-  readonly duplicates: number;
+  readonly repeatedInBatch: number;
   /** Vendor auth-method values no adapter could map, with how often each was seen. */
   readonly unknownAuthMethods: Map<string, number>;
 }
 
 /**
- * Decodes every record of a batch. The same function serves the Kafka worker and
- * `tokenwatch import`, so both validate and count identically. A record that holds several
+ * Decodes every record of a batch and classifies the results. A record that holds several
  * events (an envelope) is rejected once, with its first reason, if any of them is invalid;
  * its valid events are stored all the same.
  */
-export function sortBatch<T>(records: readonly T[], decode: (record: T) => DecodeResult[]): SortedBatch<T> {
-  const lines: string[] = [];
-  const eventIds: string[] = [];
-  const rejected: Rejected<T>[] = [];
+export function classifyBatch<T>(records: readonly T[], decode: (record: T) => DecodeResult[]): ClassifiedBatch<T> {
+  const valid: ValidEvent<T>[] = [];
+  const invalid: Rejected<T>[] = [];
   const seen = new Set<string>();
   const unknownAuthMethods = new Map<string, number>();
-  let skipped = 0;
-  let duplicates = 0;
+  let notTokenRequests = 0;
+  let repeatedInBatch = 0;
   for (const record of records) {
     const reasons: string[] = [];
     for (const result of decode(record)) {
       if (result.kind === 'dlq') reasons.push(result.reason);
-      else if (result.kind === 'skip') skipped += 1;
-      else if (seen.has(result.event.event_id)) duplicates += 1;
+      else if (result.kind === 'skip') notTokenRequests += 1;
+      else if (seen.has(result.event.event_id)) repeatedInBatch += 1;
       else {
         seen.add(result.event.event_id);
-        lines.push(result.json);
-        eventIds.push(result.event.event_id);
+        valid.push({ record, eventId: result.event.event_id, time: result.event.time, json: result.json });
         if (result.unknownAuthMethod !== undefined) {
           unknownAuthMethods.set(result.unknownAuthMethod, (unknownAuthMethods.get(result.unknownAuthMethod) ?? 0) + 1);
         }
@@ -49,8 +57,8 @@ export function sortBatch<T>(records: readonly T[], decode: (record: T) => Decod
     }
     if (reasons.length > 0) {
       const more = reasons.length > 1 ? ` (and ${reasons.length - 1} more invalid records in this message)` : '';
-      rejected.push({ record, reason: `${reasons[0] as string}${more}` });
+      invalid.push({ record, reason: `${reasons[0] as string}${more}` });
     }
   }
-  return { lines, eventIds, rejected, skipped, duplicates, unknownAuthMethods };
+  return { valid, invalid, notTokenRequests, repeatedInBatch, unknownAuthMethods };
 }

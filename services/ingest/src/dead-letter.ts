@@ -1,4 +1,6 @@
-import type { IHeaders, Producer } from 'kafkajs';
+import { createHash } from 'node:crypto';
+import type { IHeaders, Message, Producer } from 'kafkajs';
+import { DependencyError, errorMessage } from '@tokenwatch/shared/errors';
 import { redactBytes } from '@tokenwatch/shared/redact';
 
 /** A message that could not be processed, with where it came from and why. */
@@ -20,37 +22,170 @@ export const DLQ_HEADERS = {
   offset: 'dlq-offset',
   timestamp: 'dlq-timestamp',
   redacted: 'dlq-redacted',
+  /** Set on the summary that replaces a dead letter too large for the topic. */
+  oversized: 'dlq-oversized',
 } as const;
+
+/**
+ * Bytes of dead letters per produce request. kafkajs sends all messages for one partition in
+ * one record batch, and the broker refuses a batch over the topic's max.message.bytes (1 MB by
+ * default) with MESSAGE_TOO_LARGE, which no retry fixes: half of that leaves room for headers
+ * and framing. A single letter over it is replaced by a summary (oversizedSummary).
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024;
+/** Bytes of the (redacted) original kept in an oversized letter's summary. */
+const SUMMARY_PREFIX_BYTES = 1024;
+const MAX_REASON_CHARS = 1024;
+/** Per-record framing (lengths, offsets, attributes) counted on top of key, value and headers. */
+const RECORD_OVERHEAD_BYTES = 64;
+
+interface Outgoing {
+  readonly letter: DeadLetter;
+  readonly message: Message;
+  readonly bytes: number;
+}
 
 /**
  * Publishes dead letters with the original bytes (secrets redacted) and the reason in
  * headers. `send` resolves only once the broker acknowledged every message (acks=all), so
- * the consumer may commit the source offsets afterwards.
+ * the consumer may commit the source offsets afterwards. Requests are bounded in bytes
+ * (MAX_REQUEST_BYTES); a letter too large for the topic, whatever its limit, is replaced by a
+ * bounded summary (reason, origin, size, sha256, a redacted prefix) instead of halting ingest.
+ * A broker that cannot be reached is a DependencyError: the consumer pauses and retries.
  */
 export class DeadLetterPublisher {
   constructor(
     private readonly producer: Producer,
     private readonly topic: string,
+    private readonly maxRequestBytes = MAX_REQUEST_BYTES,
   ) {}
 
   async send(letters: readonly DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
     const now = new Date().toISOString();
-    await this.producer.send({
-      topic: this.topic,
-      acks: -1,
-      messages: letters.map((letter) => {
-        const redacted = letter.value ? redactBytes(letter.value) : { bytes: null, changed: false };
-        const headers: IHeaders = {
-          [DLQ_HEADERS.reason]: letter.reason,
-          [DLQ_HEADERS.topic]: letter.source.topic,
-          [DLQ_HEADERS.partition]: String(letter.source.partition),
-          [DLQ_HEADERS.offset]: letter.source.offset,
-          [DLQ_HEADERS.timestamp]: now,
-        };
-        if (redacted.changed) headers[DLQ_HEADERS.redacted] = 'true';
-        return { key: letter.key, value: redacted.bytes, headers };
-      }),
+    const outgoing = letters.map((letter) => {
+      const whole = toMessage(letter, now);
+      return whole.bytes <= this.maxRequestBytes ? whole : oversizedSummary(letter, now);
     });
+    for (const request of chunkByBytes(outgoing, this.maxRequestBytes)) await this.produce(request, now);
   }
+
+  private async produce(request: readonly Outgoing[], now: string): Promise<void> {
+    try {
+      await this.producer.send({ topic: this.topic, acks: -1, messages: request.map(({ message }) => message) });
+    } catch (error) {
+      if (isMessageTooLarge(error)) {
+        // The topic's limit is below ours: halve until each letter goes alone, then summarise it.
+        if (request.length > 1) {
+          const middle = Math.ceil(request.length / 2);
+          await this.produce(request.slice(0, middle), now);
+          await this.produce(request.slice(middle), now);
+          return;
+        }
+        const [single] = request;
+        if (single && single.message.headers?.[DLQ_HEADERS.oversized] === undefined) {
+          await this.produce([oversizedSummary(single.letter, now)], now);
+          return;
+        }
+      }
+      throw new DependencyError(`cannot publish to the dead-letter topic ${this.topic}: ${errorMessage(error)}`);
+    }
+  }
+}
+
+function toMessage(letter: DeadLetter, now: string): Outgoing {
+  const redacted = letter.value ? redactBytes(letter.value) : { bytes: null, changed: false };
+  const headers = originHeaders(letter, now);
+  if (redacted.changed) headers[DLQ_HEADERS.redacted] = 'true';
+  const message: Message = { key: letter.key, value: redacted.bytes };
+  message.headers = headers;
+  return { letter, message, bytes: sizeOf(message) };
+}
+
+/**
+ * What stands in for a dead letter too large for the topic: the reason and origin (also in the
+ * headers, as for every letter), the original size and sha256 (to find it in the source topic),
+ * and the first SUMMARY_PREFIX_BYTES of the redacted original. Redacted before it is cut, so no
+ * secret survives by being cut in half. The key is dropped: it may be as large as the value.
+ */
+export function oversizedSummary(letter: DeadLetter, now: string): Outgoing {
+  const original = letter.value ?? Buffer.alloc(0);
+  const redacted = letter.value ? redactBytes(letter.value) : { bytes: Buffer.alloc(0), changed: false };
+  const prefix = utf8Prefix(redacted.bytes ?? Buffer.alloc(0), SUMMARY_PREFIX_BYTES);
+  const summary = {
+    oversized: true,
+    reason: bounded(letter.reason),
+    source: letter.source,
+    bytes: original.length,
+    sha256: createHash('sha256').update(original).digest('hex'),
+    prefix,
+  };
+  const headers = originHeaders(letter, now);
+  headers[DLQ_HEADERS.oversized] = String(original.length);
+  if (redacted.changed) headers[DLQ_HEADERS.redacted] = 'true';
+  const message: Message = { key: null, value: Buffer.from(JSON.stringify(summary), 'utf8') };
+  message.headers = headers;
+  return { letter, message, bytes: sizeOf(message) };
+}
+
+function originHeaders(letter: DeadLetter, now: string): IHeaders {
+  return {
+    [DLQ_HEADERS.reason]: bounded(letter.reason),
+    [DLQ_HEADERS.topic]: letter.source.topic,
+    [DLQ_HEADERS.partition]: String(letter.source.partition),
+    [DLQ_HEADERS.offset]: letter.source.offset,
+    [DLQ_HEADERS.timestamp]: now,
+  };
+}
+
+/** Consecutive requests of at most `maxBytes` each (a letter larger than that goes alone). */
+export function chunkByBytes<T extends { readonly bytes: number }>(items: readonly T[], maxBytes: number): T[][] {
+  const requests: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    if (current.length > 0 && bytes + item.bytes > maxBytes) {
+      requests.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += item.bytes;
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
+function sizeOf(message: Message): number {
+  let bytes = RECORD_OVERHEAD_BYTES + byteLength(message.key) + byteLength(message.value);
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    bytes += Buffer.byteLength(name) + (Array.isArray(value) ? value.reduce((sum, v) => sum + byteLength(v), 0) : byteLength(value));
+  }
+  return bytes;
+}
+
+function byteLength(value: Buffer | string | null | undefined): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+}
+
+function bounded(reason: string): string {
+  return reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS)}…` : reason;
+}
+
+/** The first `maxBytes` of UTF-8 text, never cutting a character in two. */
+function utf8Prefix(bytes: Buffer, maxBytes: number): string {
+  if (bytes.length <= maxBytes) return bytes.toString('utf8');
+  let end = maxBytes;
+  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end -= 1;
+  return bytes.subarray(0, end).toString('utf8');
+}
+
+/** kafkajs reports MESSAGE_TOO_LARGE as a protocol error, possibly wrapped (retries, aggregates). */
+function isMessageTooLarge(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 5) return false;
+  const { type, cause, errors } = error as { type?: unknown; cause?: unknown; errors?: unknown };
+  if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return true;
+  if (isMessageTooLarge(cause, depth + 1)) return true;
+  return Array.isArray(errors) && errors.some((inner) => isMessageTooLarge(inner, depth + 1));
 }

@@ -17,15 +17,19 @@ export interface IngestService {
   /** Settles when the worker stops: resolves after `stop()`, rejects on a fatal error. */
   readonly done: Promise<void>;
   stop(): Promise<void>;
-  /** Whether the consumer has joined its group and is fetching (readiness). */
+  /** Whether the consumer has joined its group and is fetching (readiness): false while paused. */
   consuming(): boolean;
+  /** Why it is not consuming (paused while ClickHouse or the broker is down, ...); undefined when it is. */
+  notConsumingBecause(): string | undefined;
   /** Total consumer lag at the last poll of the broker, undefined before the first. */
   lag(): number | undefined;
 }
 
 /**
  * The ingest worker: consume the token-request topic in batches, store valid events,
- * dead-letter the rest, commit. All the pieces live in @tokenwatch/shared; this only wires them.
+ * dead-letter the rest (what does not decode, what ClickHouse refuses), commit. It pauses
+ * while ClickHouse or the broker is unavailable and resumes by itself; it stops only on the
+ * dead-letter limit, a non-retriable broker error or a bug. This module only wires the pieces.
  */
 export async function startIngest(options: {
   settings: Settings;
@@ -50,6 +54,7 @@ export async function startIngest(options: {
     deadLetters: new DeadLetterPublisher(producer, settings.TOKENWATCH_DLQ_TOPIC),
     guard: new DeadLetterGuard(settings.TOKENWATCH_DLQ_MAX_RATIO, settings.TOKENWATCH_DLQ_MIN_MESSAGES, `topic ${settings.TOKENWATCH_TOPIC}`),
     metrics,
+    retentionDays: settings.TOKENWATCH_RETENTION_DAYS,
     decode: (value) => decodeMessage(value, { adapters: FORMATS, format: settings.TOKENWATCH_FORMAT, enrich: enricher.enrich }),
   });
   const consumer = new BatchingConsumer({
@@ -75,6 +80,7 @@ export async function startIngest(options: {
       await done;
     },
     consuming: () => consumer.consuming,
+    notConsumingBecause: () => consumer.notConsumingBecause,
     lag: () => lag.total(),
   };
 }

@@ -77,7 +77,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           kafka_consumer: async () => {
             if (stopping) return 'shutting down';
             if (!ingest) return 'the ingest worker is starting';
-            return ingest.consuming() ? undefined : 'the ingest consumer has not joined its group';
+            return ingest.notConsumingBecause();
           },
         },
       });

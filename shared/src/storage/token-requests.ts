@@ -1,23 +1,41 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { DependencyError, errorMessage } from '../errors.js';
+import { describeRefusal, isRefusedData, refusedRow, RowsRefusedError } from './insert-errors.js';
 import { insertJsonLines, sql } from './sql.js';
 
 const INSERT_TOKEN_REQUESTS = sql(import.meta.url, './insert-token-requests.sql');
 const STORED_EVENT_IDS = sql(import.meta.url, './stored-event-ids.sql');
 
+/**
+ * ClickHouse refuses an INSERT block that touches more partitions than this
+ * (max_partitions_per_insert_block's default); writers split their batches by `partitionOf`.
+ */
+export const MAX_PARTITIONS_PER_INSERT = 100;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The token_requests partition an event time (epoch ms) falls in: its week, as `PARTITION BY
+ * toMonday(time)` in migrations/0001 computes it (UTC; 1970-01-01 was a Thursday, hence the 3).
+ */
+export function partitionOf(timeMs: number): number {
+  return Math.floor((Math.floor(timeMs / DAY_MS) + 3) / 7);
+}
+
 export interface InsertOptions {
   /**
-   * Identifies the batch, e.g. `topic:partition:first-last`. A retry with the same token is
-   * dropped by ClickHouse, so retrying after an ambiguous failure cannot store a block twice.
+   * Identifies the block by where it came from and what it holds. A retry with the same token
+   * is dropped by ClickHouse, so retrying after an ambiguous failure cannot store a block twice.
    */
   readonly dedupToken: string;
   readonly retries?: number;
 }
 
 /**
- * Stores validated events given as canonical TokenRequest JSON lines, retrying transient
- * failures with the same deduplication token. Gives up with a DependencyError after the
- * retries so that the caller does not commit offsets.
+ * Stores validated events given as canonical TokenRequest JSON lines in one INSERT. Rows
+ * ClickHouse refuses (isRefusedData) fail at once with a RowsRefusedError: sending them again
+ * cannot help. Anything else is the infrastructure's: retried with the same deduplication
+ * token, then a DependencyError, so that the caller neither commits nor dead-letters.
  */
 export async function insertTokenRequests(
   client: ClickHouseClient,
@@ -29,6 +47,7 @@ export async function insertTokenRequests(
       await insertJsonLines(client, INSERT_TOKEN_REQUESTS, lines, { dedup_token: dedupToken });
       return;
     } catch (error) {
+      if (isRefusedData(error)) throw new RowsRefusedError(describeRefusal(error), refusedRow(error));
       if (attempt >= retries) {
         throw new DependencyError(`ClickHouse insert into token_requests failed after ${attempt + 1} attempts: ${errorMessage(error)}`);
       }
