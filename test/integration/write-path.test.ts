@@ -27,7 +27,7 @@ function decode(input: Input): DecodeResult[] {
   const event = canonicalEvent(input.id, input.time === undefined ? {} : { time: input.time });
   const [result] = decodeCanonical(JSON.stringify(event));
   if (result?.kind !== 'ok') throw new Error(`fixture ${input.id} does not decode`);
-  return [ok(result.event, input.spoil ? input.spoil(result.json) : result.json)];
+  return [ok({ ...result, json: input.spoil ? input.spoil(result.json) : result.json })];
 }
 
 const LONE_SURROGATE = (json: string) => json.replace('"okhttp/4.12.0"', '"okhttp\\ud800"');
