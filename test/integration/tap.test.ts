@@ -8,7 +8,7 @@ import { tokenRequestSchema } from '@tokenwatch/shared/events/token-request';
 import { createLogger } from '@tokenwatch/shared/log';
 import { createRegistry, type Registry } from '@tokenwatch/shared/metrics';
 import { startTap, type TapService } from '@tokenwatch/tap';
-import { waitFor } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
 import { createTopic, readTopic } from '../helpers/kafka.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 
@@ -265,10 +265,7 @@ describe('tokenwatch tap with Kafka unreachable', () => {
       expect(JSON.parse(first.body)).toHaveProperty('access_token');
 
       // Three events, room for one: after the first failed delivery attempt the oldest are dropped.
-      const stats = await waitFor(async () => {
-        const current = tap.stats();
-        return current.sendErrors >= 1 && current.dropped >= 2 ? current : undefined;
-      }, { timeoutMs: 30_000, what: 'a failed Kafka delivery' });
+      const stats = await waitFor(() => tap.stats(), (current) => current.sendErrors >= 1 && current.dropped >= 2, { timeoutMs: 30_000, what: 'a failed Kafka delivery' });
       expect(stats).toMatchObject({ produced: 0, queued: 1, dropped: 2 });
       expect(await metric(registry, 'tokenwatch_tap_events_dropped_total')).toBe(2);
       expect(await metric(registry, 'tokenwatch_tap_queue_depth')).toBe(1);
@@ -280,7 +277,7 @@ describe('tokenwatch tap with Kafka unreachable', () => {
     expect(tap.stats()).toMatchObject({ produced: 0, queued: 0, dropped: 3 });
     // The batch in flight at close is counted by the metric once its send fails (stats() counts
     // it at once and takes it back if it arrives after all; a counter cannot take back).
-    await waitFor(async () => ((await metric(registry, 'tokenwatch_tap_events_dropped_total')) === 3 ? true : undefined), {
+    await waitFor(() => metric(registry, 'tokenwatch_tap_events_dropped_total'), (dropped) => dropped === 3, {
       timeoutMs: 30_000,
       what: 'the abandoned batch to be counted as dropped',
     });
