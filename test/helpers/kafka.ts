@@ -88,8 +88,9 @@ export async function readTopic(topic: string, expected: number, { timeoutMs = 6
   const admin = testKafka().admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
-  /** Next offset to read per partition, until it reaches the partition's log end. */
+  /** Each non-empty partition's log end at this moment: the reader stops there. */
   const remaining = new Map(ends.filter((end) => Number(end.high) > Number(end.low)).map((end) => [end.partition, Number(end.high)]));
+  /** Per partition, the offset after the last message read. */
   const next = new Map<number, number>();
   const consumer = testKafka().consumer({ groupId: `reader-${topic}-${Date.now()}` });
   const messages: ReadMessage[] = [];
