@@ -44,16 +44,6 @@ export function runCli(args: readonly string[], env: Record<string, string>, { i
   });
 }
 
-export async function waitFor<T>(probe: () => Promise<T | undefined>, { timeoutMs = 60_000, intervalMs = 200, what = 'condition' } = {}): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
 /** Sends SIGTERM and waits for exit; returns the exit code. */
 export function terminate(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 60_000): Promise<number | null> {
   return new Promise((resolve, reject) => {

@@ -1,4 +1,5 @@
 import { Kafka, logLevel, Partitioners, type IHeaders } from 'kafkajs';
+import { waitFor } from './wait.js';
 
 export const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
@@ -16,9 +17,13 @@ export async function createTopic(topic: string, numPartitions = 4): Promise<voi
   }
 }
 
-/** Publishes values in chunks; `pauseMs` between chunks makes a stream instead of a burst. */
+/**
+ * Publishes values in chunks; `pauseMs` between chunks makes a stream instead of a burst.
+ * Idempotent, so a send retried on a slow broker does not write a message twice and tests
+ * can count exactly.
+ */
 export async function produce(topic: string, values: readonly string[], { chunk = 5_000, pauseMs = 0 } = {}): Promise<void> {
-  const producer = testKafka().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = testKafka().producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
     for (let start = 0; start < values.length; start += chunk) {
@@ -35,24 +40,76 @@ export interface ReadMessage {
   readonly headers: Record<string, string>;
 }
 
+/** Messages in a topic now: the sum over partitions of log end minus log start. */
+export async function topicSize(topic: string): Promise<number> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, partition) => sum + (Number(partition.high) - Number(partition.low)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Messages of `topic` that `groupId` has not committed yet (log end minus committed offset). */
+export async function consumerLag(groupId: string, topic: string): Promise<number> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const ends = await admin.fetchTopicOffsets(topic);
+    return ends.reduce((sum, end) => {
+      const done = Number(committed?.partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1');
+      return sum + Number(end.high) - (done < 0 ? Number(end.low) : done);
+    }, 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /**
- * Reads a topic from the beginning until `expected` messages arrived, then waits `settleMs`
- * more so that an extra (unexpected) message would be seen too.
+ * Waits until `groupId` has committed every message of `topic`. The ingest worker commits a
+ * batch only after storing and dead-lettering it, so afterwards its writes are all visible.
  */
-export async function readTopic(topic: string, expected: number, { timeoutMs = 60_000, settleMs = 1_500 } = {}): Promise<ReadMessage[]> {
+export async function waitForConsumed(groupId: string, topic: string, { timeoutMs = 90_000 } = {}): Promise<void> {
+  await waitFor(() => consumerLag(groupId, topic), (lag) => lag === 0, { timeoutMs, intervalMs: 250, what: `consumer group ${groupId} to commit all of ${topic} (observed: messages not committed)` });
+}
+
+/**
+ * Reads a topic from the beginning to its log end. It first waits until the topic holds at
+ * least `expected` messages, then reads exactly what the log holds at that moment: every
+ * message already written, an unexpected extra one included, with no settling pause. When
+ * the writer may still be writing, wait for it first (`waitForConsumed` for the worker's
+ * dead letters).
+ */
+export async function readTopic(topic: string, expected: number, { timeoutMs = 60_000 } = {}): Promise<ReadMessage[]> {
+  await waitFor(() => topicSize(topic), (size) => size >= expected, { timeoutMs, what: `${expected} messages in ${topic} (observed: messages in the log)` });
+  const admin = testKafka().admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  /** Each non-empty partition's log end at this moment: the reader stops there. */
+  const remaining = new Map(ends.filter((end) => Number(end.high) > Number(end.low)).map((end) => [end.partition, Number(end.high)]));
+  /** Per partition, the offset after the last message read. */
+  const next = new Map<number, number>();
   const consumer = testKafka().consumer({ groupId: `reader-${topic}-${Date.now()}` });
   const messages: ReadMessage[] = [];
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      messages.push({ value: message.value?.toString('utf8') ?? '', headers: headersToStrings(message.headers) });
-    },
-  });
-  const deadline = Date.now() + timeoutMs;
-  while (messages.length < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-  await new Promise((resolve) => setTimeout(resolve, settleMs));
-  await consumer.disconnect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const offset = Number(message.offset);
+        if (offset >= (remaining.get(partition) ?? 0)) return; // written after the snapshot
+        messages.push({ value: message.value?.toString('utf8') ?? '', headers: headersToStrings(message.headers) });
+        next.set(partition, offset + 1);
+      },
+    });
+    const unread = () => [...remaining].filter(([partition, end]) => (next.get(partition) ?? 0) < end).map(([partition, end]) => `partition ${partition} at ${next.get(partition) ?? 0} of ${end}`);
+    await waitFor(unread, (left) => left.length === 0, { timeoutMs, intervalMs: 50, what: `the reader to reach the log end of ${topic}` });
+  } finally {
+    await consumer.disconnect();
+  }
   return messages;
 }
 

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from './cli.js';
+import { isDefined, waitFor } from './wait.js';
 
 const KAFKA_DIR = fileURLToPath(new URL('../../infra/kafka/', import.meta.url));
 const LIBS = join(KAFKA_DIR, '.cache', 'libs');
@@ -74,7 +74,7 @@ export async function startPrivateBroker(name: string): Promise<PrivateBroker> {
   const start = async () => {
     writeFileSync(log, '');
     child = spawn('bash', ['-c', `exec java ${java(['kafka.Kafka', props]).map((arg) => `'${arg}'`).join(' ')} >>'${log}' 2>&1`], { stdio: 'ignore' });
-    await waitFor(async () => (readFileSync(log, 'utf8').includes('Transition from STARTING to STARTED') ? true : undefined), {
+    await waitFor(async () => (readFileSync(log, 'utf8').includes('Transition from STARTING to STARTED') ? true : undefined), isDefined, {
       timeoutMs: 90_000,
       what: `private broker on 127.0.0.1:${port} started (log ${log})`,
     });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { spawnCli, terminate, waitFor } from '../helpers/cli.js';
+import { spawnCli, terminate } from '../helpers/cli.js';
 import { testEnv } from '../helpers/settings.js';
+import { waitFor } from '../helpers/wait.js';
 
 // `tokenwatch demo` smoke test: the real CLI with KAFKA_BROKERS set (so no broker is started or
 // stopped), no back-fill and an attack every 15 s, so the first alert comes within a minute.
@@ -13,11 +14,16 @@ describe('tokenwatch demo', () => {
     let stdout = '';
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     try {
-      await waitFor(async () => (/events\/s produced, .* stored \| .* requests stored \| lag .* \| \d+ alerts firing/.test(child.logs()) ? true : undefined), {
+      // On a timeout the error quotes the stream as it was then, not as it was before the wait.
+      await waitFor(() => child.logs(), (stderr) => /events\/s produced, .* stored \| .* requests stored \| lag .* \| \d+ alerts firing/.test(stderr), {
         timeoutMs: 60_000,
-        what: `the status line; stderr so far: ${child.logs()}`,
+        what: 'the status line (observed: stderr)',
       });
-      await waitFor(async () => (/\[(CRITICAL|HIGH|MEDIUM|LOW|INFO)\] \S+ firing/.test(stdout) ? true : undefined), { timeoutMs: 90_000, intervalMs: 500, what: 'an alert on stdout' });
+      await waitFor(
+        () => ({ alert: /\[(CRITICAL|HIGH|MEDIUM|LOW|INFO)\] \S+ firing/.exec(stdout)?.[0], stdoutEnd: stdout.slice(-1_000), stderrEnd: child.logs().slice(-1_000) }),
+        (seen) => seen.alert !== undefined,
+        { timeoutMs: 90_000, intervalMs: 500, what: 'an alert on stdout' },
+      );
     } finally {
       expect(await terminate(child, 'SIGINT')).toBe(0);
     }

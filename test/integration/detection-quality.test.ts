@@ -9,18 +9,19 @@ import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { scoreAlerts, storeSimulation } from '../helpers/simulation.js';
 import { openTestStorage } from '../helpers/storage.js';
 
-// Two weeks of simulated machine traffic (120 clients across Okta, Auth0, Entra, Keycloak and
+// Ten days of simulated machine traffic (60 clients across Okta, Auth0, Entra, Keycloak and
 // an assertion-tap tenant: cron jobs, diurnal services, nightly batches, CI, partners, deploys,
-// rotations, autoscaling) with every attack kind injected twice, stored through the real
-// decoder and enrichment, then examined by every detector with the backtest (the live ticks'
-// code over stored history), with default settings.
+// rotations, autoscaling) with every attack kind injected twice (attacks start after 8 days of
+// history), stored through the real decoder and enrichment, then examined by every detector
+// with the backtest (the live ticks' code over stored history), with default settings.
 //
 // The target is at most one benign alert per 1,000,000 requests; this run has under a million,
-// so it allows none. `npm run bench:quality` runs the same check on 1.7 million requests
-// (300 clients, three weeks); docs/benchmarks.md has its figures.
+// so it allows none. It is sized to keep CI short; `npm run bench:quality` runs the same check
+// at scale (1.7 million requests, 300 clients, three weeks); docs/benchmarks.md has its figures.
 
 const START = Date.UTC(2026, 9, 5);
-const DAYS = 14;
+const DAYS = 10;
+const CLIENTS = 60;
 
 describe('detection quality on simulated traffic', () => {
   let clickhouse: ClickHouse;
@@ -30,18 +31,18 @@ describe('detection quality on simulated traffic', () => {
 
   beforeAll(async () => {
     clickhouse = await openTestStorage('detection-quality');
-    ({ events, labels } = await storeSimulation(clickhouse, { seed: 3, start: START, days: DAYS, clients: 120, attacks: 'all', attacksPerKind: 2 }));
+    ({ events, labels } = await storeSimulation(clickhouse, { seed: 3, start: START, days: DAYS, clients: CLIENTS, attacks: 'all', attacksPerKind: 2 }));
     const context = { clickhouse: clickhouse.client, config: parseConfig({}, 'defaults').detectors, logger: createLogger('silent') };
     alerts = [];
     for (const detector of createDetectors()) alerts.push(...(await backtest(context, detector, { from: START, to: START + DAYS * 86_400_000 })));
-  }, 600_000);
+  }, 400_000);
 
   afterAll(async () => {
     await clickhouse?.close();
   });
 
   it('stores the simulated requests with every attack kind labeled twice', () => {
-    expect(events).toBeGreaterThan(200_000);
+    expect(events).toBeGreaterThan(150_000);
     expect(labels).toHaveLength(12);
     expect(new Set(labels.map((label) => label.kind)).size).toBe(6);
   });

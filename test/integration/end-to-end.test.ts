@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type Service } from '@tokenwatch/server/service';
 import { parseConfig } from '@tokenwatch/server/config-file';
+import { createDetectors } from '@tokenwatch/detector/registry';
 import { createLogger } from '@tokenwatch/shared/log';
 import { ATTACK_KINDS, renderNative, simulate, type AttackLabel } from '@tokenwatch/simulator/index';
-import { runCli, waitFor } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { Partitioners } from 'kafkajs';
-import { createTopic, testKafka } from '../helpers/kafka.js';
+import { createTopic, testKafka, waitForConsumed } from '../helpers/kafka.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 import { startSlackStub, type SlackStub, type StubMessage } from '../helpers/slack-stub.js';
+import { waitFor } from '../helpers/wait.js';
 
 // The whole pipeline in one process against the real broker: simulated native-format IdP logs
 // (Okta, Auth0, Entra, Keycloak, and the tap's canonical events) with one attack of each kind
@@ -77,6 +79,12 @@ describe('end to end: simulator -> Kafka -> ingest -> ClickHouse -> detectors ->
     const result = await service.storage.client.query({ query: 'SELECT alert_id, finding, tenant, client_id, summary FROM alerts FINAL', format: 'JSONEachRow' });
     return new Map((await result.json<AlertRow>()).map((row) => [row.alert_id, row]));
   };
+  const storedRequests = async (): Promise<number> => {
+    const result = await service.storage.client.query({ query: 'SELECT count() AS n FROM token_requests FINAL', format: 'JSONEachRow' });
+    return Number((await result.json<{ n: string }>())[0]?.n);
+  };
+  /** Ingest commits a batch after storing it: a fully committed topic is fully stored. */
+  const ingestDone = () => waitForConsumed(env.TOKENWATCH_CONSUMER_GROUP as string, env.TOKENWATCH_TOPIC as string, { timeoutMs: 120_000 });
   const alertIdOf = (message: StubMessage) => String(message.metadata?.event_payload.alert_id ?? '');
   const rootsFor = (label: AttackLabel, alerts: Map<string, AlertRow>) =>
     stub.roots(CHANNEL).filter((message) => {
@@ -90,17 +98,13 @@ describe('end to end: simulator -> Kafka -> ingest -> ClickHouse -> detectors ->
   });
 
   it('answers `tokenwatch sql` from another process while the service runs', async () => {
-    const stored = await waitFor(
-      async () => {
-        const result = await runCli(['sql', 'SELECT count() AS n FROM token_requests FINAL'], env);
-        if (result.code !== 0) throw new Error(result.stderr);
-        const n = Number((JSON.parse(result.stdout.trim()) as { n: string | number }).n);
-        return n > 0 ? n : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 1_000, what: 'tokenwatch sql to see stored requests' },
-    );
-    expect(stored).toBeGreaterThan(0);
-  });
+    await ingestDone();
+    // Every simulated request (one message each) stored once, and another process sees exactly that.
+    expect(await storedRequests()).toBe(produced);
+    const result = await runCli(['sql', 'SELECT count() AS n FROM token_requests FINAL'], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(Number((JSON.parse(result.stdout.trim()) as { n: string | number }).n)).toBe(produced);
+  }, 180_000);
 
   it('delivers each injected attack kind to Slack exactly once', async () => {
     const started = Date.now();
@@ -108,21 +112,25 @@ describe('end to end: simulator -> Kafka -> ingest -> ClickHouse -> detectors ->
     await waitFor(
       async () => {
         const alerts = await alertsById();
-        return labels.every((label) => rootsFor(label, alerts).length > 0) ? true : undefined;
+        return labels.filter((label) => rootsFor(label, alerts).length === 0).map((label) => label.kind);
       },
-      { timeoutMs: 90_000, intervalMs: 1_000, what: 'a Slack message for every injected attack' },
+      (undelivered) => undelivered.length === 0,
+      { timeoutMs: 90_000, intervalMs: 1_000, what: 'a Slack message for every injected attack (observed: attack kinds without one)' },
     );
     timings.allDelivered = Date.now() - started;
-    // ...and still once after everything is stored and the detectors have looked at it again.
-    const total = produced;
+    // ...and still once after everything is stored, every detector has examined all of it
+    // (a tick whose span ends past the last arrival) and the notifier has delivered the result.
+    await ingestDone();
+    const [arrival] = await (await service.storage.client.query({ query: 'SELECT toUnixTimestamp64Milli(max(ingested_at)) AS last FROM token_requests', format: 'JSONEachRow' })).json<{ last: string }>();
+    const lastArrival = Number(arrival?.last);
+    // A detector that fails is missing from a tick's results: all of them must report.
+    const detectors = createDetectors().length;
     await waitFor(
-      async () => {
-        const metric = await service.registry.getSingleMetric('tokenwatch_ingest_events_consumed_total')?.get();
-        return (metric?.values[0]?.value ?? 0) >= total ? true : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500, what: 'ingest to consume every produced message' },
+      async () => (await service.detector.tick()).map((tick) => tick.until),
+      (spanEnds) => spanEnds.length === detectors && spanEnds.every((until) => until >= lastArrival),
+      { timeoutMs: 30_000, intervalMs: 500, what: `a detector tick past the last arrival at ${lastArrival} (observed: each detector's span end)` },
     );
-    await new Promise((resolve) => setTimeout(resolve, 12_000)); // two detector ticks and notifier polls
+    await service.notifier.runOnce();
     const alerts = await alertsById();
     const perKind = Object.fromEntries(labels.map((label) => [label.kind, rootsFor(label, alerts).length]));
     expect(perKind).toEqual(Object.fromEntries(labels.map((label) => [label.kind, 1])));

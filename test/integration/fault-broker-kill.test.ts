@@ -4,7 +4,7 @@ import { startIngest, type IngestService } from '@tokenwatch/ingest';
 import { openStorage, type Storage } from '@tokenwatch/server/storage';
 import { createLogger } from '@tokenwatch/shared/log';
 import { createRegistry } from '@tokenwatch/shared/metrics';
-import { waitFor } from '../helpers/cli.js';
+import { isDefined, waitFor } from '../helpers/wait.js';
 import { canonicalEvent } from '../helpers/events.js';
 import { startPrivateBroker, type PrivateBroker } from '../helpers/private-broker.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
@@ -43,7 +43,7 @@ describe('fault: the Kafka broker is killed with SIGKILL mid-stream and restarte
 
     await send(0, BEFORE);
     // Kill it while the worker is part-way through what was produced.
-    await waitFor(async () => ((await stored()) > 0 ? true : undefined), { what: 'the first stored batch', timeoutMs: 120_000 });
+    await waitFor(async () => ((await stored()) > 0 ? true : undefined), isDefined, { what: 'the first stored batch', timeoutMs: 120_000 });
     await broker.kill9();
     await broker.start();
     await send(BEFORE, AFTER);
@@ -63,7 +63,7 @@ describe('fault: the Kafka broker is killed with SIGKILL mid-stream and restarte
   }
 
   it('stores every event exactly once after the broker comes back, without a restart of the worker', async () => {
-    await waitFor(async () => ((await stored()) >= BEFORE + AFTER ? true : undefined), { what: `${BEFORE + AFTER} stored events`, timeoutMs: 180_000 });
+    await waitFor(async () => ((await stored()) >= BEFORE + AFTER ? true : undefined), isDefined, { what: `${BEFORE + AFTER} stored events`, timeoutMs: 180_000 });
     // Exactly once as every reader sees it: a batch re-read after an uncommitted offset may be
     // inserted again under other batch boundaries (another dedup token); ReplacingMergeTree
     // folds it by event_id, and every query reads FINAL or counts uniqExact(event_id).

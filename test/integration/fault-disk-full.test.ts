@@ -8,9 +8,9 @@ import { startIngest, type IngestService } from '@tokenwatch/ingest';
 import { openStorage, type Storage } from '@tokenwatch/server/storage';
 import { createLogger } from '@tokenwatch/shared/log';
 import { createRegistry } from '@tokenwatch/shared/metrics';
-import { waitFor } from '../helpers/cli.js';
+import { isDefined, waitFor } from '../helpers/wait.js';
 import { canonicalEvent } from '../helpers/events.js';
-import { createTopic, produce, readTopic } from '../helpers/kafka.js';
+import { createTopic, produce, readTopic, waitForConsumed } from '../helpers/kafka.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 
 // Promise (docs/reliability.md): a full disk pauses ingest; nothing is dead-lettered for it,
@@ -25,12 +25,16 @@ describe('fault: the data directory fills up, then space is freed', () => {
   let ingest: IngestService;
   let workerEnded = false;
   let dlqTopic = '';
+  let group = '';
+  let topic = '';
 
   beforeAll(async () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${SMALL},mode=0700`, 'tmpfs', mountPoint]);
     const env = testEnv('fault-disk', { TOKENWATCH_DATA_DIR: join(mountPoint, 'data'), TOKENWATCH_BATCH_MAX_EVENTS: '2000' });
     const settings = settingsFrom(env);
     dlqTopic = settings.TOKENWATCH_DLQ_TOPIC;
+    group = settings.TOKENWATCH_CONSUMER_GROUP;
+    topic = settings.TOKENWATCH_TOPIC;
     await createTopic(settings.TOKENWATCH_TOPIC, 2);
     storage = await openStorage(settings, createLogger('silent'));
     ingest = await startIngest({ settings, logger: createLogger('silent'), clickhouse: storage.client, registry: createRegistry() });
@@ -57,14 +61,14 @@ describe('fault: the data directory fills up, then space is freed', () => {
 
   it('pauses while the disk is full instead of stopping or dead-lettering', async () => {
     // Readiness drops when an insert is refused for lack of space and ingest starts retrying.
-    await waitFor(async () => (ingest.consuming() ? undefined : true), { what: 'ingest to pause on the full disk', timeoutMs: 240_000 });
+    await waitFor(async () => (ingest.consuming() ? undefined : true), isDefined, { what: 'ingest to pause on the full disk', timeoutMs: 240_000 });
     expect(workerEnded, 'the worker stopped on a full disk').toBe(false);
     expect(await stored()).toBeLessThan(EVENTS);
   }, 300_000);
 
   it('stores every event exactly once after space is freed, and dead-letters none', async () => {
     execFileSync('mount', ['-o', 'remount,size=1g', mountPoint]);
-    await waitFor(async () => ((await stored()) >= EVENTS ? true : undefined), { what: `${EVENTS} stored events`, timeoutMs: 240_000 });
+    await waitFor(async () => ((await stored()) >= EVENTS ? true : undefined), isDefined, { what: `${EVENTS} stored events`, timeoutMs: 240_000 });
     // Exactly once as every reader sees it: a batch re-read after an uncommitted offset may be
     // inserted again under other batch boundaries (another dedup token); ReplacingMergeTree
     // folds it by event_id, and every query reads FINAL or counts uniqExact(event_id).
@@ -75,9 +79,10 @@ describe('fault: the data directory fills up, then space is freed', () => {
     const [row] = await result.json<{ rows: string; ids: string }>();
     expect(Number(row?.ids)).toBe(EVENTS);
     expect(Number(row?.rows)).toBe(EVENTS);
-    await waitFor(async () => (ingest.consuming() ? true : undefined), { what: 'ingest ready again' });
+    await waitFor(async () => (ingest.consuming() ? true : undefined), isDefined, { what: 'ingest ready again' });
     expect(workerEnded).toBe(false);
-    // Nothing may have been dead-lettered because the disk was full.
-    expect(await readTopic(dlqTopic, 0, { timeoutMs: 5_000, settleMs: 2_000 })).toEqual([]);
+    // Nothing may have been dead-lettered because the disk was full (read once all is committed).
+    await waitForConsumed(group, topic);
+    expect(await readTopic(dlqTopic, 0)).toEqual([]);
   }, 300_000);
 });

@@ -6,8 +6,8 @@ import { decodeMessage } from '@tokenwatch/ingest/decode';
 import { createLogger } from '@tokenwatch/shared/log';
 import { createRegistry } from '@tokenwatch/shared/metrics';
 import { openStorage, type Storage } from '@tokenwatch/server/storage';
-import { waitFor } from '../helpers/cli.js';
-import { createTopic, produce, readTopic } from '../helpers/kafka.js';
+import { createTopic, produce, readTopic, waitForConsumed } from '../helpers/kafka.js';
+import { waitFor } from '../helpers/wait.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 
 /**
@@ -76,11 +76,9 @@ describe('mixed IdP formats through Kafka', () => {
       const result = await storage.client.query({ query: 'SELECT idp, uniqExact(event_id) AS n FROM token_requests FINAL GROUP BY idp', format: 'JSONEachRow' });
       return new Map((await result.json<{ idp: string; n: string }>()).map((row) => [row.idp, Number(row.n)]));
     };
-    await waitFor(async () => ([...(await count()).values()].reduce((a, b) => a + b, 0) >= total ? true : undefined), {
-      what: `${total} events`,
+    await waitFor(count, (stored) => [...stored.values()].reduce((a, b) => a + b, 0) >= total, {
+      what: `${total} events, expected per IdP ${JSON.stringify([...expected.stored].map(([idp, ids]) => [idp, ids.size]))} (observed: stored per IdP)`,
       timeoutMs: 30_000,
-    }).catch(async (error: unknown) => {
-      throw new Error(`${String(error)}; stored ${JSON.stringify([...(await count())])}, expected ${JSON.stringify([...expected.stored].map(([idp, ids]) => [idp, ids.size]))}`);
     });
     const stored = await count();
     expect(Object.fromEntries(stored)).toEqual(Object.fromEntries([...expected.stored].map(([idp, ids]) => [idp, ids.size])));
@@ -122,6 +120,8 @@ describe('mixed IdP formats through Kafka', () => {
   });
 
   it('dead-letters the malformed messages with a reason naming the format, and counts the skipped ones', async () => {
+    // The worker commits a batch after dead-lettering it: once all is committed, the topic is complete.
+    await waitForConsumed(settings.TOKENWATCH_CONSUMER_GROUP, settings.TOKENWATCH_TOPIC);
     const letters = await readTopic(settings.TOKENWATCH_DLQ_TOPIC, expected.deadLettered);
     expect(letters).toHaveLength(expected.deadLettered);
     const vendorReasons = letters.filter((letter) => /^(okta|auth0|entra|cognito|keycloak|oidc-provider): /.test(letter.headers['dlq-reason'] ?? ''));

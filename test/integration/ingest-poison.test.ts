@@ -8,7 +8,7 @@ import { openStorage, type Storage } from '@tokenwatch/server/storage';
 import { canonicalEvent } from '../helpers/events.js';
 import { createTopic, produce, readTopic, testKafka } from '../helpers/kafka.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
-import { waitFor } from '../helpers/cli.js';
+import { isDefined, waitFor } from '../helpers/wait.js';
 
 // A stream of valid events mixed with every kind of input that used to halt the worker, through
 // the real broker and engine. The worker must store every valid event, dead-letter every bad
@@ -90,7 +90,7 @@ describe('ingest worker: a poison stream', () => {
   });
 
   it('stores every valid event, dead-letters every bad one with a reason, and keeps consuming', async () => {
-    await waitFor(async () => ((await metric('tokenwatch_ingest_events_consumed_total')) >= TOTAL ? true : undefined), {
+    await waitFor(async () => ((await metric('tokenwatch_ingest_events_consumed_total')) >= TOTAL ? true : undefined), isDefined, {
       what: `all ${TOTAL} messages processed`,
       timeoutMs: 110_000,
     });
@@ -144,9 +144,8 @@ describe('ingest worker: a poison stream', () => {
         async () => {
           const [committed] = await admin.fetchOffsets({ groupId: settings.TOKENWATCH_CONSUMER_GROUP, topics: [settings.TOKENWATCH_TOPIC] });
           return Number(committed?.partitions[0]?.offset) === TOTAL ? true : undefined;
-        },
-        { what: 'the whole topic committed' },
-      );
+        }, isDefined,
+        { what: 'the whole topic committed' });
     } finally {
       await admin.disconnect();
     }
@@ -158,7 +157,7 @@ describe('ingest worker: a poison stream', () => {
     let attached = false;
     try {
       await produce(settings.TOKENWATCH_TOPIC, more);
-      const why = await waitFor(async () => ingest.notConsumingBecause(), { what: 'ingest to pause', timeoutMs: 60_000 });
+      const why = await waitFor(async () => ingest.notConsumingBecause(), isDefined, { what: 'ingest to pause', timeoutMs: 60_000 });
       expect(why).toMatch(/^paused, retrying: /);
       expect(ingest.consuming()).toBe(false);
       await storage.client.command({ query: 'ATTACH TABLE token_requests_input' });
@@ -166,11 +165,11 @@ describe('ingest worker: a poison stream', () => {
     } finally {
       if (!attached) await storage.client.command({ query: 'ATTACH TABLE token_requests_input' });
     }
-    await waitFor(async () => ((await count("SELECT count() AS n FROM token_requests FINAL WHERE event_id LIKE 'evt-80___'")) === 300 ? true : undefined), {
+    await waitFor(async () => ((await count("SELECT count() AS n FROM token_requests FINAL WHERE event_id LIKE 'evt-80___'")) === 300 ? true : undefined), isDefined, {
       what: 'the events sent during the outage',
       timeoutMs: 90_000,
     });
-    await waitFor(async () => (ingest.consuming() ? true : undefined), { what: 'ingest to resume' });
+    await waitFor(async () => (ingest.consuming() ? true : undefined), isDefined, { what: 'ingest to resume' });
     expect(stoppedWith).toBeUndefined();
   });
 });

@@ -5,9 +5,8 @@ import { createRegistry } from '@tokenwatch/shared/metrics';
 import { DLQ_HEADERS } from '@tokenwatch/ingest/dead-letter';
 import { openStorage, type Storage } from '@tokenwatch/server/storage';
 import { canonicalEvent, malformedMessage } from '../helpers/events.js';
-import { createTopic, produce, readTopic } from '../helpers/kafka.js';
+import { createTopic, produce, readTopic, waitForConsumed } from '../helpers/kafka.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
-import { waitFor } from '../helpers/cli.js';
 
 // 20,000 valid events, 5% of them sent a second time, and 1% malformed messages, through the
 // real broker and the real engine.
@@ -39,7 +38,10 @@ describe('ingest worker: Kafka -> ClickHouse', () => {
     stream.push(...resent);
     expect(stream.length).toBe(VALID + RESENT + MALFORMED);
     await produce(settings.TOKENWATCH_TOPIC, stream);
-  });
+    // Every test below reads the outcome of the whole stream: the worker commits a batch only
+    // after storing and dead-lettering it, so a fully committed topic means all of it is done.
+    await waitForConsumed(settings.TOKENWATCH_CONSUMER_GROUP, settings.TOKENWATCH_TOPIC);
+  }, 120_000);
 
   afterAll(async () => {
     await ingest?.stop();
@@ -52,9 +54,6 @@ describe('ingest worker: Kafka -> ClickHouse', () => {
       const [row] = await result.json<{ n: string }>();
       return Number(row?.n);
     };
-    await waitFor(async () => ((await count()) >= VALID ? true : undefined), { what: `${VALID} stored events` });
-    // Give a late duplicate the chance to show up before asserting.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(await count()).toBe(VALID);
 
     const result = await storage.client.query({

@@ -19,6 +19,7 @@ import { sampleEvidence, type SampleFinding } from '../helpers/alerts.js';
 import { runCli } from '../helpers/cli.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 import { blockProblem, startSlackStub, type RecordedRequest, type SlackStub, type StubMessage } from '../helpers/slack-stub.js';
+import { waitFor } from '../helpers/wait.js';
 
 // One embedded data directory for the file (chDB binds one per process); each test starts
 // from empty alerts and ledger tables and its own Slack stub.
@@ -212,8 +213,7 @@ describe('notifier → Slack (against a Slack Web API stub)', () => {
     const service = await startNotifier({ settings: settings(), config: config(), logger, clickhouse: clickhouse.client, registry: new Registry() });
     try {
       await upsertAlerts(clickhouse.client, [draft(1)], Date.now());
-      const deadline = Date.now() + 10_000;
-      while (stub.roots().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitFor(() => stub.roots().length, (roots) => roots > 0, { timeoutMs: 10_000, intervalMs: 50, what: 'the poll loop to post the alert (observed: root messages)' });
       expect(stub.roots()).toHaveLength(1);
     } finally {
       await service.stop();

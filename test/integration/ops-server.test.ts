@@ -5,7 +5,7 @@ import { parseConfig } from '@tokenwatch/server/config-file';
 import { startOpsServer } from '@tokenwatch/shared/http/ops-server';
 import { createLogger } from '@tokenwatch/shared/log';
 import { createRegistry } from '@tokenwatch/shared/metrics';
-import { waitFor } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
 import { canonicalEvent } from '../helpers/events.js';
 import { produce } from '../helpers/kafka.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
@@ -75,7 +75,7 @@ describe('ops endpoints', () => {
     service = await startService({ settings: settingsFrom(env), config: parseConfig({}, 'defaults'), logger });
     expect(service.ops?.port).toBe(port);
     expect((await get(port, '/healthz')).status).toBe(200);
-    await waitFor(async () => ((await get(port, '/readyz')).status === 200 ? true : undefined), { timeoutMs: 30_000, what: '/readyz 200' });
+    await waitFor(() => get(port, '/readyz'), (readyz) => readyz.status === 200, { timeoutMs: 30_000, what: '/readyz 200' });
     probing = false;
     await prober;
     const before = seen.find((result) => result.status === 503);
@@ -88,10 +88,8 @@ describe('ops endpoints', () => {
     const events = Array.from({ length: 50 }, (_, i) => JSON.stringify(canonicalEvent(i, { time: new Date(Date.now() - 60_000 + i).toISOString() })));
     await produce(env.TOKENWATCH_TOPIC as string, [...events, events[0] as string, 'not json', '{"broken":'], { chunk: 100 });
     const metrics = await waitFor(
-      async () => {
-        const { body } = await get(port, '/metrics');
-        return sample(body, 'tokenwatch_ingest_events_consumed_total') === 53 && sample(body, 'tokenwatch_ingest_consumer_lag{partition="0"}') === 0 ? body : undefined;
-      },
+      async () => (await get(port, '/metrics')).body,
+      (body) => sample(body, 'tokenwatch_ingest_events_consumed_total') === 53 && sample(body, 'tokenwatch_ingest_consumer_lag{partition="0"}') === 0,
       { timeoutMs: 40_000, intervalMs: 500, what: 'the ingest counters and a zero lag' },
     );
     const { type } = await get(port, '/metrics');
@@ -107,11 +105,9 @@ describe('ops endpoints', () => {
 
     // The detectors tick every 5 s; the notifier polls every second.
     const later = await waitFor(
-      async () => {
-        const { body } = await get(port, '/metrics');
-        // A tick runs the detectors one after another: wait for the last one's watermark.
-        return sample(body, 'tokenwatch_detector_watermark_age_seconds{detector="secret_new_location"}') !== undefined ? body : undefined;
-      },
+      async () => (await get(port, '/metrics')).body,
+      // A tick runs the detectors one after another: wait for the last one's watermark.
+      (body) => sample(body, 'tokenwatch_detector_watermark_age_seconds{detector="secret_new_location"}') !== undefined,
       { timeoutMs: 20_000, what: 'a complete detector tick' },
     );
     for (const detector of ['jti_replay', 'mint_volume', 'secret_new_location']) {

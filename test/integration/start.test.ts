@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalEvent } from '../helpers/events.js';
-import { runCli, spawnCli, terminate, waitFor } from '../helpers/cli.js';
-import { createTopic, produce } from '../helpers/kafka.js';
+import { runCli, spawnCli, terminate } from '../helpers/cli.js';
+import { createTopic, produce, waitForConsumed } from '../helpers/kafka.js';
 import { testEnv } from '../helpers/settings.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** pino's numeric levels: trace, debug, info, warn, error, fatal. */
+const LOG_LEVELS = [10, 20, 30, 40, 50, 60];
+
+/** `tokenwatch sql` output (JSONEachRow) as rows; throws with its stderr when it fails. */
+async function sqlRows(query: string, env: Record<string, string>): Promise<Record<string, unknown>[]> {
+  const result = await runCli(['sql', query], env);
+  if (result.code !== 0) throw new Error(`tokenwatch sql exited ${result.code}: ${result.stderr}`);
+  return result.stdout.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+}
 
 // `tokenwatch start` as an operator runs it: a subprocess, stopped by a signal or by a fatal error.
 
@@ -18,26 +29,42 @@ describe('tokenwatch start', () => {
     await createTopic(env.TOKENWATCH_TOPIC as string);
     const child = spawnCli(['start'], env);
     try {
-      await waitFor(async () => (child.logs().includes('tokenwatch service running') ? true : undefined), { timeoutMs: 60_000, what: 'the service to start' });
+      await waitFor(() => child.logs(), (logs) => logs.includes('tokenwatch service running'), { timeoutMs: 60_000, what: 'the service to start (observed: its stderr)' });
       const now = Date.now();
-      await produce(env.TOKENWATCH_TOPIC as string, Array.from({ length: 200 }, (_, i) => JSON.stringify(canonicalEvent(i, { time: now - 60_000 + i }))));
-      const count = await waitFor(
+      // 200 requests, then the (still valid) assertion of evt-1 replayed from another address.
+      const seconds = Math.floor(now / 1000);
+      const stolen = { jti: 'jti-1', iat: seconds - 60, exp: seconds + 300, kid: 'key-1', alg: 'RS256' };
+      const requests = Array.from({ length: 200 }, (_, i) => canonicalEvent(i, { time: now - 60_000 + i, ...(i === 1 ? { assertion: stolen } : {}) }));
+      const replay = { ...requests[1]!, event_id: 'evt-replayed', time: now - 30_000, source_ip: '203.0.113.99' };
+      await produce(env.TOKENWATCH_TOPIC as string, [...requests, replay].map((event) => JSON.stringify(event)));
+
+      // Once the worker committed the whole topic everything is stored: exactly the 201 requests.
+      await waitForConsumed(env.TOKENWATCH_CONSUMER_GROUP as string, env.TOKENWATCH_TOPIC as string);
+      expect(await sqlRows('SELECT count() AS n, uniqExact(event_id) AS ids FROM token_requests FINAL', env)).toEqual([{ n: 201, ids: 201 }]);
+
+      // `tokenwatch alerts --json` from another process: the replay's alert, as one JSON object a line.
+      const alerts = await waitFor(
         async () => {
-          const result = await runCli(['sql', 'SELECT count() AS n FROM token_requests FINAL'], env);
-          const n = result.code === 0 ? Number((JSON.parse(result.stdout) as { n: string }).n) : 0;
-          return n === 200 ? n : undefined;
+          const result = await runCli(['alerts', '--json'], env);
+          if (result.code !== 0) throw new Error(`tokenwatch alerts exited ${result.code}: ${result.stderr}`);
+          return result.stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
         },
-        { timeoutMs: 60_000, intervalMs: 500, what: '200 stored requests through tokenwatch sql' },
+        (rows) => rows.some((alert) => alert.alert_key === 'jti-1'),
+        { timeoutMs: 60_000, intervalMs: 1_000, what: 'tokenwatch alerts --json to list the replay of jti-1 (observed: its alerts)' },
       );
-      expect(count).toBe(200);
-      const alerts = await runCli(['alerts', '--json'], env);
-      expect(alerts.code, alerts.stderr).toBe(0);
+      expect(alerts.find((alert) => alert.alert_key === 'jti-1')).toMatchObject({ tenant: 'tenant-1', client_id: 'client-1', status: 'firing' });
     } finally {
       expect(await terminate(child, 'SIGTERM')).toBe(0);
     }
     const lines = child.logs().trim().split('\n');
-    // Structured logs only: every stderr line is a JSON object with a level; no secret in any.
-    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+    // Structured logs only: every stderr line is a JSON object with a level, a time and a
+    // message; no secret in any.
+    expect(lines.length).toBeGreaterThan(3);
+    for (const line of lines) {
+      const entry = JSON.parse(line) as { level?: unknown };
+      expect(entry, line).toMatchObject({ time: expect.any(String), msg: expect.any(String) });
+      expect(LOG_LEVELS, line).toContain(entry.level);
+    }
     expect(child.logs()).not.toContain(secret);
     expect(child.logs()).toContain('stopping: draining ingest');
   });

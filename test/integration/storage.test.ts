@@ -7,8 +7,10 @@ import { runCli } from '../helpers/cli.js';
 import { canonicalEvent } from '../helpers/events.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 
-// One embedded data directory for the whole file (chDB allows one per process). The restart
-// check at the end closes the in-process client and reads the directory from a CLI subprocess.
+// One embedded data directory for the whole file (chDB allows one per process), migrated once
+// before the tests. Each test stores and reads its own event ids and leaves the schema and its
+// retention as it found them, so any one of them can run alone or in any order. The restart
+// check closes the in-process client, reads the directory from a CLI subprocess, and reopens.
 
 /** An event as storage takes it: the canonical JSON line decodeCanonical forwards. */
 function line(input: object): string {
@@ -22,12 +24,18 @@ describe('ClickHouse storage (embedded chDB)', () => {
   const env = testEnv('storage');
   const settings = settingsFrom(env);
   let clickhouse: ClickHouse;
+  /** What the first migration of the fresh directory applied. */
+  let firstMigration: { applied: string[] };
+  /** Long retention: the events below are dated months ago, and a TTL merge could drop them. */
+  const RETENTION_DAYS = 7_300;
 
-  async function select<T>(query: string): Promise<T[]> {
-    const result = await clickhouse.client.query({ query, format: 'JSONEachRow' });
+  async function select<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+    const result = await clickhouse.client.query({ query, query_params: params, format: 'JSONEachRow' });
     return result.json<T>();
   }
-  const count = async (query: string) => Number((await select<{ n: string }>(query.replace(/^SELECT count\(\)/, 'SELECT count() AS n')))[0]?.n);
+  const count = async (query: string, params: Record<string, unknown> = {}) =>
+    Number((await select<{ n: string }>(query.replace(/^SELECT count\(\)/, 'SELECT count() AS n'), params))[0]?.n);
+  const ids = (numbers: readonly number[]) => ({ ids: numbers.map((i) => `evt-${i}`) });
   const ttlDays = async () => {
     const [table] = await select<{ engine_full: string }>(
       "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'token_requests'",
@@ -37,6 +45,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
 
   beforeAll(async () => {
     clickhouse = await openClickHouse(settings);
+    firstMigration = await migrate(clickhouse.client, { retention_days: RETENTION_DAYS });
   });
 
   afterAll(async () => {
@@ -49,10 +58,10 @@ describe('ClickHouse storage (embedded chDB)', () => {
   });
 
   it('migrates once; a second run applies nothing and records nothing twice', async () => {
-    expect(await migrate(clickhouse.client, { retention_days: 90 })).toEqual({
+    expect(firstMigration).toEqual({
       applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications', '0006_view_security', '0007_alert_finding', '0008_assertion_unverified'],
     });
-    expect(await migrate(clickhouse.client, { retention_days: 90 })).toEqual({ applied: [] });
+    expect(await migrate(clickhouse.client, { retention_days: RETENTION_DAYS })).toEqual({ applied: [] });
     const versions = await select<{ version: number; name: string; n: string }>(
       'SELECT version, any(name) AS name, count() AS n FROM schema_migrations GROUP BY version ORDER BY version',
     );
@@ -90,22 +99,26 @@ describe('ClickHouse storage (embedded chDB)', () => {
   });
 
   it('applies TOKENWATCH_RETENTION_DAYS as the table TTL, and changes it when the setting changes', async () => {
-    expect(await ttlDays()).toBe('90');
-    expect(await migrate(clickhouse.client, { retention_days: 30 })).toEqual({ applied: [] });
-    expect(await ttlDays()).toBe('30');
-    // The rollups follow the same setting.
-    const rollupTtl = await select<{ name: string; engine_full: string }>(
-      "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN ('client_minute_counts', 'client_locations', 'jti_uses') ORDER BY name",
-    );
-    expect(rollupTtl.map((table) => [table.name, table.engine_full.match(/toIntervalDay\((?:_CAST\()?(\d+)/)?.[1]])).toEqual([
-      ['client_locations', '30'],
-      ['client_minute_counts', '30'],
-      ['jti_uses', '30'],
-    ]);
-    // The rest of this file stores events dated months ago: keep them (a TTL merge may drop
-    // an expired part at any moment).
-    await migrate(clickhouse.client, { retention_days: 7_300 });
-    expect(await ttlDays()).toBe('7300');
+    expect(await ttlDays()).toBe(String(RETENTION_DAYS));
+    try {
+      expect(await migrate(clickhouse.client, { retention_days: 90 })).toEqual({ applied: [] });
+      expect(await ttlDays()).toBe('90');
+      expect(await migrate(clickhouse.client, { retention_days: 30 })).toEqual({ applied: [] });
+      expect(await ttlDays()).toBe('30');
+      // The rollups follow the same setting.
+      const rollupTtl = await select<{ name: string; engine_full: string }>(
+        "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN ('client_minute_counts', 'client_locations', 'jti_uses') ORDER BY name",
+      );
+      expect(rollupTtl.map((table) => [table.name, table.engine_full.match(/toIntervalDay\((?:_CAST\()?(\d+)/)?.[1]])).toEqual([
+        ['client_locations', '30'],
+        ['client_minute_counts', '30'],
+        ['jti_uses', '30'],
+      ]);
+    } finally {
+      // Back to the file's retention, so the dated events of the other tests stay.
+      await migrate(clickhouse.client, { retention_days: RETENTION_DAYS });
+    }
+    expect(await ttlDays()).toBe(String(RETENTION_DAYS));
   });
 
   const minimal = {
@@ -238,69 +251,70 @@ describe('ClickHouse storage (embedded chDB)', () => {
     expect(await stored(`${id}-neighbour`)).toBeDefined();
   });
 
-  it('stores an event whose JSON repeats a key as decodeCanonical read it, without failing its batch', async () => {
+  it('stores an event whose JSON repeats a key as decodeCanonical read it (the last value), without failing its batch', async () => {
     const input = JSON.stringify({ ...minimal, event_id: 'rt-dup-key' }).replace('"client_id":"svc-orders"', '"client_id":"first","client_id":"svc-orders"');
     const result = decodeOne(input);
-    if (result.kind === 'ok') {
-      expect(result.event.client_id).toBe('svc-orders');
-      await insertTokenRequests(clickhouse.client, [result.json, line({ ...minimal, event_id: 'rt-dup-key-neighbour' })], {
-        dedupToken: 'edge:dup-key',
-        retries: 0,
-      });
-      const [dup] = await select<{ client_id: string }>("SELECT client_id FROM token_requests FINAL WHERE event_id = 'rt-dup-key'");
-      expect(dup?.client_id).toBe('svc-orders');
-      expect(await stored('rt-dup-key-neighbour')).toBeDefined();
-    } else {
-      // Rejecting it is fine too, as long as the reason names the repeated field.
-      expect(result.reason).toContain('client_id');
-    }
+    if (result.kind !== 'ok') throw new Error(`a repeated key is read as JSON.parse reads it, but the event was rejected: ${result.reason}`);
+    expect(result.event.client_id).toBe('svc-orders');
+    expect(result.json).not.toContain('"first"');
+    await insertTokenRequests(clickhouse.client, [result.json, line({ ...minimal, event_id: 'rt-dup-key-neighbour' })], {
+      dedupToken: 'edge:dup-key',
+      retries: 0,
+    });
+    const [dup] = await select<{ client_id: string }>("SELECT client_id FROM token_requests FINAL WHERE event_id = 'rt-dup-key'");
+    expect(dup?.client_id).toBe('svc-orders');
+    expect(await stored('rt-dup-key-neighbour')).toBeDefined();
   });
 
-  it('never stores an assertion exp past 2106 as an earlier date', async () => {
-    // 9999999999 (year 2286) is a common "never expires" value; DateTime ends in 2106.
+  it('never stores an assertion exp past 2106 as an earlier date: decode rejects it, naming the field', async () => {
+    // 9999999999 (year 2286) is a common "never expires" value; DateTime ends in 2106 (UInt32
+    // seconds), so the schema bounds exp and the event is dead-lettered instead of stored.
     const result = decodeOne(JSON.stringify({ ...minimal, event_id: 'rt-far-exp', assertion: { iat: 1_764_244_800, exp: 9_999_999_999 } }));
-    if (result.kind === 'ok') {
-      await insertTokenRequests(clickhouse.client, [result.json], { dedupToken: 'edge:far-exp', retries: 0 });
-      const exp = (await stored('rt-far-exp'))?.assertion_exp as string | null;
-      expect(exp === null || exp >= '2106', `stored assertion_exp ${exp}`).toBe(true);
-    } else {
-      expect(result.reason).toMatch(/^invalid TokenRequest: assertion\.exp: /);
-    }
+    expect(result).toEqual({ kind: 'dlq', reason: expect.stringMatching(/^invalid TokenRequest: assertion\.exp: .*4294967295/) });
+    // The largest exp the schema takes is stored as itself, not wrapped to an earlier date.
+    const last = decodeOne(JSON.stringify({ ...minimal, event_id: 'rt-last-exp', assertion: { iat: 1_764_244_800, exp: 4_294_967_295 } }));
+    if (last.kind !== 'ok') throw new Error(`exp 4294967295 was rejected: ${last.reason}`);
+    await insertTokenRequests(clickhouse.client, [last.json], { dedupToken: 'edge:last-exp', retries: 0 });
+    expect((await stored('rt-last-exp'))?.assertion_exp).toBe('2106-02-07 06:28:15');
   });
+
+  const IN_IDS = 'event_id IN {ids:Array(String)}';
 
   it('drops a retried insert with the same dedup token', async () => {
-    const rows = Array.from({ length: 50 }, (_, i) => row(100 + i));
+    const numbers = Array.from({ length: 50 }, (_, i) => 100 + i);
+    const rows = numbers.map((i) => row(i));
     await insertTokenRequests(clickhouse.client, rows, { dedupToken: 'batch:p0:100-149' });
     await insertTokenRequests(clickhouse.client, rows, { dedupToken: 'batch:p0:100-149' });
     // Not FINAL: the second block must never have been written at all.
-    expect(await count("SELECT count() FROM token_requests WHERE event_id LIKE 'evt-1__'")).toBe(50);
+    expect(await count(`SELECT count() FROM token_requests WHERE ${IN_IDS}`, ids(numbers))).toBe(50);
   });
 
   it('drops any block whose dedup token was used before, whatever its rows (the token alone decides)', async () => {
     await insertTokenRequests(clickhouse.client, [row(150)], { dedupToken: 'batch:p9:150' });
     await insertTokenRequests(clickhouse.client, [row(151)], { dedupToken: 'batch:p9:150' });
-    expect(await count("SELECT count() FROM token_requests WHERE event_id IN ('evt-150', 'evt-151')")).toBe(1);
-    expect(await count("SELECT count() FROM token_requests WHERE event_id = 'evt-151'")).toBe(0);
+    expect(await count(`SELECT count() FROM token_requests WHERE ${IN_IDS}`, ids([150, 151]))).toBe(1);
+    expect(await count(`SELECT count() FROM token_requests WHERE ${IN_IDS}`, ids([151]))).toBe(0);
   });
 
   it('collapses a block re-sent under a different dedup token with FINAL', async () => {
     const rows = [row(200), row(201)];
     await insertTokenRequests(clickhouse.client, rows, { dedupToken: 'batch:p1:200-201' });
     await insertTokenRequests(clickhouse.client, rows, { dedupToken: 'batch:p1:200-201-from-another-worker' });
-    expect(await count("SELECT count() FROM token_requests FINAL WHERE event_id IN ('evt-200', 'evt-201')")).toBe(2);
+    expect(await count(`SELECT count() FROM token_requests FINAL WHERE ${IN_IDS}`, ids([200, 201]))).toBe(2);
   });
 
   it('counts an event re-sent in a different block once with FINAL and with uniqExact', async () => {
     await insertTokenRequests(clickhouse.client, [row(300), row(301)], { dedupToken: 'batch:p2:300-301' });
     await insertTokenRequests(clickhouse.client, [row(301), row(302)], { dedupToken: 'batch:p3:7-8' });
-    expect(await count("SELECT count() FROM token_requests FINAL WHERE event_id IN ('evt-300', 'evt-301', 'evt-302')")).toBe(3);
-    const [unique] = await select<{ n: string }>("SELECT uniqExact(event_id) AS n FROM token_requests WHERE event_id LIKE 'evt-30_'");
+    expect(await count(`SELECT count() FROM token_requests FINAL WHERE ${IN_IDS}`, ids([300, 301, 302]))).toBe(3);
+    const [unique] = await select<{ n: string }>(`SELECT uniqExact(event_id) AS n FROM token_requests WHERE ${IN_IDS}`, ids([300, 301, 302]));
     expect(Number(unique?.n)).toBe(3);
   });
 
   it('finds which event ids are stored already', async () => {
-    const stored = await findStoredEventIds(clickhouse.client, ['evt-300', 'evt-301', 'evt-999999', "it's-not-there"]);
-    expect([...stored].sort()).toEqual(['evt-300', 'evt-301']);
+    await insertTokenRequests(clickhouse.client, [row(400), row(401)], { dedupToken: 'batch:p4:400-401' });
+    const stored = await findStoredEventIds(clickhouse.client, ['evt-400', 'evt-401', 'evt-999999', "it's-not-there"]);
+    expect([...stored].sort()).toEqual(['evt-400', 'evt-401']);
     expect(await findStoredEventIds(clickhouse.client, [])).toEqual(new Set());
   });
 
@@ -311,16 +325,23 @@ describe('ClickHouse storage (embedded chDB)', () => {
   });
 
   it('keeps the data after the engine is closed and the directory reopened by another process', async () => {
+    const numbers = Array.from({ length: 60 }, (_, i) => 500 + i);
+    await insertTokenRequests(clickhouse.client, numbers.map((i) => row(i)), { dedupToken: 'batch:p5:500-559' });
     const expected = await count('SELECT count() FROM token_requests FINAL');
-    expect(expected).toBeGreaterThan(50);
+    expect(await count(`SELECT count() FROM token_requests FINAL WHERE ${IN_IDS}`, ids(numbers))).toBe(60);
     await clickhouse.close();
-    const result = await runCli(['sql', 'SELECT count() AS n FROM token_requests FINAL'], env);
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
-    expect(Number(JSON.parse(result.stdout.trim()).n)).toBe(expected);
-    // And the schema is not migrated again by the reader.
-    const migrations = await runCli(['sql', 'SELECT count() AS n FROM schema_migrations'], env);
-    expect(migrations.code).toBe(0);
-    expect(Number(JSON.parse(migrations.stdout.trim()).n)).toBe(loadMigrations().length);
+    try {
+      const result = await runCli(['sql', 'SELECT count() AS n, countIf(event_id LIKE {prefix:String}) AS mine FROM token_requests FINAL', '--param', 'prefix=evt-5__'], env);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout.trim())).toEqual({ n: expected, mine: 60 });
+      // And the schema is not migrated again by the reader.
+      const migrations = await runCli(['sql', 'SELECT count() AS n FROM schema_migrations'], env);
+      expect(migrations.code).toBe(0);
+      expect(Number(JSON.parse(migrations.stdout.trim()).n)).toBe(loadMigrations().length);
+    } finally {
+      // Reopened, so a test after this one still has its engine.
+      clickhouse = await openClickHouse(settings);
+    }
   });
 });

@@ -13,7 +13,8 @@ import { runTick } from '@tokenwatch/detector/engine';
 import { jtiReplay } from '@tokenwatch/detector/detectors/jti-replay/index';
 import { createTapMetrics } from '@tokenwatch/shared/metrics';
 import { CAPTURE_LIMIT, KafkaEventSink, startTap, type TapService } from '@tokenwatch/tap';
-import { spawnCli, terminate, waitFor } from '../helpers/cli.js';
+import { spawnCli, terminate } from '../helpers/cli.js';
+import { isDefined, waitFor } from '../helpers/wait.js';
 import { createTopic, readTopic, testKafka } from '../helpers/kafka.js';
 import { openTestStorage, storeEvents } from '../helpers/storage.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
@@ -274,10 +275,7 @@ describe('tokenwatch tap with Kafka unreachable', () => {
       expect(JSON.parse(first.body)).toHaveProperty('access_token');
 
       // Three events, room for one: after the first failed delivery attempt the oldest are dropped.
-      const stats = await waitFor(async () => {
-        const current = tap.stats();
-        return current.sendErrors >= 1 && current.dropped >= 2 ? current : undefined;
-      }, { timeoutMs: 30_000, what: 'a failed Kafka delivery' });
+      const stats = await waitFor(() => tap.stats(), (current) => current.sendErrors >= 1 && current.dropped >= 2, { timeoutMs: 30_000, what: 'a failed Kafka delivery' });
       expect(stats).toMatchObject({ produced: 0, queued: 1, dropped: 2 });
       expect(await metric(registry, 'tokenwatch_tap_events_dropped_total')).toBe(2);
       expect(await metric(registry, 'tokenwatch_tap_queue_depth')).toBe(1);
@@ -289,7 +287,7 @@ describe('tokenwatch tap with Kafka unreachable', () => {
     expect(tap.stats()).toMatchObject({ produced: 0, queued: 0, dropped: 3 });
     // The batch in flight at close is counted by the metric once its send fails (stats() counts
     // it at once and takes it back if it arrives after all; a counter cannot take back).
-    await waitFor(async () => ((await metric(registry, 'tokenwatch_tap_events_dropped_total')) === 3 ? true : undefined), {
+    await waitFor(() => metric(registry, 'tokenwatch_tap_events_dropped_total'), (dropped) => dropped === 3, {
       timeoutMs: 30_000,
       what: 'the abandoned batch to be counted as dropped',
     });
@@ -590,13 +588,13 @@ describe('tokenwatch tap limits its connections', () => {
       const received: Buffer[] = [];
       first.on('data', (chunk: Buffer) => received.push(chunk));
       first.write('GET /.well-known/openid-configuration HTTP/1.1\r\nHost: tap.test\r\n\r\n');
-      await waitFor(async () => (Buffer.concat(received).toString().startsWith('HTTP/1.1 200') ? true : undefined), { timeoutMs: 10_000, what: 'the first answer' });
+      await waitFor(async () => (Buffer.concat(received).toString().startsWith('HTTP/1.1 200') ? true : undefined), isDefined, { timeoutMs: 10_000, what: 'the first answer' });
       second.write('GET /.well-known/openid-configuration HTTP/1.1\r\nHost: tap.test\r\n\r\n');
-      await waitFor(async () => (secondClosed ? true : undefined), { timeoutMs: 10_000, what: 'the second connection to be closed' });
+      await waitFor(async () => (secondClosed ? true : undefined), isDefined, { timeoutMs: 10_000, what: 'the second connection to be closed' });
       expect(await metric(registry, 'tokenwatch_tap_requests_rejected_total', { reason: 'connection_limit' })).toBe(1);
       received.length = 0;
       first.write('GET /.well-known/openid-configuration HTTP/1.1\r\nHost: tap.test\r\n\r\n');
-      await waitFor(async () => (Buffer.concat(received).toString().startsWith('HTTP/1.1 200') ? true : undefined), { timeoutMs: 10_000, what: 'the second answer on the first connection' });
+      await waitFor(async () => (Buffer.concat(received).toString().startsWith('HTTP/1.1 200') ? true : undefined), isDefined, { timeoutMs: 10_000, what: 'the second answer on the first connection' });
     } finally {
       first.destroy();
       second.destroy();
@@ -616,7 +614,7 @@ describe('tokenwatch tap publishing to Kafka', () => {
     for (let i = 0; i < 600; i++) sink.push({ key: `k${i}`, value: JSON.stringify({ i, padding: 'p'.repeat(4_096) }) });
     sink.start();
     try {
-      await waitFor(async () => (sink.stats().produced === 600 ? true : undefined), { timeoutMs: 60_000, what: '600 events produced' });
+      await waitFor(async () => (sink.stats().produced === 600 ? true : undefined), isDefined, { timeoutMs: 60_000, what: '600 events produced' });
       expect(sink.stats()).toMatchObject({ produced: 600, dropped: 0, sendErrors: 0 });
     } finally {
       await sink.close(1_000);
@@ -638,7 +636,7 @@ describe('tokenwatch tap publishing to Kafka', () => {
     for (let i = 0; i < 40; i++) sink.push({ key: `k${i}`, value: JSON.stringify({ i, padding: 'p'.repeat(1_000) }) });
     sink.start();
     try {
-      await waitFor(async () => (sink.stats().produced === 40 ? true : undefined), { timeoutMs: 60_000, what: '40 events produced' });
+      await waitFor(async () => (sink.stats().produced === 40 ? true : undefined), isDefined, { timeoutMs: 60_000, what: '40 events produced' });
       expect(sink.stats()).toMatchObject({ produced: 40, dropped: 1, queued: 0 });
       expect(await metric(registry, 'tokenwatch_tap_events_dropped_total')).toBe(1);
       const messages = await readTopic(topic, 40);
@@ -664,7 +662,7 @@ describe('tokenwatch tap serves its metrics', () => {
       const health = await waitFor(async () => {
         const response = await fetch(`${ops}/healthz`);
         return response.status === 200 ? response : undefined;
-      }, { timeoutMs: 30_000, what: 'the tap\'s /healthz' });
+      }, isDefined, { timeoutMs: 30_000, what: 'the tap\'s /healthz' });
       expect(await health.json()).toEqual({ status: 'ok' });
       const metrics = await fetch(`${ops}/metrics`);
       expect(metrics.status).toBe(200);
