@@ -5,7 +5,8 @@ import { errorMessage } from '@tokenwatch/shared/errors';
 import { redactText } from '@tokenwatch/shared/redact';
 import type { NotifyConfig } from './config.js';
 import type { Ledger } from './ledger.js';
-import { isTransient, type AlertSink } from './sinks.js';
+import { isTransient } from './delivery-error.js';
+import type { AlertSink } from './sinks.js';
 
 /** What one round did for one sink. */
 export interface SinkRound {

@@ -8,7 +8,8 @@ import { createNotifierMetrics } from '@tokenwatch/shared/metrics';
 import { AlertFeed, type SinkRound } from './feed.js';
 import { Ledger } from './ledger.js';
 import { assertEveryAlertRoutable } from './routing.js';
-import { SlackCallError, SlackSender, TransientSlackError } from './slack-sender.js';
+import { TransientDeliveryError } from './delivery-error.js';
+import { SlackCallError, SlackSender } from './slack-sender.js';
 import { SlackSink } from './slack-sink.js';
 import { resolveSlackToken } from './slack-token.js';
 import { JsonLinesSink, TerminalSink, WebhookSink, type AlertSink } from './sinks.js';
@@ -127,7 +128,7 @@ async function checkToken(sender: SlackSender, logger: Logger): Promise<void> {
     if (error instanceof SlackCallError && (error.kind === 'blocked' || error.kind === 'rejected')) {
       throw new ConfigError(`Slack refused auth.test (${error.code}): check SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_FILE, and SLACK_API_URL when set`);
     }
-    const code = error instanceof SlackCallError || error instanceof TransientSlackError ? error.code : 'network';
+    const code = error instanceof SlackCallError || error instanceof TransientDeliveryError ? error.code : 'network';
     logger.warn({ error: code }, 'cannot reach Slack at start-up; alerts stay pending until it answers');
   }
 }

@@ -10,7 +10,8 @@ import { redactText } from '@tokenwatch/shared/redact';
 import type { WebhookDeliveryConfig } from './config.js';
 import type { Ledger, SinkName } from './ledger.js';
 import { investigationSql, renderAlertPlain, runbookReference } from './message.js';
-import { backoff, PermanentSlackError, TransientSlackError } from './slack-sender.js';
+import { isTransient, TransientDeliveryError } from './delivery-error.js';
+import { backoff, PermanentSlackError } from './slack-sender.js';
 
 /**
  * Where alerts go. The feed hands each sink the alert versions it has not finished, oldest
@@ -22,14 +23,6 @@ export interface AlertSink {
   deliver(alerts: readonly StoredAlert[]): Promise<void>;
 }
 
-/** Delivery cannot proceed now (endpoint down, token refused); the alert stays pending. */
-export class TransientDeliveryError extends Error {
-  override readonly name = 'TransientDeliveryError';
-}
-
-export function isTransient(error: unknown): boolean {
-  return error instanceof TransientDeliveryError || error instanceof TransientSlackError;
-}
 
 /** The alert as JSON for files and webhooks: times as ISO text, plus how to investigate it. */
 export function alertDocument(alert: StoredAlert, runbookBaseUrl: string | undefined): Record<string, unknown> {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { errorMessage } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
 import type { NotifierMetrics } from '@tokenwatch/shared/metrics';
+import { TransientDeliveryError } from './delivery-error.js';
 import { redactText } from '@tokenwatch/shared/redact';
 import type { SlackDeliveryConfig } from './config.js';
 import type { SlackMessage } from './message.js';
@@ -55,13 +56,6 @@ export class PermanentSlackError extends Error {
   }
 }
 
-/** Slack could not be reached or refused every call for now: try again in a later round. */
-export class TransientSlackError extends Error {
-  override readonly name = 'TransientSlackError';
-  constructor(readonly code: string, message: string) {
-    super(redactText(message));
-  }
-}
 
 // `fatal_error` may have done part of the work, so it is ambiguous like a 5xx.
 const AMBIGUOUS_ERRORS = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout']);
@@ -176,7 +170,7 @@ export class SlackSender {
   /**
    * Posts a message exactly once as far as Slack lets anyone tell: after an ambiguous failure
    * (or when `searchSince` says an earlier attempt may have landed) the channel is searched for
-   * the message's metadata first. Throws PermanentSlackError or TransientSlackError.
+   * the message's metadata first. Throws PermanentSlackError or TransientDeliveryError.
    */
   async postOnce(request: PostRequest): Promise<PostOutcome> {
     let searchSince = request.searchSince;
@@ -232,7 +226,7 @@ export class SlackSender {
         if (failure.kind === 'ambiguous') await this.wait(this.config.lookup_delay_ms);
       }
     }
-    throw new TransientSlackError(lastError?.code ?? 'unknown', `chat.postMessage failed ${this.config.max_attempts} times: ${lastError?.message ?? 'unknown error'}`);
+    throw new TransientDeliveryError(`chat.postMessage failed ${this.config.max_attempts} times: ${lastError?.message ?? 'unknown error'}`, lastError?.code ?? 'unknown');
   }
 
   /** Replaces a message's content; retried on every transient failure (updates are idempotent). */
@@ -256,7 +250,7 @@ export class SlackSender {
         await this.afterFailure(failure, channel, 'chat.update', attempt);
       }
     }
-    throw new TransientSlackError(lastError?.code ?? 'unknown', `chat.update failed ${this.config.max_attempts} times: ${lastError?.message ?? 'unknown error'}`);
+    throw new TransientDeliveryError(`chat.update failed ${this.config.max_attempts} times: ${lastError?.message ?? 'unknown error'}`, lastError?.code ?? 'unknown');
   }
 
   /** Rethrows what cannot be retried; waits before the next attempt of what can. */
@@ -268,7 +262,7 @@ export class SlackSender {
     }
     if (failure.kind === 'blocked') {
       this.metrics.failures.inc({ channel_kind: 'slack', reason: failure.code });
-      throw new TransientSlackError(failure.code, `${method} to ${channel}: ${failure.message}`);
+      throw new TransientDeliveryError(`${method} to ${channel}: ${failure.message}`, failure.code);
     }
     this.metrics.retries.inc({ channel_kind: 'slack', reason: failure.kind });
     if (failure.kind === 'rate_limited') {
@@ -335,7 +329,7 @@ export class SlackSender {
         await this.wait(failure.kind === 'rate_limited' ? failure.retryAfterMs : backoff(attempt, this.config.backoff_base_ms, this.config.backoff_max_ms));
       }
     }
-    throw new TransientSlackError(lastError?.code ?? 'unknown', `${method} in ${channel} failed ${this.config.max_attempts} times: ${lastError?.message ?? ''}`);
+    throw new TransientDeliveryError(`${method} in ${channel} failed ${this.config.max_attempts} times: ${lastError?.message ?? ''}`, lastError?.code ?? 'unknown');
   }
 
   private async call(method: string, args: Record<string, unknown>): Promise<unknown> {
