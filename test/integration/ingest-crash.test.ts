@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { text as streamText } from 'node:stream/consumers';
 import { queryThroughServer } from '@tokenwatch/server/query-server/client';
 import { readDiscovery } from '@tokenwatch/server/query-server/discovery';
 import { canonicalEvent } from '../helpers/events.js';
@@ -14,10 +15,12 @@ const TOTAL = 100_000;
 async function storedCount(dataDir: string): Promise<{ rows: number; unique: number } | undefined> {
   const server = readDiscovery(resolve(dataDir));
   if (!server) return undefined;
-  const text = await queryThroughServer(server, {
-    query: 'SELECT count() AS rows, uniqExact(event_id) AS unique FROM token_requests FINAL',
-    format: 'JSONEachRow',
-  });
+  const text = await streamText(
+    await queryThroughServer(server, {
+      query: 'SELECT count() AS rows, uniqExact(event_id) AS unique FROM token_requests FINAL',
+      format: 'JSONEachRow',
+    }),
+  );
   const row = JSON.parse(text) as { rows: string; unique: string };
   return { rows: Number(row.rows), unique: Number(row.unique) };
 }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { text as streamText } from 'node:stream/consumers';
 import { queryThroughServer } from '@tokenwatch/server/query-server/client';
 import { readDiscovery } from '@tokenwatch/server/query-server/discovery';
 import { spawnCli, terminate, waitFor, type CliProcess } from '../helpers/cli.js';
@@ -107,7 +108,7 @@ describe('secrets never leave the worker in the clear', () => {
     const sql = async (query: string) => {
       const server = readDiscovery(dataDir);
       if (!server) throw new Error('worker not serving queries');
-      return queryThroughServer(server, { query, format: 'TSVRaw' });
+      return streamText(await queryThroughServer(server, { query, format: 'TSVRaw' }));
     };
     // The canonical events are certainly valid; wait for them, then for the rest to settle.
     await waitFor(async () => (Number(await sql("SELECT count() FROM token_requests WHERE idp = 'okta' OR event_id LIKE 'evt-%'")) >= 3 ? true : undefined), {
