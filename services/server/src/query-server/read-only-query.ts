@@ -26,7 +26,7 @@ export type SqlRequest = z.input<typeof sqlRequestSchema>;
  */
 export async function runReadOnlyQuery(client: ClickHouseClient, request: SqlRequest): Promise<Readable> {
   const statement = `${withoutTrailingSemicolons(request.query)}\nFORMAT ${request.format}`;
-  await checkReadOnlyStatement(client, statement);
+  await checkReadOnlyStatement(client, statement, request.params ?? {});
   try {
     const result = await client.exec({ query: statement, query_params: request.params ?? {} });
     return result.stream;

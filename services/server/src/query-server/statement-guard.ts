@@ -27,11 +27,12 @@ const FILE_READING_FUNCTIONS = new Set(['file', 'catboostevaluate']);
 /** Longest AST dump this reads: a 1 MB query (the request limit) dumps well below it. */
 const MAX_DUMP_CHARS = 32_000_000;
 
-export async function checkReadOnlyStatement(client: ClickHouseClient, statement: string): Promise<void> {
+export async function checkReadOnlyStatement(client: ClickHouseClient, statement: string, params: Record<string, unknown>): Promise<void> {
   let dump: string;
   try {
     // The statement already ends in FORMAT <name>, so this FORMAT applies to EXPLAIN's own output.
-    const result = await client.query({ query: `EXPLAIN AST ${statement}`, format: 'TabSeparatedRaw' });
+    // Parameters are bound as typed literals, so they cannot add a clause or a function.
+    const result = await client.query({ query: `EXPLAIN AST ${statement}`, query_params: params, format: 'TabSeparatedRaw' });
     dump = await result.text();
   } catch (error) {
     throw new QueryError(errorMessage(error).split('\n', 1)[0] ?? 'the query does not parse');
