@@ -60,10 +60,17 @@ function normaliseKey(key: string): string {
 export const MAX_REDACT_CHARS = 1_048_576;
 
 // `key = value`, `key: value`, `"key": "value"`, `'key'='value'`: every key-value pair of form,
-// query, header, log or broken-JSON text, whatever its key; isSecretKey decides. The key must
-// start where a word starts (the look-behind), so each run of word characters is tried once:
-// linear. A quoted value is consumed whole, escaped quotes included, so no tail survives.
-const KEY_VALUE = /(?<![\w.-])(["']?)([A-Za-z_][\w.-]*)\1([ \t]*[:=][ \t]*)("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^&\s,;}"']+)/g;
+// query, header, log or broken-JSON text, whatever its key; isSecretKey decides. A bare key
+// starts where a word starts (the look-behind), so each run of word characters is tried once;
+// a quoted key (which may hold spaces, as JSON keys do) is at most 256 characters: linear. A
+// quoted value is consumed whole, escaped quotes included, so no tail of a secret survives.
+// An unquoted value stops at `=` and `?`, so that in `https://host/?token=x` or `a=b&token=x`
+// the next pair is found by the same left-to-right scan, never by scanning a value again.
+const KEY_VALUE =
+  /(?<![\w.-])(?:"(?<doubleQuoted>[^"\\\r\n]{1,256})"|'(?<singleQuoted>[^'\\\r\n]{1,256})'|(?<bare>[A-Za-z_][\w.-]*))[ \t]*[:=][ \t]*(?<value>"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^&\s,;}"'][^&\s,;}"'=?]*)/g;
+
+/** Where an unquoted secret value ends: wider than KEY_VALUE's, so `a=b=c` and `x?y` go whole. */
+const UNQUOTED_VALUE_END = /[&\s,;}"']/;
 
 // HTTP credentials, `Basic …`, `Bearer …`, of any charset up to white space, a quote or a
 // closing bracket (`(Authorization: Bearer abc)` in a user agent keeps its `)`). The
@@ -99,24 +106,40 @@ export function redactText(input: string): string {
 }
 
 /**
- * Every KEY_VALUE pair whose key is secret-named loses its value. A pair whose key is not
- * secret-named gives back its value for the next match (`https://x/?token=...`: the `https`
- * pair must not swallow the `token` one); each position is looked at a bounded number of times.
+ * Every KEY_VALUE pair whose key is secret-named loses its value, in one left-to-right scan.
+ * The quoted value of a pair that is not secret-named (`"note": "client_secret=..."` in JSON
+ * that does not parse) is scanned as text of its own, one level deep per kind of quote; its
+ * content is a part of the text, so each character is looked at a bounded number of times.
  */
-function redactKeyValues(text: string): string {
+function redactKeyValues(text: string, depth = 0): string {
   const pattern = new RegExp(KEY_VALUE.source, 'g');
   let out = '';
   let copied = 0;
   for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
-    const [whole, quote = '', key = '', separator = '', value = ''] = match;
+    const whole = match[0];
+    const groups = match.groups ?? {};
+    const key = groups.doubleQuoted ?? groups.singleQuoted ?? groups.bare ?? '';
+    const value = groups.value ?? '';
     const valueStart = match.index + whole.length - value.length;
+    const valueQuote = value.startsWith('"') || value.startsWith("'") ? (value[0] as string) : '';
     if (!isSecretKey(key) || value.startsWith(REDACTED) || HTTP_SCHEMES.includes(value.toLowerCase())) {
-      pattern.lastIndex = Math.max(valueStart, match.index + 1);
+      if (valueQuote && depth < 2 && value.length > 2) {
+        const inner = redactKeyValues(value.slice(1), depth + 1);
+        if (inner !== value.slice(1)) {
+          out += `${text.slice(copied, valueStart + 1)}${inner}`;
+          copied = valueStart + value.length;
+        }
+      }
       continue;
     }
-    const valueQuote = value.startsWith('"') || value.startsWith("'") ? (value[0] as string) : '';
-    out += `${text.slice(copied, match.index)}${quote}${key}${quote}${separator}${valueQuote}${REDACTED}${valueQuote}`;
-    copied = match.index + whole.length;
+    let valueEnd = valueStart + value.length;
+    if (!valueQuote) {
+      while (valueEnd < text.length && !UNQUOTED_VALUE_END.test(text[valueEnd] as string)) valueEnd += 1;
+      pattern.lastIndex = valueEnd;
+    }
+    const closing = valueQuote && value.length > 1 && value.endsWith(valueQuote) ? valueQuote : '';
+    out += `${text.slice(copied, valueStart)}${valueQuote}${REDACTED}${closing || valueQuote}`;
+    copied = valueEnd;
   }
   return copied === 0 ? text : out + text.slice(copied);
 }

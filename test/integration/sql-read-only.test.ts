@@ -7,6 +7,7 @@ import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clic
 import { migrate } from '@tokenwatch/shared/storage/migrate';
 import { runReadOnlyQuery } from '@tokenwatch/server/query-server/read-only-query';
 import { readDiscovery } from '@tokenwatch/server/query-server/discovery';
+import { queryThroughServer } from '@tokenwatch/server/query-server/client';
 import { runCli, spawnCli, terminate, waitFor, type CliProcess } from '../helpers/cli.js';
 import { createTopic } from '../helpers/kafka.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
@@ -130,10 +131,16 @@ describe('tokenwatch sql through the query server of tokenwatch start', () => {
       expect(result.stderr).toMatch(/^tokenwatch: tokenwatch sql runs read-only queries only: INTO OUTFILE is not allowed/);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
     }
-    for (const { sql } of refusedShapes(dataDir)) {
-      const result = await runCli(['sql', sql], env);
-      expect(result.code, sql).toBe(1);
-      expect(result.stderr.trim().split('\n'), sql).toHaveLength(1);
+    // Every other shape over the same HTTP path, without a CLI process each.
+    const server = readDiscovery(dataDir);
+    if (!server) throw new Error('the query server went away');
+    for (const { sql, reason } of refusedShapes(dataDir)) {
+      const error = await queryThroughServer(server, { query: sql, format: 'JSONEachRow' }).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error, sql).toBeInstanceOf(QueryError);
+      expect((error as Error).message, sql).toMatch(reason);
     }
     expect(readFileSync(discovery, 'utf8')).toBe(before);
     expect(existsSync(join(dataDir, 'out.txt'))).toBe(false);
@@ -164,7 +171,8 @@ describe('tokenwatch sql through the query server of tokenwatch start', () => {
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.trim().split('\n');
     expect(lines).toHaveLength(500_000);
-    expect(JSON.parse(lines.at(-1) as string)).toEqual({ number: '499999', s: '499999' });
+    const last = JSON.parse(lines.at(-1) as string) as { number: number | string; s: string };
+    expect([Number(last.number), last.s]).toEqual([499_999, '499999']);
     const param = await runCli(['sql', 'SELECT {n:UInt32} * 2 AS x', '--param', 'n=21'], env);
     expect(param.code, param.stderr).toBe(0);
     expect(Number((JSON.parse(param.stdout) as { x: string }).x)).toBe(42);
