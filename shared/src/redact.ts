@@ -17,7 +17,13 @@ const SECRET_WORDS = ['secret', 'password', 'passwd', 'passphrase', 'token', 'as
 
 /** Words that name a secret only as the whole key, or as its end (`code`, `auth_code`; `api_key`, `private_key`). */
 const SECRET_KEY_ENDINGS = ['apikey', 'privatekey', 'accesskey', 'signingkey', 'clientkey', 'sessionkey', 'masterkey', 'sharedkey', 'hmackey'];
-const SECRET_WHOLE_KEYS = new Set(['code', 'authcode', 'devicecode', 'usercode', 'key', 'sessionid', 'sid', 'pwd']);
+const SECRET_WHOLE_KEYS = new Set(['code', 'authcode', 'devicecode', 'usercode', 'key', 'pwd']);
+
+/**
+ * Endings of keys that describe a secret without holding it: `token_id` (Keycloak's id of the
+ * token it issued), `token_type`, `token_type_hint`, `client_assertion_type`, `token_endpoint`.
+ */
+const NOT_SECRET_ENDINGS = ['id', 'ids', 'type', 'typehint', 'endpoint', 'url', 'uri', 'authmethod'];
 
 /**
  * Keys that contain a secret word but name no secret; they hold what an investigation needs
@@ -43,7 +49,7 @@ const MAX_KEY_CHARS = 256;
 export function isSecretKey(key: string): boolean {
   if (key.length > MAX_KEY_CHARS) return true;
   const normalised = normaliseKey(key);
-  if (NOT_SECRET_KEYS.has(normalised)) return false;
+  if (NOT_SECRET_KEYS.has(normalised) || NOT_SECRET_ENDINGS.some((ending) => normalised.endsWith(ending))) return false;
   if (SECRET_WHOLE_KEYS.has(normalised)) return true;
   return SECRET_WORDS.some((word) => normalised.includes(word)) || SECRET_KEY_ENDINGS.some((ending) => normalised.endsWith(ending));
 }
