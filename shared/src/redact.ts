@@ -106,7 +106,8 @@ export function redactText(input: string): string {
   if (/[:=]/.test(out)) {
     out = out.replace(AUTHORIZATION_VALUE, (_match, prefix: string, value: string) => `${prefix}${keepScheme(value)}${REDACTED}`);
   }
-  out = out.replace(HTTP_CREDENTIALS, (match: string, scheme: string, value: string) => (value.startsWith(REDACTED) ? match : `${scheme} ${REDACTED}`));
+  // A value already redacted by the rules above is left alone (`]` ends the value here).
+  out = out.replace(HTTP_CREDENTIALS, (match: string, scheme: string, value: string) => (value.startsWith(REDACTED.slice(0, -1)) ? match : `${scheme} ${REDACTED}`));
   if (/[:=]/.test(out)) out = redactKeyValues(out);
   return out === text ? input : out;
 }
