@@ -163,7 +163,7 @@ describe('the SQL in docs/investigations.md and the runbooks in docs/detectors.m
   });
 
   async function query(sql: string, params: Record<string, string>): Promise<Row[]> {
-    const text = await streamText(await runReadOnlyQuery(readOnly.client, { query: sql, format: 'JSONEachRow', params }));
+    const text = await streamText(await runReadOnlyQuery(readOnly, { query: sql, format: 'JSONEachRow', params }));
     return text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Row);
   }
 

@@ -67,7 +67,7 @@ describe('tokenwatch sql on its own read-only connection', () => {
   });
 
   const run = async (query: string, params: Record<string, string> = {}) =>
-    streamText(await runReadOnlyQuery(readOnly.client, { query, format: 'JSONEachRow', params }));
+    streamText(await runReadOnlyQuery(readOnly, { query, format: 'JSONEachRow', params }));
 
   it('refuses every shape that writes a file, reads one, reaches out or stops another query', async () => {
     for (const { sql, reason } of refusedShapes(dataDir)) {

@@ -22,7 +22,7 @@ export async function readOnlySql(settings: Settings, input: SqlRequest): Promis
   const clickhouse = await openClickHouse(settings, { readOnly: true });
   let result: Readable;
   try {
-    result = await runReadOnlyQuery(clickhouse.client, request);
+    result = await runReadOnlyQuery(clickhouse, request);
   } catch (error) {
     await clickhouse.close();
     throw error;

@@ -10,6 +10,12 @@ type ChdbCompatibleConnection = NonNullable<NonNullable<Parameters<typeof create
 
 export interface ClickHouse {
   readonly client: ClickHouseClient;
+  /**
+   * Embedded read-only only: a connection that parses statements (EXPLAIN AST) before
+   * `client` runs them, read-only but free of the result limits. Absent elsewhere, where
+   * `client` parses too.
+   */
+  readonly parser?: ClickHouseClient;
   /** `embedded` is chDB inside this process; `server` is a ClickHouse server at CLICKHOUSE_URL. */
   readonly mode: 'embedded' | 'server';
   /** The embedded data directory (absolute), when embedded. */
@@ -99,13 +105,31 @@ async function openEmbedded(dataDir: string, readOnlyLimits: ReturnType<typeof e
   // chdb/connection implements @clickhouse/client-common's Connection interface; the client
   // package bundles its own copy of those declarations, identical in shape but distinct to tsc.
   const client = createClient({ connection: connection as unknown as ChdbCompatibleConnection, log: { level: ClickHouseLogLevel.OFF } });
-  // A connection of its own (chDB lets connections to one path coexist in a process), so the
-  // session-wide read-only mode cannot leak into the writers' connection. The values are
-  // numbers from validated settings or the literals above, never user text.
-  for (const [name, value] of readOnlyLimits ?? []) {
+  if (!readOnlyLimits) return { client, mode: 'embedded', dataDir, close: () => client.close() };
+  // Read-only connections of their own (chDB lets connections to one path coexist in a
+  // process), so the session-wide read-only mode cannot leak into the writers' connection.
+  await setAll(client, readOnlyLimits);
+  // The parser's connection is read-only too but without the result limits: the EXPLAIN AST
+  // dump of a statement has a line per node, which a low TOKENWATCH_SQL_MAX_ROWS would refuse.
+  const parser = createClient({ connection: createChdbConnection({ path: chdbDir }) as unknown as ChdbCompatibleConnection, log: { level: ClickHouseLogLevel.OFF } });
+  await setAll(parser, readOnlyLimits.filter(([name]) => name === 'max_execution_time' || name === 'readonly'));
+  return {
+    client,
+    parser,
+    mode: 'embedded',
+    dataDir,
+    close: async () => {
+      await parser.close();
+      await client.close();
+    },
+  };
+}
+
+/** Session settings, in order; the values are numbers from validated settings or literals, never user text. */
+async function setAll(client: ClickHouseClient, settings: ReturnType<typeof embeddedReadOnlyLimits>): Promise<void> {
+  for (const [name, value] of settings) {
     await client.command({ query: `SET ${name} = ${typeof value === 'number' ? String(value) : `'${value}'`}` });
   }
-  return { client, mode: 'embedded', dataDir, close: () => client.close() };
 }
 
 /**

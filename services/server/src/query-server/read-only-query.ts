@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { z } from 'zod';
 import { errorMessage, QueryError } from '@tokenwatch/shared/errors';
 import { checkReadOnlyStatement } from './statement-guard.js';
@@ -14,6 +14,9 @@ export const sqlRequestSchema = z.object({
 
 export type SqlRequest = z.input<typeof sqlRequestSchema>;
 
+/** What openClickHouse(..., { readOnly: true }) returns: the limited client and, embedded, its parser. */
+export type ReadOnlyConnection = Pick<ClickHouse, 'client' | 'parser'>;
+
 /**
  * Runs an ad-hoc query on a connection opened with openClickHouse(..., { readOnly: true }),
  * which forbids writes and bounds rows, bytes, memory and time, so an investigation can never
@@ -24,9 +27,9 @@ export type SqlRequest = z.input<typeof sqlRequestSchema>;
  * other queries. The result comes back as a byte stream, never one string, so neither the query
  * server nor the CLI holds a second copy of it.
  */
-export async function runReadOnlyQuery(client: ClickHouseClient, request: SqlRequest): Promise<Readable> {
+export async function runReadOnlyQuery({ client, parser }: ReadOnlyConnection, request: SqlRequest): Promise<Readable> {
   const statement = `${withoutTrailingSemicolons(request.query)}\nFORMAT ${request.format}`;
-  await checkReadOnlyStatement(client, statement, request.params ?? {});
+  await checkReadOnlyStatement(parser ?? client, statement, request.params ?? {});
   try {
     const result = await client.exec({ query: statement, query_params: request.params ?? {} });
     return result.stream;

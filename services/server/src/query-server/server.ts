@@ -3,11 +3,10 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ClickHouseClient } from '@clickhouse/client';
 import { errorMessage, QueryError } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
 import { removeDiscovery, writeDiscovery } from './discovery.js';
-import { runReadOnlyQuery, sqlRequestSchema } from './read-only-query.js';
+import { runReadOnlyQuery, sqlRequestSchema, type ReadOnlyConnection } from './read-only-query.js';
 
 const MAX_BODY_BYTES = 1_100_000;
 
@@ -23,7 +22,7 @@ export interface QueryServer {
  * runReadOnlyQuery's limits.
  */
 export async function startQueryServer(options: {
-  clickhouse: ClickHouseClient;
+  clickhouse: ReadOnlyConnection;
   dataDir: string;
   port: number;
   logger: Logger;

@@ -53,7 +53,7 @@ export function refusalOf(dump: string): string | undefined {
   const nodes = dump.split('\n').filter((line) => line.trim() !== '').map(parseLine);
   const root = nodes[0];
   if (!root || root.depth !== 0) return 'the query does not parse';
-  if (!READING_STATEMENTS.has(root.kind)) return `${root.kind.replace(/Query$/, '')} statements are not allowed`;
+  if (!READING_STATEMENTS.has(root.kind)) return `${root.kind.replace(/[^A-Za-z]/g, '').replace(/Query$/, '')} statements are not allowed`;
   // Parents by depth: the dump indents each child one space deeper than its parent.
   const parents: AstNode[] = [];
   for (const node of nodes) {
