@@ -93,7 +93,7 @@ describe('tokenwatch CLI operator errors', () => {
 
   it('refuses writes through `sql` and leaves the data unchanged', async () => {
     expectOneLineError(await runCli(['sql', "INSERT INTO token_requests (event_id) VALUES ('x')"], env), 'read-only queries only: Insert statements are not allowed');
-    expectOneLineError(await runCli(['sql', 'TRUNCATE TABLE token_requests'], env), 'readonly');
+    expectOneLineError(await runCli(['sql', 'TRUNCATE TABLE token_requests'], env), 'read-only queries only: Truncate statements are not allowed');
     const count = await runCli(['sql', 'SELECT count() AS n FROM token_requests'], env);
     expect(count.stderr).toBe('');
     expect(count.code).toBe(0);
