@@ -63,7 +63,7 @@ const LIMITS: readonly { readonly type: string; readonly mentions?: string; read
  * One line: which limit stopped the query and the setting that changes it (a setting of the
  * process that runs the query: `tokenwatch start` when it serves it), or the engine's message.
  */
-export function describeQueryFailure(error: unknown): string {
+function describeQueryFailure(error: unknown): string {
   const message = firstLine(errorMessage(error));
   const type = typeof error === 'object' && error !== null && 'type' in error ? String(error.type) : '';
   const limit = LIMITS.find((candidate) => candidate.type === type && (!candidate.mentions || message.includes(candidate.mentions)));
