@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { text as streamText } from 'node:stream/consumers';
 import { queryThroughServer } from '@tokenwatch/server/query-server/client';
 import { readDiscovery } from '@tokenwatch/server/query-server/discovery';
 import { BENCH_EVENTS, BENCH_TOPIC, ensureBenchTopic } from './bench-events.js';
@@ -52,14 +53,14 @@ async function runTokenwatch(round: number): Promise<Run> {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const server = readDiscovery(dataDir);
     if (!started || !server) continue;
-    const text = await queryThroughServer(server, { query: 'SELECT count() AS n FROM token_requests', format: 'JSONEachRow' });
+    const text = await streamText(await queryThroughServer(server, { query: 'SELECT count() AS n FROM token_requests', format: 'JSONEachRow' }));
     stored = Number((JSON.parse(text) as { n: string }).n);
   }
   const seconds = (performance.now() - started) / 1000;
   const peakRssKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]);
   const server = readDiscovery(dataDir);
   const unique = server
-    ? Number((JSON.parse(await queryThroughServer(server, { query: 'SELECT count() AS n FROM token_requests FINAL', format: 'JSONEachRow' })) as { n: string }).n)
+    ? Number((JSON.parse(await streamText(await queryThroughServer(server, { query: 'SELECT count() AS n FROM token_requests FINAL', format: 'JSONEachRow' }))) as { n: string }).n)
     : -1;
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -92,12 +92,43 @@ describe('tokenwatch CLI operator errors', () => {
   });
 
   it('refuses writes through `sql` and leaves the data unchanged', async () => {
-    expectOneLineError(await runCli(['sql', "INSERT INTO token_requests (event_id) VALUES ('x')"], env), 'readonly');
-    expectOneLineError(await runCli(['sql', 'TRUNCATE TABLE token_requests'], env), 'readonly');
+    expectOneLineError(await runCli(['sql', "INSERT INTO token_requests (event_id) VALUES ('x')"], env), 'read-only queries only: Insert statements are not allowed');
+    expectOneLineError(await runCli(['sql', 'TRUNCATE TABLE token_requests'], env), 'read-only queries only: Truncate statements are not allowed');
     const count = await runCli(['sql', 'SELECT count() AS n FROM token_requests'], env);
     expect(count.stderr).toBe('');
     expect(count.code).toBe(0);
     expect(Number((JSON.parse(count.stdout) as { n: number | string }).n)).toBe(0);
+  });
+
+  it('refuses INTO OUTFILE and file() through `sql` with one line, writing nothing', async () => {
+    const out = join(dir, 'outfile.txt');
+    expectOneLineError(await runCli(['sql', `SELECT 1 INTO OUTFILE '${out}'`], env), 'INTO OUTFILE is not allowed');
+    expectOneLineError(await runCli(['sql', "SELECT file('/etc/hostname')"], env), 'the function file() is not allowed');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('names TOKENWATCH_SQL_MAX_ROWS when a result is over it', async () => {
+    expectOneLineError(await runCli(['sql', 'SELECT number FROM numbers(50)'], { ...env, TOKENWATCH_SQL_MAX_ROWS: '10' }), 'raise TOKENWATCH_SQL_MAX_ROWS');
+  });
+
+  it('creates a new data directory readable by its owner only', async () => {
+    const dataDir = join(dir, 'fresh', 'data');
+    const result = await runCli(['sql', 'SELECT 1 AS one'], { ...env, TOKENWATCH_DATA_DIR: dataDir });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    for (const path of [join(dir, 'fresh'), dataDir, join(dataDir, 'clickhouse')]) expect(statSync(path).mode & 0o777, path).toBe(0o700);
+  });
+
+  it('names TOKENWATCH_DATA_DIR in one line when the directory cannot be created', async () => {
+    // A file where a directory should be (permissions would not stop root, who runs CI).
+    const blocked = join(dir, 'events.jsonl', 'data');
+    expectOneLineError(await runCli(['sql', 'SELECT 1'], { ...env, TOKENWATCH_DATA_DIR: blocked }), `cannot create the data directory TOKENWATCH_DATA_DIR=${blocked}`);
+  });
+
+  it('names CLICKHOUSE_URL in one line when it carries parameters the client does not know, hiding their values', async () => {
+    const result = await runCli(['sql', 'SELECT 1'], { ...env, CLICKHOUSE_URL: 'http://127.0.0.1:1/?password=hunter2-in-url&foo=1' });
+    expectOneLineError(result, 'invalid setting CLICKHOUSE_URL');
+    expect(result.stderr).not.toContain('hunter2-in-url');
   });
 
   it('refuses an invalid --format with one line', async () => {

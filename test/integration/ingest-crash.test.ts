@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { text as streamText } from 'node:stream/consumers';
 import { queryThroughServer } from '@tokenwatch/server/query-server/client';
 import { readDiscovery } from '@tokenwatch/server/query-server/discovery';
 import { canonicalEvent } from '../helpers/events.js';
@@ -21,7 +22,7 @@ function parseCount(text: string): { rows: number; unique: number } {
 async function storedCount(dataDir: string): Promise<{ rows: number; unique: number }> {
   const server = readDiscovery(resolve(dataDir));
   if (!server) throw new Error('no worker serves queries yet');
-  return parseCount(await queryThroughServer(server, { query: COUNT, format: 'JSONEachRow' }));
+  return parseCount(await streamText(await queryThroughServer(server, { query: COUNT, format: 'JSONEachRow' })));
 }
 
 describe('ingest worker survives kill -9', () => {

@@ -8,6 +8,7 @@ import { backtest } from '@tokenwatch/detector/engine';
 import { FINDINGS } from '@tokenwatch/detector/findings';
 import { createDetectors } from '@tokenwatch/detector/registry';
 import { createLogger } from '@tokenwatch/shared/log';
+import { text as streamText } from 'node:stream/consumers';
 import { runReadOnlyQuery } from '@tokenwatch/server/query-server/read-only-query';
 import type { AttackKind, AttackLabel } from '@tokenwatch/simulator/index';
 import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
@@ -163,7 +164,7 @@ describe('the SQL in docs/investigations.md and the runbooks in docs/detectors.m
   });
 
   async function query(sql: string, params: Record<string, string>): Promise<Row[]> {
-    const text = await runReadOnlyQuery(readOnly.client, { query: sql, format: 'JSONEachRow', params });
+    const text = await streamText(await runReadOnlyQuery(readOnly, { query: sql, format: 'JSONEachRow', params }));
     return text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as Row);
   }
 

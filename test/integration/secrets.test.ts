@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { text as streamText } from 'node:stream/consumers';
 import { queryThroughServer } from '@tokenwatch/server/query-server/client';
 import { readDiscovery } from '@tokenwatch/server/query-server/discovery';
 import { classifyBatch } from '@tokenwatch/ingest/classify';
@@ -126,7 +127,7 @@ describe('secrets never leave the worker in the clear', () => {
     const sql = async (query: string) => {
       const server = readDiscovery(dataDir);
       if (!server) throw new Error('worker not serving queries');
-      return queryThroughServer(server, { query, format: 'TSVRaw' });
+      return streamText(await queryThroughServer(server, { query, format: 'TSVRaw' }));
     };
     // The worker commits a batch after storing and dead-lettering it: then all of it is written.
     await waitForConsumed(env.TOKENWATCH_CONSUMER_GROUP as string, env.TOKENWATCH_TOPIC as string);

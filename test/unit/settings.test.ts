@@ -36,6 +36,10 @@ describe('loadSettings', () => {
       TOKENWATCH_DLQ_MIN_MESSAGES: 1_000,
       TOKENWATCH_RETENTION_DAYS: 90,
       TOKENWATCH_QUERY_PORT: 0,
+      TOKENWATCH_SQL_MAX_ROWS: 1_000_000,
+      TOKENWATCH_SQL_MAX_BYTES: 128 * 1024 * 1024,
+      TOKENWATCH_SQL_MAX_MEMORY: 512 * 1024 * 1024,
+      TOKENWATCH_SQL_TIMEOUT_SECONDS: 120,
       LOG_LEVEL: 'info',
     });
   });
@@ -81,6 +85,8 @@ describe('loadSettings', () => {
     ['CLICKHOUSE_DATABASE', 'drop table;'],
     ['KAFKA_SESSION_TIMEOUT_MS', '100'],
     ['TOKENWATCH_QUERY_PORT', '70000'],
+    ['TOKENWATCH_SQL_MAX_ROWS', '0'],
+    ['TOKENWATCH_SQL_MAX_MEMORY', 'lots'],
     // A TTL past 2106 wraps DateTime and would delete every row at the next merge.
     ['TOKENWATCH_RETENTION_DAYS', '36500'],
     ['KAFKA_SASL_MECHANISM', 'gssapi'],

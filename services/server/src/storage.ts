@@ -31,7 +31,7 @@ export async function openStorage(
     if (!serveQueries || clickhouse.mode === 'server' || !clickhouse.dataDir) return clickhouse;
     const readOnly = await openClickHouse(settings, { readOnly: true });
     const queryServer = await startQueryServer({
-      clickhouse: readOnly.client,
+      clickhouse: readOnly,
       dataDir: clickhouse.dataDir,
       port: settings.TOKENWATCH_QUERY_PORT,
       logger,

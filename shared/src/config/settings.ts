@@ -8,6 +8,17 @@ import { FORMAT_NAMES } from '../events/source-formats.js';
  * type requires one entry per setting here; comments here say why a bound is what it is.
  */
 
+/**
+ * Defaults of the TOKENWATCH_SQL_* limits. Memory is the bound that holds RSS: chDB builds the
+ * whole formatted result inside the query's memory, so the result cannot outgrow it.
+ */
+export const SQL_LIMIT_DEFAULTS = {
+  maxRows: 1_000_000,
+  maxBytes: 128 * 1024 * 1024,
+  maxMemory: 512 * 1024 * 1024,
+  timeoutSeconds: 120,
+} as const;
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const brokerList = z
@@ -65,6 +76,12 @@ export const settingsSchema = z.object({
   // Capped: the TTL is a DateTime, which ends in 2106; a wrapped TTL would delete everything.
   TOKENWATCH_RETENTION_DAYS: z.coerce.number().int().positive().max(7_300, 'at most 7300 days (20 years)').default(90),
   TOKENWATCH_QUERY_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
+  // Bounds of every read-only query (`tokenwatch sql`, `tokenwatch alerts`) on the embedded
+  // engine, set by the process that runs it (`tokenwatch start` when it serves the query).
+  TOKENWATCH_SQL_MAX_ROWS: positiveInt(SQL_LIMIT_DEFAULTS.maxRows),
+  TOKENWATCH_SQL_MAX_BYTES: positiveInt(SQL_LIMIT_DEFAULTS.maxBytes),
+  TOKENWATCH_SQL_MAX_MEMORY: positiveInt(SQL_LIMIT_DEFAULTS.maxMemory),
+  TOKENWATCH_SQL_TIMEOUT_SECONDS: positiveInt(SQL_LIMIT_DEFAULTS.timeoutSeconds),
 
   // Offline IP databases; unset uses the files of the packaged npm databases.
   TOKENWATCH_GEOIP_COUNTRY_DB: optionalString,

@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import type { Settings } from '../config/settings.js';
-import { DependencyError, errorMessage } from '../errors.js';
+import { SQL_LIMIT_DEFAULTS, type Settings } from '../config/settings.js';
+import { ConfigError, DependencyError, errorMessage } from '../errors.js';
 
 export type { ClickHouseClient };
 
@@ -10,6 +10,12 @@ type ChdbCompatibleConnection = NonNullable<NonNullable<Parameters<typeof create
 
 export interface ClickHouse {
   readonly client: ClickHouseClient;
+  /**
+   * Embedded read-only only: a connection that parses statements (EXPLAIN AST) before
+   * `client` runs them, read-only but free of the result limits. Absent elsewhere, where
+   * `client` parses too.
+   */
+  readonly parser?: ClickHouseClient;
   /** `embedded` is chDB inside this process; `server` is a ClickHouse server at CLICKHOUSE_URL. */
   readonly mode: 'embedded' | 'server';
   /** The embedded data directory (absolute), when embedded. */
@@ -20,7 +26,8 @@ export interface ClickHouse {
 type StorageSettings = Pick<
   Settings,
   'CLICKHOUSE_URL' | 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD' | 'CLICKHOUSE_DATABASE' | 'TOKENWATCH_DATA_DIR'
->;
+> &
+  Partial<Pick<Settings, 'TOKENWATCH_SQL_MAX_ROWS' | 'TOKENWATCH_SQL_MAX_BYTES' | 'TOKENWATCH_SQL_MAX_MEMORY' | 'TOKENWATCH_SQL_TIMEOUT_SECONDS'>>;
 
 /**
  * Limits for ad-hoc (investigation) connections: no writes, no query longer than this. On a
@@ -41,12 +48,29 @@ export const READ_ONLY_LIMITS = { readonly: '2', max_execution_time: 120 } as co
  */
 export async function openClickHouse(settings: StorageSettings, { readOnly = false } = {}): Promise<ClickHouse> {
   if (settings.CLICKHOUSE_URL) return openServer(settings, settings.CLICKHOUSE_URL, readOnly);
-  return openEmbedded(resolve(settings.TOKENWATCH_DATA_DIR), readOnly);
+  return openEmbedded(resolve(settings.TOKENWATCH_DATA_DIR), readOnly ? embeddedReadOnlyLimits(settings) : undefined);
+}
+
+/**
+ * The session settings of an embedded read-only connection, in the order they are SET:
+ * `readonly = 1` last, because it forbids every later SET, and a query's own SETTINGS clause
+ * too, so no query can lift these bounds.
+ */
+function embeddedReadOnlyLimits(settings: StorageSettings): readonly (readonly [string, number | string])[] {
+  return [
+    ['max_execution_time', settings.TOKENWATCH_SQL_TIMEOUT_SECONDS ?? SQL_LIMIT_DEFAULTS.timeoutSeconds],
+    ['timeout_overflow_mode', 'throw'],
+    ['max_result_rows', settings.TOKENWATCH_SQL_MAX_ROWS ?? SQL_LIMIT_DEFAULTS.maxRows],
+    ['max_result_bytes', settings.TOKENWATCH_SQL_MAX_BYTES ?? SQL_LIMIT_DEFAULTS.maxBytes],
+    // `throw`, not `break`: a silently cut result would read as the whole answer.
+    ['result_overflow_mode', 'throw'],
+    ['max_memory_usage', settings.TOKENWATCH_SQL_MAX_MEMORY ?? SQL_LIMIT_DEFAULTS.maxMemory],
+    ['readonly', 1],
+  ];
 }
 
 async function openServer(settings: StorageSettings, url: string, readOnly: boolean): Promise<ClickHouse> {
-  const client = createClient({
-    url,
+  const client = createServerClient(url, {
     username: settings.CLICKHOUSE_USER,
     password: settings.CLICKHOUSE_PASSWORD,
     database: settings.CLICKHOUSE_DATABASE,
@@ -65,9 +89,9 @@ async function openServer(settings: StorageSettings, url: string, readOnly: bool
   return { client, mode: 'server', close: () => client.close() };
 }
 
-async function openEmbedded(dataDir: string, readOnly: boolean): Promise<ClickHouse> {
+async function openEmbedded(dataDir: string, readOnlyLimits: ReturnType<typeof embeddedReadOnlyLimits> | undefined): Promise<ClickHouse> {
   const chdbDir = resolve(dataDir, 'clickhouse');
-  mkdirSync(chdbDir, { recursive: true });
+  createPrivateDir(dataDir, chdbDir);
   // Loaded lazily so that server deployments never load the native engine.
   const { createChdbConnection } = await import('chdb/connection');
   let connection: ReturnType<typeof createChdbConnection>;
@@ -81,15 +105,63 @@ async function openEmbedded(dataDir: string, readOnly: boolean): Promise<ClickHo
   // chdb/connection implements @clickhouse/client-common's Connection interface; the client
   // package bundles its own copy of those declarations, identical in shape but distinct to tsc.
   const client = createClient({ connection: connection as unknown as ChdbCompatibleConnection, log: { level: ClickHouseLogLevel.OFF } });
-  if (readOnly) {
-    // A connection of its own (chDB lets connections to one path coexist in a process), so
-    // the session-wide read-only mode cannot leak into the writers' connection. Set last:
-    // readonly=2 forbids changing `readonly` itself afterwards.
-    // readonly=1 (not 2): a query's own SETTINGS clause cannot lift the time limit either.
-    await client.command({ query: `SET max_execution_time = ${READ_ONLY_LIMITS.max_execution_time}` });
-    await client.command({ query: 'SET readonly = 1' });
+  if (!readOnlyLimits) return { client, mode: 'embedded', dataDir, close: () => client.close() };
+  // Read-only connections of their own (chDB lets connections to one path coexist in a
+  // process), so the session-wide read-only mode cannot leak into the writers' connection.
+  await setAll(client, readOnlyLimits);
+  // The parser's connection is read-only too but without the result limits: the EXPLAIN AST
+  // dump of a statement has a line per node, which a low TOKENWATCH_SQL_MAX_ROWS would refuse.
+  const parser = createClient({ connection: createChdbConnection({ path: chdbDir }) as unknown as ChdbCompatibleConnection, log: { level: ClickHouseLogLevel.OFF } });
+  await setAll(parser, readOnlyLimits.filter(([name]) => name === 'max_execution_time' || name === 'readonly'));
+  return {
+    client,
+    parser,
+    mode: 'embedded',
+    dataDir,
+    close: async () => {
+      await parser.close();
+      await client.close();
+    },
+  };
+}
+
+/** Session settings, in order; the values are numbers from validated settings or literals, never user text. */
+async function setAll(client: ClickHouseClient, settings: ReturnType<typeof embeddedReadOnlyLimits>): Promise<void> {
+  for (const [name, value] of settings) {
+    await client.command({ query: `SET ${name} = ${typeof value === 'number' ? String(value) : `'${value}'`}` });
   }
-  return { client, mode: 'embedded', dataDir, close: () => client.close() };
+}
+
+/**
+ * The data directory holds every stored request and the query server's token: readable by its
+ * owner only, whatever the umask. An existing directory is tightened too (older versions made
+ * it 0755). A directory that cannot be made is one readable line, not a stack trace.
+ */
+function createPrivateDir(dataDir: string, chdbDir: string): void {
+  try {
+    const firstCreated = mkdirSync(chdbDir, { recursive: true, mode: 0o700 });
+    // mkdir's mode is masked by the umask; only directories this call made (and the engine's
+    // own) are changed, never a directory the operator pointed at.
+    if (firstCreated) chmodSync(firstCreated, 0o700);
+    if (firstCreated && firstCreated !== dataDir && dataDir.startsWith(firstCreated)) chmodSync(dataDir, 0o700);
+    chmodSync(chdbDir, 0o700);
+  } catch (error) {
+    throw new DependencyError(`cannot create the data directory TOKENWATCH_DATA_DIR=${dataDir}: ${describeFsError(error)}`);
+  }
+}
+
+const FS_ERRORS: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOTDIR: 'a file is in the way of the path',
+  EEXIST: 'a file is in the way of the path',
+  ENOSPC: 'no space left on the device',
+};
+
+function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  return FS_ERRORS[code] ?? errorMessage(error).split('\n', 1)[0] ?? code;
 }
 
 function describeChdbError(error: unknown): string {
@@ -100,8 +172,22 @@ function describeChdbError(error: unknown): string {
     : errorMessage(error);
 }
 
+/**
+ * The client reads settings from the URL's query string and throws on ones it does not know
+ * (`?foo=1`) or values it cannot parse; that is a bad setting, said in one line.
+ */
+function createServerClient(url: string, config: Omit<NonNullable<Parameters<typeof createClient>[0]>, 'url'>): ClickHouseClient {
+  try {
+    return createClient({ url, ...config });
+  } catch (error) {
+    throw new ConfigError(`invalid setting CLICKHOUSE_URL: ${errorMessage(error).split('\n', 1)[0]} (got ${redactUrl(url)})`);
+  }
+}
+
 function redactUrl(url: string): string {
   const parsed = new URL(url);
   if (parsed.password) parsed.password = '***';
+  // Parameters may carry credentials too (?password=...): their names help, their values not.
+  for (const name of new Set(parsed.searchParams.keys())) parsed.searchParams.set(name, '***');
   return parsed.toString();
 }

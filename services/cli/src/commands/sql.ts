@@ -1,3 +1,4 @@
+import { pipeline } from 'node:stream/promises';
 import { ConfigError } from '@tokenwatch/shared/errors';
 import { readOnlySql } from '@tokenwatch/server/read-only';
 import type { CommandContext } from '../run.js';
@@ -15,13 +16,13 @@ export async function sqlCommand(
   format: string | undefined,
   params: readonly string[] = [],
 ): Promise<void> {
-  process.stdout.write(
-    await readOnlySql(settings, {
-      query,
-      format: format ?? (process.stdout.isTTY ? 'PrettyCompactMonoBlock' : 'JSONEachRow'),
-      params: parseParams(params),
-    }),
-  );
+  const result = await readOnlySql(settings, {
+    query,
+    format: format ?? (process.stdout.isTTY ? 'PrettyCompactMonoBlock' : 'JSONEachRow'),
+    params: parseParams(params),
+  });
+  // Streamed to stdout as it arrives; stdout itself stays open for the exit path's messages.
+  await pipeline(result, process.stdout, { end: false });
 }
 
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { errorMessage, QueryError } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
 import { removeDiscovery, writeDiscovery } from './discovery.js';
-import { runReadOnlyQuery, sqlRequestSchema } from './read-only-query.js';
+import { runReadOnlyQuery, sqlRequestSchema, type ReadOnlyConnection } from './read-only-query.js';
 
 const MAX_BODY_BYTES = 1_100_000;
 
@@ -21,7 +22,7 @@ export interface QueryServer {
  * runReadOnlyQuery's limits.
  */
 export async function startQueryServer(options: {
-  clickhouse: ClickHouseClient;
+  clickhouse: ReadOnlyConnection;
   dataDir: string;
   port: number;
   logger: Logger;
@@ -49,17 +50,23 @@ export async function startQueryServer(options: {
         response.writeHead(400).end(`bad request: ${parsed.error.issues[0]?.message ?? 'invalid body'}\n`);
         return;
       }
+      let result: Readable;
       try {
-        const text = await runReadOnlyQuery(options.clickhouse, parsed.data);
-        response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(text);
+        result = await runReadOnlyQuery(options.clickhouse, parsed.data);
       } catch (error) {
         if (!(error instanceof QueryError)) throw error;
         response.writeHead(422, { 'content-type': 'text/plain; charset=utf-8' }).end(`${error.message}\n`);
+        return;
       }
+      // Streamed, not buffered: the response holds no second copy of the result. A failure
+      // after the 200 (a server engine's mid-stream error) aborts the response, and the client
+      // reports the cut-off body instead of printing it as complete.
+      response.writeHead(200, { 'content-type': 'application/octet-stream' });
+      await pipeline(result, response);
     })().catch((error: unknown) => {
       options.logger.error({ err: errorMessage(error) }, 'query server request failed');
-      if (!response.headersSent) response.writeHead(500);
-      response.end();
+      if (!response.headersSent) response.writeHead(500).end();
+      else response.destroy();
     });
   });
   await listen(server, options.port);
