@@ -127,9 +127,9 @@ describe('infra/clickhouse grants (read from the SQL files)', () => {
     const covered = (role: Role, privilege: 'SELECT' | 'INSERT', table: string) =>
       grants.get(role)?.has(`${privilege} ${table}`) === true || grants.get(role)?.has(`${privilege} *`) === true;
     const components: [Role, string[]][] = [
-      ['tokenwatch_ingest', ['shared/src/storage/insert-token-requests.sql', 'shared/src/ingest']],
-      ['tokenwatch_detector', ['shared/src/detect', 'services/detector/src']],
-      ['tokenwatch_notifier', ['shared/src/notify', 'services/notifier/src']],
+      ['tokenwatch_ingest', ['shared/src/storage/insert-token-requests.sql', 'services/ingest/src']],
+      ['tokenwatch_detector', ['services/detector/src']],
+      ['tokenwatch_notifier', ['services/notifier/src']],
     ];
     for (const [role, dirs] of components) {
       const files = dirs.filter((dir) => dir.endsWith('.sql'));

@@ -43,7 +43,7 @@ describe('fault: the data directory fills up, then space is freed', () => {
       () => (workerEnded = true),
     );
     const values = Array.from({ length: EVENTS }, (_, i) => JSON.stringify(canonicalEvent(i, { user_agent: randomBytes(400).toString('hex') })));
-    await produce(settings.TOKENWATCH_TOPIC, values);
+    await produce(settings.TOKENWATCH_TOPIC, values, { chunk: 500 });
   }, 300_000);
 
   afterAll(async () => {
