@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage } from '@tokenwatch/ingest/decode';
 import { MAX_LINE_LENGTH } from '@tokenwatch/ingest/formats/keycloak';
 import { FORMATS } from '@tokenwatch/ingest/formats/registry';
+import { redactRecord, redactText } from '@tokenwatch/shared/redact';
 import { checkResults } from './hostile.js';
 
 /**
@@ -151,6 +152,44 @@ describe('the decoder runs in linear time', () => {
     const largeMs = cpuMs(large, 1);
     if (process.env.FUZZ_TIMES) process.stdout.write(`${name}: 64 KiB ${smallMs.toFixed(1)} ms, 1 MiB ${largeMs.toFixed(1)} ms CPU\n`);
     // A floor for the small case: a few ms are too few to divide by.
+    expect(largeMs, `1 MiB took ${largeMs.toFixed(1)} ms of CPU, 64 KiB ${smallMs.toFixed(1)} ms`).toBeLessThan(
+      Math.min(1000, 40 * Math.max(smallMs, 5)),
+    );
+  });
+});
+
+/**
+ * Redaction sees whole dead-lettered messages and rejects, so it must be linear too: the shapes
+ * below made the earlier patterns backtrack (`eyJ` runs took 5.7 s at 64 KB, `scheme://` look-
+ * alikes 3 s) or repeat a key scan (`a=a=a=…`).
+ */
+const REDACTION_SHAPES: Record<string, (size: number) => string> = {
+  'JWT openings without segments': (size) => 'eyJ'.repeat(size / 3),
+  'URL-credential look-alikes after a keyword': (size) => `code ${'a.'.repeat(size / 2)}`,
+  'key=value chains': (size) => 'a='.repeat(size / 2),
+  'Bearer without a value': (size) => 'Bearer '.repeat(size / 7),
+  'JWT headers without payloads': (size) => 'eyJhbGciOiJIUzI1NiJ9.'.repeat(size / 21),
+  'secret keys without values': (size) => 'token: '.repeat(size / 7),
+  'quoted secret keys never closed': (size) => '"secret":"'.repeat(size / 10),
+};
+
+function redactionCpuMs(input: string, runs: number): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let run = 0; run < runs; run += 1) {
+    const started = process.cpuUsage();
+    redactText(input);
+    redactRecord(input);
+    const used = process.cpuUsage(started);
+    best = Math.min(best, (used.user + used.system) / 1000);
+  }
+  return best;
+}
+
+describe('redaction runs in linear time', () => {
+  it.each(Object.keys(REDACTION_SHAPES))('%s', (name) => {
+    const shape = REDACTION_SHAPES[name] as (size: number) => string;
+    const smallMs = redactionCpuMs(shape(SMALL), 2);
+    const largeMs = redactionCpuMs(shape(LARGE), 1);
     expect(largeMs, `1 MiB took ${largeMs.toFixed(1)} ms of CPU, 64 KiB ${smallMs.toFixed(1)} ms`).toBeLessThan(
       Math.min(1000, 40 * Math.max(smallMs, 5)),
     );
