@@ -14,7 +14,7 @@ export function allowlistsMarkdown(formats: readonly FormatAdapter[] = FORMATS):
     '<!-- Generated from each adapter\'s rawFields by scripts/generate-allowlists.mjs (after `npm run build`); do not edit. -->',
     '',
     'Beside the canonical columns, each stored event keeps in `raw` a JSON copy of the record it came from, built',
-    'fail-closed (shared/src/formats/raw.ts): only the fields listed below are copied, every other field, known or',
+    'fail-closed (services/ingest/src/formats/raw.ts): only the fields listed below are copied, every other field, known or',
     'not, is dropped. Then, as a second line of defence, a secret-named key (`client_secret`, `authorization`, ...)',
     'and a credential-looking string (a JWT, a `Basic`/`Bearer` value, `client_secret=...`) are redacted even in a',
     'listed field.',
