@@ -160,6 +160,11 @@ export function createNotifierMetrics(registry: Registry) {
       labelNames: ['result'],
       registers: [registry],
     }),
+    roundErrors: new Counter({
+      name: 'tokenwatch_notifier_round_errors_total',
+      help: 'Poll rounds that failed before delivering (ClickHouse unreachable, a bug); retried at the next poll.',
+      registers: [registry],
+    }),
     pending: new Gauge({
       name: 'tokenwatch_notifier_pending_alert_versions',
       help: 'Alert versions read but not yet delivered at the end of the last poll.',

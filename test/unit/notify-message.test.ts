@@ -174,7 +174,7 @@ describe('investigation SQL', () => {
     expect(investigationSql(alert({ tenant: "o'hara", client_id: 'c\\1' }))).toBe(
       [
         'SELECT time, client_id, outcome, error_code, auth_method, source_ip, country, asn, as_org, assertion_jti, user_agent',
-        'FROM token_requests',
+        'FROM token_requests FINAL',
         "WHERE tenant = 'o\\'hara'",
         "  AND client_id = 'c\\\\1'",
         "  AND time BETWEEN toDateTime64('2026-03-02 09:00:00.000', 3, 'UTC') AND toDateTime64('2026-03-02 11:05:00.000', 3, 'UTC')",

@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { NotifyConfig } from './config.js';
 import type { Settings } from '@tokenwatch/shared/config/settings';
-import { ConfigError, DependencyError } from '@tokenwatch/shared/errors';
+import { ConfigError, DependencyError, errorMessage } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
 import { createNotifierMetrics } from '@tokenwatch/shared/metrics';
 import { AlertFeed, type SinkRound } from './feed.js';
@@ -14,6 +14,9 @@ import { SlackSink } from './slack-sink.js';
 import { resolveSlackToken } from './slack-token.js';
 import { JsonLinesSink, TerminalSink, WebhookSink, type AlertSink } from './sinks.js';
 import type { Registry } from 'prom-client';
+
+/** Longest pause between two failed rounds. */
+const ROUND_RETRY_MAX_MS = 30_000;
 
 export interface NotifierService {
   /** Settles when the notifier stops: resolves after `stop()`, rejects on a fatal error. */
@@ -77,16 +80,26 @@ export async function startNotifier(options: {
 
   let stopping = false;
   let wake: (() => void) | undefined;
+  // A round that fails (ClickHouse unreachable for a moment, a full disk, a bug in one alert's
+  // path) is retried at the next poll with a growing pause, so a blip never stops the service:
+  // alerts stay pending in ClickHouse, which is what makes the retry safe. Only configuration
+  // the operator must fix (a token Slack refuses) ends the notifier.
+  let failedRounds = 0;
   const loop = async (): Promise<void> => {
     while (!stopping) {
       try {
         await round();
+        failedRounds = 0;
       } catch (error) {
         if (stopping && abort.signal.aborted) break;
-        throw error;
+        if (error instanceof ConfigError) throw error;
+        failedRounds += 1;
+        metrics.roundErrors.inc();
+        logger.error({ err: errorMessage(error), failed_rounds: failedRounds }, 'notifier round failed; alerts stay pending, retrying');
       }
+      const pause = Math.min(config.poll_interval_ms * 2 ** Math.min(failedRounds, 6), Math.max(config.poll_interval_ms, ROUND_RETRY_MAX_MS));
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, config.poll_interval_ms);
+        const timer = setTimeout(resolve, pause);
         wake = () => {
           clearTimeout(timer);
           resolve();

@@ -129,7 +129,7 @@ export function investigationSql(alert: InvestigatedAlert, findings: FindingCata
   if (jti) conditions.push(`assertion_jti = ${clickhouseString(jti)}`);
   return [
     'SELECT time, client_id, outcome, error_code, auth_method, source_ip, country, asn, as_org, assertion_jti, user_agent',
-    'FROM token_requests',
+    'FROM token_requests FINAL',
     `WHERE ${conditions.join('\n  AND ')}`,
     'ORDER BY time',
     'LIMIT 1000',
