@@ -14,9 +14,10 @@ import { waitFor } from '../helpers/wait.js';
 // Issue #11, "Slack down for minutes": the always-on service keeps running while Slack refuses
 // connections (the stub stopped, its port closed) and then answers 503 to every call, alerts
 // are raised meanwhile, and when Slack comes back every alert is posted exactly once without a
-// restart. The notifier runs with its default configuration (poll every 1 s; per message 5
-// attempts with backoff from 1 s doubling to at most 30 s, a 2 s pause before searching the
-// channel after an ambiguous failure), so the outage spans several failed delivery rounds.
+// restart. The notifier polls on its real schedule with its real backoff: the defaults (poll
+// every 1 s; 5 attempts per call, backoff from 1 s doubling; a 2 s pause before searching the
+// channel after an ambiguous failure) except backoff_max_ms, 4 s instead of 30 s, so that a
+// failed delivery round takes 10-20 s instead of 20-35 s and a CI-sized outage spans several.
 
 const TOKEN = 'xoxb-slack-down-0123456789';
 const CHANNEL = 'C0ALERTS';
@@ -73,7 +74,7 @@ describe('fault: Slack down for minutes (the always-on service against a Slack s
     stub = await startSlackStub({ token: TOKEN });
     const env = testEnv('slack-down', { SLACK_BOT_TOKEN: TOKEN, SLACK_CHANNEL: CHANNEL, SLACK_API_URL: stub.url, TOKENWATCH_HTTP_PORT: '0' });
     await createTopic(env.TOKENWATCH_TOPIC as string);
-    service = await startService({ settings: settingsFrom(env), config: parseConfig({}, 'defaults'), logger });
+    service = await startService({ settings: settingsFrom(env), config: parseConfig({ notify: { slack: { backoff_max_ms: 4_000 } } }, 'test'), logger });
     service.done.then(
       () => (settled = 'resolved'),
       (error: unknown) => (settled = `rejected: ${String(error)}`),
