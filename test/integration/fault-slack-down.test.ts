@@ -68,7 +68,10 @@ const alertIdOf = (message: StubMessage) => String(message.metadata?.event_paylo
 describe('fault: Slack down for minutes (the always-on service against a Slack stub over HTTP)', () => {
   let stub: SlackStub;
   let service: Service;
+  /** How the service's `done` settled; undefined while it runs. */
   let settled: string | undefined;
+  // The waits below end early when the service stops, and the next assertion says how.
+  const running = () => settled ?? 'running';
 
   beforeAll(async () => {
     stub = await startSlackStub({ token: TOKEN });
@@ -124,17 +127,18 @@ describe('fault: Slack down for minutes (the always-on service against a Slack s
     const raisedWhileDown = await raise(draft(1), draft(2));
     // The outage is reported: retries counted and a backlog of pending alert versions.
     await waitFor(
-      async () => ({ retries: await retries(), pending: await pending() }),
-      (seen) => seen.retries > retriesBefore && seen.pending > 0,
+      async () => (running() === 'running' ? { service: running(), retries: await retries(), pending: await pending() } : { service: running() }),
+      (seen) => seen.service !== 'running' || ((seen.retries ?? 0) > retriesBefore && (seen.pending ?? 0) > 0),
       { timeoutMs: 60_000, intervalMs: 500, what: 'retries and a pending backlog in /metrics while Slack refuses connections' },
     );
+    expect(settled).toBeUndefined();
     raisedWhileDown.push(...(await raise(draft(3))));
     // A repeat of an alert not yet delivered: a new version, still one root.
     await raise(draft(1, { last_seen: Date.now() - 1_000, event_count: 5 }));
     const roundsBefore = pausedRounds();
     await waitFor(
-      () => ({ elapsed: Date.now() - outageStart, pausedRounds: pausedRounds() - roundsBefore }),
-      (seen) => seen.elapsed >= REFUSED_MS && seen.pausedRounds >= ROUNDS_PER_PHASE,
+      () => ({ service: running(), elapsed: Date.now() - outageStart, pausedRounds: pausedRounds() - roundsBefore }),
+      (seen) => seen.service !== 'running' || (seen.elapsed >= REFUSED_MS && seen.pausedRounds >= ROUNDS_PER_PHASE),
       { timeoutMs: REFUSED_MS + 60_000, intervalMs: 500, what: `${REFUSED_MS} ms of refused connections spanning ${ROUNDS_PER_PHASE} failed delivery rounds` },
     );
     expect(settled).toBeUndefined();
@@ -145,8 +149,8 @@ describe('fault: Slack down for minutes (the always-on service against a Slack s
     raisedWhileDown.push(...(await raise(draft(4), draft(5))));
     const phase2Rounds = pausedRounds();
     await waitFor(
-      () => ({ elapsed: Date.now() - outageStart, pausedRounds: pausedRounds() - phase2Rounds, refused: stub.requests.filter((request) => request.fault === 'status').length }),
-      (seen) => seen.elapsed >= OUTAGE_MS && seen.pausedRounds >= ROUNDS_PER_PHASE && seen.refused > 0,
+      () => ({ service: running(), elapsed: Date.now() - outageStart, pausedRounds: pausedRounds() - phase2Rounds, refused: stub.requests.filter((request) => request.fault === 'status').length }),
+      (seen) => seen.service !== 'running' || (seen.elapsed >= OUTAGE_MS && seen.pausedRounds >= ROUNDS_PER_PHASE && seen.refused > 0),
       { timeoutMs: OUTAGE_MS + 60_000, intervalMs: 500, what: `${OUTAGE_MS} ms of outage in all, the 503 phase spanning ${ROUNDS_PER_PHASE} failed delivery rounds` },
     );
     const outageMs = Date.now() - outageStart;
@@ -160,10 +164,11 @@ describe('fault: Slack down for minutes (the always-on service against a Slack s
     const expected = [...before, ...new Set(raisedWhileDown)].sort();
     expect(expected).toHaveLength(6);
     await waitFor(
-      async () => ({ roots: stub.roots(CHANNEL).map(alertIdOf).sort(), pending: await pending() }),
-      (seen) => expected.every((id) => seen.roots.includes(id)) && seen.pending === 0,
+      async () => ({ service: running(), roots: stub.roots(CHANNEL).map(alertIdOf).sort(), pending: running() === 'running' ? await pending() : undefined }),
+      (seen) => seen.service !== 'running' || (expected.every((id) => seen.roots.includes(id)) && seen.pending === 0),
       { timeoutMs: 90_000, intervalMs: 500, what: 'a root for every alert and no backlog after Slack came back' },
     );
+    expect(settled).toBeUndefined();
     const recoveryMs = Date.now() - recovered;
     // One more full round changes nothing: exactly one root per alert, and the ledger agrees.
     await service.notifier.runOnce();
