@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
  * (form or JSON bodies, `ok`/`error` JSON, Bearer token), validates Block Kit limits, records
  * every request, and injects faults per method: 429 with Retry-After, HTTP errors, `ok:false`
  * errors, responses slower than the client's timeout, and connections dropped after the
- * message was stored (the ambiguous case).
+ * message was stored (the ambiguous case). For outages it can fail every call until told
+ * otherwise, and stop listening and listen again on the same port (connection refused).
  */
 
 export type Fault =
@@ -53,6 +54,12 @@ export interface SlackStub {
   readonly missingChannels: Set<string>;
   /** Queues `fault` for the next `times` calls of `method`. */
   fail(method: string, fault: Fault, times?: number): void;
+  /** Answers every call of every method with `fault` (before any queued one) until `failAll(undefined)`. */
+  failAll(fault: Fault | undefined): void;
+  /** Stops listening (connections refused) and drops open connections; messages are kept. */
+  stop(): Promise<void>;
+  /** Listens again on the same port after stop(). */
+  restart(): Promise<void>;
   /** Top-level messages of a channel (thread replies excluded). */
   roots(channel?: string): StubMessage[];
   replies(threadTs: string): StubMessage[];
@@ -124,6 +131,7 @@ export async function startSlackStub(options: { token: string }): Promise<SlackS
   const scopes = new Set(['chat:write', 'channels:history', 'groups:history']);
   const missingChannels = new Set<string>();
   const faults = new Map<string, Fault[]>();
+  let everyCall: Fault | undefined;
   let counter = 0;
   const nextTs = () => `${Math.floor(Date.now() / 1000)}.${String(++counter).padStart(6, '0')}`;
 
@@ -203,7 +211,7 @@ export async function startSlackStub(options: { token: string }): Promise<SlackS
     const params: Record<string, unknown> = contentType.includes('application/json')
       ? (JSON.parse(body || '{}') as Record<string, unknown>)
       : Object.fromEntries(new URLSearchParams(body));
-    const fault = faults.get(method)?.shift();
+    const fault = everyCall ?? faults.get(method)?.shift();
     requests.push({ method, authorization: request.headers.authorization, headers: { ...request.headers }, body, params, at: Date.now(), ...(fault ? { fault: fault.kind } : {}) });
     const send = (status: number, payload: Record<string, unknown>, headers: Record<string, string> = {}) => {
       response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
@@ -232,7 +240,20 @@ export async function startSlackStub(options: { token: string }): Promise<SlackS
       response.end(String(error));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve()); // also when already stopped
+    });
+  await listen(0);
   const { port } = server.address() as AddressInfo;
 
   return {
@@ -244,12 +265,13 @@ export async function startSlackStub(options: { token: string }): Promise<SlackS
     fail(method, fault, times = 1) {
       faults.set(method, [...(faults.get(method) ?? []), ...Array.from({ length: times }, () => fault)]);
     },
+    failAll(fault) {
+      everyCall = fault;
+    },
+    stop,
+    restart: () => listen(port),
     roots: (channel) => messages.filter((m) => !m.thread_ts && (channel === undefined || m.channel === channel)),
     replies: (threadTs) => messages.filter((m) => m.thread_ts === threadTs),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: stop,
   };
 }
