@@ -5,6 +5,7 @@
 #                                (does nothing when a broker already answers or KAFKA_BROKERS points elsewhere)
 #   infra/kafka/kafka.sh stop    stop the broker this script started, and wait for it to exit
 #   infra/kafka/kafka.sh status  exit 0 when the broker answers
+#   infra/kafka/kafka.sh fetch   fetch the jars only (fault tests run brokers of their own from them)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -91,5 +92,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) port_open ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  fetch) fetch_jars ;;
+  *) echo "usage: $0 start|stop|status|fetch" >&2; exit 2 ;;
 esac

@@ -35,7 +35,12 @@ async function freePort(): Promise<number> {
 }
 
 export async function startPrivateBroker(name: string): Promise<PrivateBroker> {
-  if (!existsSync(LIBS)) throw new Error(`no Kafka jars in ${LIBS}: run \`npm run kafka:start\` once`);
+  if (!existsSync(LIBS)) {
+    // The shared broker may be someone else's (KAFKA_BROKERS, or one already running), so the
+    // jars are fetched here when kafka.sh never had to.
+    const fetched = spawnSync('bash', [join(KAFKA_DIR, 'kafka.sh'), 'fetch'], { encoding: 'utf8' });
+    if (fetched.status !== 0) throw new Error(`cannot fetch the Kafka jars for a private broker: ${fetched.stderr}`);
+  }
   const [port, controllerPort] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), `tokenwatch-broker-${name}-`));
   const props = join(dir, 'server.properties');
