@@ -139,6 +139,10 @@ describe('tokenwatch CLI operator errors', () => {
     expectOneLineError(await runCli(['simulate', '--days', 'x'], env), 'invalid --days "x": expected a positive integer');
     expectOneLineError(await runCli(['simulate', '--start', 'soon'], env), 'invalid --start "soon": expected an ISO date');
     expectOneLineError(await runCli(['demo', '--history-days', '99'], env), 'invalid --history-days "99"');
+    expectOneLineError(await runCli(['detect', '--once', '--from', 'x'], env), 'invalid --from "x": expected a date, an RFC 3339 time, or an age');
+    expectOneLineError(await runCli(['detect', '--once', '--detector', 'nope'], env), 'invalid --detector "nope": expected one of jti_replay');
+    expectOneLineError(await runCli(['alerts', '--limit', 'many'], env), 'invalid --limit "many"');
+    expectOneLineError(await runCli(['tap', '--upstream', 'http://127.0.0.1:1/token', '--listen', 'nope'], env), 'invalid --listen "nope": expected host:port');
   });
 
   it(`gives up on an unreachable KAFKA_BROKERS within ${KAFKA_DEADLINE_MS / 1000} s`, async () => {

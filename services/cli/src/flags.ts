@@ -1,10 +1,10 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ConfigError } from '@tokenwatch/shared/errors';
 
 /**
- * The one way a command's flags are checked: commander hands over strings, a zod schema
- * coerces and bounds them, and the first wrong one becomes a one-line error naming the flag
- * as it is typed (`--history-days`, not `historyDays`).
+ * The one way a command's flags are checked: commander hands over strings, a zod schema per
+ * command coerces and bounds them, and the first wrong one becomes a one-line error naming the
+ * flag as it is typed (`--history-days`, not `historyDays`) and the value given.
  */
 export function parseFlags<S extends z.ZodType>(schema: S, flags: unknown): z.output<S> {
   const result = schema.safeParse(flags);
@@ -15,3 +15,35 @@ export function parseFlags<S extends z.ZodType>(schema: S, flags: unknown): z.ou
   const given = flags !== null && typeof flags === 'object' && key in flags ? ` ${JSON.stringify((flags as Record<string, unknown>)[key])}` : '';
   throw new ConfigError(`invalid --${flag}${given}: ${issue?.message ?? 'invalid value'}`);
 }
+
+const AGE_UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const AGE = /^(\d{1,6})([mhdw])$/;
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const DATE_PREFIX = /^\d{4}-\d{2}-\d{2}/;
+
+/**
+ * A time on the command line, as epoch ms: an RFC 3339 timestamp or date ("2026-11-20",
+ * "2026-11-20T09:00:00Z"), or an age such as 30m, 24h, 7d, 2w meaning that long before now.
+ */
+export const timeFlag = (now: number = Date.now()) =>
+  z.string().transform((text, context) => {
+    const trimmed = text.trim();
+    const age = AGE.exec(trimmed);
+    if (age) return now - Number(age[1]) * (AGE_UNITS[age[2] ?? 'h'] ?? 0);
+    const time = DATE_ONLY.test(trimmed) ? Date.parse(`${trimmed}T00:00:00Z`) : Date.parse(trimmed);
+    if (DATE_PREFIX.test(trimmed) && Number.isFinite(time)) return time;
+    context.addIssue({ code: 'custom', message: 'expected a date, an RFC 3339 time, or an age like 24h or 7d' });
+    return z.NEVER;
+  });
+
+const LISTEN = /^(?:\[([^\]]{1,64})\]|([^:[\]]{1,255})):(\d{1,5})$/;
+
+/** `host:port` or `[ipv6]:port`, as a host and a port. */
+export const listenFlag = z.string().transform((text, context) => {
+  const match = LISTEN.exec(text.trim());
+  const port = Number(match?.[3]);
+  const host = match?.[1] ?? match?.[2];
+  if (match && host && port >= 0 && port <= 65_535) return { host, port };
+  context.addIssue({ code: 'custom', message: 'expected host:port' });
+  return z.NEVER;
+});

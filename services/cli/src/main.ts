@@ -3,7 +3,7 @@ import { FORMAT_NAMES } from '@tokenwatch/shared/events/source-formats';
 import type { FormatChoice } from '@tokenwatch/ingest/decode';
 import { alertsCommand } from './commands/alerts.js';
 import { demoCommand } from './commands/demo.js';
-import { detectCommand, type DetectOptions } from './commands/detect.js';
+import { detectCommand } from './commands/detect.js';
 import { importCommand } from './commands/import.js';
 import { ingestCommand } from './commands/ingest.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -12,7 +12,7 @@ import { produceCommand } from './commands/produce.js';
 import { simulateCommand } from './commands/simulate.js';
 import { sqlCommand } from './commands/sql.js';
 import { startCommand } from './commands/start.js';
-import { tapCommand, type TapCommandOptions } from './commands/tap.js';
+import { tapCommand } from './commands/tap.js';
 import { runCommand } from './run.js';
 
 const program = new Command('tokenwatch')
@@ -78,7 +78,7 @@ program
   .option('--trusted-proxy <cidr>', 'a proxy whose X-Forwarded-For is believed (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
   .option('--tenant <tenant>', 'tenant of the events (default: the upstream origin)')
   .option('--ops-listen <host:port|off>', 'where to serve /healthz, /readyz and /metrics', '127.0.0.1:9465')
-  .action((options: TapCommandOptions) => runCommand((context) => tapCommand(context, options)));
+  .action((options: unknown) => runCommand((context) => tapCommand(context, options)));
 
 program
   .command('notify')
@@ -95,7 +95,7 @@ program
   .option('--detector <name>', 'only this detector: jti_replay, mint_volume or secret_new_location')
   .option('--store', 'store the alerts a backtest finds (default: print only)')
   .option('--json', 'print alerts as JSON lines')
-  .action((options: DetectOptions) => runCommand((context) => detectCommand(context, options)));
+  .action((options: unknown) => runCommand((context) => detectCommand(context, options)));
 
 program
   .command('alerts')
@@ -103,7 +103,7 @@ program
   .option('--since <time>', 'RFC 3339 time, date, or an age such as 24h or 7d', '24h')
   .option('--limit <n>', 'at most this many', '1000')
   .option('--json', 'JSON lines instead of text')
-  .action((options: { json?: boolean; since?: string; limit?: string }) => runCommand((context) => alertsCommand(context, options)));
+  .action((options: unknown) => runCommand((context) => alertsCommand(context, options)));
 
 program
   .command('simulate')

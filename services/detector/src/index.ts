@@ -1,8 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import cron from 'node-cron';
 import type { DetectorsConfig } from './config.js';
-import type { Detector } from './detector.js';
-import { runTick, type TickResult } from './engine.js';
+import type { DetectContext, Detector } from './detector.js';
+import { backtest, runTick, type TickResult } from './engine.js';
+import { upsertAlerts } from './alerts-store.js';
+import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
 import { createDetectors } from './registry.js';
 import { ConfigError, errorMessage } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
@@ -85,4 +87,21 @@ export function startDetector(options: {
       await running;
     },
   };
+}
+
+/**
+ * A backtest of stored history: every given detector over the events that happened in
+ * [from, to), examined as if each slice had just arrived. Prints nothing and moves no
+ * watermark; with `store` the alerts found are upserted like live ones (idempotent by
+ * fingerprint), so a tuned configuration can be tried before it pages anyone.
+ */
+export async function runBacktest(
+  context: DetectContext,
+  detectors: readonly Detector[],
+  { from, to, store }: { from: number; to: number; store: boolean },
+): Promise<StoredAlert[]> {
+  const found: StoredAlert[] = [];
+  for (const detector of detectors) found.push(...(await backtest(context, detector, { from, to })));
+  if (store) await upsertAlerts(context.clickhouse, found, Date.now());
+  return found;
 }

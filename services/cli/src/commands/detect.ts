@@ -1,48 +1,49 @@
-import { startDetector } from '@tokenwatch/detector';
-import { loadConfigFile } from '@tokenwatch/server/config-file';
-import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
-import { upsertAlerts } from '@tokenwatch/detector/alerts-store';
-import { backtest } from '@tokenwatch/detector/engine';
+import { z } from 'zod';
+import { runBacktest, startDetector } from '@tokenwatch/detector';
 import { createDetectors, DETECTOR_NAMES } from '@tokenwatch/detector/registry';
-import { ConfigError } from '@tokenwatch/shared/errors';
-import { createRegistry } from '@tokenwatch/shared/metrics';
 import { renderAlertPlain } from '@tokenwatch/notifier/message';
+import { loadConfigFile } from '@tokenwatch/server/config-file';
 import { openStorage } from '@tokenwatch/server/storage';
+import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
+import { createRegistry } from '@tokenwatch/shared/metrics';
+import { parseFlags, timeFlag } from '../flags.js';
 import { untilSignal, type CommandContext } from '../run.js';
-import { parseTimeArg } from '../time-arg.js';
 
-export interface DetectOptions {
-  readonly once?: boolean;
-  readonly from?: string;
-  readonly to?: string;
-  readonly detector?: string;
-  readonly store?: boolean;
-  readonly json?: boolean;
-}
+const BACKTEST_DEFAULT_MS = 7 * 86_400_000;
+
+const detectFlags = (now: number) =>
+  z
+    .object({
+      once: z.boolean().optional(),
+      from: timeFlag(now).optional(),
+      to: timeFlag(now).optional(),
+      detector: z.string().refine((name) => DETECTOR_NAMES.includes(name), `expected one of ${DETECTOR_NAMES.join(', ')}`).optional(),
+      store: z.boolean().optional(),
+      json: z.boolean().optional(),
+    })
+    .superRefine((flags, context) => {
+      const backtesting = flags.from !== undefined || flags.to !== undefined;
+      if (backtesting && !flags.once) context.addIssue({ code: 'custom', path: ['from'], message: '--from and --to backtest stored history: use them with --once' });
+      if (flags.store && !backtesting) context.addIssue({ code: 'custom', path: ['store'], message: 'applies to a backtest (--once --from <time>)' });
+      if (backtesting && !((flags.from ?? now - BACKTEST_DEFAULT_MS) < (flags.to ?? now))) context.addIssue({ code: 'custom', path: ['from'], message: 'must be before --to' });
+    });
 
 /**
  * `tokenwatch detect`: the detectors on their schedule (always-on). `--once` runs one live
  * tick and exits; `--once --from <time> [--to <time>]` backtests stored history with the same
- * code and prints what it would have raised (stored only with --store), so thresholds can be
- * tuned before they page anyone.
+ * code and prints what it would have raised (stored only with --store).
  */
-export async function detectCommand({ settings, logger }: CommandContext, options: DetectOptions): Promise<void> {
+export async function detectCommand({ settings, logger }: CommandContext, flags: unknown): Promise<void> {
+  const now = Date.now();
+  const options = parseFlags(detectFlags(now), flags);
   const config = loadConfigFile(settings.TOKENWATCH_CONFIG).detectors;
-  const detectors = selectDetectors(options.detector);
-  const backtesting = options.from !== undefined || options.to !== undefined;
-  if (backtesting && !options.once) throw new ConfigError('--from and --to backtest stored history: use them with --once');
-  if (options.store && !backtesting) throw new ConfigError('--store applies to a backtest (--once --from <time>)');
+  const detectors = createDetectors().filter((detector) => options.detector === undefined || detector.name === options.detector);
   const storage = await openStorage(settings, logger, { serveQueries: !options.once });
   try {
-    if (backtesting) {
-      const now = Date.now();
-      const from = options.from ? parseTimeArg('--from', options.from, now) : now - 7 * 86_400_000;
-      const to = options.to ? parseTimeArg('--to', options.to, now) : now;
-      if (!(from < to)) throw new ConfigError('--from must be before --to');
-      const context = { clickhouse: storage.client, config, logger };
-      const found: StoredAlert[] = [];
-      for (const detector of detectors) found.push(...(await backtest(context, detector, { from, to })));
-      if (options.store) await upsertAlerts(storage.client, found, Date.now());
+    if (options.from !== undefined || options.to !== undefined) {
+      const from = options.from ?? now - BACKTEST_DEFAULT_MS;
+      const to = options.to ?? now;
+      const found = await runBacktest({ clickhouse: storage.client, config, logger }, detectors, { from, to, store: options.store === true });
       printAlerts(found, options.json);
       process.stderr.write(`${found.length} alerts from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}${options.store ? ' (stored)' : ' (not stored; add --store to keep them)'}\n`);
       return;
@@ -62,16 +63,6 @@ export async function detectCommand({ settings, logger }: CommandContext, option
   }
 }
 
-function selectDetectors(name: string | undefined) {
-  const all = createDetectors();
-  if (name === undefined) return all;
-  if (!DETECTOR_NAMES.includes(name)) {
-    throw new ConfigError(`unknown detector ${JSON.stringify(name)}: expected one of ${DETECTOR_NAMES.join(', ')}`);
-  }
-  return all.filter((detector) => detector.name === name);
-}
-
 function printAlerts(alerts: readonly StoredAlert[], json: boolean | undefined): void {
   for (const alert of alerts) process.stdout.write(json ? `${JSON.stringify(alert)}\n` : `${renderAlertPlain(alert)}\n\n`);
 }
-

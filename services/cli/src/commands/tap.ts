@@ -1,34 +1,28 @@
+import { z } from 'zod';
 import { startTap } from '@tokenwatch/tap';
 import { ConfigError } from '@tokenwatch/shared/errors';
 import { createRegistry } from '@tokenwatch/shared/metrics';
+import { listenFlag, parseFlags } from '../flags.js';
 import { untilSignal, type CommandContext } from '../run.js';
 
-export interface TapCommandOptions {
-  upstream: string;
-  listen: string;
-  trustedProxy: string[];
-  tenant?: string;
-  /** host:port of /healthz, /readyz and /metrics, or `off`. */
-  opsListen: string;
-}
-
-/** `host:port` or `[ipv6]:port`. */
-export function parseListen(value: string, option = '--listen'): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
-  const port = Number(match?.[3]);
-  const host = match?.[1] ?? match?.[2];
-  if (!match || !host || !(port >= 0 && port <= 65_535)) throw new ConfigError(`invalid ${option} ${JSON.stringify(value)}: expected host:port`);
-  return { host, port };
-}
+const tapFlags = z.object({
+  upstream: z.url({ protocol: /^https?$/, error: 'expected the http(s):// URL of the token endpoint' }),
+  listen: listenFlag,
+  trustedProxy: z.array(z.string().min(1).max(64)).max(1_000),
+  tenant: z.string().min(1).max(256).optional(),
+  /** /healthz, /readyz and /metrics, or `off`. */
+  opsListen: z.union([z.literal('off'), listenFlag]),
+});
 
 /**
  * `tokenwatch tap --upstream <token endpoint> [--listen host:port]`: a reverse proxy in front
  * of a token endpoint that publishes one TokenRequest per token request to TOKENWATCH_TOPIC,
  * until SIGTERM/SIGINT. Kafka being down never affects the proxied traffic.
  */
-export async function tapCommand({ settings, logger }: CommandContext, options: TapCommandOptions): Promise<void> {
-  const { host, port } = parseListen(options.listen);
-  const ops = options.opsListen.trim() === 'off' ? undefined : { ...parseListen(options.opsListen, '--ops-listen'), portSetting: '--ops-listen' };
+export async function tapCommand({ settings, logger }: CommandContext, flags: unknown): Promise<void> {
+  const options = parseFlags(tapFlags, flags);
+  const { host, port } = options.listen;
+  const ops = options.opsListen === 'off' ? undefined : { ...options.opsListen, portSetting: '--ops-listen' };
   let tap;
   try {
     tap = await startTap({
@@ -45,7 +39,7 @@ export async function tapCommand({ settings, logger }: CommandContext, options: 
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new ConfigError(`cannot listen on ${options.listen}: ${code}`);
+      throw new ConfigError(`cannot listen on ${host}:${port}: ${code}`);
     }
     throw error;
   }
