@@ -12,7 +12,11 @@ export function parseFlags<S extends z.ZodType>(schema: S, flags: unknown): z.ou
   const issue = result.error.issues[0];
   const key = String(issue?.path[0] ?? 'option');
   const flag = key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
-  const given = flags !== null && typeof flags === 'object' && key in flags ? ` ${JSON.stringify((flags as Record<string, unknown>)[key])}` : '';
+  // A repeatable flag names the one value that is wrong.
+  const value = flags !== null && typeof flags === 'object' && key in flags ? (flags as Record<string, unknown>)[key] : undefined;
+  const index = issue?.path[1];
+  const wrong = Array.isArray(value) && typeof index === 'number' ? value[index] : value;
+  const given = wrong === undefined ? '' : ` ${JSON.stringify(wrong)}`;
   throw new ConfigError(`invalid --${flag}${given}: ${issue?.message ?? 'invalid value'}`);
 }
 

@@ -68,7 +68,7 @@ program
   .argument('<query>', 'the SQL query')
   .option('--format <format>', 'any ClickHouse output format, e.g. CSVWithNames')
   .option('--param <name=value>', 'value of the query parameter {name:Type} (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
-  .action((query: string, options: { format?: string; param: string[] }) => runCommand((context) => sqlCommand(context, query, options.format, options.param)));
+  .action((query: string, options: unknown) => runCommand((context) => sqlCommand(context, query, options)));
 
 program
   .command('tap')

@@ -1,7 +1,39 @@
 import { pipeline } from 'node:stream/promises';
-import { ConfigError } from '@tokenwatch/shared/errors';
+import { z } from 'zod';
 import { readOnlySql } from '@tokenwatch/server/read-only';
+import { parseFlags } from '../flags.js';
 import type { CommandContext } from '../run.js';
+
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const PARAM_HINT = 'expected name=value, e.g. --param client_id=svc-billing';
+
+const paramPair = z.string().refine((pair) => {
+  const equals = pair.indexOf('=');
+  return equals > 0 && PARAM_NAME.test(pair.slice(0, equals));
+}, PARAM_HINT);
+
+/** `name=value` pairs as query parameters; the value is everything after the first `=` (it may be empty). */
+const paramsFlag = z
+  .array(paramPair)
+  .max(1_000)
+  .transform((pairs, context) => {
+    const params: Record<string, string> = {};
+    for (const pair of pairs) {
+      const equals = pair.indexOf('=');
+      const name = pair.slice(0, equals);
+      if (Object.hasOwn(params, name)) {
+        context.addIssue({ code: 'custom', message: `${name} given twice` });
+        return z.NEVER;
+      }
+      params[name] = pair.slice(equals + 1);
+    }
+    return params;
+  });
+
+const sqlFlags = z.object({
+  format: z.string().min(1).max(64).optional(),
+  param: paramsFlag,
+});
 
 /**
  * `tokenwatch sql "<query>" [--param name=value ...]`: read-only ad-hoc SQL. A readable table
@@ -10,34 +42,13 @@ import type { CommandContext } from '../run.js';
  * Array(String) as ['a','b'], ...), so values never need quoting or escaping in the SQL and the
  * queries in docs/investigations.md run unchanged.
  */
-export async function sqlCommand(
-  { settings }: CommandContext,
-  query: string,
-  format: string | undefined,
-  params: readonly string[] = [],
-): Promise<void> {
+export async function sqlCommand({ settings }: CommandContext, query: string, flags: unknown): Promise<void> {
+  const options = parseFlags(sqlFlags, flags);
   const result = await readOnlySql(settings, {
     query,
-    format: format ?? (process.stdout.isTTY ? 'PrettyCompactMonoBlock' : 'JSONEachRow'),
-    params: parseParams(params),
+    format: options.format ?? (process.stdout.isTTY ? 'PrettyCompactMonoBlock' : 'JSONEachRow'),
+    params: options.param,
   });
   // Streamed to stdout as it arrives; stdout itself stays open for the exit path's messages.
   await pipeline(result, process.stdout, { end: false });
-}
-
-const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** `name=value` pairs as query parameters; the value is everything after the first `=` (it may be empty). */
-export function parseParams(pairs: readonly string[]): Record<string, string> {
-  const params: Record<string, string> = {};
-  for (const pair of pairs) {
-    const equals = pair.indexOf('=');
-    const name = equals < 0 ? pair : pair.slice(0, equals);
-    if (equals < 0 || !PARAM_NAME.test(name)) {
-      throw new ConfigError(`invalid --param ${JSON.stringify(pair)}: expected name=value, e.g. --param client_id=svc-billing`);
-    }
-    if (Object.hasOwn(params, name)) throw new ConfigError(`--param ${name} given twice`);
-    params[name] = pair.slice(equals + 1);
-  }
-  return params;
 }
