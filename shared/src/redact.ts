@@ -21,9 +21,11 @@ const SECRET_WHOLE_KEYS = new Set(['code', 'authcode', 'devicecode', 'usercode',
 
 /**
  * Endings of keys that describe a secret without holding it: `token_id` (Keycloak's id of the
- * token it issued), `token_type`, `token_type_hint`, `client_assertion_type`, `token_endpoint`.
+ * token it issued), `token_type`, `token_type_hint`, `client_assertion_type`, `token_endpoint`,
+ * and `TokenRequest`, the contract's own name, which starts every schema reason
+ * (`invalid TokenRequest: source_ip: …` must keep naming the field).
  */
-const NOT_SECRET_ENDINGS = ['id', 'ids', 'type', 'typehint', 'endpoint', 'url', 'uri', 'authmethod'];
+const NOT_SECRET_ENDINGS = ['id', 'ids', 'type', 'typehint', 'endpoint', 'url', 'uri', 'authmethod', 'tokenrequest'];
 
 /**
  * Keys that contain a secret word but name no secret; they hold what an investigation needs
