@@ -1,6 +1,7 @@
 import { ConfigError } from '@tokenwatch/shared/errors';
+import { DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS } from '@tokenwatch/shared/time';
 
-const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const UNITS: Record<string, number> = { m: MINUTE_MS, h: HOUR_MS, d: DAY_MS, w: WEEK_MS };
 
 /**
  * A time given on the command line: an RFC 3339 timestamp or date ("2026-11-20",

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { DependencyError, errorMessage } from '../errors.js';
+import { DAY_MS } from '../time.js';
 import { describeRefusal, isRefusedData, refusedRow, RowsRefusedError } from './insert-errors.js';
 import { insertJsonLines, sql } from './sql.js';
 
@@ -11,8 +12,6 @@ const STORED_EVENT_IDS = sql(import.meta.url, './stored-event-ids.sql');
  * (max_partitions_per_insert_block's default); writers split their batches by `partitionOf`.
  */
 export const MAX_PARTITIONS_PER_INSERT = 100;
-
-const DAY_MS = 86_400_000;
 
 /**
  * The token_requests partition an event time (epoch ms) falls in: its week, as `PARTITION BY

@@ -6,6 +6,7 @@ import { backtest } from '@tokenwatch/detector/engine';
 import { createDetectors, DETECTOR_NAMES } from '@tokenwatch/detector/registry';
 import { ConfigError } from '@tokenwatch/shared/errors';
 import { createRegistry } from '@tokenwatch/shared/metrics';
+import { DAY_MS } from '@tokenwatch/shared/time';
 import { renderAlertPlain } from '@tokenwatch/notifier/message';
 import { openStorage } from '@tokenwatch/server/storage';
 import { untilSignal, type CommandContext } from '../run.js';
@@ -36,7 +37,7 @@ export async function detectCommand({ settings, logger }: CommandContext, option
   try {
     if (backtesting) {
       const now = Date.now();
-      const from = options.from ? parseTimeArg('--from', options.from, now) : now - 7 * 86_400_000;
+      const from = options.from ? parseTimeArg('--from', options.from, now) : now - 7 * DAY_MS;
       const to = options.to ? parseTimeArg('--to', options.to, now) : now;
       if (!(from < to)) throw new ConfigError('--from must be before --to');
       const context = { clickhouse: storage.client, config, logger };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import type { AlertDraft, Severity } from '@tokenwatch/shared/alerts/alert';
+import { DAY_MS } from '@tokenwatch/shared/time';
 import { Allowlist } from '../../allowlist.js';
 import { clientKey, readClientHistory } from '../../clients.js';
 import { allSettingsOf, settingsFor, type DetectorsConfig } from '../../config.js';
@@ -10,12 +11,11 @@ import { SECRET_NEW_LOCATION } from './findings.js';
 const NEW_SECRET_USES = sql(import.meta.url, './new-secret-uses.sql');
 const KNOWN_LOCATIONS = sql(import.meta.url, './known-locations.sql');
 
-const DAY = 86_400_000;
 /**
  * A location stays "new" for this long after its first request: further requests from it
  * update the same alert (count, last_seen) instead of passing silently as "seen before".
  */
-const NEW_FOR_MS = DAY;
+const NEW_FOR_MS = DAY_MS;
 
 const useRow = z.object({
   tenant: z.string(),
@@ -80,7 +80,7 @@ export const secretNewLocation: Detector = {
 
     const history = await readClientHistory(clickhouse, uses);
     const lookbackDays = Math.max(...allSettingsOf(config, 'secret_new_location').map((settings) => settings.lookback_days));
-    const earliest = Math.min(...uses.map((use) => use.first_ms)) - NEW_FOR_MS - (lookbackDays + 1) * DAY;
+    const earliest = Math.min(...uses.map((use) => use.first_ms)) - NEW_FOR_MS - (lookbackDays + 1) * DAY_MS;
     const known = groupByClient(
       await queryRows(clickhouse, KNOWN_LOCATIONS, {
         tenants: [...new Set(uses.map((use) => use.tenant))],
@@ -97,8 +97,8 @@ export const secretNewLocation: Detector = {
       if (allowlist.match(use, window.now)) continue;
       const firstSeen = history.get(clientKey(use.tenant, use.client_id))?.firstSeen ?? use.first_ms;
       const clientRows = known.get(clientKey(use.tenant, use.client_id)) ?? [];
-      const lookbackMs = settings.lookback_days * DAY;
-      const draft = findNewLocation(use, clientRows, { lookbackMs, learningMs: settings.learning_days * DAY, firstSeen }, settings.levels);
+      const lookbackMs = settings.lookback_days * DAY_MS;
+      const draft = findNewLocation(use, clientRows, { lookbackMs, learningMs: settings.learning_days * DAY_MS, firstSeen }, settings.levels);
       if (draft) drafts.push({ ...draft, client_name: use.client_name || (history.get(clientKey(use.tenant, use.client_id))?.clientName ?? '') });
     }
     return drafts;
