@@ -5,6 +5,7 @@ import { MAX_ALERT_EVENT_IDS, type AlertDraft, type Severity } from '@tokenwatch
 import { DAY_MS, MINUTE_MS } from '@tokenwatch/shared/time';
 import { allSettingsOf, settingsFor } from '../../config.js';
 import { windowParams, type DetectContext, type Detector, type DetectWindow } from '../../detector.js';
+import { groupBy } from '../../group-by.js';
 import { ASSERTION_HYGIENE, JTI_CROSS_CLIENT, JTI_REPLAY } from './findings.js';
 
 const NEW_JTIS = sql(import.meta.url, './new-jtis.sql');
@@ -292,15 +293,4 @@ async function findHygieneIssues(context: DetectContext, window: DetectWindow): 
       event_ids: issueRows.slice(0, 100).map((row) => row.event_id),
     });
   });
-}
-
-function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return groups;
 }

@@ -6,6 +6,7 @@ import { Allowlist } from '../../allowlist.js';
 import { clientKey, readClientHistory } from '../../clients.js';
 import { allSettingsOf, settingsFor, type DetectorsConfig } from '../../config.js';
 import { windowParams, type DetectContext, type Detector } from '../../detector.js';
+import { groupBy } from '../../group-by.js';
 import { SECRET_NEW_LOCATION } from './findings.js';
 
 const NEW_SECRET_USES = sql(import.meta.url, './new-secret-uses.sql');
@@ -81,13 +82,14 @@ export const secretNewLocation: Detector = {
     const history = await readClientHistory(clickhouse, uses);
     const lookbackDays = Math.max(...allSettingsOf(config, 'secret_new_location').map((settings) => settings.lookback_days));
     const earliest = Math.min(...uses.map((use) => use.first_ms)) - NEW_FOR_MS - (lookbackDays + 1) * DAY_MS;
-    const known = groupByClient(
+    const known = groupBy(
       await queryRows(clickhouse, KNOWN_LOCATIONS, {
         tenants: [...new Set(uses.map((use) => use.tenant))],
         clients: [...new Set(uses.map((use) => use.client_id))],
         from: new Date(earliest).toISOString().slice(0, 10),
         to: new Date(Math.max(...uses.map((use) => use.last_ms))).toISOString().slice(0, 10),
       }, knownRow),
+      (row) => clientKey(row.tenant, row.client_id),
     );
 
     const allowlist = new Allowlist(config.allowlist);
@@ -218,15 +220,4 @@ function summarise(rows: readonly Known[], valueOf: (row: Known) => string) {
     locations.set(value, location);
   }
   return [...locations.values()].sort((a, b) => b.requests - a.requests);
-}
-
-function groupByClient(rows: readonly Known[]): Map<string, Known[]> {
-  const groups = new Map<string, Known[]>();
-  for (const row of rows) {
-    const key = clientKey(row.tenant, row.client_id);
-    const group = groups.get(key);
-    if (group) group.push(row);
-    else groups.set(key, [row]);
-  }
-  return groups;
 }
