@@ -258,11 +258,11 @@ export class SlackSender {
   private async afterFailure(failure: SlackCallError, channel: string, method: string, attempt: number): Promise<void> {
     const context = { channel, method, error: failure.code, attempt };
     if (failure.kind === 'rejected') {
-      this.metrics.failures.inc({ channel_kind: 'slack', reason: failure.code });
+      this.metrics.failures.inc({ channel_kind: 'slack', reason: this.metrics.slackErrorCode.of(failure.code) });
       throw new PermanentSlackError(failure.code, `${method} to ${channel}: ${failure.message}`);
     }
     if (failure.kind === 'blocked') {
-      this.metrics.failures.inc({ channel_kind: 'slack', reason: failure.code });
+      this.metrics.failures.inc({ channel_kind: 'slack', reason: this.metrics.slackErrorCode.of(failure.code) });
       throw new TransientDeliveryError(`${method} to ${channel}: ${failure.message}`, failure.code);
     }
     this.metrics.retries.inc({ channel_kind: 'slack', reason: failure.kind });
