@@ -13,6 +13,34 @@ export function createRegistry(): Registry {
   return registry;
 }
 
+/** What a bounded label reports for a value past its cap. */
+export const OTHER_LABEL = 'other';
+/** Longest label value kept from input; longer ones are cut. */
+export const MAX_LABEL_VALUE_LENGTH = 64;
+
+/**
+ * A label whose values come from input (an IdP field, a remote service's error code), bounded
+ * so that input cannot grow the label set without limit: the first `max` distinct values, each
+ * cut to MAX_LABEL_VALUE_LENGTH characters, are reported as they are; every later new value is
+ * reported as `other`. What was first seen stays for the life of the process.
+ */
+export class BoundedLabel {
+  private readonly seen = new Set<string>();
+
+  constructor(readonly max: number) {}
+
+  of(raw: string): string {
+    const value = raw.slice(0, MAX_LABEL_VALUE_LENGTH);
+    if (this.seen.has(value)) return value;
+    if (this.seen.size >= this.max) return OTHER_LABEL;
+    this.seen.add(value);
+    return value;
+  }
+}
+
+/** Distinct input values a bounded label reports before it reports `other`. */
+export const INPUT_LABEL_CAP = 20;
+
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
 
 export function createIngestMetrics(registry: Registry) {
@@ -45,10 +73,12 @@ export function createIngestMetrics(registry: Registry) {
     }),
     unknownAuthMethod: new Counter({
       name: 'tokenwatch_ingest_unknown_auth_method_total',
-      help: 'Events whose IdP auth-method value is not mapped (stored as `unknown`), by that value.',
+      help: `Events whose IdP auth-method value is not mapped (stored as \`unknown\`), by that value: the first ${INPUT_LABEL_CAP} distinct values (cut to ${MAX_LABEL_VALUE_LENGTH} characters), then "${OTHER_LABEL}".`,
       labelNames: ['value'],
       registers: [registry],
     }),
+    /** Bounds unknownAuthMethod's `value` label, which comes from input. */
+    unknownAuthMethodValue: new BoundedLabel(INPUT_LABEL_CAP),
     insertErrors: new Counter({ name: 'tokenwatch_ingest_insert_errors_total', help: 'Batch attempts that failed because ClickHouse was unavailable after retries (the consumer pauses and retries them).', registers: [registry] }),
     // From the broker (log end minus the group's committed offset), not from fetched batches, so
     // a stalled worker shows its lag growing instead of the last value it saw.
@@ -144,16 +174,18 @@ export function createNotifierMetrics(registry: Registry) {
     }),
     retries: new Counter({
       name: 'tokenwatch_notifier_retries_total',
-      help: 'Delivery attempts retried, by channel kind and reason (rate_limited, ambiguous, http_5xx, network).',
+      help: 'Delivery attempts retried, by channel kind and reason (rate_limited, ambiguous, network, http_<status> of a webhook answer: 408, 429, 5xx).',
       labelNames: ['channel_kind', 'reason'],
       registers: [registry],
     }),
     failures: new Counter({
       name: 'tokenwatch_notifier_failures_total',
-      help: 'Deliveries refused or given up on, by channel kind and reason (Slack error code or HTTP status).',
+      help: `Deliveries refused or given up on, by channel kind and reason (Slack error code or HTTP status; Slack's codes: the first ${INPUT_LABEL_CAP} distinct ones, then "${OTHER_LABEL}").`,
       labelNames: ['channel_kind', 'reason'],
       registers: [registry],
     }),
+    /** Bounds the `reason` of failures when it is an error code Slack sent. */
+    slackErrorCode: new BoundedLabel(INPUT_LABEL_CAP),
     lookups: new Counter({
       name: 'tokenwatch_notifier_slack_lookups_total',
       help: 'Searches of Slack history for a possibly posted message after an ambiguous failure, by result.',

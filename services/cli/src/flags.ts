@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '@tokenwatch/shared/errors';
+import { DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS } from '@tokenwatch/shared/time';
 
 /**
  * The one way a command's flags are checked: commander hands over strings, a zod schema per
@@ -20,7 +21,7 @@ export function parseFlags<S extends z.ZodType>(schema: S, flags: unknown): z.ou
   throw new ConfigError(`invalid --${flag}${given}: ${issue?.message ?? 'invalid value'}`);
 }
 
-const AGE_UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const AGE_UNITS: Record<string, number> = { m: MINUTE_MS, h: HOUR_MS, d: DAY_MS, w: WEEK_MS };
 const AGE = /^(\d{1,6})([mhdw])$/;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_PREFIX = /^\d{4}-\d{2}-\d{2}/;

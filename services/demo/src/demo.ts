@@ -11,10 +11,10 @@ import { createKafka, createProducer } from '@tokenwatch/shared/kafka/client';
 import { createLogger, type Logger } from '@tokenwatch/shared/log';
 import type { Registry } from '@tokenwatch/shared/metrics';
 import { queryRows } from '@tokenwatch/shared/storage/sql';
+import { MINUTE_MS } from '@tokenwatch/shared/time';
 import { liveTraffic, renderNative, type LiveItem } from '@tokenwatch/simulator/index';
 import { StatusLine } from './status-line.js';
 
-const DAY = 86_400_000;
 /** Messages per Kafka send while back-filling (native records are ~1 KB; a partition's share of a send must stay under the broker's 1 MB batch limit); the live part sends what is due every FLUSH_MS. */
 const SEND_CHUNK = 1_000;
 const FLUSH_MS = 250;
@@ -204,7 +204,7 @@ function produceTraffic(args: {
         }
         const event = { ...item.event, event_id: `${item.event.event_id}.${run}` };
         const time = typeof event.time === 'number' ? event.time : Date.parse(event.time);
-        if (backfilling && time >= liveStart - DAY / 24 / 60) {
+        if (backfilling && time >= liveStart - MINUTE_MS) {
           backfilling = false;
           await flush();
           status.note('history back-filled; live traffic from now on');

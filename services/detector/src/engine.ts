@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import type { AlertDraft, StoredAlert } from '@tokenwatch/shared/alerts/alert';
+import { HOUR_MS, MINUTE_MS } from '@tokenwatch/shared/time';
 import { mergeDrafts, resolveQuietAlerts, upsertAlerts } from './alerts-store.js';
 import type { DetectContext, Detector, DetectWindow } from './detector.js';
 import { readWatermark, writeWatermark } from './watermarks.js';
@@ -10,10 +11,10 @@ const ARRIVED_SPAN = sql(import.meta.url, './arrived-span.sql');
 const arrivedSpanRow = z.object({ arrived: z.coerce.number(), first_ms: z.coerce.number(), last_ms: z.coerce.number() });
 
 /** Detectors examine event time in slices of at most this much (live catch-ups and backtests alike). */
-const TIME_SLICE_MS = 6 * 60 * 60 * 1000;
+const TIME_SLICE_MS = 6 * HOUR_MS;
 
 /** Before its first tick a detector looks this far back in arrival time; older data is a backtest's job. */
-const FIRST_TICK_LOOKBACK_MS = 60 * 60 * 1000;
+const FIRST_TICK_LOOKBACK_MS = HOUR_MS;
 
 export interface TickResult {
   readonly detector: string;
@@ -39,7 +40,7 @@ export async function runTick(context: DetectContext, detector: Detector, now: n
   const from = (await readWatermark(clickhouse, detector.name)) ?? until - FIRST_TICK_LOOKBACK_MS;
   const raised: StoredAlert[] = [];
   const updated: StoredAlert[] = [];
-  const step = config.max_window_minutes * 60_000;
+  const step = config.max_window_minutes * MINUTE_MS;
   for (let after = from; after < until; after += step) {
     const ingestedUntil = Math.min(after + step, until);
     const [span] = await queryRows(

@@ -57,7 +57,7 @@ export function createIngestPipeline(deps: IngestPipelineDeps) {
     metrics.expired.inc(outcome.expired);
     metrics.skipped.inc(outcome.notTokenRequests);
     metrics.inserts.inc(outcome.inserts);
-    for (const [value, count] of outcome.unknownAuthMethods) metrics.unknownAuthMethod.inc({ value: value.slice(0, 64) }, count);
+    for (const [value, count] of outcome.unknownAuthMethods) metrics.unknownAuthMethod.inc({ value: metrics.unknownAuthMethodValue.of(value) }, count);
     metrics.batchSize.observe(messages.length);
   };
 }

@@ -1,10 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { findStoredEventIds, insertTokenRequests } from '@tokenwatch/shared/storage/token-requests';
+import { DAY_MS } from '@tokenwatch/shared/time';
 import { classifyBatch, type ClassifiedBatch, type Rejected, type ValidEvent } from './classify.js';
 import type { DecodeResult } from './results.js';
 import { writeBatch } from './write-batch.js';
-
-const DAY_MS = 86_400_000;
 
 export interface StoreOptions<T> {
   readonly clickhouse: ClickHouseClient;

@@ -3,6 +3,7 @@ import type { Logger } from '@tokenwatch/shared/log';
 import type { NotifierMetrics } from '@tokenwatch/shared/metrics';
 import { errorMessage } from '@tokenwatch/shared/errors';
 import { redactText } from '@tokenwatch/shared/redact';
+import { HOUR_MS } from '@tokenwatch/shared/time';
 import type { NotifyConfig } from './config.js';
 import type { Ledger } from './ledger.js';
 import { isTransient } from './delivery-error.js';
@@ -48,7 +49,7 @@ export class AlertFeed {
   private async roundFor(sink: AlertSink): Promise<SinkRound> {
     const { ledger, config, logger, metrics } = this.options;
     const now = (this.options.now ?? Date.now)();
-    const cursor = this.cursors.get(sink.name) ?? now - config.catch_up_hours * 3_600_000;
+    const cursor = this.cursors.get(sink.name) ?? now - config.catch_up_hours * HOUR_MS;
     const since = cursor - config.overlap_seconds * 1000;
     let handled = 0;
     let newest = cursor;

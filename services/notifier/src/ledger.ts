@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { storedAlertSchema, type StoredAlert } from '@tokenwatch/shared/alerts/alert';
 import { insertJsonLines, queryRows, sql } from '@tokenwatch/shared/storage/sql';
-import { fromClickHouseTime, toClickHouseTime } from '@tokenwatch/shared/storage/time';
+import { clickHouseTimeSchema, toClickHouseTime } from '@tokenwatch/shared/storage/time';
 
 /**
  * The delivery ledger (`notifications`, migration 0005): every step of delivering an alert
@@ -53,8 +53,6 @@ export interface SlackState {
   readonly replyIntent?: { readonly version: number; readonly at: number };
 }
 
-const time = z.string().transform((text) => fromClickHouseTime(text));
-
 const stateRowSchema = z.object({
   alert_id: z.string(),
   root_channel: z.string(),
@@ -62,14 +60,14 @@ const stateRowSchema = z.object({
   root_thread_ts: z.string(),
   intent_channel: z.string(),
   intent_thread_ts: z.string(),
-  intent_at: time,
+  intent_at: clickHouseTimeSchema,
   notified_severity: z.string(),
   notified_status: z.string(),
   notified_event_count: z.coerce.number(),
-  last_reply_at: time,
-  reply_sent_version: time,
-  reply_intent_version: time,
-  reply_intent_at: time,
+  last_reply_at: clickHouseTimeSchema,
+  reply_sent_version: clickHouseTimeSchema,
+  reply_intent_version: clickHouseTimeSchema,
+  reply_intent_at: clickHouseTimeSchema,
 });
 
 export class Ledger {

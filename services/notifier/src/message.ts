@@ -2,6 +2,7 @@ import type { Severity, StoredAlert } from '@tokenwatch/shared/alerts/alert';
 import type { EvidenceField, EvidenceValue, ScalarKind } from '@tokenwatch/shared/alerts/evidence';
 import type { FindingCatalog } from '@tokenwatch/shared/alerts/finding';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
+import { HOUR_MS } from '@tokenwatch/shared/time';
 import { FINDINGS } from '@tokenwatch/detector/findings';
 
 /**
@@ -100,8 +101,6 @@ export function clickhouseString(value: string): string {
 export function formatTime(ms: number): string {
   return `${new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '')} UTC`;
 }
-
-const HOUR_MS = 3_600_000;
 
 /** The jti an alert is about: the value of its evidence's top-level jti field, when it has one. */
 function alertJti(fields: readonly EvidenceField[]): string | undefined {

@@ -67,7 +67,7 @@ abstract class SimpleSink implements AlertSink {
       } catch (error) {
         if (isTransient(error)) throw error;
         const detail = redactText(errorMessage(error));
-        this.options.metrics.failures.inc({ channel_kind: this.name, reason: error instanceof PermanentSlackError ? error.code : 'refused' });
+        this.options.metrics.failures.inc({ channel_kind: this.name, reason: error instanceof PermanentSlackError ? this.options.metrics.slackErrorCode.of(error.code) : 'refused' });
         this.options.logger.error({ sink: this.name, alert_id: alert.alert_id, error: detail }, 'alert refused by the sink; recorded as failed');
         await this.options.ledger.record({ ...row, ...facts, step: 'failed', detail });
         continue;
@@ -151,6 +151,7 @@ export class WebhookSink extends SimpleSink {
   protected async send(alert: StoredAlert): Promise<void> {
     const body = JSON.stringify(alertDocument(alert, this.options.runbookBaseUrl));
     let last = '';
+    let reason = 'network';
     for (let attempt = 1; attempt <= this.config.max_attempts; attempt++) {
       let waitMs = backoff(attempt, this.config.backoff_base_ms, this.config.backoff_max_ms);
       try {
@@ -168,13 +169,15 @@ export class WebhookSink extends SimpleSink {
         await response.body?.cancel();
         if (response.ok) return;
         last = `HTTP ${response.status}`;
+        reason = `http_${response.status}`;
         if (response.status === 429) waitMs = retryAfterMs(response.headers.get('retry-after')) ?? waitMs;
         else if (response.status < 500 && response.status !== 408) throw new PermanentWebhookError(`the webhook answered ${last}`);
       } catch (error) {
         if (error instanceof PermanentWebhookError) throw error;
         last = redactText(errorMessage(error));
+        reason = 'network';
       }
-      this.options.metrics.retries.inc({ channel_kind: 'webhook', reason: last.startsWith('HTTP') ? last.replace(' ', '_').toLowerCase() : 'network' });
+      this.options.metrics.retries.inc({ channel_kind: 'webhook', reason });
       this.options.logger.warn({ sink: 'webhook', alert_id: alert.alert_id, attempt, error: last }, 'webhook delivery failed; retrying');
       if (attempt < this.config.max_attempts) {
         try {

@@ -6,6 +6,7 @@ import type { Logger } from '@tokenwatch/shared/log';
 import type { NotifierMetrics } from '@tokenwatch/shared/metrics';
 import { TransientDeliveryError } from './delivery-error.js';
 import { redactText } from '@tokenwatch/shared/redact';
+import { MINUTE_MS } from '@tokenwatch/shared/time';
 import type { SlackDeliveryConfig } from './config.js';
 import type { SlackMessage } from './message.js';
 
@@ -215,7 +216,7 @@ export class SlackSender {
         lastError = failure;
         if (failure.kind === 'ambiguous') {
           // Search from a little before this attempt: Slack's ts comes from its own clock.
-          searchSince = Date.now() - 60_000;
+          searchSince = Date.now() - MINUTE_MS;
         }
         if (failure.kind === 'rejected' && BLOCKS_REJECTED.has(failure.code) && !plainText) {
           this.logger.warn({ channel: request.channel, alert_id: request.key.alert_id, error: failure.code }, 'Slack refused the blocks; sending the plain-text version');
@@ -257,11 +258,11 @@ export class SlackSender {
   private async afterFailure(failure: SlackCallError, channel: string, method: string, attempt: number): Promise<void> {
     const context = { channel, method, error: failure.code, attempt };
     if (failure.kind === 'rejected') {
-      this.metrics.failures.inc({ channel_kind: 'slack', reason: failure.code });
+      this.metrics.failures.inc({ channel_kind: 'slack', reason: this.metrics.slackErrorCode.of(failure.code) });
       throw new PermanentSlackError(failure.code, `${method} to ${channel}: ${failure.message}`);
     }
     if (failure.kind === 'blocked') {
-      this.metrics.failures.inc({ channel_kind: 'slack', reason: failure.code });
+      this.metrics.failures.inc({ channel_kind: 'slack', reason: this.metrics.slackErrorCode.of(failure.code) });
       throw new TransientDeliveryError(`${method} to ${channel}: ${failure.message}`, failure.code);
     }
     this.metrics.retries.inc({ channel_kind: 'slack', reason: failure.kind });
@@ -286,7 +287,7 @@ export class SlackSender {
   ): Promise<{ kind: 'found'; ts: string } | { kind: 'not_found' } | { kind: 'unavailable'; reason: string }> {
     const id = this.channelIds.get(channel) ?? channel;
     if (!/^[CGD][A-Z0-9]+$/.test(id)) return { kind: 'unavailable', reason: 'the channel is configured by name; history needs its id' };
-    const oldest = (Math.max(0, since - 60_000) / 1000).toFixed(6);
+    const oldest = (Math.max(0, since - MINUTE_MS) / 1000).toFixed(6);
     let cursor: string | undefined;
     for (let page = 0; page < 10; page++) {
       const args = {

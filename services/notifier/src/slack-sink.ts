@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
 import type { Logger } from '@tokenwatch/shared/log';
 import type { NotifierMetrics } from '@tokenwatch/shared/metrics';
+import { MINUTE_MS } from '@tokenwatch/shared/time';
 import type { NotifyConfig } from './config.js';
 import { EMPTY_SLACK_STATE, type Ledger, type LedgerEntry, type SlackRef, type SlackState } from './ledger.js';
 import { buildAlertMessage, buildDigestMessage, buildReplyMessage, classifyChange, type NotifiedState } from './message.js';
@@ -20,7 +21,7 @@ import type { AlertSink } from './sinks.js';
  *   digest message with each alert in its thread (later repeats reply in that thread).
  */
 
-const STORM_WINDOW_MS = 60_000;
+const STORM_WINDOW_MS = MINUTE_MS;
 
 interface OpenDigest {
   readonly id: string;

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { z } from 'zod';
 import { startDetector, type DetectorService } from '@tokenwatch/detector';
 import { startIngest, type IngestService } from '@tokenwatch/ingest';
 import { startNotifier, type NotifierService } from '@tokenwatch/notifier';
@@ -9,7 +10,12 @@ import { startOpsServer, type OpsServer } from '@tokenwatch/shared/http/ops-serv
 import type { Logger } from '@tokenwatch/shared/log';
 import { createRegistry, type Registry } from '@tokenwatch/shared/metrics';
 import { openClickHouse, type ClickHouseClient } from '@tokenwatch/shared/storage/clickhouse';
+import { queryRows } from '@tokenwatch/shared/storage/sql';
 import { openStorage, type Storage } from './storage.js';
+
+/** ClickHouse answers a query: the health check and the login check of each configured user. */
+const PING = 'SELECT 1 AS ok';
+const pingRow = z.object({ ok: z.coerce.number() });
 
 export interface ServiceOptions {
   readonly settings: Settings;
@@ -70,8 +76,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         logger,
         checks: {
           clickhouse: async () => {
-            const result = await storage.client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' });
-            await result.json();
+            await queryRows(storage.client, PING, {}, pingRow);
             return undefined;
           },
           kafka_consumer: async () => {
@@ -177,7 +182,7 @@ async function componentClients(settings: Settings, storage: Storage): Promise<R
     const clickhouse = await openClickHouse({ ...settings, CLICKHOUSE_USER: user, CLICKHOUSE_PASSWORD: password });
     opened.set(key, clickhouse);
     try {
-      await (await clickhouse.client.query({ query: 'SELECT 1', format: 'JSONEachRow' })).json();
+      await queryRows(clickhouse.client, PING, {}, pingRow);
     } catch (error) {
       throw new DependencyError(`ClickHouse user ${user} (${prefix}_USER) cannot log in: ${errorMessage(error).split('\n')[0]}`);
     }

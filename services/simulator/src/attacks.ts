@@ -1,4 +1,5 @@
 import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
+import { SECOND_MS, MINUTE_MS, HOUR_MS, DAY_MS } from '@tokenwatch/shared/time';
 import type { ClientRuntime, Host } from './client.js';
 import type { Engine, Source } from './engine.js';
 import { ATTACK_FINDINGS, type AttackKind, type AttackLabel } from './labels.js';
@@ -12,10 +13,6 @@ import type { AssertionClaims } from './request.js';
  * Every attack uses the victim client's identity (its id, its credential id, its assertion for a
  * replay) and, except for a runaway mint burst, networks the victim never uses.
  */
-
-const SECOND = 1_000;
-const MINUTE = 60_000;
-const DAY = 86_400_000;
 
 /** History the detectors learn from before the first attack (secret_new_location learns 7 days). */
 export const ATTACK_FREE_DAYS = 8;
@@ -143,7 +140,7 @@ export function launch(plan: AttackPlan, victim: ClientRuntime, engine: Engine, 
     case 'replay_rejected': {
       const accepted = kind === 'replay_accepted';
       const [host] = attackerHosts(network, 1, rng) as [Host];
-      label.end = start + 2 * 3_600_000;
+      label.end = start + 2 * HOUR_MS;
       victim.addTap({
         after: start,
         onEvent: (original, claims) => {
@@ -151,9 +148,9 @@ export function launch(plan: AttackPlan, victim: ClientRuntime, engine: Engine, 
           engine.claim(original, label);
           const time = original.time as number;
           // Re-sent while the assertion is still valid: between 3 s later and its exp.
-          const latest = Math.min(claims.exp * SECOND - 1_000, time + 90 * SECOND);
+          const latest = Math.min(claims.exp * SECOND_MS - 1_000, time + 90 * SECOND_MS);
           const count = accepted ? rng.int(1, 2) : rng.int(1, 3);
-          const times = spread(time + 3 * SECOND, Math.max(1_000, latest - time - 3 * SECOND), count, rng);
+          const times = spread(time + 3 * SECOND_MS, Math.max(1_000, latest - time - 3 * SECOND_MS), count, rng);
           const reported = !accepted && rng.chance(0.5);
           engine.add(new TimedAttack(times, (at) => replay(victim, at, host, agent, claims, accepted, reported), plan.order, label));
         },
@@ -163,7 +160,7 @@ export function launch(plan: AttackPlan, victim: ClientRuntime, engine: Engine, 
     case 'secret_new_country':
     case 'secret_new_asn': {
       const hosts = attackerHosts(network, rng.int(1, 2), rng);
-      const span = rng.int(2, 8) * MINUTE;
+      const span = rng.int(2, 8) * MINUTE_MS;
       const times = spread(start, span, rng.int(3, 10), rng);
       label.end = start + span;
       engine.add(new TimedAttack(times, (at) => victim.request(at, { host: rng.pick(hosts), userAgent: agent }), plan.order, label));
@@ -171,9 +168,9 @@ export function launch(plan: AttackPlan, victim: ClientRuntime, engine: Engine, 
     }
     case 'mint_burst': {
       const multiple = rng.range(20, 50);
-      const span = rng.int(10, 20) * MINUTE;
+      const span = rng.int(10, 20) * MINUTE_MS;
       const perMinute = client.meanPerMinute * multiple;
-      const times = spread(start, span, Math.round(perMinute * (span / MINUTE)), rng);
+      const times = spread(start, span, Math.round(perMinute * (span / MINUTE_MS)), rng);
       label.end = start + span;
       // A runaway loop (or a leaked key used from the client's own hosts): only the volume is off.
       engine.add(new TimedAttack(times, (at) => victim.request(at), plan.order, label));
@@ -181,7 +178,7 @@ export function launch(plan: AttackPlan, victim: ClientRuntime, engine: Engine, 
     }
     case 'invalid_client_burst': {
       const hosts = attackerHosts(network, rng.int(1, 2), rng);
-      const span = rng.int(5, 10) * MINUTE;
+      const span = rng.int(5, 10) * MINUTE_MS;
       const times = spread(start, span, rng.int(200, 600), rng);
       label.end = start + span;
       engine.add(new TimedAttack(times, (at) => victim.request(at, { host: rng.pick(hosts), userAgent: agent, failure: 'bad_credential' }), plan.order, label));
@@ -213,8 +210,8 @@ export function planAttacks(
 ): AttackPlan[] {
   if (kinds.length === 0 || perKind <= 0) return [];
   const rng = new Rng(seed, 0xa77ac4);
-  const windowStart = start + ATTACK_FREE_DAYS * DAY;
-  const windowEnd = end - 2 * 3_600_000;
+  const windowStart = start + ATTACK_FREE_DAYS * DAY_MS;
+  const windowEnd = end - 2 * HOUR_MS;
   if (windowEnd <= windowStart) throw new Error(`attacks need more than ${ATTACK_FREE_DAYS} days of history: simulate at least ${ATTACK_FREE_DAYS + 1} days`);
   const order = rng.shuffle(kinds.flatMap((kind) => Array.from({ length: perKind }, () => kind)));
   const slot = (windowEnd - windowStart) / order.length;

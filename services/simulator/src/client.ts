@@ -1,4 +1,5 @@
 import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
+import { DAY_MS } from '@tokenwatch/shared/time';
 import { hostIn, subnetOf, type Network } from './networks.js';
 import type { Client } from './population.js';
 import { Rng } from './prng.js';
@@ -11,7 +12,6 @@ import { requestSource, type RequestSource } from './schedules.js';
  * the next request time. Attacks borrow it to build requests with the client's identity.
  */
 
-const DAY = 86_400_000;
 const MAX_HOSTS = 48;
 
 export interface Host {
@@ -66,9 +66,9 @@ export class ClientRuntime {
     this.refreshUserAgent();
     this.credentialId = client.tenant.idp === 'entra' ? rng.uuid() : undefined;
     this.keyGeneration = rng.int(1, 40);
-    this.nextDeploy = start + rng.exp(3 * DAY);
-    this.nextGrowth = start + rng.exp(2 * DAY);
-    this.nextRotation = start + rng.range(3, 90) * DAY;
+    this.nextDeploy = start + rng.exp(3 * DAY_MS);
+    this.nextGrowth = start + rng.exp(2 * DAY_MS);
+    this.nextRotation = start + rng.range(3, 90) * DAY_MS;
     const home = client.networks[0] as Network;
     this.source = requestSource(client.schedule, start, home.utcOffsetHours, rng.fork(7));
     this.nextTime = this.source.next();
@@ -106,17 +106,17 @@ export class ClientRuntime {
       if (this.rng.chance(0.2)) this.version = [this.version[0], this.version[1] + 1, 0];
       else this.version[2] += 1;
       this.refreshUserAgent();
-      this.nextDeploy += this.rng.exp(3 * DAY);
+      this.nextDeploy += this.rng.exp(3 * DAY_MS);
     }
     while (time >= this.nextGrowth) {
       const added = this.rng.int(1, 3);
       for (let i = 0; i < added; i++) this.addHost();
-      this.nextGrowth += this.rng.exp(2 * DAY);
+      this.nextGrowth += this.rng.exp(2 * DAY_MS);
     }
     while (time >= this.nextRotation) {
       if (this.credentialId !== undefined) this.credentialId = this.rng.uuid();
       this.keyGeneration += 1;
-      this.nextRotation += this.rng.range(30, 90) * DAY;
+      this.nextRotation += this.rng.range(30, 90) * DAY_MS;
     }
   }
 

@@ -1,4 +1,5 @@
 import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
+import { DAY_MS } from '@tokenwatch/shared/time';
 import { labelFor, planAttacks } from './attacks.js';
 import { ATTACK_KINDS, type AttackKind, type AttackLabel } from './labels.js';
 import { startEngine } from './start.js';
@@ -45,8 +46,6 @@ export interface Simulation {
   readonly population: Population;
 }
 
-const DAY = 86_400_000;
-
 export function attackKinds(option: SimulateOptions['attacks']): readonly AttackKind[] {
   if (option === undefined || option === 'all') return ATTACK_KINDS;
   if (option === 'none') return [];
@@ -57,7 +56,7 @@ export function simulate(options: SimulateOptions): Simulation {
   const { seed, start, days } = options;
   if (!Number.isInteger(seed)) throw new Error('seed must be an integer');
   if (!(days > 0)) throw new Error('days must be positive');
-  const end = start + days * DAY;
+  const end = start + days * DAY_MS;
   const population = buildPopulation(seed, options.clients ?? 300, options.volume ?? 1);
   const plans = planAttacks(attackKinds(options.attacks), options.attacksPerKind ?? 1, population.clients, start, end, seed);
   const labels = plans.map((plan) => labelFor(plan, population.clients[plan.victim] as Population['clients'][number]));

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
+import { MINUTE_MS, DAY_MS } from '@tokenwatch/shared/time';
 import { labelFor, launch, suits, type AttackPlan } from './attacks.js';
 import { ATTACK_KINDS, type AttackKind, type AttackLabel } from './labels.js';
 import { buildPopulation } from './population.js';
@@ -33,8 +34,6 @@ export type LiveItem =
   /** An attack whose last event has been emitted: its label is complete. */
   | { readonly type: 'label'; readonly label: AttackLabel };
 
-const MINUTE = 60_000;
-const DAY = 86_400_000;
 /** Victims are not reused until this many other attacks have run. */
 const VICTIM_COOLDOWN = 8;
 
@@ -44,7 +43,7 @@ export async function* liveTraffic(options: LiveOptions = {}): AsyncGenerator<Li
   const seed = options.seed ?? 1;
   const clients = options.clients ?? 300;
   const now = options.now ?? Date.now;
-  const every = (options.attackEveryMinutes ?? 5) * MINUTE;
+  const every = (options.attackEveryMinutes ?? 5) * MINUTE_MS;
   const kinds = options.attacks ?? ATTACK_KINDS;
   let volume = 1;
   if (options.eventsPerSecond !== undefined) {
@@ -53,7 +52,7 @@ export async function* liveTraffic(options: LiveOptions = {}): AsyncGenerator<Li
   }
   const population = buildPopulation(seed, clients, volume);
   const liveStart = now();
-  const { engine, runtimes } = startEngine(population, [], [], seed, liveStart - (options.historyDays ?? 0) * DAY, Infinity);
+  const { engine, runtimes } = startEngine(population, [], [], seed, liveStart - (options.historyDays ?? 0) * DAY_MS, Infinity);
   const rng = new Rng(seed, 0x11fe);
   const recent: number[] = [];
   // The first attack (a replay: it needs no history) comes soon after the live start, so a
@@ -63,7 +62,7 @@ export async function* liveTraffic(options: LiveOptions = {}): AsyncGenerator<Li
 
   while (!options.signal?.aborted) {
     const due = engine.peekTime();
-    if (every > 0 && kinds.length > 0 && due >= nextAttack - MINUTE) {
+    if (every > 0 && kinds.length > 0 && due >= nextAttack - MINUTE_MS) {
       const kind = kinds[attacks % kinds.length] as AttackKind;
       const candidates = population.clients.filter((client) => suits(kind, client) && !recent.includes(client.index));
       // The first victim is the busiest one that suits: a replay waits for the victim's next

@@ -1,3 +1,4 @@
+import { MINUTE_MS, HOUR_MS, DAY_MS } from '@tokenwatch/shared/time';
 import type { Schedule } from './population.js';
 import type { Rng } from './prng.js';
 
@@ -7,18 +8,14 @@ import type { Rng } from './prng.js';
  * network's UTC offset; daylight saving is ignored.
  */
 
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
-
 export function localHour(time: number, utcOffsetHours: number): number {
-  const hours = time / HOUR + utcOffsetHours;
+  const hours = time / HOUR_MS + utcOffsetHours;
   return ((hours % 24) + 24) % 24;
 }
 
 /** 0 = Sunday ... 6 = Saturday, local time (1970-01-01 was a Thursday). */
 export function localWeekday(time: number, utcOffsetHours: number): number {
-  return (Math.floor((time + utcOffsetHours * HOUR) / DAY) + 4) % 7;
+  return (Math.floor((time + utcOffsetHours * HOUR_MS) / DAY_MS) + 4) % 7;
 }
 
 const isWeekend = (time: number, offset: number) => {
@@ -54,7 +51,7 @@ class PerRequest implements RequestSource {
 
   next(): number {
     const { perMinute, peakHour, amplitude, weekend } = this.schedule;
-    const meanGap = MINUTE / perMinute;
+    const meanGap = MINUTE_MS / perMinute;
     for (;;) {
       this.time += this.rng.exp(meanGap);
       let accept = loadCurve(this.time, this.offset, peakHour, amplitude);
@@ -123,7 +120,7 @@ class Cron implements RequestSource {
     start: number,
     private readonly rng: Rng,
   ) {
-    const period = schedule.everyMinutes * MINUTE;
+    const period = schedule.everyMinutes * MINUTE_MS;
     this.run = Math.ceil((start - schedule.offsetSeconds * 1000) / period) * period + schedule.offsetSeconds * 1000;
   }
 
@@ -136,7 +133,7 @@ class Cron implements RequestSource {
         time += this.rng.range(500, 8_000);
       }
       this.pending.reverse();
-      this.run += this.schedule.everyMinutes * MINUTE;
+      this.run += this.schedule.everyMinutes * MINUTE_MS;
     }
     return this.pending.pop() as number;
   }
@@ -153,15 +150,15 @@ class Batch implements RequestSource {
     private readonly offset: number,
     private readonly rng: Rng,
   ) {
-    this.day = Math.floor((start + offset * HOUR) / DAY);
+    this.day = Math.floor((start + offset * HOUR_MS) / DAY_MS);
   }
 
   next(): number {
     while (this.pending.length === 0) {
-      const begin = this.day * DAY - this.offset * HOUR + this.schedule.localMinuteOfDay * MINUTE + this.rng.range(0, 20_000);
+      const begin = this.day * DAY_MS - this.offset * HOUR_MS + this.schedule.localMinuteOfDay * MINUTE_MS + this.rng.range(0, 20_000);
       this.day += 1;
       if (begin < this.start) continue;
-      const times = Array.from({ length: this.schedule.tokens }, () => Math.floor(begin + this.rng.float() * this.schedule.spreadMinutes * MINUTE));
+      const times = Array.from({ length: this.schedule.tokens }, () => Math.floor(begin + this.rng.float() * this.schedule.spreadMinutes * MINUTE_MS));
       this.pending.push(...times.sort((a, b) => b - a));
     }
     return this.pending.pop() as number;
@@ -189,12 +186,12 @@ class Ci implements RequestSource {
 
   next(): number {
     while (this.pending.length === 0) {
-      this.time += this.rng.exp(HOUR / this.schedule.buildsPerHour);
+      this.time += this.rng.exp(HOUR_MS / this.schedule.buildsPerHour);
       if (!this.inHours(this.time)) {
         // Skip to 08:00 local of the next working day rather than thinning through the night.
-        const localDay = Math.floor((this.time + this.offset * HOUR) / DAY);
-        let next = (localDay + (localHour(this.time, this.offset) >= 8 ? 1 : 0)) * DAY - this.offset * HOUR + 8 * HOUR;
-        while (isWeekend(next, this.offset)) next += DAY;
+        const localDay = Math.floor((this.time + this.offset * HOUR_MS) / DAY_MS);
+        let next = (localDay + (localHour(this.time, this.offset) >= 8 ? 1 : 0)) * DAY_MS - this.offset * HOUR_MS + 8 * HOUR_MS;
+        while (isWeekend(next, this.offset)) next += DAY_MS;
         this.time = next;
         continue;
       }

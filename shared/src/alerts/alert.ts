@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { fromClickHouseTime } from '../storage/time.js';
+import { clickHouseTimeSchema } from '../storage/time.js';
 
 /**
  * An alert: what a detector found (the finding), about which client, with the evidence an
@@ -62,11 +62,6 @@ export function alertFingerprint(draft: Pick<AlertDraft, 'finding' | 'tenant' | 
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
 }
 
-const clickhouseTime = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$/, 'expected a ClickHouse DateTime64 text')
-  .transform(fromClickHouseTime);
-
 /** One stored alert as ClickHouse returns it (JSONEachRow): validated, times in epoch ms. */
 export const storedAlertSchema = z.object({
   alert_id: z.string(),
@@ -78,9 +73,9 @@ export const storedAlertSchema = z.object({
   client_id: z.string(),
   client_name: z.string(),
   alert_key: z.string(),
-  window_start: clickhouseTime,
-  first_seen: clickhouseTime,
-  last_seen: clickhouseTime,
+  window_start: clickHouseTimeSchema,
+  first_seen: clickHouseTimeSchema,
+  last_seen: clickHouseTimeSchema,
   event_count: z.coerce.number().int().nonnegative(),
   summary: z.string(),
   evidence: z.string().transform((text, context) => {
@@ -95,8 +90,8 @@ export const storedAlertSchema = z.object({
   }),
   event_ids: z.array(z.string()),
   status: z.enum(ALERT_STATUSES),
-  created_at: clickhouseTime,
-  updated_at: clickhouseTime,
+  created_at: clickHouseTimeSchema,
+  updated_at: clickHouseTimeSchema,
 });
 
 export type StoredAlert = z.output<typeof storedAlertSchema>;

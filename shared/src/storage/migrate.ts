@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { z } from 'zod';
 import { ConfigError, errorMessage } from '../errors.js';
+import { queryRows } from './sql.js';
 
 /**
  * Versioned schema migrations: plain .sql files named `NNNN_description.sql` in
@@ -73,10 +75,11 @@ export async function migrate(
   return { applied };
 }
 
+const appliedVersionRow = z.object({ version: z.coerce.number() });
+
 async function appliedVersions(client: ClickHouseClient): Promise<Set<number>> {
-  const result = await client.query({ query: 'SELECT version FROM schema_migrations FINAL', format: 'JSONEachRow' });
-  const rows = await result.json<{ version: number }>();
-  return new Set(rows.map((row) => Number(row.version)));
+  const rows = await queryRows(client, 'SELECT version FROM schema_migrations FINAL', {}, appliedVersionRow);
+  return new Set(rows.map((row) => row.version));
 }
 
 export interface SchemaState {
@@ -162,14 +165,17 @@ const RETAINED_TABLES = [
  * TOKENWATCH_RETENTION_DAYS may change between runs. MODIFY TTL rewrites parts, so it is
  * issued only for a table whose TTL differs from the setting.
  */
+const tableEngineRow = z.object({ name: z.string(), engine_full: z.string() });
+
 async function applyRetention(client: ClickHouseClient, days: number): Promise<void> {
-  const result = await client.query({
-    query: `SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN {tables:Array(String)}`,
-    query_params: { tables: RETAINED_TABLES.map(({ table }) => table) },
-    format: 'JSONEachRow',
-  });
+  const rows = await queryRows(
+    client,
+    `SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN {tables:Array(String)}`,
+    { tables: RETAINED_TABLES.map(({ table }) => table) },
+    tableEngineRow,
+  );
   const current = new Map(
-    (await result.json<{ name: string; engine_full: string }>()).map((row) => [row.name, row.engine_full.match(/toIntervalDay\((?:_CAST\()?(\d+)/)?.[1]]),
+    rows.map((row) => [row.name, row.engine_full.match(/toIntervalDay\((?:_CAST\()?(\d+)/)?.[1]]),
   );
   for (const { table, ttl } of RETAINED_TABLES) {
     const tableDays = current.get(table);

@@ -1,7 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { z } from 'zod';
 import { DependencyError, errorMessage } from '../errors.js';
+import { DAY_MS } from '../time.js';
 import { describeRefusal, isRefusedData, refusedRow, RowsRefusedError } from './insert-errors.js';
-import { insertJsonLines, sql } from './sql.js';
+import { insertJsonLines, queryRows, sql } from './sql.js';
 
 const INSERT_TOKEN_REQUESTS = sql(import.meta.url, './insert-token-requests.sql');
 const STORED_EVENT_IDS = sql(import.meta.url, './stored-event-ids.sql');
@@ -11,8 +13,6 @@ const STORED_EVENT_IDS = sql(import.meta.url, './stored-event-ids.sql');
  * (max_partitions_per_insert_block's default); writers split their batches by `partitionOf`.
  */
 export const MAX_PARTITIONS_PER_INSERT = 100;
-
-const DAY_MS = 86_400_000;
 
 /**
  * The token_requests partition an event time (epoch ms) falls in: its week, as `PARTITION BY
@@ -56,10 +56,11 @@ export async function insertTokenRequests(
   }
 }
 
+const storedEventIdRow = z.object({ event_id: z.string() });
+
 /** Which of these event ids are already stored (for import's duplicate count). */
 export async function findStoredEventIds(client: ClickHouseClient, eventIds: readonly string[]): Promise<Set<string>> {
   if (eventIds.length === 0) return new Set();
-  const result = await client.query({ query: STORED_EVENT_IDS, query_params: { ids: eventIds }, format: 'JSONEachRow' });
-  const rows = await result.json<{ event_id: string }>();
+  const rows = await queryRows(client, STORED_EVENT_IDS, { ids: eventIds }, storedEventIdRow);
   return new Set(rows.map((row) => row.event_id));
 }

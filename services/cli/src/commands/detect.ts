@@ -6,10 +6,11 @@ import { loadConfigFile } from '@tokenwatch/server/config-file';
 import { openStorage } from '@tokenwatch/server/storage';
 import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
 import { createRegistry } from '@tokenwatch/shared/metrics';
+import { DAY_MS } from '@tokenwatch/shared/time';
 import { parseFlags, timeFlag } from '../flags.js';
 import { untilSignal, type CommandContext } from '../run.js';
 
-const BACKTEST_DEFAULT_MS = 7 * 86_400_000;
+const BACKTEST_DEFAULT_MS = 7 * DAY_MS;
 
 const detectFlags = (now: number) =>
   z

@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError, errorMessage } from '@tokenwatch/shared/errors';
+import { DAY_MS } from '@tokenwatch/shared/time';
 import { renderNative, simulate } from '@tokenwatch/simulator/index';
 import { parseFlags } from '../flags.js';
 
-const DAY = 86_400_000;
 /** Lines per stdout write: one write per line would cost more than generating them. */
 const CHUNK_LINES = 2_000;
 
@@ -34,7 +34,7 @@ export const simulateFlags = z.object({
 export async function simulateCommand(flags: unknown): Promise<void> {
   const options = parseFlags(simulateFlags, flags);
   const { days, seed } = options;
-  const start = options.start ?? Math.floor(Date.now() / DAY) * DAY - days * DAY;
+  const start = options.start ?? Math.floor(Date.now() / DAY_MS) * DAY_MS - days * DAY_MS;
 
   let simulation;
   try {

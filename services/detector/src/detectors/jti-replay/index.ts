@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import { MAX_ALERT_EVENT_IDS, type AlertDraft, type Severity } from '@tokenwatch/shared/alerts/alert';
+import { DAY_MS, MINUTE_MS } from '@tokenwatch/shared/time';
 import { allSettingsOf, settingsFor } from '../../config.js';
 import { windowParams, type DetectContext, type Detector, type DetectWindow } from '../../detector.js';
+import { groupBy } from '../../group-by.js';
 import { ASSERTION_HYGIENE, JTI_CROSS_CLIENT, JTI_REPLAY } from './findings.js';
 
 const NEW_JTIS = sql(import.meta.url, './new-jtis.sql');
@@ -14,7 +16,7 @@ const HYGIENE = sql(import.meta.url, './hygiene.sql');
 const UNVERIFIED_NOTE = ' Every use was refused by the IdP and its claims are unverified: the client and jti may be forged.';
 
 /** Clock difference tolerated between the IdP and the assertion's issuer when judging exp. */
-const EXP_LEEWAY_MS = 60_000;
+const EXP_LEEWAY_MS = MINUTE_MS;
 
 const newJtiRow = z.object({
   tenant: z.string(),
@@ -141,7 +143,7 @@ function replayedUses(uses: readonly RequestRow[], windowWithoutExpMinutes: numb
   const [first, ...rest] = uses;
   if (!first) return [];
   const expiry =
-    first.exp !== null && first.exp > 0 ? first.exp * 1000 + EXP_LEEWAY_MS : first.time_ms + windowWithoutExpMinutes * 60_000;
+    first.exp !== null && first.exp > 0 ? first.exp * 1000 + EXP_LEEWAY_MS : first.time_ms + windowWithoutExpMinutes * MINUTE_MS;
   return rest.filter((use) => use.time_ms <= expiry);
 }
 
@@ -258,7 +260,7 @@ async function findHygieneIssues(context: DetectContext, window: DetectWindow): 
     if (row.iat_age_seconds !== null && Math.abs(row.iat_age_seconds) > settings.hygiene.max_clock_skew_seconds) {
       issues.push(['iat_skew', settings.hygiene.max_clock_skew_seconds]);
     }
-    const day = Math.floor(row.time_ms / 86_400_000) * 86_400_000;
+    const day = Math.floor(row.time_ms / DAY_MS) * DAY_MS;
     for (const [issue, limit] of issues) {
       const key = [row.tenant, row.client_id, issue, day].join('\u0000');
       const group = groups.get(key) ?? { issue, limit, rows: [] };
@@ -276,7 +278,7 @@ async function findHygieneIssues(context: DetectContext, window: DetectWindow): 
       client_id: first.client_id,
       client_name: first.client_name,
       alert_key: issue,
-      window_start: Math.floor(first.time_ms / 86_400_000) * 86_400_000,
+      window_start: Math.floor(first.time_ms / DAY_MS) * DAY_MS,
       first_seen: first.time_ms,
       last_seen: issueRows.at(-1)!.time_ms,
       event_count: issueRows.length,
@@ -291,15 +293,4 @@ async function findHygieneIssues(context: DetectContext, window: DetectWindow): 
       event_ids: issueRows.slice(0, 100).map((row) => row.event_id),
     });
   });
-}
-
-function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return groups;
 }

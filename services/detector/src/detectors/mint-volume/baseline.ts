@@ -3,6 +3,8 @@
  * computed in ClickHouse by baselines.sql). Pure functions, unit-tested apart from ClickHouse.
  */
 
+import { HOUR_MS, DAY_MS, WEEK_MS } from '@tokenwatch/shared/time';
+
 export type BaselineKind = 'hour_of_week' | 'trailing' | 'cold_start';
 
 export interface Baseline {
@@ -36,10 +38,6 @@ export function score(observed: number, baseline: Baseline): number {
   return (observed - baseline.median) / Math.max(baseline.mad, 1);
 }
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-const WEEK = 7 * DAY;
-
 /** Which past buckets a bucket is judged against: computed by baselines.sql. */
 export type BaselinePlan =
   | { readonly kind: 'cold_start' }
@@ -71,15 +69,15 @@ export interface PlanSettings {
 export function planBaseline(bucketStart: number, firstSeen: number, settings: PlanSettings): BaselinePlan {
   const { bucketMs } = settings;
   const firstBucket = Math.floor(firstSeen / bucketMs) * bucketMs;
-  const hour = Math.floor(bucketStart / HOUR) * HOUR;
-  const cold = settings.coldStartHours * HOUR;
-  const range = settings.baselineDays * DAY;
+  const hour = Math.floor(bucketStart / HOUR_MS) * HOUR_MS;
+  const cold = settings.coldStartHours * HOUR_MS;
+  const range = settings.baselineDays * DAY_MS;
   if (hour - firstBucket < cold) return { kind: 'cold_start' };
-  const weeks = Math.min(Math.floor((hour - firstBucket) / WEEK), Math.floor(range / WEEK));
-  if (hour - firstBucket >= settings.hourOfWeekMinWeeks * WEEK && weeks > 0) {
-    return { kind: 'hour_of_week', end: hour, windowStart: hour - weeks * WEEK, samples: weeks * (HOUR / bucketMs) };
+  const weeks = Math.min(Math.floor((hour - firstBucket) / WEEK_MS), Math.floor(range / WEEK_MS));
+  if (hour - firstBucket >= settings.hourOfWeekMinWeeks * WEEK_MS && weeks > 0) {
+    return { kind: 'hour_of_week', end: hour, windowStart: hour - weeks * WEEK_MS, samples: weeks * (HOUR_MS / bucketMs) };
   }
-  const day = Math.floor(hour / DAY) * DAY;
+  const day = Math.floor(hour / DAY_MS) * DAY_MS;
   const end = day - firstBucket >= cold ? day : hour;
   const windowStart = Math.max(end - range, firstBucket);
   return { kind: 'trailing', end, windowStart, samples: Math.round((end - windowStart) / bucketMs) };

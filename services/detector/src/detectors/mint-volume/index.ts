@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import type { AlertDraft } from '@tokenwatch/shared/alerts/alert';
+import { DAY_MS, MINUTE_MS, WEEK_MS } from '@tokenwatch/shared/time';
 import { clientKey, readClientHistory, type ClientHistory } from '../../clients.js';
 import { settingsFor, type DetectorsConfig, type MintVolumeConfig } from '../../config.js';
 import { windowParams, type DetectContext, type Detector, type DetectWindow } from '../../detector.js';
@@ -12,10 +13,6 @@ const TOUCHED_BUCKETS = sql(import.meta.url, './touched-buckets.sql');
 const BUCKET_COUNTS = sql(import.meta.url, './bucket-counts.sql');
 const TOP_SOURCES = sql(import.meta.url, './top-sources.sql');
 const BASELINES = sql(import.meta.url, './baselines.sql');
-
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-const WEEK = 7 * DAY;
 
 const touchedRow = z.object({ tenant: z.string(), client_id: z.string(), bucket_ms: z.coerce.number() });
 type TouchedRow = z.output<typeof touchedRow>;
@@ -68,7 +65,7 @@ export function createMintVolume(): Detector {
   async function detect(context: DetectContext, window: DetectWindow): Promise<AlertDraft[]> {
     const { clickhouse, config } = context;
     const settings = config.mint_volume;
-    const bucketMs = settings.bucket_minutes * 60_000;
+    const bucketMs = settings.bucket_minutes * MINUTE_MS;
     const touched = await queryRows(clickhouse, TOUCHED_BUCKETS, { ...windowParams(window), bucket_minutes: settings.bucket_minutes }, touchedRow);
     if (touched.length === 0) return [];
     const clients = uniqueClients(touched);
@@ -91,7 +88,7 @@ export function createMintVolume(): Detector {
       plan: planBaseline(row.bucket_ms, history.get(clientKey(row.tenant, row.client_id))?.firstSeen ?? row.bucket_ms, planSettings),
     }));
     await fillBaselines(context, plans.filter(({ row, plan }) => plan.kind !== 'cold_start' && !baselines.has(baselineKey(row, 'mint_volume', plan))));
-    evictBefore(baselines, firstBucket - 2 * DAY);
+    evictBefore(baselines, firstBucket - 2 * DAY_MS);
 
     const drafts: AlertDraft[] = [];
     for (const { row, plan } of plans) {
@@ -122,7 +119,7 @@ export function createMintVolume(): Detector {
       if (requests.size === 0) continue;
       const list = [...requests.values()];
       const weekSlots = kind === 'hour_of_week'
-        ? [...new Set(list.flatMap(({ plan }) => Array.from({ length: Math.round((plan.end - plan.windowStart) / WEEK) }, (_, k) => plan.end - (k + 1) * WEEK)))]
+        ? [...new Set(list.flatMap(({ plan }) => Array.from({ length: Math.round((plan.end - plan.windowStart) / WEEK_MS) }, (_, k) => plan.end - (k + 1) * WEEK_MS)))]
         : [];
       const rows = await queryRows(context.clickhouse, BASELINES, {
         by_week: kind === 'hour_of_week' ? 1 : 0,
@@ -177,7 +174,7 @@ export function createMintVolume(): Detector {
     enabled: (config) => config.mint_volume.enabled,
     detect,
     resolveAfterMs: (config: DetectorsConfig) =>
-      new Map(Object.keys(SERIES).map((finding) => [finding, config.mint_volume.resolve_after_minutes * 60_000])),
+      new Map(Object.keys(SERIES).map((finding) => [finding, config.mint_volume.resolve_after_minutes * MINUTE_MS])),
   };
 }
 
@@ -205,7 +202,7 @@ async function burstDraft(
     outcome: SERIES[finding].outcome,
     failure_codes: context.config.mint_volume.failure_error_codes,
   }, sourceRow);
-  const minutes = bucketMs / 60_000;
+  const minutes = bucketMs / MINUTE_MS;
   const normal = baseline.kind === 'cold_start' ? `the new-client cap of ${limit}` : `a usual ${baseline.median} (MAD ${baseline.mad})`;
   const what = finding === 'mint_volume' ? 'tokens issued' : 'failed client authentications';
   const asns = new Set(sources.map((source) => source.asn).filter((asn) => asn > 0));
@@ -216,7 +213,7 @@ async function burstDraft(
     client_name: history?.clientName ?? '',
     alert_key: finding,
     // One alert per client and UTC day; each further anomalous bucket updates it.
-    window_start: Math.floor(row.bucket_ms / DAY) * DAY,
+    window_start: Math.floor(row.bucket_ms / DAY_MS) * DAY_MS,
     first_seen: row.bucket_ms,
     last_seen: row.bucket_ms + bucketMs,
     event_count: observed,

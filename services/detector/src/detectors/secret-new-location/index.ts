@@ -1,21 +1,22 @@
 import { z } from 'zod';
 import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import type { AlertDraft, Severity } from '@tokenwatch/shared/alerts/alert';
+import { DAY_MS } from '@tokenwatch/shared/time';
 import { Allowlist } from '../../allowlist.js';
 import { clientKey, readClientHistory } from '../../clients.js';
 import { allSettingsOf, settingsFor, type DetectorsConfig } from '../../config.js';
 import { windowParams, type DetectContext, type Detector } from '../../detector.js';
+import { groupBy } from '../../group-by.js';
 import { SECRET_NEW_LOCATION } from './findings.js';
 
 const NEW_SECRET_USES = sql(import.meta.url, './new-secret-uses.sql');
 const KNOWN_LOCATIONS = sql(import.meta.url, './known-locations.sql');
 
-const DAY = 86_400_000;
 /**
  * A location stays "new" for this long after its first request: further requests from it
  * update the same alert (count, last_seen) instead of passing silently as "seen before".
  */
-const NEW_FOR_MS = DAY;
+const NEW_FOR_MS = DAY_MS;
 
 const useRow = z.object({
   tenant: z.string(),
@@ -80,14 +81,15 @@ export const secretNewLocation: Detector = {
 
     const history = await readClientHistory(clickhouse, uses);
     const lookbackDays = Math.max(...allSettingsOf(config, 'secret_new_location').map((settings) => settings.lookback_days));
-    const earliest = Math.min(...uses.map((use) => use.first_ms)) - NEW_FOR_MS - (lookbackDays + 1) * DAY;
-    const known = groupByClient(
+    const earliest = Math.min(...uses.map((use) => use.first_ms)) - NEW_FOR_MS - (lookbackDays + 1) * DAY_MS;
+    const known = groupBy(
       await queryRows(clickhouse, KNOWN_LOCATIONS, {
         tenants: [...new Set(uses.map((use) => use.tenant))],
         clients: [...new Set(uses.map((use) => use.client_id))],
         from: new Date(earliest).toISOString().slice(0, 10),
         to: new Date(Math.max(...uses.map((use) => use.last_ms))).toISOString().slice(0, 10),
       }, knownRow),
+      (row) => clientKey(row.tenant, row.client_id),
     );
 
     const allowlist = new Allowlist(config.allowlist);
@@ -97,8 +99,8 @@ export const secretNewLocation: Detector = {
       if (allowlist.match(use, window.now)) continue;
       const firstSeen = history.get(clientKey(use.tenant, use.client_id))?.firstSeen ?? use.first_ms;
       const clientRows = known.get(clientKey(use.tenant, use.client_id)) ?? [];
-      const lookbackMs = settings.lookback_days * DAY;
-      const draft = findNewLocation(use, clientRows, { lookbackMs, learningMs: settings.learning_days * DAY, firstSeen }, settings.levels);
+      const lookbackMs = settings.lookback_days * DAY_MS;
+      const draft = findNewLocation(use, clientRows, { lookbackMs, learningMs: settings.learning_days * DAY_MS, firstSeen }, settings.levels);
       if (draft) drafts.push({ ...draft, client_name: use.client_name || (history.get(clientKey(use.tenant, use.client_id))?.clientName ?? '') });
     }
     return drafts;
@@ -218,15 +220,4 @@ function summarise(rows: readonly Known[], valueOf: (row: Known) => string) {
     locations.set(value, location);
   }
   return [...locations.values()].sort((a, b) => b.requests - a.requests);
-}
-
-function groupByClient(rows: readonly Known[]): Map<string, Known[]> {
-  const groups = new Map<string, Known[]>();
-  for (const row of rows) {
-    const key = clientKey(row.tenant, row.client_id);
-    const group = groups.get(key);
-    if (group) group.push(row);
-    else groups.set(key, [row]);
-  }
-  return groups;
 }
