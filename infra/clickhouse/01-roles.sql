@@ -52,7 +52,9 @@ GRANT SELECT ON tokenwatch.schema_migrations TO tokenwatch_notifier;
 -- Investigator (`tokenwatch sql`, `tokenwatch alerts`, dashboards): reads every tokenwatch table.
 GRANT SELECT ON tokenwatch.* TO tokenwatch_investigator;
 
--- The investigator's limits. readonly = 2: no writes and no DDL, but a request may still carry
+-- The investigator's limits (the server-mode twin of TOKENWATCH_SQL_MAX_ROWS, _MAX_BYTES,
+-- _MAX_MEMORY and _TIMEOUT_SECONDS, with their defaults: on a server the profile decides).
+-- readonly = 2: no writes and no DDL, but a request may still carry
 -- settings (the HTTP client sends readonly=2 and max_execution_time=120 with every query, see
 -- READ_ONLY_LIMITS in shared/src/storage/clickhouse.ts, and enables response compression).
 -- MIN/MAX and CONST are constraints: neither a request nor a query's SETTINGS clause may lift a
@@ -65,7 +67,9 @@ SETTINGS
     max_execution_time = 120 MIN 1 MAX 120,
     timeout_overflow_mode = 'throw' CONST,
     max_result_rows = 1000000 MIN 1 MAX 1000000,
+    max_result_bytes = 134217728 MIN 1 MAX 134217728,
     result_overflow_mode = 'throw' CONST,
+    max_memory_usage = 536870912 MIN 1 MAX 536870912,
     max_rows_to_read = 2000000000 MIN 1 MAX 2000000000,
     read_overflow_mode = 'throw' CONST
 TO tokenwatch_investigator;

@@ -226,7 +226,7 @@ describe('infra/clickhouse in the embedded engine (ClickHouse 26.7 via chDB)', (
 
   it('the investigator profile holds its limits and accepts what `tokenwatch sql` sends', () => {
     expect(profile.map(({ name }) => name).sort()).toEqual(
-      ['max_execution_time', 'max_result_rows', 'max_rows_to_read', 'read_overflow_mode', 'readonly', 'result_overflow_mode', 'timeout_overflow_mode'].sort(),
+      ['max_execution_time', 'max_memory_usage', 'max_result_bytes', 'max_result_rows', 'max_rows_to_read', 'read_overflow_mode', 'readonly', 'result_overflow_mode', 'timeout_overflow_mode'].sort(),
     );
     // The settings of every server-mode read-only request (READ_ONLY_LIMITS) are accepted.
     for (const [name, value] of Object.entries(READ_ONLY_LIMITS)) run(`SET ${name} = ${value}`);
@@ -241,6 +241,9 @@ describe('infra/clickhouse in the embedded engine (ClickHouse 26.7 via chDB)', (
     expect(failure('SET max_execution_time = 0')).toMatch(/SETTING_CONSTRAINT_VIOLATION/);
     expect(failure(`SELECT 1 SETTINGS max_result_rows = ${maxOf('max_result_rows') + 1}`)).toMatch(/SETTING_CONSTRAINT_VIOLATION/);
     expect(failure('SELECT 1 SETTINGS max_rows_to_read = 0')).toMatch(/SETTING_CONSTRAINT_VIOLATION/);
+    expect(failure(`SELECT 1 SETTINGS max_result_bytes = ${maxOf('max_result_bytes') + 1}`)).toMatch(/SETTING_CONSTRAINT_VIOLATION/);
+    expect(failure(`SELECT 1 SETTINGS max_memory_usage = ${maxOf('max_memory_usage') + 1}`)).toMatch(/SETTING_CONSTRAINT_VIOLATION/);
+    expect(failure('SELECT 1 SETTINGS max_memory_usage = 0')).toMatch(/SETTING_CONSTRAINT_VIOLATION/);
     expect(failure("SELECT 1 SETTINGS result_overflow_mode = 'break'")).toMatch(/SETTING_CONSTRAINT_VIOLATION/);
     expect(failure("SELECT 1 SETTINGS read_overflow_mode = 'break'")).toMatch(/SETTING_CONSTRAINT_VIOLATION/);
     expect(failure("SELECT 1 SETTINGS timeout_overflow_mode = 'break'")).toMatch(/SETTING_CONSTRAINT_VIOLATION/);
@@ -253,6 +256,8 @@ describe('infra/clickhouse in the embedded engine (ClickHouse 26.7 via chDB)', (
     expect(run('SELECT count() FROM numbers(1000)').trim()).toBe('1000');
     expect(failure('SELECT number FROM numbers(10) SETTINGS max_result_rows = 5')).toMatch(/TOO_MANY_ROWS|Limit for result exceeded/);
     expect(failure('SELECT count() FROM numbers(100000) SETTINGS max_rows_to_read = 1000')).toMatch(/TOO_MANY_ROWS|max_rows_to_read/);
+    // The memory limit is what bounds the serving process: the 600 MB result of issue #11 fails.
+    expect(failure("SELECT repeat('x', 1000000) FROM numbers(600)")).toMatch(/MEMORY_LIMIT_EXCEEDED|memory limit|TOO_MANY_BYTES|Limit for result/);
   });
 
   it('a user that may not change the schema fails at start-up with one line naming `tokenwatch migrate`', async () => {
