@@ -4,6 +4,7 @@ import type { NotifyConfig } from './config.js';
 import type { Settings } from '@tokenwatch/shared/config/settings';
 import { ConfigError, DependencyError, errorMessage } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
+import { redactText } from '@tokenwatch/shared/redact';
 import { createNotifierMetrics } from '@tokenwatch/shared/metrics';
 import { AlertFeed, type SinkRound } from './feed.js';
 import { Ledger } from './ledger.js';
@@ -95,7 +96,7 @@ export async function startNotifier(options: {
         if (error instanceof ConfigError) throw error;
         failedRounds += 1;
         metrics.roundErrors.inc();
-        logger.error({ err: errorMessage(error), failed_rounds: failedRounds }, 'notifier round failed; alerts stay pending, retrying');
+        logger.error({ err: redactText(errorMessage(error)), failed_rounds: failedRounds }, 'notifier round failed; alerts stay pending, retrying');
       }
       const pause = Math.min(config.poll_interval_ms * 2 ** Math.min(failedRounds, 6), Math.max(config.poll_interval_ms, ROUND_RETRY_MAX_MS));
       await new Promise<void>((resolve) => {
