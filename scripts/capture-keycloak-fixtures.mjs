@@ -146,13 +146,16 @@ const version = await serverVersion();
 mkdirSync(outDir, { recursive: true });
 const manifest = { keycloak_version: version, captured_at: new Date().toISOString(), realm: realmName, token_endpoint: tokenEndpoint, cases: [] };
 for (const testCase of cases) {
+  const signedBefore = sentAssertions.length;
   const requests = await testCase.requests();
+  // The jti of each assertion the case signed, for the tests to expect.
+  const jtis = sentAssertions.slice(signedBefore).map((jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()).jti);
   const offset = logSize();
   const answers = [];
   for (const request of requests) answers.push(await tokenRequest(request));
   const records = await eventsSince(offset, requests.length);
   writeFileSync(join(outDir, `${testCase.name}.jsonl`), records.map(({ line }) => `${line}\n`).join(''));
-  manifest.cases.push({ name: testCase.name, about: testCase.about, answers, records: records.length });
+  manifest.cases.push({ name: testCase.name, about: testCase.about, assertion_jtis: jtis, answers, records: records.length });
   console.log(`${testCase.name}: ${answers.map((a) => a.status + (a.error ? ` ${a.error}` : '')).join(', ')}; ${records.length} log records`);
 }
 manifest.secrets = [...realm.clients.map((c) => c.secret).filter(Boolean), 'wrong-secret-basic-0000', 'wrong-secret-post-0000', 'secret-of-no-client-0000', 'wrong-hs256-key-000000000000000000000000', ...sentAssertions];
