@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { keycloakFormat } from '@tokenwatch/ingest/formats/keycloak';
-import { UNKNOWN, UNSPECIFIED_IP, type TokenRequest } from '@tokenwatch/shared/events/token-request';
+import { UNKNOWN, UNSPECIFIED_IP, type AuthMethod, type TokenRequest } from '@tokenwatch/shared/events/token-request';
 import { eventOf, validated } from '../../helpers/formats.js';
 
 // What a real Keycloak logged (scripts/capture-keycloak-fixtures.mjs against infra/keycloak's
@@ -28,6 +28,16 @@ const jtiOf = (name: string): string => {
   return jti;
 };
 
+interface Summary {
+  readonly tenant: string;
+  readonly client_id: string;
+  readonly outcome: 'success' | 'failure';
+  readonly auth_method: AuthMethod;
+  readonly assertion_jti: string | undefined;
+  readonly error_code: string | undefined;
+  readonly replay_reported: boolean | undefined;
+}
+
 interface Stored {
   readonly event: TokenRequest;
   readonly raw: string | undefined;
@@ -48,7 +58,7 @@ function storedEvents(name: string): Stored[] {
 }
 
 /** The fields the issue names, of the event a case stores. */
-const summary = ({ event }: Stored) => ({
+const summary = ({ event }: Stored): Summary => ({
   tenant: event.tenant,
   client_id: event.client_id,
   outcome: event.outcome,
@@ -58,7 +68,7 @@ const summary = ({ event }: Stored) => ({
   replay_reported: event.replay_reported,
 });
 
-const event = (client: string, outcome: 'success' | 'failure', auth_method: string, jti?: string, error_code?: string) => ({
+const event = (client: string, outcome: 'success' | 'failure', auth_method: AuthMethod, jti?: string, error_code?: string): Summary => ({
   tenant: 'demo',
   client_id: client,
   outcome,
@@ -68,7 +78,7 @@ const event = (client: string, outcome: 'success' | 'failure', auth_method: stri
   replay_reported: undefined,
 });
 
-const EXPECTED: Readonly<Record<string, () => ReturnType<typeof summary>[]>> = {
+const EXPECTED: Readonly<Record<string, () => Summary[]>> = {
   'secret-basic-success': () => [event('svc-secret-basic', 'success', 'client_secret')],
   'secret-basic-wrong-secret': () => [event('svc-secret-basic', 'failure', 'unknown', undefined, 'invalid_client_credentials')],
   'secret-post-success': () => [event('svc-secret-post', 'success', 'client_secret')],
@@ -85,7 +95,7 @@ const EXPECTED: Readonly<Record<string, () => ReturnType<typeof summary>[]>> = {
 };
 
 /** A replay logs: the first use's CLIENT_LOGIN, the `issuedFor 'null'` warning, the second use's CLIENT_LOGIN_ERROR. */
-function replay(client: string, method: string, jti: string): ReturnType<typeof summary>[] {
+function replay(client: string, method: AuthMethod, jti: string): Summary[] {
   return [
     event(client, 'success', method, jti),
     { tenant: UNKNOWN, client_id: UNKNOWN, outcome: 'failure', auth_method: 'unknown', assertion_jti: jti, error_code: 'invalid_client', replay_reported: true },
