@@ -20,16 +20,23 @@ const FIXTURES = new URL('../fixtures/formats/', import.meta.url);
 
 function fixtureMessages(): string[] {
   const messages: string[] = [];
-  for (const format of readdirSync(FIXTURES)) {
-    for (const file of readdirSync(new URL(`${format}/`, FIXTURES))) {
-      const text = readFileSync(new URL(`${format}/${file}`, FIXTURES), 'utf8');
-      if (file.endsWith('.log') || file.endsWith('.jsonl')) messages.push(...text.split('\n').filter((line) => line.trim() !== ''));
-      else messages.push(JSON.stringify(JSON.parse(text)));
-    }
+  for (const entry of readdirSync(FIXTURES, { recursive: true, withFileTypes: true })) {
+    // A capture's cases.json (keycloak/real-26.x) describes the run; it is not a record.
+    if (!entry.isFile() || entry.name === 'cases.json') continue;
+    const text = readFileSync(`${entry.parentPath}/${entry.name}`, 'utf8');
+    if (entry.name.endsWith('.log') || entry.name.endsWith('.jsonl')) messages.push(...text.split('\n').filter((line) => line.trim() !== ''));
+    else messages.push(JSON.stringify(JSON.parse(text)));
   }
   // Interleave formats so the consumer sees them mixed within batches.
   return messages.map((message, i) => ({ message, key: (i * 7919) % messages.length })).sort((a, b) => a.key - b.key).map(({ message }) => message);
 }
+
+/** The jtis a real Keycloak reported replayed, in the order they were captured. */
+const REAL_REPLAYS = (
+  JSON.parse(readFileSync(new URL('keycloak/real-26.x/cases.json', FIXTURES), 'utf8')) as { cases: { name: string; assertion_jtis: string[] }[] }
+).cases
+  .filter((c) => c.name.endsWith('-replay'))
+  .flatMap((c) => c.assertion_jtis);
 
 describe('mixed IdP formats through Kafka', () => {
   // Fixture events are dated back to 2024: a longer retention keeps TTL from dropping them mid-test.
@@ -97,7 +104,9 @@ describe('mixed IdP formats through Kafka', () => {
       'd6a4f5e7-8192-4dae-bfc0-31425d6e7f80', // the JSON log record, 00:02:13Z
       'a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d', // text lines, 01:02:09 and later (read as UTC)
       'b4e2d3c5-6f70-4b8c-9dae-1f203b4c5d6e',
+      'c5f3e4d6-7081-4c9d-aebf-20314c5d6e7f', // issuedFor 'null', nothing names the client: client unknown
       'e7b5a6f8-9203-4ebf-8c01-42536e7f8091',
+      ...REAL_REPLAYS, // what Keycloak 26.5.6 logged (keycloak/real-26.x), 2026-11-30
     ]);
     expect(rows[1]).toEqual({
       tenant: 'unknown',
@@ -116,7 +125,8 @@ describe('mixed IdP formats through Kafka', () => {
     });
     // A JSON record's MDC, and a text line printed with its MDC, name the realm and the address.
     expect(rows[0]).toMatchObject({ tenant: 'acme', client_id: 'svc-payments', source_ip: '::ffff:203.0.113.91', grant_type: 'unknown' });
-    expect(rows[3]).toMatchObject({ tenant: 'acme', client_id: 'svc-reports', source_ip: '::ffff:198.51.100.77', ip_scope: 'reserved' });
+    expect(rows[3]).toMatchObject({ tenant: 'unknown', client_id: 'unknown', source_ip: '::' });
+    expect(rows[4]).toMatchObject({ tenant: 'acme', client_id: 'svc-reports', source_ip: '::ffff:198.51.100.77', ip_scope: 'reserved' });
   });
 
   it('dead-letters the malformed messages with a reason naming the format, and counts the skipped ones', async () => {

@@ -47,8 +47,19 @@ const OUTCOMES: ReadonlyMap<string, 'success' | 'failure'> = new Map([
 /** The OAuth error Keycloak answers a replayed client assertion with (RFC 7523 §3.2). */
 const REPLAY_ERROR_CODE = 'invalid_client';
 
-/** The event details tokenwatch reads; every other detail is ignored. */
-const MAPPED_DETAILS = ['grant_type', 'client_auth_method', 'scope'] as const;
+/**
+ * The event details tokenwatch reads; every other detail is ignored. Keycloak 26 (seen on 26.5.6)
+ * writes the verified client assertion's `jti`, `iss` and `sub` as `client_assertion_id`,
+ * `client_assertion_issuer` and `client_assertion_sub`, on CLIENT_LOGIN and CLIENT_LOGIN_ERROR.
+ */
+const MAPPED_DETAILS = [
+  'grant_type',
+  'client_auth_method',
+  'scope',
+  'client_assertion_id',
+  'client_assertion_issuer',
+  'client_assertion_sub',
+] as const;
 
 /**
  * The longest log line (or JSON log record `message`) read, in UTF-16 code units. A Keycloak
@@ -114,6 +125,9 @@ const RAW_FIELDS = [
   'details.audience',
   'details.token_id',
   'details.not_before',
+  'details.client_assertion_id',
+  'details.client_assertion_issuer',
+  'details.client_assertion_sub',
   'replay.jti',
   'replay.client',
   'log.timestamp',
@@ -504,9 +518,13 @@ function toTokenRequest(event: KeycloakEvent, eventId: string, time: number, sou
   if (grantType === undefined) return dlq(`details.grant_type is missing on ${event.type}`);
   if (event.ipAddress === undefined) return dlq(`ipAddress is missing on ${event.type}`);
 
+  // Keycloak writes client_auth_method only once a client authenticated, so a CLIENT_LOGIN_ERROR
+  // lacks it: its method is `unknown`, even when it carries an assertion (client-jwt and
+  // client-secret-jwt failures log the same fields, and nothing else tells them apart).
   const { method, unknownAuthMethod } = mapAuthMethod(event.details.get('client_auth_method'), AUTH_METHODS);
   const outcome = OUTCOMES.get(event.type) ?? 'failure';
   const scope = event.details.get('scope');
+  const assertion = assertionOf(event.details);
   const tokenRequest: Record<string, unknown> = {
     event_id: eventId,
     time,
@@ -519,8 +537,24 @@ function toTokenRequest(event: KeycloakEvent, eventId: string, time: number, sou
     ...(outcome === 'failure' && event.error !== undefined ? { error_code: event.error } : {}),
     source_ip: event.ipAddress,
     scopes: scopesOf(scope) ?? [],
+    ...(assertion === undefined ? {} : { assertion }),
+    // On a CLIENT_LOGIN_ERROR the claims are those of an assertion Keycloak refused: a forged
+    // signature, an expired or misaddressed one, or a replay all log the same fields.
+    ...(assertion !== undefined && outcome === 'failure' ? { assertion_unverified: true } : {}),
   };
   return candidate(tokenRequest, rawJson(source, RAW_FIELDS), unknownAuthMethod);
+}
+
+/** The client assertion's claims the event names (its jti, issuer and subject), if any. */
+function assertionOf(details: ReadonlyMap<string, string>): Record<string, string> | undefined {
+  const claims: Record<string, string> = {};
+  const jti = details.get('client_assertion_id');
+  const iss = details.get('client_assertion_issuer');
+  const sub = details.get('client_assertion_sub');
+  if (jti !== undefined) claims.jti = jti;
+  if (iss !== undefined) claims.iss = iss;
+  if (sub !== undefined) claims.sub = sub;
+  return Object.keys(claims).length === 0 ? undefined : claims;
 }
 
 /**
@@ -531,8 +565,12 @@ function toTokenRequest(event: KeycloakEvent, eventId: string, time: number, sou
  * TokenRequest v1's "not logged" values, never guessed: tenant `unknown`, source_ip `::`
  * (enrichment labels it ip_scope `unspecified`), grant_type `unknown`, auth_method `unknown`.
  * The 2025+ message names the assertion's `azp` (`issuedFor`), which client assertions rarely
- * carry: it then reads `issuedFor 'null'` and the client comes from the MDC or nowhere (a
- * report without a client is dead-lettered: it cannot be attributed).
+ * carry: it then reads `issuedFor 'null'` (as Keycloak 26.5.6 logs every replay of an assertion
+ * without `azp`) and the client comes from the MDC or nowhere: client_id `unknown`. Such a report
+ * is kept, not dead-lettered: it is the IdP's own word that the jti was replayed. It cannot be
+ * joined statelessly to the CLIENT_LOGIN_ERROR Keycloak logs next (another log record, so another
+ * message); that event carries the realm, the client and the same jti (`client_assertion_id`),
+ * so with the earlier CLIENT_LOGIN it already makes two uses of one jti by one client.
  */
 function replayReport(
   jti: string,
@@ -542,8 +580,7 @@ function replayReport(
   mdc: Mdc | undefined,
   source: Record<string, unknown>,
 ): Adapted {
-  const clientId = namedClient ?? mdcValue(mdc, 'kc.clientId');
-  if (clientId === undefined) return dlq("replay warning names no client (issuedFor 'null'): enable MDC logging (kc.clientId) to attribute it");
+  const clientId = namedClient ?? mdcValue(mdc, 'kc.clientId') ?? UNKNOWN;
   const address = mdcValue(mdc, 'kc.ipAddress');
   return candidate(
     {

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Runs a development Keycloak on 127.0.0.1:${KEYCLOAK_PORT:-8080} with the demo realm
+# (realm-demo.json): machine clients of every token-endpoint auth method Keycloak offers over
+# plain HTTP, events on, the jboss-logging listener writing success events at INFO, JSON console
+# log in .cache/keycloak.log. The server comes from Maven Central (pom.xml); nothing needs Docker.
+#   infra/keycloak/keycloak.sh start   fetch and unpack once, start (start-dev), wait until the realm answers
+#   infra/keycloak/keycloak.sh stop    stop the server this script started, and wait for it to exit
+#   infra/keycloak/keycloak.sh status  exit 0 when the demo realm answers
+# Admin: admin/admin unless KEYCLOAK_ADMIN / KEYCLOAK_ADMIN_PASSWORD (used on the first start only:
+# Keycloak keeps its H2 database in .cache/server/data; delete .cache/server to start afresh).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cache="$here/.cache"
+dist="$cache/dist"
+server="$cache/server"
+pidfile="$cache/keycloak.pid"
+logfile="$cache/keycloak.log"
+port="${KEYCLOAK_PORT:-8080}"
+realm=demo
+start_timeout="${KEYCLOAK_START_TIMEOUT:-180}"
+version="$(sed -n 's:.*<keycloak.version>\(.*\)</keycloak.version>.*:\1:p' "$here/pom.xml")"
+
+log() { printf 'keycloak: %s\n' "$*" >&2; }
+
+realm_answers() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/realms/$realm/.well-known/openid-configuration" 2>/dev/null; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+
+running_pid() {
+  [[ -f "$pidfile" ]] || return 1
+  local pid; pid="$(cat "$pidfile")"
+  kill -0 "$pid" 2>/dev/null && { echo "$pid"; return 0; }
+  return 1
+}
+
+# Keycloak 26 needs Java 21+; the machine's default `java` may be older.
+java_major() { "$1/bin/java" -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p'; }
+find_java_home() {
+  local candidate major
+  for candidate in ${JAVA_HOME:+"$JAVA_HOME"} /usr/lib/jvm/*; do
+    [[ -x "$candidate/bin/java" ]] || continue
+    major="$(java_major "$candidate")"
+    if [[ -n "$major" ]] && (( major >= 21 )); then echo "$candidate"; return 0; fi
+  done
+  return 1
+}
+
+fetch_server() {
+  # Re-fetch and re-unpack only when the version in pom.xml changed.
+  local stamp="$server/.version"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$version" ]]; then return 0; fi
+  local zip="$dist/keycloak-quarkus-dist-$version.zip"
+  if [[ ! -f "$zip" ]]; then
+    command -v mvn >/dev/null || { log "Maven (mvn) is required to fetch the Keycloak distribution"; exit 1; }
+    log "fetching keycloak-quarkus-dist $version from Maven Central (once)"
+    mvn -q -B -f "$here/pom.xml" dependency:copy \
+      -Dartifact="org.keycloak:keycloak-quarkus-dist:$version:zip" -DoutputDirectory="$dist" >&2
+  fi
+  rm -rf "$server" "$cache/unpack"
+  mkdir -p "$cache/unpack"
+  unzip -q "$zip" -d "$cache/unpack"
+  mv "$cache/unpack/keycloak-$version" "$server"
+  rmdir "$cache/unpack"
+  echo "$version" > "$stamp"
+}
+
+start() {
+  if pid="$(running_pid)"; then log "already running (pid $pid)"; return 0; fi
+  if port_open; then log "something already answers on 127.0.0.1:$port; set KEYCLOAK_PORT to use another port"; exit 1; fi
+  local java_home
+  java_home="$(find_java_home)" || { log "Java 21+ is required (JAVA_HOME or /usr/lib/jvm/*); found none"; exit 1; }
+  fetch_server
+  mkdir -p "$server/data/import"
+  cp "$here/realm-demo.json" "$server/data/import/realm-demo.json"
+  : > "$logfile"
+  # The admin is created on the first start only (an existing database keeps its own).
+  JAVA_HOME="$java_home" \
+  KC_BOOTSTRAP_ADMIN_USERNAME="${KEYCLOAK_ADMIN:-admin}" \
+  KC_BOOTSTRAP_ADMIN_PASSWORD="${KEYCLOAK_ADMIN_PASSWORD:-admin}" \
+  nohup "$server/bin/kc.sh" start-dev \
+    --http-host=127.0.0.1 --http-port="$port" \
+    --proxy-headers=xforwarded --proxy-trusted-addresses=127.0.0.0/8,::1 \
+    --import-realm \
+    --log=console --log-console-output=json \
+    --spi-events-listener-jboss-logging-success-level=info \
+    >>"$logfile" 2>&1 </dev/null &
+  echo $! > "$pidfile"
+  log "starting Keycloak $version (pid $!, Java $(java_major "$java_home") from $java_home, log $logfile)"
+  local waited=0
+  until realm_answers; do
+    if ! running_pid >/dev/null; then log "Keycloak exited during start-up; last lines of $logfile:"; tail -n 20 "$logfile" >&2; exit 1; fi
+    if (( waited >= start_timeout * 2 )); then log "Keycloak did not answer within ${start_timeout}s; see $logfile"; stop; exit 1; fi
+    sleep 0.5; waited=$((waited + 1))
+  done
+  log "ready on http://127.0.0.1:$port (realm $realm, admin console /admin) after $((waited / 2))s"
+}
+
+stop() {
+  local pid
+  if ! pid="$(running_pid)"; then log "not running"; rm -f "$pidfile"; return 0; fi
+  # kc.sh forwards TERM to the server and waits for it.
+  kill -TERM "$pid"
+  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then log "Keycloak did not stop in 30s; killing it"; kill -KILL "$pid"; fi
+  rm -f "$pidfile"
+  log "stopped"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) realm_answers ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
