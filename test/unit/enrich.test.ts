@@ -366,18 +366,6 @@ describe('openEnricher with the packaged databases', () => {
       expect(line.enrichment).toEqual(enriched.enrichment);
     }
   });
-
-  it('enriches fast enough for the ingest path', () => {
-    const random = pseudoRandom(5);
-    const events = Array.from({ length: 20_000 }, (_, i) =>
-      event(i % 4 === 0 ? `2a0${random() % 10}:${(random() & 0xffff).toString(16)}::${(random() & 0xffff).toString(16)}` : `${1 + (random() % 222)}.${random() % 256}.${random() % 256}.${random() % 256}`),
-    );
-    const started = performance.now();
-    for (const input of events) enricher.enrich(input);
-    const perEvent = ((performance.now() - started) * 1000) / events.length;
-    // Measured at 1.5-5 µs per new address on a 2-core machine; 50 µs leaves room for a busy one.
-    expect(perEvent).toBeLessThan(50);
-  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -125,9 +125,8 @@ const RAW_FIELDS = [
   'details.audience',
   'details.token_id',
   'details.not_before',
-  'details.client_assertion_id',
-  'details.client_assertion_issuer',
-  'details.client_assertion_sub',
+  // client_assertion_id/_issuer/_sub are not kept here: they are the canonical assertion's
+  // jti, iss and sub already, and the allowlists never name a client_assertion field.
   'replay.jti',
   'replay.client',
   'log.timestamp',
