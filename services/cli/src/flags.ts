@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '@tokenwatch/shared/errors';
+import { redactText } from '@tokenwatch/shared/redact';
 import { DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS } from '@tokenwatch/shared/time';
 
 /**
@@ -17,7 +18,8 @@ export function parseFlags<S extends z.ZodType>(schema: S, flags: unknown): z.ou
   const value = flags !== null && typeof flags === 'object' && key in flags ? (flags as Record<string, unknown>)[key] : undefined;
   const index = issue?.path[1];
   const wrong = Array.isArray(value) && typeof index === 'number' ? value[index] : value;
-  const given = wrong === undefined ? '' : ` ${JSON.stringify(wrong)}`;
+  // Redacted: a wrong --upstream may still carry credentials in its URL.
+  const given = wrong === undefined ? '' : ` ${redactText(JSON.stringify(wrong).slice(0, 512))}`;
   throw new ConfigError(`invalid --${flag}${given}: ${issue?.message ?? 'invalid value'}`);
 }
 
