@@ -1,3 +1,4 @@
+import type { AlertDraft } from '@tokenwatch/shared/alerts/alert';
 import { ASSERTION_HYGIENE, JTI_CROSS_CLIENT, JTI_REPLAY } from '@tokenwatch/detector/detectors/jti-replay/findings';
 import { INVALID_CLIENT_BURST, MINT_VOLUME } from '@tokenwatch/detector/detectors/mint-volume/findings';
 import { SECRET_NEW_LOCATION } from '@tokenwatch/detector/detectors/secret-new-location/findings';
@@ -78,3 +79,28 @@ export const sampleEvidence = {
 } as const;
 
 export type SampleFinding = keyof typeof sampleEvidence;
+
+/**
+ * A draft of alert `i` of client `svc-<i>` with its finding's sample evidence: a jti_replay
+ * unless `overrides.finding` names another sample finding. Overrides win over every field.
+ */
+export function sampleDraft(i: number, overrides: Partial<AlertDraft> = {}): AlertDraft {
+  const now = Date.now();
+  const finding = (overrides.finding ?? 'jti_replay') as SampleFinding;
+  return {
+    finding,
+    severity: 'high',
+    tenant: 'acme',
+    client_id: `svc-${i}`,
+    client_name: `Service ${i}`,
+    alert_key: `jti-${i}`,
+    window_start: 0,
+    first_seen: now - 120_000,
+    last_seen: now - 60_000,
+    event_count: 2,
+    summary: `The assertion jti-${i} was used twice.`,
+    evidence: finding === 'jti_replay' ? sampleEvidence.jti_replay(`jti-${i}`) : sampleEvidence[finding](),
+    event_ids: [`e-${i}`],
+    ...overrides,
+  };
+}

@@ -5,7 +5,7 @@ import { upsertAlerts } from '@tokenwatch/detector/alerts-store';
 import { parseConfig } from '@tokenwatch/server/config-file';
 import { startService, type Service } from '@tokenwatch/server/service';
 import type { AlertDraft } from '@tokenwatch/shared/alerts/alert';
-import { sampleEvidence, type SampleFinding } from '../helpers/alerts.js';
+import { sampleDraft, type SampleFinding } from '../helpers/alerts.js';
 import { createTopic } from '../helpers/kafka.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 import { startSlackStub, type SlackStub, type StubMessage } from '../helpers/slack-stub.js';
@@ -42,25 +42,9 @@ const pausedRounds = () => logLines.filter((line) => line.includes(PAUSED)).leng
 
 const FINDINGS: readonly SampleFinding[] = ['jti_replay', 'mint_volume', 'secret_new_location', 'invalid_client_burst', 'jti_cross_client', 'assertion_hygiene'];
 
+/** Alert `i` of the outage, each finding in turn. */
 function draft(i: number, overrides: Partial<AlertDraft> = {}): AlertDraft {
-  const now = Date.now();
-  const finding = FINDINGS[i % FINDINGS.length] as SampleFinding;
-  return {
-    finding,
-    severity: 'high',
-    tenant: 'acme',
-    client_id: `svc-${i}`,
-    client_name: `Service ${i}`,
-    alert_key: `outage-${i}`,
-    window_start: 0,
-    first_seen: now - 120_000,
-    last_seen: now - 60_000,
-    event_count: 2,
-    summary: `Alert ${i} raised while Slack is down.`,
-    evidence: finding === 'jti_replay' ? sampleEvidence.jti_replay(`jti-${i}`) : sampleEvidence[finding](),
-    event_ids: [`e-${i}`],
-    ...overrides,
-  };
+  return sampleDraft(i, { finding: FINDINGS[i % FINDINGS.length] as SampleFinding, alert_key: `outage-${i}`, summary: `Alert ${i} raised while Slack is down.`, ...overrides });
 }
 
 const alertIdOf = (message: StubMessage) => String(message.metadata?.event_payload.alert_id ?? '');

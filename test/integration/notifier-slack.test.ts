@@ -10,12 +10,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startNotifier } from '@tokenwatch/notifier';
 import { parseConfig } from '@tokenwatch/server/config-file';
 import { resolveQuietAlerts, upsertAlerts } from '@tokenwatch/detector/alerts-store';
-import type { AlertDraft, Severity } from '@tokenwatch/shared/alerts/alert';
+import type { Severity } from '@tokenwatch/shared/alerts/alert';
 import { ConfigError, DependencyError } from '@tokenwatch/shared/errors';
 import { POSSIBLE_DUPLICATE_NOTE } from '@tokenwatch/notifier/slack-sender';
 import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { migrate } from '@tokenwatch/shared/storage/migrate';
-import { sampleEvidence, type SampleFinding } from '../helpers/alerts.js';
+import { sampleDraft, sampleEvidence } from '../helpers/alerts.js';
 import { runCli } from '../helpers/cli.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 import { blockProblem, startSlackStub, type RecordedRequest, type SlackStub, type StubMessage } from '../helpers/slack-stub.js';
@@ -38,26 +38,7 @@ const logger = pino(
   }),
 );
 
-function draft(i: number, overrides: Partial<AlertDraft> = {}): AlertDraft {
-  const now = Date.now();
-  const finding = (overrides.finding ?? 'jti_replay') as SampleFinding;
-  return {
-    finding,
-    severity: 'high',
-    tenant: 'acme',
-    client_id: `svc-${i}`,
-    client_name: `Service ${i}`,
-    alert_key: `jti-${i}`,
-    window_start: 0,
-    first_seen: now - 120_000,
-    last_seen: now - 60_000,
-    event_count: 2,
-    summary: `The assertion jti-${i} was used twice.`,
-    evidence: finding === 'jti_replay' ? sampleEvidence.jti_replay(`jti-${i}`) : sampleEvidence[finding](),
-    event_ids: [`e-${i}`],
-    ...overrides,
-  };
-}
+const draft = sampleDraft;
 
 const metadataId = (message: StubMessage) => message.metadata?.event_payload.alert_id;
 const posts = (stub: SlackStub) => stub.requests.filter((request) => request.method === 'chat.postMessage');
