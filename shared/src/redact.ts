@@ -80,6 +80,13 @@ const KEY_VALUE =
 /** Where an unquoted secret value ends: wider than KEY_VALUE's, so `a=b=c` and `x?y` go whole. */
 const UNQUOTED_VALUE_END = /[&\s,;}"']/;
 
+// What follows a secret's value when that value was itself a key (`cookie= "password": "x"`,
+// `cookie= refresh_token: x`): a separator (already eaten by an unquoted value ending in `:`)
+// and the next value, which is then secret too. Sticky, tried at the end of the value only, and
+// each try eats at least one character: linear.
+const SEPARATED_VALUE = /[ \t]*[:=][ \t]*(?:"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^&\s,;}"'][^&\s,;}"'=?]*)/y;
+const SPACED_VALUE = /[ \t]+(?:"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^&\s,;}"'][^&\s,;}"'=?]*)/y;
+
 // HTTP credentials, `Basic …`, `Bearer …`, of any charset up to white space, a quote or a
 // closing bracket (`(Authorization: Bearer abc)` in a user agent keeps its `)`). The
 // scheme is kept (it says what kind of credential was there); eight characters at least, so
@@ -144,13 +151,28 @@ function redactKeyValues(text: string, depth = 0): string {
     let valueEnd = valueStart + value.length;
     if (!valueQuote) {
       while (valueEnd < text.length && !UNQUOTED_VALUE_END.test(text[valueEnd] as string)) valueEnd += 1;
-      pattern.lastIndex = valueEnd;
     }
+    valueEnd = endOfChainedValues(text, valueEnd, !valueQuote && text[valueEnd - 1] === ':');
+    pattern.lastIndex = valueEnd;
     const closing = valueQuote && value.length > 1 && value.endsWith(valueQuote) ? valueQuote : '';
     out += `${text.slice(copied, valueStart)}${valueQuote}${REDACTED}${closing || valueQuote}`;
     copied = valueEnd;
   }
   return copied === 0 ? text : out + text.slice(copied);
+}
+
+/**
+ * Where the redaction of a secret value ends: past every value chained to it by a separator
+ * (`cookie= "password": "x"` has `"password"` as the cookie's value and `"x"` after it).
+ * `afterColon`: the value ended in `:` itself, so the next value needs only white space before it.
+ */
+function endOfChainedValues(text: string, from: number, afterColon: boolean): number {
+  let end = from;
+  for (let pattern = afterColon ? SPACED_VALUE : SEPARATED_VALUE; ; pattern = SEPARATED_VALUE) {
+    pattern.lastIndex = end;
+    if (!pattern.test(text)) return end;
+    end = pattern.lastIndex;
+  }
 }
 
 /** `Basic ` / `Bearer ` and the like at the start of an authorization value, kept; else nothing. */

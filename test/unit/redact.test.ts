@@ -77,6 +77,13 @@ describe('redactText', () => {
     const out = redactText('{"client_secret": "correct horse battery staple"}');
     expect(out).not.toMatch(/horse|battery|staple/);
   });
+
+  // Found by the decoder fuzz test: the cookie's value was the key of the next pair.
+  it('removes a value chained to a secret value that was itself a key', () => {
+    expect(redactText('cookies= "password": "hunter2x"[')).toBe(`cookies= "${REDACTED}"[`);
+    expect(redactText('cookie= refresh_token: hunter2x tail')).toBe(`cookie= ${REDACTED} tail`);
+    expect(redactText('{"token":"x","a":"b"}')).toBe(`{"token":"${REDACTED}","a":"b"}`);
+  });
 });
 
 describe('redactValue', () => {
