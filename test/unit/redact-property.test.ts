@@ -41,7 +41,7 @@ const textKey = secretKey(['-', '_', '.']);
 const jsonKey = secretKey(['-', '_', '.', ' ']);
 
 const clientId = fc.stringMatching(/^[a-z][a-z0-9-]{2,24}$/);
-const timestamp = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true }).map((date) => date.toISOString());
+const timestamp = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date(), noInvalidDate: true }).map((date) => date.toISOString());
 const ordinaryWord = fc.stringMatching(/^[a-z]{1,10}$/);
 
 /** Form or query text: ordinary parameters around one secret. */

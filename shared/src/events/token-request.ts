@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
+import { DAY_MS } from '../time.js';
 
 /**
  * TokenRequest v1: the canonical shape of one OAuth token request by a machine client.
@@ -41,15 +42,19 @@ export const UNKNOWN = 'unknown';
 export const UNSPECIFIED_IP = '::';
 
 // Bounds keep a corrupt timestamp (seconds sent as milliseconds, a year 50000) out of storage.
+// The upper bound follows the clock: a request cannot have happened in the future, and a row
+// dated decades ahead would also wrap its TTL (a DateTime, which ends in 2106) and be deleted
+// at the next merge. A day of slack covers an IdP whose clock runs ahead.
 const EARLIEST_MS = Date.UTC(2000, 0, 1);
-const LATEST_MS = Date.UTC(2100, 0, 1);
+export const MAX_AHEAD_OF_CLOCK_MS = DAY_MS;
 
 const epochMillis = z
   .union([
     z.iso.datetime({ offset: true, local: false, error: 'expected an RFC 3339 timestamp' }).transform((value) => Date.parse(value)),
     z.number().int('expected epoch milliseconds'),
   ])
-  .refine((ms) => ms >= EARLIEST_MS && ms < LATEST_MS, 'time must be between 2000-01-01 and 2100-01-01');
+  .refine((ms) => ms >= EARLIEST_MS, 'time must be 2000-01-01 or later')
+  .refine((ms) => ms <= Date.now() + MAX_AHEAD_OF_CLOCK_MS, 'time is more than a day ahead of this clock (a wrong IdP clock or a corrupt timestamp)');
 
 const ipAddress = z
   .string()
