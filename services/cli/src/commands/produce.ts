@@ -1,14 +1,10 @@
 import type { Message } from 'kafkajs';
 import { createKafka, createProducer, ensureTopics } from '@tokenwatch/shared/kafka/client';
+import { chunkByBytes, MAX_REQUEST_BYTES, RECORD_OVERHEAD_BYTES } from '@tokenwatch/shared/kafka/requests';
 import { readLineChunks } from '../lines.js';
 import type { CommandContext } from '../run.js';
 
 const CHUNK_LINES = 5_000;
-/**
- * Bytes per send: the broker refuses a partition's batch over `message.max.bytes` (1 MB by
- * default) with MESSAGE_TOO_LARGE, so sends are cut by size as well as by count.
- */
-const SEND_MAX_BYTES = 512 * 1024;
 
 /**
  * `tokenwatch produce <file|->`: publishes JSON lines, unchanged, to the token-request topic
@@ -27,19 +23,8 @@ export async function produceCommand({ settings, logger }: CommandContext, path:
   };
   try {
     for await (const lines of readLineChunks(path, CHUNK_LINES)) {
-      let batch: Message[] = [];
-      let bytes = 0;
-      for (const line of lines) {
-        const size = Buffer.byteLength(line.text);
-        if (bytes + size > SEND_MAX_BYTES && batch.length > 0) {
-          await send(batch);
-          batch = [];
-          bytes = 0;
-        }
-        batch.push({ value: line.text });
-        bytes += size;
-      }
-      await send(batch);
+      const messages = lines.map((line) => ({ value: line.text }));
+      for (const request of chunkByBytes(messages, messageBytes, { maxBytes: MAX_REQUEST_BYTES })) await send(request);
     }
   } finally {
     await producer.disconnect();
@@ -47,3 +32,5 @@ export async function produceCommand({ settings, logger }: CommandContext, path:
   process.stdout.write(`produced ${sent} messages to ${topic}\n`);
   return sent;
 }
+
+const messageBytes = (message: Message & { value: string }) => Buffer.byteLength(message.value) + RECORD_OVERHEAD_BYTES;
