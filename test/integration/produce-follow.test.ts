@@ -18,10 +18,12 @@ afterEach(async () => {
   running.clear();
 });
 
-function follow(file: string, env: Record<string, string>, ...flags: string[]): CliProcess {
+function follow(file: string, env: Record<string, string>, ...flags: string[]): CliProcess & { stdout: () => string } {
   const child = spawnCli(['produce', '--follow', file, '--poll-interval', '100', ...flags], env);
   running.add(child);
-  return child;
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  return Object.assign(child, { stdout: () => stdout });
 }
 
 /** SIGTERM, expecting a clean stop (exit 0), then the exact content of the topic. */
@@ -83,7 +85,7 @@ describe('tokenwatch produce --follow', () => {
     const directory = mkdtempSync(join(tmpdir(), 'tokenwatch-follow-'));
     const file = join(directory, 'idp.log');
     writeFileSync(file, asFile(lines('old', 2)));
-    const child = follow(file, env);
+    const child = follow(file, env, '--ops-listen', '127.0.0.1:0');
     await readTopic(topic, 2);
 
     // logrotate's default (create): rename, the writer finishes its last lines in the old file, then a new file.
@@ -93,6 +95,14 @@ describe('tokenwatch produce --follow', () => {
     await readTopic(topic, 7);
     appendFileSync(file, asFile(lines('new', 1, 3)));
     await readTopic(topic, 8);
+    const port = /on port (\d+)/.exec(child.stdout())?.[1];
+    // The position is saved (and its gauge set) just after Kafka's acknowledgement: wait for it.
+    const expected = [/^tokenwatch_follow_rotations_total 1$/m, /^tokenwatch_follow_lines_published_total 8$/m, new RegExp(`^tokenwatch_follow_position_bytes ${Buffer.byteLength(asFile(lines('new', 3)))}$`, 'm')];
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+      (metrics) => expected.every((pattern) => pattern.test(metrics)),
+      { what: `the follower's metrics to show ${expected.join(', ')}` },
+    );
     expect(await stop(child, topic)).toEqual([...lines('old', 5), ...lines('new', 3)]);
     expect(child.logs()).toContain('followed file was rotated');
   });

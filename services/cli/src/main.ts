@@ -62,6 +62,7 @@ program
   .option('--state <path>', 'with --follow: where the position is saved (default: <file>.tokenwatch-position.json)')
   .option('--from-end', 'with --follow, first run only: start at the end of the file instead of its beginning')
   .option('--poll-interval <ms>', 'with --follow: longest wait between two looks at the file (file-system events wake it sooner)', '1000')
+  .option('--ops-listen <host:port|off>', 'with --follow: where to serve /healthz and /metrics', 'off')
   .action((file: string, options: unknown) => runCommand((context) => produceCommand(context, file, options)));
 
 program

@@ -6,8 +6,9 @@ import { defaultStatePath } from '@tokenwatch/ingest/follow/state-file';
 import { ConfigError } from '@tokenwatch/shared/errors';
 import { createKafka, createProducer, ensureTopics } from '@tokenwatch/shared/kafka/client';
 import { chunkByBytes, MAX_REQUEST_BYTES, RECORD_OVERHEAD_BYTES } from '@tokenwatch/shared/kafka/requests';
+import { startOpsServer } from '@tokenwatch/shared/http/ops-server';
 import { createFollowMetrics, createRegistry } from '@tokenwatch/shared/metrics';
-import { parseFlags } from '../flags.js';
+import { listenFlag, parseFlags } from '../flags.js';
 import { readLineChunks } from '../lines.js';
 import { untilSignal, type CommandContext } from '../run.js';
 
@@ -21,6 +22,8 @@ const produceFlags = z
     fromEnd: z.boolean().default(false),
     /** Milliseconds between two looks at a followed file when fs.watch says nothing. */
     pollInterval: z.coerce.number().int().min(10).max(60_000).default(1_000),
+    /** With --follow: /healthz and /metrics, or `off`. */
+    opsListen: z.union([z.literal('off'), listenFlag]).default('off'),
   })
   .strict();
 
@@ -36,7 +39,7 @@ export async function produceCommand(context: CommandContext, path: string, flag
     await followCommand(context, path, topic, options);
     return;
   }
-  const followOnly = options.state !== undefined ? '--state' : options.fromEnd ? '--from-end' : undefined;
+  const followOnly = options.state !== undefined ? '--state' : options.fromEnd ? '--from-end' : options.opsListen !== 'off' ? '--ops-listen' : undefined;
   if (followOnly) throw new ConfigError(`${followOnly} is for --follow only`);
   const sent = await produceLines(context, path, topic);
   process.stdout.write(`produced ${sent} messages to ${topic}\n`);
@@ -74,15 +77,19 @@ async function followCommand({ settings, logger }: CommandContext, path: string,
     { topic, numPartitions: settings.TOKENWATCH_TOPIC_PARTITIONS },
     { topic: settings.TOKENWATCH_DLQ_TOPIC, numPartitions: 1 },
   ]);
+  const registry = createRegistry();
+  const metrics = createFollowMetrics(registry);
+  const ops = options.opsListen === 'off' ? undefined : await startOpsServer({ ...options.opsListen, registry, checks: {}, logger, portSetting: '--ops-listen' });
   const producer = createProducer(kafka);
-  await producer.connect();
   const stop = new AbortController();
   void untilSignal().then((signal) => {
     logger.info({ signal }, 'stopping: publishing what was read and saving the position');
     stop.abort();
   });
   try {
-    process.stdout.write(`following ${file} into ${topic} (position in ${statePath})\n`);
+    await producer.connect();
+    const opsNote = ops ? `; /metrics and /healthz on port ${ops.port}` : '';
+    process.stdout.write(`following ${file} into ${topic} (position in ${statePath})${opsNote}\n`);
     const stats = await followFile({
       file,
       statePath,
@@ -91,12 +98,13 @@ async function followCommand({ settings, logger }: CommandContext, path: string,
       deadLetterTopic: settings.TOKENWATCH_DLQ_TOPIC,
       producer,
       logger,
-      metrics: createFollowMetrics(createRegistry()),
+      metrics,
       signal: stop.signal,
       pollIntervalMs: options.pollInterval,
     });
     process.stdout.write(`produced ${stats.published} messages to ${topic}, dead-lettered ${stats.deadLettered}; position ${stats.position} saved\n`);
   } finally {
     await producer.disconnect();
+    await ops?.close();
   }
 }
