@@ -9,7 +9,7 @@ import type { FollowMetrics } from '@tokenwatch/shared/metrics';
 import { DeadLetterPublisher, type DeadLetter } from '../dead-letter.js';
 import { MAX_MESSAGE_BYTES } from '../decode.js';
 import { LineSplitter, type SplitLine } from './lines.js';
-import { nextStep, sameFile, startPosition, type FileIdentity, type FileState, type SavedPosition } from './position.js';
+import { nextStep, sameFile, startPosition, type FileIdentity, type FileState, type SavedPosition, type Start } from './position.js';
 import { loadPosition, savePosition } from './state-file.js';
 
 /** Bytes read per read(): memory holds one of these plus at most one unfinished line. */
@@ -139,11 +139,11 @@ class Follower {
     const opened = await openFile(this.options.file);
     if (opened === undefined) return;
     // Still the first file if none was ever opened: the saved position may be in it.
-    const start = this.saved === undefined || this.stats.rotations > 0 ? { position: 0, reason: 'beginning' as const } : startPosition(this.saved, opened.state, false);
+    const start: Start = this.saved === undefined || this.stats.rotations > 0 ? { position: 0, reason: 'beginning' } : startPosition(this.saved, opened.state, false);
     await this.adopt(opened, start);
   }
 
-  private async adopt(opened: OpenFile & { state: FileState }, start: ReturnType<typeof startPosition>): Promise<void> {
+  private async adopt(opened: OpenFile & { state: FileState }, start: Start): Promise<void> {
     this.current = { handle: opened.handle, identity: opened.identity };
     this.splitter = new LineSplitter(this.maxLineBytes, start.position);
     const level = start.reason === 'truncated_while_stopped' || start.reason === 'replaced_while_stopped' ? 'warn' : 'info';
