@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnCli, terminate, type CliProcess } from '../helpers/cli.js';
 import { readTopic, topicSize } from '../helpers/kafka.js';
+import { startPrivateBroker, type PrivateBroker } from '../helpers/private-broker.js';
 import { testEnv } from '../helpers/settings.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** One partition, so the topic's order is the publishing order. */
-const followEnv = (name: string) => testEnv(name, { TOKENWATCH_TOPIC_PARTITIONS: '1', LOG_LEVEL: 'info' });
+const followEnv = (name: string, overrides: Record<string, string> = {}) => testEnv(name, { TOKENWATCH_TOPIC_PARTITIONS: '1', LOG_LEVEL: 'info', ...overrides });
 const lines = (prefix: string, count: number, from = 1) => Array.from({ length: count }, (_, i) => JSON.stringify({ line: `${prefix}-${from + i}` }));
 const asFile = (values: readonly string[]) => values.map((value) => `${value}\n`).join('');
 
@@ -27,12 +28,12 @@ function follow(file: string, env: Record<string, string>, ...flags: string[]): 
 }
 
 /** SIGTERM, expecting a clean stop (exit 0), then the exact content of the topic. */
-async function stop(child: CliProcess, topic: string): Promise<string[]> {
+async function stop(child: CliProcess, topic: string, on?: readonly string[]): Promise<string[]> {
   const code = await terminate(child);
   running.delete(child);
   expect(code, child.logs()).toBe(0);
-  const size = await topicSize(topic);
-  return (await readTopic(topic, size)).map((message) => message.value);
+  const size = await topicSize(topic, on);
+  return (await readTopic(topic, size, on ? { on } : {})).map((message) => message.value);
 }
 
 const savedPosition = (file: string) => (JSON.parse(readFileSync(`${file}.tokenwatch-position.json`, 'utf8')) as { position: number }).position;
@@ -152,5 +153,39 @@ describe('tokenwatch produce --follow', () => {
     ]);
     expect(letters.map((letter) => letter.headers['dlq-topic'])).toEqual([`file:${file}`, `file:${file}`]);
     expect(letters.map((letter) => letter.headers['dlq-offset'])).toEqual([String(readFileSync(file).indexOf(huge)), String(readFileSync(file).indexOf(large))]);
+  });
+
+  describe('with Kafka down for a while', () => {
+    let broker: PrivateBroker | undefined;
+    afterEach(async () => {
+      await broker?.stop();
+    });
+
+    it('keeps its position while Kafka is down and publishes what was appended once it is back', async () => {
+      broker = await startPrivateBroker('follow-outage');
+      const on = [broker.brokers];
+      const env = followEnv('follow-outage', { KAFKA_BROKERS: broker.brokers });
+      const topic = env.TOKENWATCH_TOPIC as string;
+      const file = join(mkdtempSync(join(tmpdir(), 'tokenwatch-follow-')), 'idp.log');
+      writeFileSync(file, asFile(lines('up', 2)));
+      const child = follow(file, env);
+      await readTopic(topic, 2, { on });
+      const positionBefore = Buffer.byteLength(asFile(lines('up', 2)));
+      await waitFor(() => savedPosition(file), (position) => position === positionBefore, { what: 'the position after the first lines' });
+
+      await broker.kill9();
+      appendFileSync(file, asFile(lines('down', 3)));
+      await waitFor(() => child.logs(), (logs) => logs.includes('cannot publish to topic'), { timeoutMs: 180_000, what: 'the follower to fail to publish and retry' });
+      // Not acknowledged, so not saved: a crash now would read these lines again.
+      expect(savedPosition(file)).toBe(positionBefore);
+
+      await broker.start();
+      await readTopic(topic, 5, { on, timeoutMs: 180_000 });
+      const published = await stop(child, topic, on);
+      // At least once: a send retried across the outage may have gone through twice.
+      expect(new Set(published)).toEqual(new Set([...lines('up', 2), ...lines('down', 3)]));
+      expect(published.slice(0, 2)).toEqual(lines('up', 2));
+      expect(savedPosition(file)).toBe(readFileSync(file).length);
+    }, 480_000);
   });
 });
