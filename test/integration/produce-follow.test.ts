@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, readFileSync, renameSync, truncateSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnCli, terminate, type CliProcess } from '../helpers/cli.js';
+import { runCli, spawnCli, terminate, type CliProcess } from '../helpers/cli.js';
 import { readTopic, topicSize } from '../helpers/kafka.js';
 import { startPrivateBroker, type PrivateBroker } from '../helpers/private-broker.js';
 import { testEnv } from '../helpers/settings.js';
@@ -153,6 +153,25 @@ describe('tokenwatch produce --follow', () => {
     ]);
     expect(letters.map((letter) => letter.headers['dlq-topic'])).toEqual([`file:${file}`, `file:${file}`]);
     expect(letters.map((letter) => letter.headers['dlq-offset'])).toEqual([String(readFileSync(file).indexOf(huge)), String(readFileSync(file).indexOf(large))]);
+  });
+
+  it('refuses wrong flags and a state file of another file with one line, exit 1', async () => {
+    const env = followEnv('follow-flags');
+    const directory = mkdtempSync(join(tmpdir(), 'tokenwatch-follow-'));
+    const file = join(directory, 'idp.log');
+    writeFileSync(file, asFile(lines('x', 1)));
+    const refusals: Array<[string[], string]> = [
+      [['produce', file, '--state', join(directory, 's.json')], 'tokenwatch: --state is for --follow only\n'],
+      [['produce', '--follow', '-'], 'tokenwatch: --follow needs a file, not - (stdin)\n'],
+      [['produce', '--follow', file, '--poll-interval', '5'], 'tokenwatch: invalid --poll-interval "5": Too small: expected number to be >=10\n'],
+      [['produce', '--follow', join(directory, 'missing', 'idp.log')], `tokenwatch: cannot follow ${join(directory, 'missing', 'idp.log')}: its directory ${join(directory, 'missing')} does not exist\n`],
+    ];
+    writeFileSync(join(directory, 'other.json'), JSON.stringify({ version: 1, file: '/var/log/other.log', dev: '1', ino: '2', position: 3, savedAt: 'x' }));
+    refusals.push([['produce', '--follow', file, '--state', join(directory, 'other.json')], `tokenwatch: state file ${join(directory, 'other.json')} is the position in /var/log/other.log, not in ${file}; pass another --state\n`]);
+    for (const [args, stderr] of refusals) {
+      const result = await runCli(args, env);
+      expect([result.code, result.stderr], args.join(' ')).toEqual([1, stderr]);
+    }
   });
 
   describe('with Kafka down for a while', () => {
