@@ -161,6 +161,25 @@ export function createTapMetrics(registry: Registry) {
   };
 }
 
+export type FollowMetrics = ReturnType<typeof createFollowMetrics>;
+
+/**
+ * `produce --follow`'s instruments: lines whose publication the broker acknowledged, lines
+ * dead-lettered instead, the file events of `tail -F`, and the acknowledged offset (a position
+ * that stops moving while the file grows means the broker is not acknowledging).
+ */
+export function createFollowMetrics(registry: Registry) {
+  const counter = (name: string, help: string) => new Counter({ name: `tokenwatch_follow_${name}_total`, help, registers: [registry] });
+  return {
+    linesPublished: counter('lines_published', 'Lines of the followed file acknowledged by Kafka.'),
+    linesDeadLettered: counter('lines_dead_lettered', 'Lines sent to the dead-letter topic instead: longer than the line limit, or refused by Kafka as too large.'),
+    rotations: counter('rotations', 'Times the path named a new file (rotation): the old one was read to its end first.'),
+    truncations: counter('truncations', 'Times the followed file became shorter than what was read (truncation): reading started again at 0.'),
+    publishErrors: counter('publish_errors', 'Failed Kafka sends (each is retried with back-off; the position does not move meanwhile).'),
+    position: new Gauge({ name: 'tokenwatch_follow_position_bytes', help: 'Offset in the followed file up to which Kafka acknowledged every line (the saved position).', registers: [registry] }),
+  };
+}
+
 export type NotifierMetrics = ReturnType<typeof createNotifierMetrics>;
 
 /** The notifier's instruments; `channel_kind` is slack, terminal, jsonl or webhook. */

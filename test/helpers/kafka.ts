@@ -3,8 +3,9 @@ import { waitFor } from './wait.js';
 
 export const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
-export function testKafka(): Kafka {
-  return new Kafka({ clientId: 'tokenwatch-test', brokers, logLevel: logLevel.NOTHING });
+/** A client of the shared broker, or of `on` (a private broker's address, for fault tests). */
+export function testKafka(on: readonly string[] = brokers): Kafka {
+  return new Kafka({ clientId: 'tokenwatch-test', brokers: [...on], logLevel: logLevel.NOTHING });
 }
 
 export async function createTopic(topic: string, numPartitions = 4): Promise<void> {
@@ -41,8 +42,8 @@ export interface ReadMessage {
 }
 
 /** Messages in a topic now: the sum over partitions of log end minus log start. */
-export async function topicSize(topic: string): Promise<number> {
-  const admin = testKafka().admin();
+export async function topicSize(topic: string, on: readonly string[] = brokers): Promise<number> {
+  const admin = testKafka(on).admin();
   await admin.connect();
   try {
     const offsets = await admin.fetchTopicOffsets(topic);
@@ -83,16 +84,16 @@ export async function waitForConsumed(groupId: string, topic: string, { timeoutM
  * the writer may still be writing, wait for it first (`waitForConsumed` for the worker's
  * dead letters).
  */
-export async function readTopic(topic: string, expected: number, { timeoutMs = 60_000 } = {}): Promise<ReadMessage[]> {
-  await waitFor(() => topicSize(topic), (size) => size >= expected, { timeoutMs, what: `${expected} messages in ${topic} (observed: messages in the log)` });
-  const admin = testKafka().admin();
+export async function readTopic(topic: string, expected: number, { timeoutMs = 60_000, on = brokers }: { timeoutMs?: number; on?: readonly string[] } = {}): Promise<ReadMessage[]> {
+  await waitFor(() => topicSize(topic, on), (size) => size >= expected, { timeoutMs, what: `${expected} messages in ${topic} (observed: messages in the log)` });
+  const admin = testKafka(on).admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
   /** Each non-empty partition's log end at this moment: the reader stops there. */
   const remaining = new Map(ends.filter((end) => Number(end.high) > Number(end.low)).map((end) => [end.partition, Number(end.high)]));
   /** Per partition, the offset after the last message read. */
   const next = new Map<number, number>();
-  const consumer = testKafka().consumer({ groupId: `reader-${topic}-${Date.now()}` });
+  const consumer = testKafka(on).consumer({ groupId: `reader-${topic}-${Date.now()}` });
   const messages: ReadMessage[] = [];
   await consumer.connect();
   try {

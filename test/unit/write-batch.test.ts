@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dedupToken, groupByPartition, writeBatch, type InsertLines } from '@tokenwatch/ingest/write-batch';
-import { chunkByBytes } from '@tokenwatch/ingest/dead-letter';
+import { chunkByBytes } from '@tokenwatch/shared/kafka/requests';
 import { RowsRefusedError } from '@tokenwatch/shared/storage/insert-errors';
 import { DependencyError } from '@tokenwatch/shared/errors';
 import { MAX_PARTITIONS_PER_INSERT, partitionOf } from '@tokenwatch/shared/storage/token-requests';
@@ -149,8 +149,14 @@ describe('dedupToken', () => {
 describe('chunkByBytes', () => {
   it('bounds every request in bytes, sends an item larger than the bound alone, and keeps order', () => {
     const items = [300, 300, 300, 1_500, 100, 900, 100].map((bytes, i) => ({ bytes, i }));
-    const chunks = chunkByBytes(items, 1_000);
+    const chunks = chunkByBytes(items, (item) => item.bytes, { maxBytes: 1_000 });
     expect(chunks.map((chunk) => chunk.map((item) => item.i))).toEqual([[0, 1, 2], [3], [4, 5], [6]]);
     for (const chunk of chunks) if (chunk.length > 1) expect(chunk.reduce((sum, item) => sum + item.bytes, 0)).toBeLessThanOrEqual(1_000);
+  });
+
+  it('bounds every request in messages too', () => {
+    const items = [1, 1, 1, 1, 1].map((bytes, i) => ({ bytes, i }));
+    expect(chunkByBytes(items, (item) => item.bytes, { maxBytes: 1_000, maxCount: 2 }).map((chunk) => chunk.map((item) => item.i))).toEqual([[0, 1], [2, 3], [4]]);
+    expect(chunkByBytes([], () => 1, { maxBytes: 1 })).toEqual([]);
   });
 });

@@ -55,12 +55,15 @@ program
 
 program
   .command('produce')
-  .description('publish JSON lines from a file (or - for stdin) to the token-request topic')
+  .description('publish JSON lines from a file (or - for stdin) to the token-request topic; --follow keeps publishing what is appended, like tail -F')
   .argument('<file>', 'JSON-lines file, or - for stdin')
   .option('--topic <topic>', 'topic to publish to (default: TOKENWATCH_TOPIC)')
-  .action((file: string, options: { topic?: string }) =>
-    runCommand(async (context) => void (await produceCommand(context, file, options.topic ?? context.settings.TOKENWATCH_TOPIC))),
-  );
+  .option('--follow', 'follow the file by name like tail -F (rotation, truncation), until SIGINT/SIGTERM; resumes at the saved position')
+  .option('--state <path>', 'with --follow: where the position is saved (default: <file>.tokenwatch-position.json)')
+  .option('--from-end', 'with --follow, first run only: start at the end of the file instead of its beginning')
+  .option('--poll-interval <ms>', 'with --follow: longest wait between two looks at the file (file-system events wake it sooner)', '1000')
+  .option('--ops-listen <host:port|off>', 'with --follow: where to serve /healthz and /metrics', 'off')
+  .action((file: string, options: unknown) => runCommand((context) => produceCommand(context, file, options)));
 
 program
   .command('sql')

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IHeaders, Message, Producer } from 'kafkajs';
 import { DependencyError, errorMessage } from '@tokenwatch/shared/errors';
+import { chunkByBytes, isMessageTooLarge, MAX_REQUEST_BYTES, RECORD_OVERHEAD_BYTES } from '@tokenwatch/shared/kafka/requests';
 import { redactBytes } from '@tokenwatch/shared/redact';
 
 /** A message that could not be processed, with where it came from and why. */
@@ -26,18 +27,9 @@ export const DLQ_HEADERS = {
   oversized: 'dlq-oversized',
 } as const;
 
-/**
- * Bytes of dead letters per produce request. kafkajs sends all messages for one partition in
- * one record batch, and the broker refuses a batch over the topic's max.message.bytes (1 MB by
- * default) with MESSAGE_TOO_LARGE, which no retry fixes: half of that leaves room for headers
- * and framing. A single letter over it is replaced by a summary (oversizedSummary).
- */
-export const MAX_REQUEST_BYTES = 512 * 1024;
 /** Bytes of the (redacted) original kept in an oversized letter's summary. */
 const SUMMARY_PREFIX_BYTES = 1024;
 const MAX_REASON_CHARS = 1024;
-/** Per-record framing (lengths, offsets, attributes) counted on top of key, value and headers. */
-const RECORD_OVERHEAD_BYTES = 64;
 
 interface Outgoing {
   readonly letter: DeadLetter;
@@ -67,7 +59,8 @@ export class DeadLetterPublisher {
       const whole = toMessage(letter, now);
       return whole.bytes <= this.maxRequestBytes ? whole : oversizedSummary(letter, now);
     });
-    for (const request of chunkByBytes(outgoing, this.maxRequestBytes)) await this.produce(request, now);
+    // A letter over maxRequestBytes was replaced by its summary above, so each request fits.
+    for (const request of chunkByBytes(outgoing, (item) => item.bytes, { maxBytes: this.maxRequestBytes })) await this.produce(request, now);
   }
 
   private async produce(request: readonly Outgoing[], now: string): Promise<void> {
@@ -138,24 +131,6 @@ function originHeaders(letter: DeadLetter, now: string): IHeaders {
   };
 }
 
-/** Consecutive requests of at most `maxBytes` each (a letter larger than that goes alone). */
-export function chunkByBytes<T extends { readonly bytes: number }>(items: readonly T[], maxBytes: number): T[][] {
-  const requests: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    if (current.length > 0 && bytes + item.bytes > maxBytes) {
-      requests.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(item);
-    bytes += item.bytes;
-  }
-  if (current.length > 0) requests.push(current);
-  return requests;
-}
-
 function sizeOf(message: Message): number {
   let bytes = RECORD_OVERHEAD_BYTES + byteLength(message.key) + byteLength(message.value);
   for (const [name, value] of Object.entries(message.headers ?? {})) {
@@ -179,13 +154,4 @@ function utf8Prefix(bytes: Buffer, maxBytes: number): string {
   let end = maxBytes;
   while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end -= 1;
   return bytes.subarray(0, end).toString('utf8');
-}
-
-/** kafkajs reports MESSAGE_TOO_LARGE as a protocol error, possibly wrapped (retries, aggregates). */
-function isMessageTooLarge(error: unknown, depth = 0): boolean {
-  if (typeof error !== 'object' || error === null || depth > 5) return false;
-  const { type, cause, errors } = error as { type?: unknown; cause?: unknown; errors?: unknown };
-  if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return true;
-  if (isMessageTooLarge(cause, depth + 1)) return true;
-  return Array.isArray(errors) && errors.some((inner) => isMessageTooLarge(inner, depth + 1));
 }

@@ -1,6 +1,7 @@
 import type { Producer } from 'kafkajs';
 import { createKafka, createProducer, ensureTopics, type KafkaSettings } from '@tokenwatch/shared/kafka/client';
 import { errorMessage } from '@tokenwatch/shared/errors';
+import { isMessageTooLarge, MAX_REQUEST_BYTES, RECORD_OVERHEAD_BYTES, requestEnd } from '@tokenwatch/shared/kafka/requests';
 import type { Logger } from '@tokenwatch/shared/log';
 import type { TapMetrics } from '@tokenwatch/shared/metrics';
 
@@ -23,24 +24,12 @@ export interface SinkStats {
 /** Messages per produce request. */
 const MAX_BATCH_MESSAGES = 500;
 /**
- * Key and value bytes per produce request: half the broker's default message.max.bytes
- * (1 MiB), which bounds a partition's record batch, so that one request of 500 events of a
- * few kilobytes each is not refused as a whole. A broker with a lower limit is learnt (below).
+ * Key and value bytes per produce request (shared/kafka/requests), so that one request of 500
+ * events of a few kilobytes each is not refused as a whole. A broker with a lower limit is learnt (below).
  */
-export const MAX_BATCH_BYTES = 512 * 1024;
-/** Per-record framing counted on top of key and value (headers, offsets, lengths). */
-const RECORD_OVERHEAD_BYTES = 64;
+export const MAX_BATCH_BYTES = MAX_REQUEST_BYTES;
 
 const recordBytes = (message: SinkMessage) => Buffer.byteLength(message.key) + Buffer.byteLength(message.value) + RECORD_OVERHEAD_BYTES;
-
-/** The broker refused a request for its size (kafkajs may wrap the protocol error in others). */
-function isTooLarge(error: unknown): boolean {
-  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth += 1) {
-    const type = (cause as Error & { type?: unknown }).type;
-    if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return true;
-  }
-  return false;
-}
 
 /**
  * A bounded in-memory queue drained to Kafka by one background loop. `push` never blocks and
@@ -87,15 +76,9 @@ export class KafkaEventSink {
 
   /** The next batch off the queue: at most MAX_BATCH_MESSAGES and maxBatchBytes, at least one message. */
   private takeBatch(): { batch: SinkMessage[]; bytes: number } {
-    let count = 0;
-    let bytes = 0;
-    for (const message of this.queue) {
-      const size = recordBytes(message);
-      if (count >= MAX_BATCH_MESSAGES || (count > 0 && bytes + size > this.maxBatchBytes)) break;
-      count += 1;
-      bytes += size;
-    }
-    return { batch: this.queue.splice(0, count), bytes };
+    const count = requestEnd(this.queue, 0, recordBytes, { maxBytes: this.maxBatchBytes, maxCount: MAX_BATCH_MESSAGES });
+    const batch = this.queue.splice(0, count);
+    return { batch, bytes: batch.reduce((sum, message) => sum + recordBytes(message), 0) };
   }
 
   start(): void {
@@ -177,7 +160,7 @@ export class KafkaEventSink {
         this.inflight = [];
         this.stats_.sendErrors += 1;
         this.options.metrics.publishErrors.inc();
-        if (isTooLarge(error) && !this.abandoned) {
+        if (isMessageTooLarge(error) && !this.abandoned) {
           this.refusedAsTooLarge(batch, bytes);
           continue;
         }
