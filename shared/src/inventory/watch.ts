@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
 import { ConfigError, errorMessage } from '../errors.js';
+import type { Settings } from '../config/settings.js';
 import type { Logger } from '../log.js';
 import { createInventoryMetrics } from '../metrics.js';
 import { EMPTY_INVENTORY, MAX_INVENTORY_BYTES, parseInventory, type Inventory } from './inventory.js';
@@ -88,4 +89,17 @@ export async function watchInventory(options: {
 async function fileStamp(path: string): Promise<string> {
   const info = await stat(path);
   return `${info.size}:${info.mtimeMs}:${info.ino}`;
+}
+
+/** The inventory TOKENWATCH_INVENTORY names, watched; NO_INVENTORY when it is unset. */
+export async function openInventory(
+  settings: Pick<Settings, 'TOKENWATCH_INVENTORY' | 'TOKENWATCH_INVENTORY_REQUIRE'>,
+  logger: Logger,
+  registry: Registry,
+): Promise<InventorySource> {
+  if (!settings.TOKENWATCH_INVENTORY) {
+    if (settings.TOKENWATCH_INVENTORY_REQUIRE) throw new ConfigError('invalid setting TOKENWATCH_INVENTORY_REQUIRE: it needs TOKENWATCH_INVENTORY (the file that lists every client)');
+    return NO_INVENTORY;
+  }
+  return watchInventory({ path: settings.TOKENWATCH_INVENTORY, requireComplete: settings.TOKENWATCH_INVENTORY_REQUIRE, logger, registry });
 }
