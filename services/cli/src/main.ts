@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { FORMAT_NAMES } from '@tokenwatch/shared/events/source-formats';
 import type { FormatChoice } from '@tokenwatch/ingest/decode';
 import { alertsCommand } from './commands/alerts.js';
+import { clientsCommand } from './commands/clients.js';
 import { demoCommand } from './commands/demo.js';
 import { detectCommand } from './commands/detect.js';
 import { importCommand } from './commands/import.js';
@@ -104,6 +105,15 @@ program
   .option('--limit <n>', 'at most this many', '1000')
   .option('--json', 'JSON lines instead of text')
   .action((options: unknown) => runCommand((context) => alertsCommand(context, options)));
+
+program
+  .command('clients')
+  .description('every client the logs show (first and last request, auth methods, credentials, networks) with its owner from TOKENWATCH_INVENTORY')
+  .option('--tenant <tenant>', 'only this tenant')
+  .option('--limit <n>', `at most this many (up to 10000)`, '1000')
+  .option('--after <cursor>', 'the next page: the cursor the previous page printed on stderr')
+  .option('--json', 'JSON lines instead of text')
+  .action((options: unknown) => runCommand((context) => clientsCommand(context, options)));
 
 program
   .command('simulate')
