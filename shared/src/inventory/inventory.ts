@@ -171,7 +171,9 @@ function readYaml(source: string, fail: Fail): RawRows {
     document = parseYaml(source, { maxAliasCount: 100, uniqueKeys: true });
   } catch (error) {
     const { message, linePos } = error as { message?: string; linePos?: Array<{ line: number }> };
-    return fail(linePos?.[0] ? `line ${linePos[0].line}: ` : '', (message ?? 'not YAML').split('\n')[0] ?? 'not YAML');
+    // The library's first line repeats the position after the message: the prefix says it.
+    const first = (message ?? 'not YAML').split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? 'not YAML';
+    return fail(linePos?.[0] ? `line ${linePos[0].line}: ` : '', first);
   }
   const result = yamlDocumentSchema.safeParse(document ?? []);
   if (!result.success) return fail('', 'expected a list of clients, or a mapping with `clients:` (a list) and optionally `require: true`');
