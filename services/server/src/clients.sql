@@ -5,8 +5,8 @@
 -- a cursor, with each list capped, so the result is bounded whatever the history.
 WITH page AS
 (
-    SELECT tenant, client_id, anyLast(client_name) AS client_name,
-           min(first_seen) AS first_seen, max(last_seen) AS last_seen
+    SELECT tenant, client_id, anyLast(client_name) AS name,
+           min(first_seen) AS first_request, max(last_seen) AS last_request
     FROM clients
     WHERE ({tenant:String} = '' OR tenant = {tenant:String})
       AND (tenant, client_id) > ({after_tenant:String}, {after_client:String})
@@ -14,22 +14,22 @@ WITH page AS
     ORDER BY tenant, client_id
     LIMIT {limit:UInt32}
 )
-SELECT page.tenant AS tenant, page.client_id AS client_id, page.client_name AS client_name,
-       toUnixTimestamp64Milli(page.first_seen) AS first_ms, toUnixTimestamp64Milli(page.last_seen) AS last_ms,
-       used.requests AS requests, used.failed AS failed,
-       used.auth_methods AS auth_methods, used.credential_ids AS credential_ids,
-       used.network_count AS network_count, used.networks AS networks, used.countries AS countries
+SELECT page.tenant AS tenant, page.client_id AS client_id, page.name AS client_name,
+       toUnixTimestamp64Milli(page.first_request) AS first_ms, toUnixTimestamp64Milli(page.last_request) AS last_ms,
+       used.total AS requests, used.failures AS failed,
+       used.methods AS auth_methods, used.credentials AS credential_ids,
+       used.network_total AS network_count, used.network_list AS networks, used.country_list AS countries
 FROM page
 LEFT JOIN
 (
     SELECT tenant, client_id,
-           sum(requests) AS requests,
-           sumIf(requests, outcome = 'failure') AS failed,
-           arraySort(groupUniqArray(10)(toString(auth_method))) AS auth_methods,
-           arraySort(groupUniqArrayIf(20)(toString(credential_id), credential_id != '')) AS credential_ids,
-           uniqExact(network) AS network_count,
-           arraySort(groupUniqArray(20)(toString(network))) AS networks,
-           arraySort(groupUniqArrayIf(20)(toString(country), country != '')) AS countries
+           sum(requests) AS total,
+           sumIf(requests, outcome = 'failure') AS failures,
+           arraySort(groupUniqArray(10)(toString(auth_method))) AS methods,
+           arraySort(groupUniqArrayIf(20)(toString(credential_id), credential_id != '')) AS credentials,
+           uniqExact(network) AS network_total,
+           arraySort(groupUniqArray(20)(toString(network))) AS network_list,
+           arraySort(groupUniqArrayIf(20)(toString(country), country != '')) AS country_list
     FROM client_locations
     WHERE (tenant, client_id) IN (SELECT tenant, client_id FROM page)
     GROUP BY tenant, client_id
