@@ -7,10 +7,12 @@ import { parseConfig } from '@tokenwatch/server/config-file';
 import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
 import type { DetectContext } from '@tokenwatch/detector/detector';
 import { runTick } from '@tokenwatch/detector/engine';
+import { startDetector } from '@tokenwatch/detector';
 import { jtiReplay } from '@tokenwatch/detector/detectors/jti-replay/index';
 import { unknownClient } from '@tokenwatch/detector/detectors/unknown-client/index';
 import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
 import { parseInventory, type Inventory } from '@tokenwatch/shared/inventory/inventory';
+import { watchInventory } from '@tokenwatch/shared/inventory/watch';
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openClickHouse } from '@tokenwatch/shared/storage/clickhouse';
@@ -19,6 +21,7 @@ import { runCli } from '../helpers/cli.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 import { startSlackStub, type SlackStub } from '../helpers/slack-stub.js';
 import { storeEvents, TEST_RETENTION_DAYS } from '../helpers/storage.js';
+import { waitFor } from '../helpers/wait.js';
 
 // The client inventory end to end on the real engine: alerts raised by real detectors carry
 // the owner and a critical client's raised severity; unknown_client fires once for a client
@@ -177,6 +180,31 @@ describe('client inventory (real chDB, Slack stub, CLI)', () => {
     }
   });
 
+  it('the scheduled detector uses a reloaded inventory from its next tick', async () => {
+    const path = `${inventoryPath}.live.yaml`;
+    const listed = (clients: string[]) => `require: true\nclients:\n${clients.map((client) => `  - { tenant: acme, client_id: ${client} }\n`).join('')}`;
+    writeFileSync(path, listed(['svc-payments']));
+    const logger = createLogger('silent');
+    const source = await watchInventory({ path, logger, registry: new Registry(), pollMs: 50 });
+    // A schedule that never comes: the test ticks by hand.
+    const config = parseConfig({ detectors: { safety_lag_seconds: 0, schedule: '0 0 0 1 1 *' } }, 'test').detectors;
+    const detector = startDetector({ config, logger, clickhouse: clickhouse!.client, registry: new Registry(), detectors: [unknownClient], inventory: source });
+    try {
+      await storeEvents(clickhouse!, [request('live-1', 'svc-live-a', 'jti-live-1', 1000)]);
+      const [first] = await detector.tick();
+      expect(first?.raised.map((alert) => alert.client_id)).toEqual(['svc-live-a']);
+
+      writeFileSync(path, listed(['svc-payments', 'svc-live-b']));
+      await waitFor(() => source.current().get('acme', 'svc-live-b'), (entry) => entry !== undefined, { what: 'svc-live-b in the reloaded inventory', timeoutMs: 10_000, intervalMs: 50 });
+      await storeEvents(clickhouse!, [request('live-2', 'svc-live-b', 'jti-live-2', 1010), request('live-3', 'svc-live-c', 'jti-live-3', 1020)]);
+      const [second] = await detector.tick();
+      expect(second?.raised.map((alert) => alert.client_id)).toEqual(['svc-live-c']);
+    } finally {
+      await detector.stop();
+      source.close();
+    }
+  });
+
   describe('commands (after this process lets go of the data directory)', () => {
     const cliEnv = () => ({ ...env, TOKENWATCH_INVENTORY: inventoryPath });
 
@@ -189,7 +217,7 @@ describe('client inventory (real chDB, Slack stub, CLI)', () => {
       const result = await runCli(['clients', '--json'], cliEnv());
       expect(result.code, result.stderr).toBe(0);
       const clients = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-      expect(clients.map((client) => client.client_id)).toEqual(['svc-ghost', 'svc-payments', 'svc-probe', 'svc-reports', 'svc-shadow', 'svc-stray']);
+      expect(clients.map((client) => client.client_id)).toEqual(['svc-ghost', 'svc-live-a', 'svc-live-b', 'svc-live-c', 'svc-payments', 'svc-probe', 'svc-reports', 'svc-shadow', 'svc-stray']);
       const shadow = clients.find((client) => client.client_id === 'svc-shadow');
       expect(shadow).toEqual({
         tenant: 'acme',
@@ -211,11 +239,11 @@ describe('client inventory (real chDB, Slack stub, CLI)', () => {
         failed_requests: 1,
         inventory: { owner: 'alice@example.com', team: 'Payments', slack_channel: PAYMENTS_CHANNEL, criticality: 'critical', tags: ['pci', 'prod'] },
       });
-      expect(result.stderr.trim()).toBe('6 clients, 4 not in the inventory');
+      expect(result.stderr.trim()).toBe('9 clients, 7 not in the inventory');
     });
 
     it('`tokenwatch clients` pages with --limit and the --after cursor it prints', async () => {
-      const first = await runCli(['clients', '--limit', '4'], cliEnv());
+      const first = await runCli(['clients', '--limit', '7'], cliEnv());
       expect(first.code, first.stderr).toBe(0);
       expect(first.stdout).toContain('svc-payments (svc-payments service), tenant acme: owner alice@example.com · Payments, criticality critical');
       expect(first.stdout).toContain('svc-ghost (svc-ghost service), tenant acme: NOT IN THE INVENTORY');
