@@ -224,3 +224,18 @@ export function createNotifierMetrics(registry: Registry) {
     }),
   };
 }
+
+export type InventoryMetrics = ReturnType<typeof createInventoryMetrics>;
+
+/** The client inventory's reloads (TOKENWATCH_INVENTORY): a refused edit must be visible. */
+export function createInventoryMetrics(registry: Registry) {
+  return {
+    clients: new Gauge({ name: 'tokenwatch_inventory_clients', help: 'Clients in the inventory in use.', registers: [registry] }),
+    reloads: new Counter({ name: 'tokenwatch_inventory_reloads_total', help: 'Times a changed inventory file was loaded.', registers: [registry] }),
+    reloadErrors: new Counter({
+      name: 'tokenwatch_inventory_reload_errors_total',
+      help: 'Changed inventory files refused (the last good inventory stays in use).',
+      registers: [registry],
+    }),
+  };
+}

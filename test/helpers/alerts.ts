@@ -2,6 +2,7 @@ import type { AlertDraft } from '@tokenwatch/shared/alerts/alert';
 import { ASSERTION_HYGIENE, JTI_CROSS_CLIENT, JTI_REPLAY } from '@tokenwatch/detector/detectors/jti-replay/findings';
 import { INVALID_CLIENT_BURST, MINT_VOLUME } from '@tokenwatch/detector/detectors/mint-volume/findings';
 import { SECRET_NEW_LOCATION } from '@tokenwatch/detector/detectors/secret-new-location/findings';
+import { UNKNOWN_CLIENT } from '@tokenwatch/detector/detectors/unknown-client/findings';
 
 type EvidenceOf<F extends { draft: (fields: never) => unknown }> = Parameters<F['draft']>[0] extends { evidence: infer E } ? E : never;
 
@@ -75,6 +76,14 @@ export const sampleEvidence = {
     auth_method: 'client_secret_basic',
     credential_id: '',
     known_locations: [{ value: 'NL', as_org: 'Example', first_seen: '2026-01-01T00:00:00.000Z', last_seen: '2026-02-28T23:00:00.000Z', requests: 5_000 }],
+  }),
+  unknown_client: (): EvidenceOf<typeof UNKNOWN_CLIENT> => ({
+    first_request: '2026-03-01T10:00:00.000Z',
+    requests: 12,
+    auth_methods: ['client_secret_basic'],
+    credential_ids: ['secret-1'],
+    source_ips: ['203.0.113.50'],
+    inventory_clients: 40,
   }),
 } as const;
 

@@ -110,6 +110,8 @@ const INVESTIGATIONS: Record<string, Expectation> = {
 const RUNBOOK_ALERT_OF: Record<string, string> = {
   // The simulator injects no cross-client jti; a jti_replay alert carries the same evidence.jti.
   jti_cross_client: 'jti_replay',
+  // No inventory here, so no unknown_client alert; its runbook needs only the alert's tenant and client.
+  unknown_client: 'secret_new_location',
 };
 
 describe('the SQL in docs/investigations.md and the runbooks in docs/detectors.md', () => {

@@ -36,6 +36,11 @@ function alert(overrides: Partial<StoredAlert> = {}): StoredAlert {
     summary: 'The assertion jti was used 3 times within its lifetime, from 2 source IPs.',
     evidence: sampleEvidence.jti_replay("jti-1'x"),
     event_ids: ['e1', 'e2', 'e3'],
+    owner: '',
+    team: '',
+    slack_channel: '',
+    criticality: '',
+    detector_severity: 'high',
     status: 'firing',
     created_at: T0 + 6 * 60_000,
     updated_at: T0 + 6 * 60_000,
@@ -222,6 +227,11 @@ describe('routing', () => {
     expect(routeAlert(alert(), notify.routes, 'C0DEFAULT')).toBe('C0JTI');
     expect(routeAlert(alert({ tenant: 'other' }), notify.routes, 'C0DEFAULT')).toBe('C0DEFAULT');
     expect(routeAlert(alert({ finding: 'mint_volume', severity: 'low' }), notify.routes, 'C0DEFAULT')).toBe('C0LOW');
+  });
+
+  it("sends an alert to its client's inventory channel before any rule", () => {
+    expect(routeAlert(alert({ severity: 'critical', slack_channel: 'C0OWNERS' }), notify.routes, 'C0DEFAULT')).toBe('C0OWNERS');
+    expect(routeAlert(alert({ tenant: 'other', slack_channel: '#payments' }), notify.routes, 'C0DEFAULT')).toBe('#payments');
   });
 
   it('rejects unknown keys and bad values with one readable line', () => {

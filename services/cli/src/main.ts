@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { FORMAT_NAMES } from '@tokenwatch/shared/events/source-formats';
 import type { FormatChoice } from '@tokenwatch/ingest/decode';
 import { alertsCommand } from './commands/alerts.js';
+import { clientsCommand } from './commands/clients.js';
 import { demoCommand } from './commands/demo.js';
 import { detectCommand } from './commands/detect.js';
 import { importCommand } from './commands/import.js';
@@ -95,7 +96,7 @@ program
   .option('--once', 'run once and exit')
   .option('--from <time>', 'backtest from this time (RFC 3339, a date, or an age such as 7d)')
   .option('--to <time>', 'backtest up to this time (default: now)')
-  .option('--detector <name>', 'only this detector: jti_replay, mint_volume or secret_new_location')
+  .option('--detector <name>', 'only this detector: jti_replay, mint_volume, secret_new_location or unknown_client')
   .option('--store', 'store the alerts a backtest finds (default: print only)')
   .option('--json', 'print alerts as JSON lines')
   .action((options: unknown) => runCommand((context) => detectCommand(context, options)));
@@ -107,6 +108,15 @@ program
   .option('--limit <n>', 'at most this many', '1000')
   .option('--json', 'JSON lines instead of text')
   .action((options: unknown) => runCommand((context) => alertsCommand(context, options)));
+
+program
+  .command('clients')
+  .description('every client the logs show (first and last request, auth methods, credentials, networks) with its owner from TOKENWATCH_INVENTORY')
+  .option('--tenant <tenant>', 'only this tenant')
+  .option('--limit <n>', `at most this many (up to 10000)`, '1000')
+  .option('--after <cursor>', 'the next page: the cursor the previous page printed on stderr')
+  .option('--json', 'JSON lines instead of text')
+  .action((options: unknown) => runCommand((context) => clientsCommand(context, options)));
 
 program
   .command('simulate')

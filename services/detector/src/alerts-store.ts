@@ -100,6 +100,11 @@ function newAlert(alert_id: string, draft: AlertDraft, now: number): StoredAlert
     summary: draft.summary,
     evidence: { ...draft.evidence },
     event_ids: [...new Set(draft.event_ids)].slice(0, MAX_ALERT_EVENT_IDS),
+    owner: draft.ownership?.owner ?? '',
+    team: draft.ownership?.team ?? '',
+    slack_channel: draft.ownership?.slack_channel ?? '',
+    criticality: draft.ownership?.criticality ?? '',
+    detector_severity: draft.ownership?.detector_severity ?? draft.severity,
     status: 'firing',
     created_at: now,
     updated_at: now,
@@ -155,6 +160,13 @@ function combine(base: StoredAlert, found: StoredAlert): StoredAlert {
     summary: newer ? found.summary : base.summary,
     evidence: newer ? found.evidence : base.evidence,
     event_ids: [...new Set([...base.event_ids, ...found.event_ids])].slice(0, MAX_ALERT_EVENT_IDS),
+    // The inventory as it is now: an owner handed over since the alert fired is who acts on it.
+    // (The Slack thread stays where the root was posted.)
+    owner: found.owner,
+    team: found.team,
+    slack_channel: found.slack_channel,
+    criticality: found.criticality,
+    detector_severity: base.detector_severity && found.detector_severity ? maxSeverity(base.detector_severity, found.detector_severity) : found.detector_severity,
   };
 }
 

@@ -138,6 +138,9 @@ export const detectorsConfigSchema = z.strictObject({
   // A catch-up after downtime is split into windows of at most this much ingested time.
   max_window_minutes: z.number().positive().default(60),
   ...detectorSections,
+  // Needs a complete inventory (TOKENWATCH_INVENTORY_REQUIRE or `require: true`); not per client:
+  // a client in no inventory has no override either.
+  unknown_client: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   overrides: z.array(clientOverrideSchema).default([]),
   allowlist: z.array(allowlistEntrySchema).default([]),
 });

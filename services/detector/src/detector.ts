@@ -3,6 +3,7 @@ import type { Logger } from '@tokenwatch/shared/log';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import type { AlertDraft } from '@tokenwatch/shared/alerts/alert';
 import type { Finding } from '@tokenwatch/shared/alerts/finding';
+import type { Inventory } from '@tokenwatch/shared/inventory/inventory';
 import type { DetectorsConfig } from './config.js';
 
 /**
@@ -24,6 +25,8 @@ export interface DetectContext {
   readonly clickhouse: ClickHouseClient;
   readonly config: DetectorsConfig;
   readonly logger: Logger;
+  /** The client inventory in use for this run (TOKENWATCH_INVENTORY); none: EMPTY_INVENTORY. */
+  readonly inventory?: Inventory;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { AlertDraft, StoredAlert } from '@tokenwatch/shared/alerts/alert';
 import { HOUR_MS, MINUTE_MS } from '@tokenwatch/shared/time';
 import { mergeDrafts, resolveQuietAlerts, upsertAlerts } from './alerts-store.js';
 import type { DetectContext, Detector, DetectWindow } from './detector.js';
+import { withOwnership } from './ownership.js';
 import { readWatermark, writeWatermark } from './watermarks.js';
 
 const ARRIVED_SPAN = sql(import.meta.url, './arrived-span.sql');
@@ -55,7 +56,7 @@ export async function runTick(context: DetectContext, detector: Detector, now: n
         const window: DetectWindow = { ingestedAfter: after, ingestedUntil, timeFrom, timeTo: Math.min(timeFrom + TIME_SLICE_MS, span.last_ms + 1), now };
         drafts.push(...(await detector.detect(context, window)));
       }
-      const result = await upsertAlerts(clickhouse, drafts, now);
+      const result = await upsertAlerts(clickhouse, withOwnership(drafts, context.inventory), now);
       raised.push(...result.raised);
       updated.push(...result.updated);
     }
@@ -85,5 +86,5 @@ export async function backtest(
       ...(await detector.detect(context, { ingestedAfter: 0, ingestedUntil: Date.now(), timeFrom: start, timeTo: end, now: end })),
     );
   }
-  return mergeDrafts(drafts, Date.now());
+  return mergeDrafts(withOwnership(drafts, context.inventory), Date.now());
 }

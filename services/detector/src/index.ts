@@ -4,7 +4,8 @@ import type { DetectorsConfig } from './config.js';
 import type { DetectContext, Detector } from './detector.js';
 import { backtest, runTick, type TickResult } from './engine.js';
 import { upsertAlerts } from './alerts-store.js';
-import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
+import type { AlertDraft, StoredAlert } from '@tokenwatch/shared/alerts/alert';
+import { NO_INVENTORY, type InventorySource } from '@tokenwatch/shared/inventory/watch';
 import { createDetectors } from './registry.js';
 import { ConfigError, errorMessage } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
@@ -30,17 +31,21 @@ export function startDetector(options: {
   clickhouse: ClickHouseClient;
   registry: Registry;
   detectors?: readonly Detector[];
+  /** The client inventory, re-read at every tick (it reloads when its file changes). */
+  inventory?: InventorySource;
 }): DetectorService {
   const { config, clickhouse } = options;
   const logger = options.logger.child({ component: 'detector' });
   if (!cron.validate(config.schedule)) throw new ConfigError(`invalid configuration at detectors.schedule: not a cron expression (${JSON.stringify(config.schedule)})`);
   const detectors = (options.detectors ?? createDetectors()).filter((detector) => detector.enabled(config));
   const metrics = createDetectorMetrics(options.registry);
-  const context = { clickhouse, config, logger };
+  const inventory = options.inventory ?? NO_INVENTORY;
 
   let running: Promise<TickResult[]> | undefined;
   async function runAll(): Promise<TickResult[]> {
     const results: TickResult[] = [];
+    // One inventory for the whole tick: every detector sees the same owners and criticality.
+    const context: DetectContext = { clickhouse, config, logger, inventory: inventory.current() };
     for (const detector of detectors) {
       const stopTimer = metrics.runSeconds.startTimer({ detector: detector.name });
       try {
@@ -102,6 +107,12 @@ export async function runBacktest(
 ): Promise<StoredAlert[]> {
   const found: StoredAlert[] = [];
   for (const detector of detectors) found.push(...(await backtest(context, detector, { from, to })));
-  if (store) await upsertAlerts(context.clickhouse, found, Date.now());
+  // The alerts found are already stamped with their ownership (and raised severity): store them as found.
+  if (store) await upsertAlerts(context.clickhouse, found.map(asStampedDraft), Date.now());
   return found;
+}
+
+function asStampedDraft(alert: StoredAlert): AlertDraft {
+  const { owner, team, slack_channel, criticality } = alert;
+  return { ...alert, ownership: { owner, team, slack_channel, criticality, detector_severity: alert.detector_severity || alert.severity } };
 }

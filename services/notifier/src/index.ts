@@ -60,7 +60,10 @@ export async function startNotifier(options: {
     assertEveryAlertRoutable(config.routes, settings.SLACK_CHANNEL);
     const sender = new SlackSender({ token, apiUrl: settings.SLACK_API_URL, config: config.slack, logger, metrics, signal: abort.signal });
     await checkToken(sender, logger);
-    sinks.push(new SlackSink({ sender, ledger, config, defaultChannel: settings.SLACK_CHANNEL, logger, metrics }));
+    const slack = { sender, ledger, config, defaultChannel: settings.SLACK_CHANNEL, logger, metrics };
+    sinks.push(new SlackSink(slack));
+    // Critical alerts routed to a client's (or a route's) channel are copied to SLACK_CHANNEL.
+    if (settings.SLACK_CHANNEL) sinks.push(new SlackSink({ ...slack, role: 'slack_copy' }));
   } else {
     if (settings.SLACK_CHANNEL || config.routes.length > 0) {
       logger.warn('Slack channels are configured but no SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_FILE: alerts go to the terminal');

@@ -14,7 +14,7 @@ const INSERT = sql(import.meta.url, './insert-notifications.sql');
 const PENDING_ALERTS = sql(import.meta.url, './pending-alerts.sql');
 const SLACK_STATES = sql(import.meta.url, './slack-states.sql');
 
-export type SinkName = 'slack' | 'terminal' | 'jsonl' | 'webhook';
+export type SinkName = 'slack' | 'slack_copy' | 'terminal' | 'jsonl' | 'webhook';
 export type LedgerMessage = 'root' | 'reply' | 'update' | 'digest' | 'digest_update' | 'delivery';
 export type LedgerStep = 'intent' | 'sent' | 'skipped' | 'failed';
 
@@ -108,10 +108,10 @@ export class Ledger {
     return queryRows(this.client, PENDING_ALERTS, { sink, since: toClickHouseTime(since), limit }, storedAlertSchema);
   }
 
-  async slackStates(ids: readonly string[]): Promise<Map<string, SlackState>> {
+  async slackStates(sink: 'slack' | 'slack_copy', ids: readonly string[]): Promise<Map<string, SlackState>> {
     if (ids.length === 0) return new Map();
     const states = new Map<string, SlackState>();
-    for (const row of await queryRows(this.client, SLACK_STATES, { ids }, stateRowSchema)) {
+    for (const row of await queryRows(this.client, SLACK_STATES, { sink, ids }, stateRowSchema)) {
       states.set(row.alert_id, {
         ...(row.root_ts ? { root: { channel: row.root_channel, ts: row.root_ts, thread_ts: row.root_thread_ts } } : {}),
         ...(row.intent_at > 0 ? { intent: { channel: row.intent_channel, thread_ts: row.intent_thread_ts, at: row.intent_at } } : {}),

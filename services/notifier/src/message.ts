@@ -319,6 +319,18 @@ function clientLine(alert: Pick<StoredAlert, 'client_name' | 'client_id'>): stri
     : code(alert.client_id);
 }
 
+/** Owner and team from the client inventory, e.g. `alice@example.com · Payments`; '' without either. */
+function ownerText(alert: Pick<StoredAlert, 'owner' | 'team'>): string {
+  return [alert.owner, alert.team].filter(Boolean).join(' · ');
+}
+
+/** Why the severity is one step above the detector's: the client is critical in the inventory. */
+function raisedText(alert: Pick<StoredAlert, 'severity' | 'detector_severity' | 'criticality'>): string {
+  return alert.detector_severity && alert.detector_severity !== alert.severity && alert.criticality === 'critical'
+    ? `raised from ${alert.detector_severity}: critical client`
+    : '';
+}
+
 /** The root message of an alert. */
 export function buildAlertMessage(alert: StoredAlert, options: MessageOptions = {}): SlackMessage {
   const runbook = runbookReference(alert.finding, options.runbookBaseUrl);
@@ -331,10 +343,11 @@ export function buildAlertMessage(alert: StoredAlert, options: MessageOptions = 
       fields: [
         { type: 'mrkdwn', text: `*Client*\n${clientLine(alert)}` },
         { type: 'mrkdwn', text: `*Tenant*\n${code(alert.tenant)}` },
-        { type: 'mrkdwn', text: `*Status*\n${alert.status === 'resolved' ? 'resolved' : 'firing'} · ${alert.severity}` },
+        { type: 'mrkdwn', text: `*Status*\n${alert.status === 'resolved' ? 'resolved' : 'firing'} · ${alert.severity}${raisedText(alert) ? ` (${raisedText(alert)})` : ''}` },
         { type: 'mrkdwn', text: `*Requests*\n${formatNumber(alert.event_count)}` },
         { type: 'mrkdwn', text: `*First seen*\n${formatTime(alert.first_seen)}` },
         { type: 'mrkdwn', text: `*Last seen*\n${formatTime(alert.last_seen)}` },
+        ...(ownerText(alert) ? [{ type: 'mrkdwn' as const, text: `*Owner*\n${escapeMrkdwn(ownerText(alert))}` }] : []),
       ],
     },
   ];
@@ -356,6 +369,7 @@ export function buildAlertMessage(alert: StoredAlert, options: MessageOptions = 
   const text = fallbackText(
     `${alert.severity.toUpperCase()} ${alert.finding}${alert.status === 'resolved' ? ' (resolved)' : ''}: ${escapeMrkdwn(alert.summary)} ` +
       `Client ${escapeMrkdwn(alert.client_name || alert.client_id)} (${escapeMrkdwn(alert.client_id)}), tenant ${escapeMrkdwn(alert.tenant)}, ` +
+      `${ownerText(alert) ? `owner ${escapeMrkdwn(ownerText(alert))}, ` : ''}` +
       `${formatNumber(alert.event_count)} requests, last seen ${formatTime(alert.last_seen)}. Fingerprint ${alert.alert_id}.`,
   );
   return { text, blocks, cut };
@@ -438,6 +452,7 @@ export function renderAlertPlain(
     `[${alert.severity.toUpperCase()}] ${alert.finding} ${alert.status}${change}: client ${alert.client_name || alert.client_id} (${alert.client_id}), tenant ${alert.tenant}`,
     `  ${alert.summary}`,
     `  ${formatNumber(alert.event_count)} requests, ${formatTime(alert.first_seen)} → ${formatTime(alert.last_seen)}`,
+    ...(ownerText(alert) || raisedText(alert) ? [`  owner: ${ownerText(alert) || '(none in the inventory)'}${raisedText(alert) ? `; severity ${raisedText(alert)}` : ''}`] : []),
     ...(evidence.trim() ? [evidence] : []),
     `  investigate: ${investigationSql(alert, findings).replace(/\n\s*/g, ' ')}`,
     `  runbook: ${runbook.url ?? runbook.text}   fingerprint: ${alert.alert_id}`,

@@ -2,12 +2,18 @@ import { severityRank, type StoredAlert } from '@tokenwatch/shared/alerts/alert'
 import { ConfigError } from '@tokenwatch/shared/errors';
 import type { NotifyRoute } from './config.js';
 
-/** Picks the Slack channel for an alert: the first matching route, else the default channel. */
+/**
+ * Picks the Slack channel for an alert: its client's channel from the inventory (stamped on
+ * the alert), else the first matching route, else the default channel. The client's own
+ * channel comes first because its owners are the ones who can tell a leak from a deploy; a
+ * critical alert also goes to the default channel (SlackSink's `slack_copy` role).
+ */
 export function routeAlert(
-  alert: Pick<StoredAlert, 'severity' | 'finding' | 'tenant'>,
+  alert: Pick<StoredAlert, 'severity' | 'finding' | 'tenant' | 'slack_channel'>,
   routes: readonly NotifyRoute[],
   defaultChannel: string | undefined,
 ): string | undefined {
+  if (alert.slack_channel) return alert.slack_channel;
   for (const route of routes) {
     if (matches(alert, route)) return route.channel;
   }

@@ -39,10 +39,18 @@ export interface SlackSinkOptions {
   readonly logger: Logger;
   readonly metrics: NotifierMetrics;
   readonly now?: () => number;
+  /**
+   * `slack` (the default) posts every alert to its channel; `slack_copy` posts critical
+   * alerts that went to their client's inventory channel to SLACK_CHANNEL as well. Each keeps its own
+   * ledger rows, so one channel being down never holds back or loses the other's message.
+   */
+  readonly role?: SlackSinkRole;
 }
 
+export type SlackSinkRole = 'slack' | 'slack_copy';
+
 export class SlackSink implements AlertSink {
-  readonly name = 'slack';
+  readonly name: SlackSinkRole;
   private readonly now: () => number;
   /** When roots were posted per channel in the last minute: the storm detector. */
   private readonly recentRoots = new Map<string, number[]>();
@@ -50,11 +58,22 @@ export class SlackSink implements AlertSink {
 
   constructor(private readonly options: SlackSinkOptions) {
     this.now = options.now ?? Date.now;
+    this.name = options.role ?? 'slack';
   }
 
-  async deliver(alerts: readonly StoredAlert[]): Promise<void> {
-    const states = await this.options.ledger.slackStates(alerts.map((alert) => alert.alert_id));
+  async deliver(page: readonly StoredAlert[]): Promise<void> {
+    let alerts = page;
+    const states = await this.options.ledger.slackStates(this.name, page.map((alert) => alert.alert_id));
     const stateOf = (alert: StoredAlert) => states.get(alert.alert_id) ?? EMPTY_SLACK_STATE;
+    const skipped = alerts.filter((alert) => this.routeOrSkip(alert) === undefined && !stateOf(alert).root && !stateOf(alert).intent);
+    if (skipped.length > 0) {
+      // Nothing to post here (a copy of an alert that is not critical): finished for this sink.
+      await this.options.ledger.record(
+        ...skipped.map((alert) => ({ sink: this.name, alert_id: alert.alert_id, alert_version: alert.updated_at, message: 'root', step: 'skipped', completes: true, ...this.facts(alert) }) as const),
+      );
+      const done = new Set(skipped.map((alert) => alert.alert_id));
+      alerts = alerts.filter((alert) => !done.has(alert.alert_id));
+    }
     // New alerts (nothing in Slack, nothing attempted) per channel, to spot a storm up front.
     const fresh = new Map<string, StoredAlert[]>();
     for (const alert of alerts) {
@@ -82,10 +101,22 @@ export class SlackSink implements AlertSink {
   }
 
   private route(alert: StoredAlert): string {
-    const channel = routeAlert(alert, this.options.config.routes, this.options.defaultChannel);
-    // assertEveryAlertRoutable ran at start-up, so this cannot happen with a valid setup.
+    const channel = this.routeOrSkip(alert);
+    // assertEveryAlertRoutable ran at start-up, and deliver() set aside the copies with no
+    // channel, so this cannot happen with a valid setup.
     if (!channel) throw new Error(`no Slack channel for alert ${alert.alert_id}`);
     return channel;
+  }
+
+  /** Where this sink posts the alert; undefined: nowhere (only the copy sink skips alerts). */
+  private routeOrSkip(alert: StoredAlert): string | undefined {
+    const { config, defaultChannel } = this.options;
+    if (this.name === 'slack') return routeAlert(alert, config.routes, defaultChannel);
+    // Only alerts that went to their client's own channel: where notify.routes sends a
+    // critical alert is the operator's explicit choice, and alerts stored before the inventory
+    // existed (no channel) are not copied on upgrade.
+    const copied = alert.severity === 'critical' && alert.slack_channel !== '' && alert.slack_channel !== defaultChannel;
+    return copied ? defaultChannel : undefined;
   }
 
   private inStorm(channel: string, incoming: number): boolean {
@@ -120,7 +151,7 @@ export class SlackSink implements AlertSink {
   /** The first message of an alert, top-level or in a digest thread. */
   private async postRoot(alert: StoredAlert, state: SlackState, channel: string, threadTs: string): Promise<void> {
     const { ledger, logger } = this.options;
-    const base = { sink: 'slack', alert_id: alert.alert_id, alert_version: alert.updated_at, message: 'root', ...this.facts(alert) } as const;
+    const base = { sink: this.name, alert_id: alert.alert_id, alert_version: alert.updated_at, message: 'root', ...this.facts(alert) } as const;
     if (!state.intent) await ledger.record({ ...base, step: 'intent', channel, thread_ts: threadTs });
     let outcome: PostOutcome;
     try {
@@ -147,7 +178,7 @@ export class SlackSink implements AlertSink {
     }
     const detail = outcome.found ? 'found in history after an ambiguous post' : outcome.possibleDuplicate ? 'possible duplicate' : '';
     await ledger.record({ ...base, step: 'sent', channel: outcome.channel, ts: outcome.ts, thread_ts: threadTs, completes: !outcome.found, detail });
-    this.options.metrics.deliveries.inc({ channel_kind: 'slack', message: 'root' });
+    this.options.metrics.deliveries.inc({ channel_kind: this.name, message: 'root' });
     this.noteRoot(channel);
     logger.info({ channel: outcome.channel, ts: outcome.ts, alert_id: alert.alert_id, found: outcome.found }, 'alert posted to Slack');
     // A root found after an ambiguous post may show an older version: bring it up to date.
@@ -174,7 +205,7 @@ export class SlackSink implements AlertSink {
     change: NonNullable<ReturnType<typeof classifyChange>>,
   ): Promise<void> {
     const { ledger } = this.options;
-    const base = { sink: 'slack', alert_id: alert.alert_id, alert_version: alert.updated_at, message: 'reply', channel: root.channel, ...this.facts(alert) } as const;
+    const base = { sink: this.name, alert_id: alert.alert_id, alert_version: alert.updated_at, message: 'reply', channel: root.channel, ...this.facts(alert) } as const;
     const thread = root.thread_ts || root.ts;
     const retrying = state.replyIntent?.version === alert.updated_at;
     if (!retrying) await ledger.record({ ...base, step: 'intent', thread_ts: thread });
@@ -187,7 +218,7 @@ export class SlackSink implements AlertSink {
         searchSince: retrying ? state.replyIntent?.at : undefined,
       });
       await ledger.record({ ...base, step: 'sent', ts: outcome.ts, thread_ts: thread, detail: change });
-      this.options.metrics.deliveries.inc({ channel_kind: 'slack', message: 'reply' });
+      this.options.metrics.deliveries.inc({ channel_kind: this.name, message: 'reply' });
     } catch (error) {
       if (!(error instanceof PermanentSlackError)) throw error;
       // The root update below still carries the news.
@@ -198,7 +229,7 @@ export class SlackSink implements AlertSink {
 
   private async updateRoot(alert: StoredAlert, root: SlackRef): Promise<void> {
     const { ledger } = this.options;
-    const base = { sink: 'slack', alert_id: alert.alert_id, alert_version: alert.updated_at, message: 'update', channel: root.channel, ts: root.ts, thread_ts: root.thread_ts, completes: true, ...this.facts(alert) } as const;
+    const base = { sink: this.name, alert_id: alert.alert_id, alert_version: alert.updated_at, message: 'update', channel: root.channel, ts: root.ts, thread_ts: root.thread_ts, completes: true, ...this.facts(alert) } as const;
     try {
       await this.options.sender.update(root.channel, root.ts, buildAlertMessage(alert, this.messageOptions()));
     } catch (error) {
@@ -209,7 +240,7 @@ export class SlackSink implements AlertSink {
       return;
     }
     await ledger.record({ ...base, step: 'sent' });
-    this.options.metrics.deliveries.inc({ channel_kind: 'slack', message: 'update' });
+    this.options.metrics.deliveries.inc({ channel_kind: this.name, message: 'update' });
   }
 
   /** One digest root for a storm (or the channel's open one), then every alert in its thread. */
@@ -221,10 +252,10 @@ export class SlackSink implements AlertSink {
     if (!digest || !reuse) {
       // Derived from the members, so a crash mid-post finds the same intent on restart.
       const id = `digest-${createHash('sha256').update([channel, ...group.map((alert) => alert.alert_id).sort()].join('\u0000')).digest('hex').slice(0, 32)}`;
-      const state = (await ledger.slackStates([id])).get(id) ?? EMPTY_SLACK_STATE;
+      const state = (await ledger.slackStates(this.name, [id])).get(id) ?? EMPTY_SLACK_STATE;
       let ref = state.root;
       if (!ref) {
-        const base = { sink: 'slack', alert_id: id, alert_version: 0, message: 'digest', event_count: group.length } as const;
+        const base = { sink: this.name, alert_id: id, alert_version: 0, message: 'digest', event_count: group.length } as const;
         if (!state.intent) await ledger.record({ ...base, step: 'intent', channel });
         const outcome = await this.options.sender.postOnce({
           channel,
@@ -233,7 +264,7 @@ export class SlackSink implements AlertSink {
           searchSince: state.intent?.at,
         });
         await ledger.record({ ...base, step: 'sent', channel: outcome.channel, ts: outcome.ts });
-        this.options.metrics.deliveries.inc({ channel_kind: 'slack', message: 'digest' });
+        this.options.metrics.deliveries.inc({ channel_kind: this.name, message: 'digest' });
         ref = { channel: outcome.channel, ts: outcome.ts, thread_ts: '' };
       }
       digest = { id, channel, ref, openedAt: now, members: [] };
@@ -246,7 +277,7 @@ export class SlackSink implements AlertSink {
     }
     if (reuse) {
       await this.options.sender.update(digest.ref.channel, digest.ref.ts, buildDigestMessage(digest.members));
-      await ledger.record({ sink: 'slack', alert_id: digest.id, alert_version: 0, message: 'digest_update', step: 'sent', channel: digest.ref.channel, ts: digest.ref.ts, event_count: digest.members.length });
+      await ledger.record({ sink: this.name, alert_id: digest.id, alert_version: 0, message: 'digest_update', step: 'sent', channel: digest.ref.channel, ts: digest.ref.ts, event_count: digest.members.length });
     }
   }
 }

@@ -1,4 +1,5 @@
--- What Slack already has of these alerts (or digests): the root message, an unanswered post
+-- What Slack already has of these alerts (or digests), for one Slack sink (slack, or
+-- slack_copy: critical alerts copied to the default channel): the root message, an unanswered post
 -- intent, the state last shown, and the last thread reply. One row per id with any rows;
 -- the *If aggregates return '' or 1970 when no row matched.
 SELECT
@@ -17,5 +18,5 @@ SELECT
     maxIf(alert_version, message = 'reply' AND step = 'intent') AS reply_intent_version,
     maxIf(recorded_at, message = 'reply' AND step = 'intent') AS reply_intent_at
 FROM notifications
-WHERE sink = 'slack' AND alert_id IN {ids:Array(String)}
+WHERE sink = {sink:String} AND alert_id IN {ids:Array(String)}
 GROUP BY alert_id

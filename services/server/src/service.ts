@@ -9,6 +9,7 @@ import { DependencyError, errorMessage } from '@tokenwatch/shared/errors';
 import { startOpsServer, type OpsServer } from '@tokenwatch/shared/http/ops-server';
 import type { Logger } from '@tokenwatch/shared/log';
 import { createRegistry, type Registry } from '@tokenwatch/shared/metrics';
+import { openInventory } from '@tokenwatch/shared/inventory/watch';
 import { openClickHouse, type ClickHouseClient } from '@tokenwatch/shared/storage/clickhouse';
 import { queryRows } from '@tokenwatch/shared/storage/sql';
 import { openStorage, type Storage } from './storage.js';
@@ -90,11 +91,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       cleanups.push(() => server.close());
     }
 
+    // Before the components: a bad inventory stops start-up with one line, like bad settings.
+    const inventory = await openInventory(settings, logger, registry);
+    cleanups.push(async () => inventory.close());
     const clients = await componentClients(settings, storage);
     cleanups.push(clients.close);
     const notifier = await startNotifier({ settings, config, logger, clickhouse: clients.notifier, registry, ...(options.output ? { output: options.output } : {}) });
     cleanups.push(() => notifier.stop());
-    const detector = startDetector({ config: config.detectors, logger, clickhouse: clients.detector, registry });
+    const detector = startDetector({ config: config.detectors, logger, clickhouse: clients.detector, registry, inventory });
     cleanups.push(() => detector.stop());
     ingest = await startIngest({ settings, logger, clickhouse: clients.ingest, registry });
     const started = ingest;
@@ -115,6 +119,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           notifier.stop().catch(quietly('notifier')),
         ]);
         await ops?.close();
+        inventory.close();
         await clients.close();
         await storage.close();
       })());

@@ -48,6 +48,31 @@ export interface AlertDraft {
   /** Shaped by the finding's evidence schema (built with Finding.draft, checked before storing). */
   readonly evidence: Readonly<Record<string, unknown>>;
   readonly event_ids: readonly string[];
+  /** The client's inventory entry when the alert was raised: stamped by the engine (withOwnership), never by a detector. */
+  readonly ownership?: AlertOwnership;
+}
+
+/**
+ * Who owns the alert's client, from the client inventory (shared/src/inventory), stamped on
+ * the alert when it is stored rather than looked up when it is shown: the stored alert says
+ * who was told and where, `alerts --json`, the terminal and the webhook show the same thing
+ * the Slack message did even after the inventory changes, and the notifier needs no inventory
+ * of its own. An alert updated later takes the inventory of that moment.
+ */
+export interface AlertOwnership {
+  readonly owner: string;
+  readonly team: string;
+  /** The client's own channel; empty sends the alert where notify.routes and SLACK_CHANNEL say. */
+  readonly slack_channel: string;
+  /** The client's criticality ('' when it has no entry); `critical` raised the severity one step. */
+  readonly criticality: string;
+  /** The severity the detector gave, before the criticality step. */
+  readonly detector_severity: Severity;
+}
+
+/** One severity step up (critical stays critical): what a critical client's alerts get. */
+export function raiseSeverity(severity: Severity): Severity {
+  return SEVERITIES[Math.min(severityRank(severity) + 1, SEVERITIES.length - 1)] ?? severity;
 }
 
 /**
@@ -89,6 +114,13 @@ export const storedAlertSchema = z.object({
     return z.NEVER;
   }),
   event_ids: z.array(z.string()),
+  // From the client inventory when the alert was stored (migration 0010); '' without an entry.
+  owner: z.string().default(''),
+  team: z.string().default(''),
+  slack_channel: z.string().default(''),
+  criticality: z.string().default(''),
+  // '' for alerts stored before 0010: their severity is the detector's.
+  detector_severity: z.union([z.enum(SEVERITIES), z.literal('')]).default(''),
   status: z.enum(ALERT_STATUSES),
   created_at: clickHouseTimeSchema,
   updated_at: clickHouseTimeSchema,

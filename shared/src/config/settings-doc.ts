@@ -53,6 +53,8 @@ export const SETTING_DOCS: { readonly [K in keyof Settings]-?: SettingDoc } = {
   TOKENWATCH_HTTP_PORT: { shownDefault: '`9464`', meaning: '`/healthz`, `/readyz`, `/metrics` of `start` and `demo`; `0` picks a free port, `off` disables them' },
   TOKENWATCH_HTTP_HOST: { shownDefault: '`127.0.0.1`', meaning: 'address they listen on (`0.0.0.0` in a container)' },
   TOKENWATCH_CONFIG: { shownDefault: '(unset: defaults)', meaning: 'YAML or JSON file: detector thresholds, overrides, allowlists, alert routing ([docs/detectors.md](docs/detectors.md), [docs/notifier.md](docs/notifier.md))' },
+  TOKENWATCH_INVENTORY: { shownDefault: '(unset: none)', meaning: 'client inventory, CSV (`tenant,client_id,name,owner,team,slack_channel,criticality,tags`) or YAML: owners and teams on alerts, per-client Slack channels, criticality ([docs/inventory.md](docs/inventory.md)); reloaded when it changes' },
+  TOKENWATCH_INVENTORY_REQUIRE: { shownDefault: '`false`', meaning: '`true`: the inventory lists every client, so one minting tokens without an entry raises `unknown_client` (or say `require: true` in a YAML inventory)' },
   SLACK_BOT_TOKEN: { shownDefault: '(unset: terminal)', meaning: 'Slack bot token (never logged); without one, alerts print on the terminal' },
   SLACK_BOT_TOKEN_FILE: { shownDefault: '(unset)', meaning: 'a file holding the bot token, instead of `SLACK_BOT_TOKEN`' },
   SLACK_CHANNEL: { shownDefault: '(unset)', meaning: 'default channel (an id such as `C0123…` is best: history search and updates need ids)' },

@@ -91,6 +91,11 @@ export const settingsSchema = z.object({
   // Detector thresholds, allowlists and alert routing (YAML or JSON); unset uses the defaults.
   TOKENWATCH_CONFIG: optionalString,
 
+  // The client inventory (CSV or YAML, docs/inventory.md): owners, Slack channels, criticality.
+  TOKENWATCH_INVENTORY: optionalString,
+  // The inventory lists every client: one that mints tokens without an entry is unknown_client.
+  TOKENWATCH_INVENTORY_REQUIRE: booleanFlag.default(false),
+
   // Alert delivery. Without a Slack token alerts print on the terminal (and go to the file
   // and webhook below when set).
   SLACK_BOT_TOKEN: optionalString,

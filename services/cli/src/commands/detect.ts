@@ -5,6 +5,7 @@ import { renderAlertPlain } from '@tokenwatch/notifier/message';
 import { loadConfigFile } from '@tokenwatch/server/config-file';
 import { openStorage } from '@tokenwatch/server/storage';
 import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
+import { openInventory } from '@tokenwatch/shared/inventory/watch';
 import { createRegistry } from '@tokenwatch/shared/metrics';
 import { DAY_MS } from '@tokenwatch/shared/time';
 import { parseFlags, timeFlag } from '../flags.js';
@@ -39,17 +40,19 @@ export async function detectCommand({ settings, logger }: CommandContext, flags:
   const options = parseFlags(detectFlags(now), flags);
   const config = loadConfigFile(settings.TOKENWATCH_CONFIG).detectors;
   const detectors = createDetectors().filter((detector) => options.detector === undefined || detector.name === options.detector);
+  const registry = createRegistry();
+  const inventory = await openInventory(settings, logger, registry);
   const storage = await openStorage(settings, logger, { serveQueries: !options.once });
   try {
     if (options.from !== undefined || options.to !== undefined) {
       const from = options.from ?? now - BACKTEST_DEFAULT_MS;
       const to = options.to ?? now;
-      const found = await runBacktest({ clickhouse: storage.client, config, logger }, detectors, { from, to, store: options.store === true });
+      const found = await runBacktest({ clickhouse: storage.client, config, logger, inventory: inventory.current() }, detectors, { from, to, store: options.store === true });
       printAlerts(found, options.json);
       process.stderr.write(`${found.length} alerts from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}${options.store ? ' (stored)' : ' (not stored; add --store to keep them)'}\n`);
       return;
     }
-    const service = startDetector({ config, logger, clickhouse: storage.client, registry: createRegistry(), detectors });
+    const service = startDetector({ config, logger, clickhouse: storage.client, registry, detectors, inventory });
     if (options.once) {
       const results = await service.tick();
       await service.stop();
@@ -60,6 +63,7 @@ export async function detectCommand({ settings, logger }: CommandContext, flags:
     logger.info({ signal }, 'stopping: finishing the current tick');
     await service.stop();
   } finally {
+    inventory.close();
     await storage.close();
   }
 }
