@@ -29,7 +29,7 @@ describe('tokenwatch demo --idp keycloak', () => {
     child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     const alerts = () => new Set([...stdout.matchAll(ALERT_LINE)].map((match) => `${match[1]} ${match[2]}`));
     try {
-      // The stolen secret comes after each client's first minute (the demo's learning period).
+      // The stolen secret comes after each client's first half minute (the demo's learning period).
       await waitFor(
         () => ({ missing: EXPECTED.map(([finding, client]) => `${finding} ${client}`).filter((alert) => !alerts().has(alert)), stderrEnd: child.logs().slice(-1_500) }),
         (seen) => seen.missing.length === 0,

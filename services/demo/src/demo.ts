@@ -81,7 +81,7 @@ export async function runDemo(settings: Settings, options: DemoOptions, stopRequ
     if (keycloak) {
       const plan = keycloakDemoPlan(keycloakRate);
       if (!settings.TOKENWATCH_CONFIG) {
-        status.note(`no history with a real IdP: secret_new_location learns for ${plan.learningMinutes} minute, mint_volume's new-client caps are ${plan.coldStartCap} tokens and ${plan.failureMinCount} failures per 5 minutes (TOKENWATCH_CONFIG replaces these)`);
+        status.note(`no history with a real IdP: secret_new_location learns for ${plan.learningSeconds} s, mint_volume's new-client caps are ${plan.coldStartCap} tokens and ${plan.failureMinCount} failures per 5 minutes (TOKENWATCH_CONFIG replaces these)`);
       }
       producer = keycloakTraffic({ settings, logger, note: (text) => status.note(text), abort: abort.signal, options: { realm: keycloak, logFile: options.keycloakLog, rate: keycloakRate, attackEvery: options.attackEvery } });
     } else {

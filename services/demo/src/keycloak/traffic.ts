@@ -36,15 +36,15 @@ const MACHINES: readonly Machine[] = [
 /**
  * The demo's detector settings with a real IdP, where there is no history to back-fill (Keycloak
  * logs real requests at real times), applied only when no configuration file (TOKENWATCH_CONFIG)
- * is given: secret_new_location learning for one minute instead of 7 days (each client's first
- * minute of ordinary traffic is its home), and mint_volume's new-client
+ * is given: secret_new_location learning for 30 seconds instead of 7 days (each client's first
+ * half minute of ordinary traffic is its home), and mint_volume's new-client
  * caps low enough for a burst a dev server answers in seconds, yet twice a client's own volume
  * per 5-minute bucket at the demo's rate, so ordinary traffic never crosses them.
  */
-export function keycloakDemoPlan(rate: number): { learningMinutes: number; coldStartCap: number; burstRequests: number; failureMinCount: number; wrongSecrets: number } {
+export function keycloakDemoPlan(rate: number): { learningSeconds: number; coldStartCap: number; burstRequests: number; failureMinCount: number; wrongSecrets: number } {
   const perClientPerBucket = Math.ceil((rate / MACHINES.length) * 300);
   const coldStartCap = Math.max(100, 2 * perClientPerBucket);
-  return { learningMinutes: 1, coldStartCap, burstRequests: coldStartCap + 50, failureMinCount: 20, wrongSecrets: 30 };
+  return { learningSeconds: 30, coldStartCap, burstRequests: coldStartCap + 50, failureMinCount: 20, wrongSecrets: 30 };
 }
 
 export function keycloakDemoConfig(config: ConfigFile, rate: number): ConfigFile {
@@ -54,7 +54,7 @@ export function keycloakDemoConfig(config: ConfigFile, rate: number): ConfigFile
     ...config,
     detectors: {
       ...detectors,
-      secret_new_location: { ...detectors.secret_new_location, learning_days: plan.learningMinutes / (24 * 60) },
+      secret_new_location: { ...detectors.secret_new_location, learning_days: plan.learningSeconds / 86_400 },
       mint_volume: { ...detectors.mint_volume, cold_start_cap: plan.coldStartCap, failure_min_count: plan.failureMinCount },
     },
   };
@@ -74,12 +74,12 @@ interface Attack {
 }
 
 /**
- * Each kind in turn. The stolen secret waits until the client's first minute is over: a place a
+ * Each kind in turn. The stolen secret waits until the client's first half minute is over: a place a
  * client used during secret_new_location's learning period (see keycloakDemoPlan) is one of its
  * own from then on, so an earlier attack would teach the detector the attacker's address.
  */
 function attacks(rate: number): Attack[] {
-  const { burstRequests, wrongSecrets, learningMinutes } = keycloakDemoPlan(rate);
+  const { burstRequests, wrongSecrets, learningSeconds } = keycloakDemoPlan(rate);
   return [
     {
       kind: 'replayed assertion',
@@ -108,7 +108,7 @@ function attacks(rate: number): Attack[] {
     {
       kind: 'stolen secret used from a new address',
       expect: 'secret_new_location on svc-secret-post',
-      notBeforeMs: learningMinutes * MINUTE_MS + LEARNING_MARGIN_MS,
+      notBeforeMs: learningSeconds * 1000 + LEARNING_MARGIN_MS,
       run: async (realm) => {
         await realm.secretPost('svc-secret-post', realm.secretOf('svc-secret-post'), { forwardedFor: ATTACKER });
       },
