@@ -19,7 +19,7 @@ logfile="$cache/keycloak.log"
 realm_stamp="$server/data/.realm-demo.sha256"
 port="${KEYCLOAK_PORT:-8080}"
 realm=demo
-start_timeout="${KEYCLOAK_START_TIMEOUT:-180}"
+start_timeout="${KEYCLOAK_START_TIMEOUT:-300}"
 version="$(sed -n 's:.*<keycloak.version>\(.*\)</keycloak.version>.*:\1:p' "$here/pom.xml")"
 
 log() { printf 'keycloak: %s\n' "$*" >&2; }

@@ -16,11 +16,16 @@ import { AppendedLines } from './log.js';
  * alerts are then those of Keycloak's own log: nothing here writes an event.
  */
 
+/** What the attacks take from the ordinary traffic: svc-jwt's latest assertion (valid for 60 s). */
+interface Seen {
+  lastAssertion?: SignedAssertion;
+}
+
 /** A machine client of the demo realm and the address it always calls from (AWS us-east-1, AS14618). */
 interface Machine {
   readonly clientId: string;
   readonly home: string;
-  readonly request: (realm: KeycloakDemoRealm, from: string) => Promise<TokenAnswer>;
+  readonly request: (realm: KeycloakDemoRealm, from: string, seen: Seen) => Promise<TokenAnswer>;
 }
 
 // Sent as X-Forwarded-For, which Keycloak believes from loopback (keycloak.sh): the address it logs.
@@ -29,7 +34,14 @@ const ATTACKER = '185.220.101.47'; // a Tor exit (AS60729, DE): somewhere no dem
 const MACHINES: readonly Machine[] = [
   { clientId: 'svc-secret-basic', home: '3.208.10.11', request: (realm, from) => realm.secretBasic('svc-secret-basic', realm.secretOf('svc-secret-basic'), { forwardedFor: from }) },
   { clientId: 'svc-secret-post', home: '3.208.10.12', request: (realm, from) => realm.secretPost('svc-secret-post', realm.secretOf('svc-secret-post'), { forwardedFor: from }) },
-  { clientId: 'svc-jwt', home: '3.208.10.13', request: (realm, from) => realm.sendAssertion('svc-jwt', realm.privateKeyJwt('svc-jwt'), { forwardedFor: from }) },
+  {
+    clientId: 'svc-jwt',
+    home: '3.208.10.13',
+    request: (realm, from, seen) => {
+      seen.lastAssertion = realm.privateKeyJwt('svc-jwt');
+      return realm.sendAssertion('svc-jwt', seen.lastAssertion, { forwardedFor: from });
+    },
+  },
   { clientId: 'svc-secret-jwt', home: '3.208.10.14', request: (realm, from) => realm.sendAssertion('svc-secret-jwt', realm.clientSecretJwt('svc-secret-jwt', realm.secretOf('svc-secret-jwt')), { forwardedFor: from }) },
 ];
 
@@ -70,7 +82,7 @@ interface Attack {
   readonly expect: string;
   /** Not before this long after the traffic began (its turn goes to the next kind until then). */
   readonly notBeforeMs?: number;
-  readonly run: (realm: KeycloakDemoRealm, lastAssertion: SignedAssertion | undefined) => Promise<void>;
+  readonly run: (realm: KeycloakDemoRealm, seen: Seen) => Promise<void>;
 }
 
 /**
@@ -85,9 +97,9 @@ function attacks(rate: number): Attack[] {
       kind: 'replayed assertion',
       expect: 'jti_replay on svc-jwt',
       // The client's last assertion (still valid: 60 s), sent again from elsewhere: Keycloak refuses it.
-      run: async (realm, last) => {
-        const assertion = last ?? realm.privateKeyJwt('svc-jwt');
-        if (!last) await realm.sendAssertion('svc-jwt', assertion, { forwardedFor: '3.208.10.13' });
+      run: async (realm, { lastAssertion }) => {
+        const assertion = lastAssertion ?? realm.privateKeyJwt('svc-jwt');
+        if (!lastAssertion) await realm.sendAssertion('svc-jwt', assertion, { forwardedFor: '3.208.10.13' });
         await realm.sendAssertion('svc-jwt', assertion, { forwardedFor: ATTACKER });
       },
     },
@@ -127,7 +139,7 @@ export interface KeycloakTrafficOptions {
   readonly realm: KeycloakDemoRealm;
   /** Keycloak's log file (keycloak.sh's JSON console log). */
   readonly logFile: string;
-  /** Token requests per second of the machine clients (attacks come on top). */
+  /** Token requests per second of the machine clients, at most (one at a time; attacks come on top). */
   readonly rate: number;
   /** Minutes between attacks, each kind in turn; 0 for none. */
   readonly attackEvery: number;
@@ -157,7 +169,7 @@ export function keycloakTraffic(args: {
       await producer.send({ topic: settings.TOKENWATCH_TOPIC, acks: -1, messages });
       produced += messages.length;
     };
-    let lastAssertion: SignedAssertion | undefined;
+    const seen: Seen = {};
     const kinds = attacks(options.rate);
     const started = Date.now();
     let attackIndex = 0;
@@ -167,18 +179,13 @@ export function keycloakTraffic(args: {
     try {
       for (let i = 0; !abort.aborted; i++) {
         const machine = MACHINES[i % MACHINES.length]!;
-        if (machine.clientId === 'svc-jwt') {
-          lastAssertion = realm.privateKeyJwt('svc-jwt');
-          await keycloakAnswer(realm, realm.sendAssertion('svc-jwt', lastAssertion, { forwardedFor: machine.home }));
-        } else {
-          await keycloakAnswer(realm, machine.request(realm, machine.home));
-        }
+        await keycloakAnswer(realm, machine.request(realm, machine.home, seen));
         if (Date.now() >= nextAttack) {
           const elapsed = Date.now() - started;
           const due = kinds.filter((kind) => (kind.notBeforeMs ?? 0) <= elapsed);
-          const attack = due.length === kinds.length ? kinds[attackIndex++ % kinds.length]! : due[attackIndex++ % due.length]!;
+          const attack = due[attackIndex++ % due.length]!;
           note(`attack: ${attack.kind} (expect ${attack.expect})`);
-          await keycloakAnswer(realm, attack.run(realm, lastAssertion));
+          await keycloakAnswer(realm, attack.run(realm, seen));
           nextAttack = Date.now() + options.attackEvery * MINUTE_MS;
         }
         if (Date.now() >= nextShip) {
