@@ -16,9 +16,10 @@ dist="$cache/dist"
 server="$cache/server"
 pidfile="$cache/keycloak.pid"
 logfile="$cache/keycloak.log"
+realm_stamp="$server/data/.realm-demo.sha256"
 port="${KEYCLOAK_PORT:-8080}"
 realm=demo
-start_timeout="${KEYCLOAK_START_TIMEOUT:-180}"
+start_timeout="${KEYCLOAK_START_TIMEOUT:-300}"
 version="$(sed -n 's:.*<keycloak.version>\(.*\)</keycloak.version>.*:\1:p' "$here/pom.xml")"
 
 log() { printf 'keycloak: %s\n' "$*" >&2; }
@@ -64,12 +65,35 @@ fetch_server() {
   echo "$version" > "$stamp"
 }
 
+# Waits until the demo realm answers; fails when the server exits or start_timeout passes.
+wait_ready() {
+  local waited=0
+  until realm_answers; do
+    if ! running_pid >/dev/null; then log "Keycloak exited during start-up; last lines of $logfile:"; tail -n 20 "$logfile" >&2; exit 1; fi
+    if (( waited >= start_timeout * 2 )); then log "Keycloak did not answer within ${start_timeout}s; see $logfile"; stop; exit 1; fi
+    sleep 0.5; waited=$((waited + 1))
+  done
+  echo $((waited / 2))
+}
+
 start() {
-  if pid="$(running_pid)"; then log "already running (pid $pid)"; return 0; fi
+  # Idempotent: a server this script started is waited for (it may still be starting), not restarted.
+  if pid="$(running_pid)"; then
+    log "already running (pid $pid)"
+    wait_ready >/dev/null
+    return 0
+  fi
   if port_open; then log "something already answers on 127.0.0.1:$port; set KEYCLOAK_PORT to use another port"; exit 1; fi
   local java_home
   java_home="$(find_java_home)" || { log "Java 21+ is required (JAVA_HOME or /usr/lib/jvm/*); found none"; exit 1; }
   fetch_server
+  # --import-realm skips a realm the database already has: when realm-demo.json changed since the
+  # database was made (or it predates this check), start with a fresh database so it is imported.
+  local realm_sum; realm_sum="$(sha256sum "$here/realm-demo.json" | cut -d' ' -f1)"
+  if [[ -d "$server/data/h2" && "$(cat "$realm_stamp" 2>/dev/null)" != "$realm_sum" ]]; then
+    log "realm-demo.json changed since the database was made: starting with a fresh database"
+    rm -rf "$server/data/h2" "$server/data/transaction-logs"
+  fi
   mkdir -p "$server/data/import"
   cp "$here/realm-demo.json" "$server/data/import/realm-demo.json"
   : > "$logfile"
@@ -86,13 +110,10 @@ start() {
     >>"$logfile" 2>&1 </dev/null &
   echo $! > "$pidfile"
   log "starting Keycloak $version (pid $!, Java $(java_major "$java_home") from $java_home, log $logfile)"
-  local waited=0
-  until realm_answers; do
-    if ! running_pid >/dev/null; then log "Keycloak exited during start-up; last lines of $logfile:"; tail -n 20 "$logfile" >&2; exit 1; fi
-    if (( waited >= start_timeout * 2 )); then log "Keycloak did not answer within ${start_timeout}s; see $logfile"; stop; exit 1; fi
-    sleep 0.5; waited=$((waited + 1))
-  done
-  log "ready on http://127.0.0.1:$port (realm $realm, admin console /admin) after $((waited / 2))s"
+  local waited
+  waited="$(wait_ready)"
+  echo "$realm_sum" > "$realm_stamp"
+  log "ready on http://127.0.0.1:$port (realm $realm, admin console /admin) after ${waited}s"
 }
 
 stop() {

@@ -139,10 +139,19 @@ describe('tokenwatch CLI operator errors', () => {
     expectOneLineError(await runCli(['simulate', '--days', 'x'], env), 'invalid --days "x": expected a positive integer');
     expectOneLineError(await runCli(['simulate', '--start', 'soon'], env), 'invalid --start "soon": expected an ISO date');
     expectOneLineError(await runCli(['demo', '--history-days', '99'], env), 'invalid --history-days "99"');
+    expectOneLineError(await runCli(['demo', '--idp', 'okta'], env), 'invalid --idp "okta"');
+    expectOneLineError(await runCli(['demo', '--idp', 'keycloak', '--keycloak-url', 'ftp://127.0.0.1/'], env), 'invalid --keycloak-url "ftp://127.0.0.1/": expected an http(s):// URL');
     expectOneLineError(await runCli(['detect', '--once', '--from', 'x'], env), 'invalid --from "x": expected a date, an RFC 3339 time, or an age');
     expectOneLineError(await runCli(['detect', '--once', '--detector', 'nope'], env), 'invalid --detector "nope": expected one of jti_replay');
     expectOneLineError(await runCli(['alerts', '--limit', 'many'], env), 'invalid --limit "many"');
     expectOneLineError(await runCli(['tap', '--upstream', 'http://127.0.0.1:1/token', '--listen', 'nope'], env), 'invalid --listen "nope": expected host:port');
+  });
+
+  it('says how to start Keycloak when `demo --idp keycloak` finds none (elsewhere than the default address, it never starts one)', async () => {
+    expectOneLineError(
+      await runCli(['demo', '--idp', 'keycloak', '--keycloak-url', 'http://127.0.0.1:1'], env),
+      "Keycloak's demo realm does not answer at http://127.0.0.1:1/realms/demo/.well-known/openid-configuration",
+    );
   });
 
   it(`gives up on an unreachable KAFKA_BROKERS within ${KAFKA_DEADLINE_MS / 1000} s`, async () => {

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { FORMAT_NAMES } from '@tokenwatch/shared/events/source-formats';
 import type { FormatChoice } from '@tokenwatch/ingest/decode';
+import { DEFAULT_KEYCLOAK_LOG, DEFAULT_KEYCLOAK_URL } from '@tokenwatch/demo/keycloak/client';
 import { alertsCommand } from './commands/alerts.js';
 import { clientsCommand } from './commands/clients.js';
 import { demoCommand } from './commands/demo.js';
@@ -27,12 +28,15 @@ program
 
 program
   .command('demo')
-  .description('`start` plus a local Kafka broker (unless KAFKA_BROKERS is set) and simulated IdP traffic with an attack every few minutes')
+  .description('`start` plus a local Kafka broker (unless KAFKA_BROKERS is set) and simulated IdP traffic (or real requests against Keycloak, --idp keycloak) with an attack every few minutes')
   .option('--rate <events/s>', 'mean events per second (default: the population\'s own rate, about 1/s per 300 clients)')
   .option('--clients <count>', 'machine clients', '300')
   .option('--history-days <days>', 'days of history back-filled on the first run (baselines; secret_new_location learns 7 days)', '8')
   .option('--attack-every <minutes>', 'minutes between attacks, each kind in turn; 0 for none', '3')
   .option('--seed <seed>', 'PRNG seed of the population (keep it across runs: baselines are per client)', '1')
+  .option('--idp <simulated|keycloak>', 'simulated: the simulator\'s IdP logs; keycloak: real token requests against a running Keycloak (`npm run keycloak:start`) and its log (--rate: requests/s, default 1)', 'simulated')
+  .option('--keycloak-url <url>', 'Keycloak with the demo realm (infra/keycloak/realm-demo.json)', DEFAULT_KEYCLOAK_URL)
+  .option('--keycloak-log <file>', 'Keycloak\'s JSON console log, shipped to Kafka as it grows', DEFAULT_KEYCLOAK_LOG)
   .action((options: unknown) => runCommand((context) => demoCommand(context, options)));
 
 program

@@ -14,6 +14,9 @@ import { queryRows } from '@tokenwatch/shared/storage/sql';
 import { MINUTE_MS } from '@tokenwatch/shared/time';
 import { liveTraffic, renderNative, type LiveItem } from '@tokenwatch/simulator/index';
 import { StatusLine } from './status-line.js';
+import type { TrafficTask } from './traffic-task.js';
+import { DEFAULT_KEYCLOAK_URL, KeycloakDemoRealm } from './keycloak/client.js';
+import { keycloakDemoConfig, keycloakDemoPlan, keycloakTraffic } from './keycloak/traffic.js';
 
 /** Messages per Kafka send while back-filling (native records are ~1 KB; a partition's share of a send must stay under the broker's 1 MB batch limit); the live part sends what is due every FLUSH_MS. */
 const SEND_CHUNK = 1_000;
@@ -21,6 +24,9 @@ const FLUSH_MS = 250;
 const STATUS_MS = 2_000;
 
 const KAFKA_SCRIPT = fileURLToPath(new URL('../../../infra/kafka/kafka.sh', import.meta.url));
+const KEYCLOAK_SCRIPT = fileURLToPath(new URL('../../../infra/keycloak/keycloak.sh', import.meta.url));
+/** Token requests per second of the Keycloak demo's clients when --rate is not given. */
+const KEYCLOAK_DEFAULT_RATE = 1;
 
 export interface DemoOptions {
   /** Mean events per second; undefined: the population's own rate. */
@@ -30,6 +36,11 @@ export interface DemoOptions {
   /** Minutes between attacks; 0 for none. */
   readonly attackEvery: number;
   readonly seed: number;
+  /** `simulated`: the simulator's IdP logs; `keycloak`: real requests against a running Keycloak, and its log. */
+  readonly idp: 'simulated' | 'keycloak';
+  readonly keycloakUrl: string;
+  /** Keycloak's JSON log file (keycloak.sh writes infra/keycloak/.cache/keycloak.log). */
+  readonly keycloakLog: string;
 }
 
 /**
@@ -48,21 +59,42 @@ export async function runDemo(settings: Settings, options: DemoOptions, stopRequ
   // every alert it raises (printed in full just below anyway) and kafkajs every rebalance.
   // LOG_LEVEL still wins when set.
   const logger = createLogger(process.env.LOG_LEVEL ? settings.LOG_LEVEL : 'error');
-  const config = loadConfigFile(settings.TOKENWATCH_CONFIG);
+  const keycloak = options.idp === 'keycloak' ? new KeycloakDemoRealm(options.keycloakUrl) : undefined;
+  const keycloakRate = options.rate ?? KEYCLOAK_DEFAULT_RATE;
+  const fileConfig = loadConfigFile(settings.TOKENWATCH_CONFIG);
+  const config = keycloak && !settings.TOKENWATCH_CONFIG ? keycloakDemoConfig(fileConfig, keycloakRate) : fileConfig;
 
   const broker = await ensureBroker();
+  let idp: { stop(): Promise<void> } = { stop: async () => undefined };
   const status = new StatusLine(process.stderr);
   let service: Service | undefined;
   try {
+    if (keycloak) {
+      idp = await ensureKeycloak(keycloak, options.keycloakUrl);
+      if (!existsSync(options.keycloakLog)) {
+        throw new ConfigError(`Keycloak's log ${options.keycloakLog} does not exist: --keycloak-log names the file its JSON console log goes to (keycloak.sh writes infra/keycloak/.cache/keycloak.log)`);
+      }
+    }
     service = await startService({ settings, config, logger, output: status.passThrough(process.stdout) });
-    const { historyDays, reason } = await chooseHistory(settings, logger, service, options.historyDays);
-    if (reason) status.note(reason);
-
     const abort = new AbortController();
-    const producer = produceTraffic({ settings, logger, status, abort: abort.signal, historyDays, options });
+    let producer: TrafficTask;
+    if (keycloak) {
+      const plan = keycloakDemoPlan(keycloakRate);
+      if (!settings.TOKENWATCH_CONFIG) {
+        status.note(`no history with a real IdP: secret_new_location learns for ${plan.learningSeconds} s, mint_volume's new-client caps are ${plan.coldStartCap} tokens and ${plan.failureMinCount} failures per 5 minutes (TOKENWATCH_CONFIG replaces these)`);
+      }
+      producer = keycloakTraffic({ settings, logger, note: (text) => status.note(text), abort: abort.signal, options: { realm: keycloak, logFile: options.keycloakLog, rate: keycloakRate, attackEvery: options.attackEvery } });
+    } else {
+      const { historyDays, reason } = await chooseHistory(settings, logger, service, options.historyDays);
+      if (reason) status.note(reason);
+      producer = produceTraffic({ settings, logger, status, abort: abort.signal, historyDays, options });
+    }
     const ticker = startStatus(status, service, producer);
+    const traffic = keycloak
+      ? `${keycloakRate} token requests/s from 4 machine clients against Keycloak at ${options.keycloakUrl}, its log ${options.keycloakLog} shipped to Kafka`
+      : `${options.rate === undefined ? 'the population\'s own rate' : `${options.rate} events/s`} from ${options.clients} clients`;
     status.note(
-      `demo running: ${options.rate === undefined ? 'the population\'s own rate' : `${options.rate} events/s`} from ${options.clients} clients; ` +
+      `demo running: ${traffic}; ` +
         `${options.attackEvery > 0 ? `an attack every ${options.attackEvery} min` : 'no attacks'}; ` +
         `alerts ${service.notifier.sinks.includes('slack') ? 'go to Slack' : 'print below'}; ` +
         `${service.ops ? `metrics on http://${service.ops.host}:${service.ops.port}/metrics; ` : ''}Ctrl-C stops`,
@@ -86,8 +118,32 @@ export async function runDemo(settings: Settings, options: DemoOptions, stopRequ
     process.stderr.write('tokenwatch demo: stopped; run it again to continue with the same data\n');
   } finally {
     status.clear();
+    await idp.stop();
     await broker.stop();
   }
+}
+
+/**
+ * The Keycloak the demo drives: one already answering is used and left alone; at the default
+ * address the repository's dev server is started (infra/keycloak/keycloak.sh, a few minutes the
+ * first time) and stopped at the end; elsewhere it must already run.
+ */
+async function ensureKeycloak(realm: KeycloakDemoRealm, url: string): Promise<{ stop(): Promise<void> }> {
+  const none = { stop: async () => undefined };
+  try {
+    await realm.ensureRunning();
+    return none;
+  } catch (error) {
+    if (url !== DEFAULT_KEYCLOAK_URL || !existsSync(KEYCLOAK_SCRIPT)) throw error;
+  }
+  process.stderr.write('tokenwatch demo: starting the development Keycloak (infra/keycloak/keycloak.sh; minutes on the first run)\n');
+  if ((await runScript(KEYCLOAK_SCRIPT, 'start', 'inherit')) !== 0) throw new DependencyError('could not start Keycloak (see the keycloak: lines above)');
+  return {
+    stop: async () => {
+      process.stderr.write('tokenwatch demo: stopping the Keycloak it started\n');
+      await runScript(KEYCLOAK_SCRIPT, 'stop', 'inherit');
+    },
+  };
 }
 
 /** Starts the repository's local broker unless KAFKA_BROKERS is set or one already answers. */
@@ -97,21 +153,21 @@ async function ensureBroker(): Promise<{ stop(): Promise<void> }> {
   if (!existsSync(KAFKA_SCRIPT)) {
     throw new ConfigError('the demo starts a local Kafka broker with infra/kafka/kafka.sh, which this installation lacks: set KAFKA_BROKERS');
   }
-  if ((await runScript('status', 'ignore')) === 0) return none; // someone else's broker: leave it alone
-  if ((await runScript('start', 'inherit')) !== 0) throw new DependencyError('could not start the local Kafka broker (see the kafka: lines above)');
+  if ((await runScript(KAFKA_SCRIPT, 'status', 'ignore')) === 0) return none; // someone else's broker: leave it alone
+  if ((await runScript(KAFKA_SCRIPT, 'start', 'inherit')) !== 0) throw new DependencyError('could not start the local Kafka broker (see the kafka: lines above)');
   return {
     stop: async () => {
       process.stderr.write('tokenwatch demo: stopping the Kafka broker it started\n');
-      await runScript('stop', 'inherit');
+      await runScript(KAFKA_SCRIPT, 'stop', 'inherit');
     },
   };
 }
 
-function runScript(command: 'start' | 'stop' | 'status', stderr: 'inherit' | 'ignore'): Promise<number> {
+function runScript(script: string, command: 'start' | 'stop' | 'status', stderr: 'inherit' | 'ignore'): Promise<number> {
   return new Promise((resolve) => {
     // Its own process group: Ctrl-C in the terminal must not kill the broker's start-up or
     // shutdown half-way; the demo stops it in order.
-    const child = spawn('bash', [KAFKA_SCRIPT, command], { stdio: ['ignore', 'ignore', stderr], detached: true });
+    const child = spawn('bash', [script, command], { stdio: ['ignore', 'ignore', stderr], detached: true });
     child.on('error', () => resolve(1));
     child.on('exit', (code) => resolve(code ?? 1));
   });
@@ -138,11 +194,6 @@ async function chooseHistory(settings: Settings, logger: Logger, service: Servic
     return { historyDays: 0, reason: `found earlier data (${stored} stored requests, ${written} messages in ${settings.TOKENWATCH_TOPIC}): continuing without a back-fill` };
   }
   return { historyDays: wanted };
-}
-
-interface TrafficTask {
-  readonly done: Promise<void>;
-  produced(): number;
 }
 
 /**

@@ -9,6 +9,9 @@ export const demoFlags = z.object({
   historyDays: z.coerce.number().min(0).max(60),
   attackEvery: z.coerce.number().min(0).max(1_440),
   seed: z.coerce.number().int(),
+  idp: z.enum(['simulated', 'keycloak']),
+  keycloakUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s):// URL' }),
+  keycloakLog: z.string().min(1),
 });
 
 /** `tokenwatch demo`: see services/demo. */

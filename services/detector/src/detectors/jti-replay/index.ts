@@ -3,6 +3,7 @@ import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import { MAX_ALERT_EVENT_IDS, type AlertDraft, type Severity } from '@tokenwatch/shared/alerts/alert';
 import { DAY_MS, MINUTE_MS } from '@tokenwatch/shared/time';
+import { UNKNOWN } from '@tokenwatch/shared/events/token-request';
 import { allSettingsOf, settingsFor } from '../../config.js';
 import { windowParams, type DetectContext, type Detector, type DetectWindow } from '../../detector.js';
 import { groupBy } from '../../group-by.js';
@@ -11,6 +12,7 @@ import { ASSERTION_HYGIENE, JTI_CROSS_CLIENT, JTI_REPLAY } from './findings.js';
 const NEW_JTIS = sql(import.meta.url, './new-jtis.sql');
 const REUSED_JTIS = sql(import.meta.url, './reused-jtis.sql');
 const JTI_REQUESTS = sql(import.meta.url, './jti-requests.sql');
+const NAMED_USES = sql(import.meta.url, './named-uses.sql');
 const HYGIENE = sql(import.meta.url, './hygiene.sql');
 
 const UNVERIFIED_NOTE = ' Every use was refused by the IdP and its claims are unverified: the client and jti may be forged.';
@@ -32,6 +34,13 @@ const reusedJtiRow = z.object({
   jti: z.string(),
   uses: z.coerce.number(),
   clients: z.array(z.string()),
+  first_time: z.coerce.number(),
+  last_time: z.coerce.number(),
+});
+
+const namedUseRow = z.object({
+  tenant: z.string(),
+  jti: z.string(),
   first_time: z.coerce.number(),
   last_time: z.coerce.number(),
 });
@@ -92,11 +101,16 @@ async function findReplays(context: DetectContext, window: DetectWindow): Promis
     jtis: withJti.map((row) => row.jti),
   }, reusedJtiRow);
   const reported = fresh.filter((row) => row.reported);
-  const suspects = [...reused, ...reported];
+  // A report of a jti may name no client (Keycloak's `issuedFor 'null'`): the tenants where a
+  // named client used that jti are read too, so the report can join that client's alert.
+  const reportedJtis = [...new Set(reported.map((row) => row.jti).filter(Boolean))];
+  const named = reportedJtis.length === 0 ? [] : await queryRows(clickhouse, NAMED_USES, { jtis: reportedJtis, unknown: UNKNOWN }, namedUseRow);
+  const suspects = [...reused, ...reported, ...named];
   if (suspects.length === 0) return [];
 
   const requests = await queryRows(clickhouse, JTI_REQUESTS, {
-    tenants: [...new Set(suspects.map((row) => row.tenant))],
+    // Tenant `unknown` always: a report naming no realm of one of these jtis links to them.
+    tenants: [...new Set([...suspects.map((row) => row.tenant), UNKNOWN])],
     jtis: [...new Set(suspects.map((row) => row.jti).filter(Boolean))],
     event_ids: reported.flatMap((row) => row.reported_without_jti),
     time_from: toClickHouseTime(Math.min(...suspects.map((row) => row.first_time))),
@@ -108,18 +122,47 @@ async function findReplays(context: DetectContext, window: DetectWindow): Promis
   for (const row of requests.filter((request) => request.jti === '' && request.replay_reported)) {
     drafts.push(replayDraft(row.tenant, row.client_id, `event:${row.event_id}`, [row], []));
   }
-  for (const [key, uses] of groupBy(requests.filter((request) => request.jti !== ''), (r) => `${r.tenant}\u0000${r.jti}`)) {
+  const { uses: jtiUses, reportsOf } = linkNamelessReports(requests.filter((request) => request.jti !== ''));
+  for (const [key, uses] of groupBy(jtiUses, jtiKey)) {
     const [tenant = '', jti = ''] = key.split('\u0000');
     const clients = groupBy(uses, (use) => use.client_id);
     if (clients.size > 1) drafts.push(crossClientDraft(tenant, jti, uses, clients));
+    const reports = reportsOf.get(key) ?? [];
     for (const [clientId, clientUses] of clients) {
       const replays = replayedUses(clientUses, settingsFor(config, 'jti_replay', tenant, clientId).window_without_exp_minutes);
-      if (replays.length > 0 || clientUses.some((use) => use.replay_reported)) {
-        drafts.push(replayDraft(tenant, clientId, jti, clientUses, replays));
+      if (replays.length > 0 || reports.length > 0 || clientUses.some((use) => use.replay_reported)) {
+        drafts.push(replayDraft(tenant, clientId, jti, clientUses, replays, reports));
       }
     }
   }
   return drafts.filter((draft) => settingsFor(config, 'jti_replay', draft.tenant, draft.client_id).enabled);
+}
+
+const jtiKey = (row: RequestRow): string => `${row.tenant}\u0000${row.jti}`;
+
+/**
+ * Links each replay report that names no client (client `unknown`: Keycloak's `Token '<jti>'
+ * already used when for issuedFor 'null'` without MDC logging) to the requests of named clients
+ * that carry its jti, in its tenant, or in any tenant when it names none either. Keycloak logs
+ * that warning right before the CLIENT_LOGIN_ERROR of the same replay (same jti, realm and
+ * client), so alone it would raise a second jti_replay alert for unknown/unknown: linked, it is
+ * evidence in the named client's alert instead. A report whose jti no named client carried
+ * stays a use of its own and alerts on its own: the IdP's word is never dropped.
+ * Returns the uses to group (linked reports left out) and, per (tenant, jti) key, the reports linked to it.
+ */
+function linkNamelessReports(requests: readonly RequestRow[]): { uses: RequestRow[]; reportsOf: Map<string, RequestRow[]> } {
+  const isNameless = (row: RequestRow): boolean => row.replay_reported && row.client_id === UNKNOWN;
+  const namedKeys = new Set(requests.filter((row) => row.client_id !== UNKNOWN).map(jtiKey));
+  const uses: RequestRow[] = [];
+  const reportsOf = new Map<string, RequestRow[]>();
+  for (const row of requests) {
+    const homes = isNameless(row)
+      ? [...namedKeys].filter((key) => key === jtiKey(row) || (row.tenant === UNKNOWN && key.endsWith(`\u0000${row.jti}`)))
+      : [];
+    if (homes.length === 0) uses.push(row);
+    for (const home of homes) reportsOf.set(home, [...(reportsOf.get(home) ?? []), row]);
+  }
+  return { uses, reportsOf };
 }
 
 /**
@@ -153,7 +196,10 @@ function replayDraft(
   key: string,
   uses: readonly RequestRow[],
   replays: readonly RequestRow[],
+  linkedReports: readonly RequestRow[] = [],
 ): AlertDraft {
+  // Linked reports are evidence (and events of the alert), not uses: they count no replay.
+  const events = [...uses, ...linkedReports].sort((a, b) => a.time_ms - b.time_ms || a.event_id.localeCompare(b.event_id));
   const acceptedReplay = replays.some((use) => use.outcome === 'success');
   const asns = new Set(uses.map((use) => use.asn).filter((asn) => asn > 0));
   const unverified = onlyUnverified(uses);
@@ -170,20 +216,20 @@ function replayDraft(
     client_name: uses.find((use) => use.client_name)?.client_name ?? '',
     alert_key: key,
     window_start: 0,
-    first_seen: first?.time_ms ?? 0,
-    last_seen: uses.at(-1)?.time_ms ?? 0,
-    event_count: uses.length,
+    first_seen: events[0]?.time_ms ?? 0,
+    last_seen: events.at(-1)?.time_ms ?? 0,
+    event_count: events.length,
     summary: `${what}${asns.size > 1 ? ` from ${asns.size} different networks (ASNs)` : ''}.${unverified ? UNVERIFIED_NOTE : ''}`,
     evidence: {
       jti,
-      uses: shown(uses).map(describeUse),
+      uses: shown(events).map(describeUse),
       replayed_uses: replays.length,
       accepted_replays: replays.filter((use) => use.outcome === 'success').length,
-      replay_reported_by_idp: uses.some((use) => use.replay_reported),
+      replay_reported_by_idp: events.some((use) => use.replay_reported),
       assertion_exp: first?.exp ? new Date(first.exp * 1000).toISOString() : null,
       distinct_asns: shown([...asns]),
     },
-    event_ids: uses.map((use) => use.event_id),
+    event_ids: events.map((use) => use.event_id),
   });
 }
 
