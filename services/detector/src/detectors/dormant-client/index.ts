@@ -23,11 +23,11 @@ const wakeRow = z.object({
   first_ms: z.coerce.number(),
   last_ms: z.coerce.number(),
   requests: z.coerce.number(),
-  asn: z.coerce.number(),
-  as_org: z.string(),
-  country: z.string(),
-  auth_method: z.string(),
-  user_agent: z.string(),
+  first_asn: z.coerce.number(),
+  first_as_org: z.string(),
+  first_country: z.string(),
+  first_auth_method: z.string(),
+  first_user_agent: z.string(),
   asns: z.array(z.coerce.number()),
   credentials: z.array(z.string()),
   ips: z.array(z.string()),
@@ -104,7 +104,7 @@ export const dormantClient: Detector = {
     const drafts: AlertDraft[] = [];
     for (const wake of asleep) {
       const key = clientKey(wake.tenant, wake.client_id);
-      if (allowlist.match('dormant_client', wake, window.now)) continue;
+      if (allowlist.match('dormant_client', { ...wake, asn: wake.first_asn, country: wake.first_country }, window.now)) continue;
       const draft = judgeWake(wake, histories.get(key) ?? [], settingsFor(config, 'dormant_client', wake.tenant, wake.client_id));
       if (draft) drafts.push({ ...draft, client_name: wake.client_name || (known.get(key)?.clientName ?? '') });
     }
@@ -173,7 +173,7 @@ export function judgeWake(wake: Wake, history: readonly HistoryRow[], settings: 
   const newCredentials = wake.credentials.filter((credential) => credential !== '' && !usualCredentials.has(credential));
   const networks = summarise(before, (row) => `${row.asn}\u0000${row.country}`);
   const credentials = summarise(before.filter((row) => row.credential_id !== ''), (row) => row.credential_id);
-  const where = `${wake.ips[0] ?? 'an unknown address'} (${wake.asn > 0 ? `AS${wake.asn}${wake.as_org ? ` ${wake.as_org}` : ''}` : 'unknown network'}${wake.country ? `, ${wake.country}` : ''})`;
+  const where = `${wake.ips[0] ?? 'an unknown address'} (${wake.first_asn > 0 ? `AS${wake.first_asn}${wake.first_as_org ? ` ${wake.first_as_org}` : ''}` : 'unknown network'}${wake.first_country ? `, ${wake.first_country}` : ''})`;
   const usualText = networks.slice(0, 3).map((network) => (network.asn > 0 ? `AS${network.asn}${network.as_org ? ` ${network.as_org}` : ''}` : 'an unknown network')).join(', ');
   const news = [
     ...(newAsns.length > 0 ? ['a network it never used'] : []),
@@ -203,12 +203,12 @@ export function judgeWake(wake: Wake, history: readonly HistoryRow[], settings: 
       woke: {
         first_request: iso(wake.first_ms),
         source_ips: wake.ips,
-        asn: wake.asn,
-        as_org: wake.as_org,
-        country: wake.country,
+        asn: wake.first_asn,
+        as_org: wake.first_as_org,
+        country: wake.first_country,
         credential_ids: wake.credentials.filter((credential) => credential !== ''),
-        auth_method: wake.auth_method,
-        user_agent: wake.user_agent.slice(0, USER_AGENT_SHOWN),
+        auth_method: wake.first_auth_method,
+        user_agent: wake.first_user_agent.slice(0, USER_AGENT_SHOWN),
         new_network: newAsns.length > 0,
         new_credential: newCredentials.length > 0,
       },

@@ -3,8 +3,9 @@
 SELECT tenant, client_id, any(client_name) AS client_name,
        toUnixTimestamp64Milli(min(time)) AS first_ms, toUnixTimestamp64Milli(max(time)) AS last_ms,
        uniqExact(event_id) AS requests,
-       argMin(asn, time) AS asn, argMin(as_org, time) AS as_org, argMin(country, time) AS country,
-       argMin(auth_method, time) AS auth_method, argMin(user_agent, time) AS user_agent,
+       -- first_*: the first request's, not the column's name (an alias would shadow the column).
+       argMin(asn, time) AS first_asn, argMin(as_org, time) AS first_as_org, argMin(country, time) AS first_country,
+       argMin(auth_method, time) AS first_auth_method, argMin(user_agent, time) AS first_user_agent,
        groupUniqArray(10)(asn) AS asns,
        groupUniqArray(10)(credential_id) AS credentials,
        groupUniqArray(5)(replaceRegexpOne(toString(source_ip), '^::ffff:', '')) AS ips,
