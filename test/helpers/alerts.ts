@@ -2,6 +2,7 @@ import type { AlertDraft } from '@tokenwatch/shared/alerts/alert';
 import { ASSERTION_HYGIENE, JTI_CROSS_CLIENT, JTI_REPLAY } from '@tokenwatch/detector/detectors/jti-replay/findings';
 import { INVALID_CLIENT_BURST, MINT_VOLUME } from '@tokenwatch/detector/detectors/mint-volume/findings';
 import { SECRET_NEW_LOCATION } from '@tokenwatch/detector/detectors/secret-new-location/findings';
+import { DORMANT_CLIENT } from '@tokenwatch/detector/detectors/dormant-client/findings';
 
 type EvidenceOf<F extends { draft: (fields: never) => unknown }> = Parameters<F['draft']>[0] extends { evidence: infer E } ? E : never;
 
@@ -75,6 +76,26 @@ export const sampleEvidence = {
     auth_method: 'client_secret_basic',
     credential_id: '',
     known_locations: [{ value: 'NL', as_org: 'Example', first_seen: '2026-01-01T00:00:00.000Z', last_seen: '2026-02-28T23:00:00.000Z', requests: 5_000 }],
+  }),
+  dormant_client: (): EvidenceOf<typeof DORMANT_CLIENT> => ({
+    last_seen_before: '2026-01-20T03:00:00.000Z',
+    slept_days: 40.3,
+    longest_gap_days: 2.1,
+    client_first_seen: '2025-06-02T08:00:00.000Z',
+    woke: {
+      first_request: '2026-03-01T10:00:00.000Z',
+      source_ips: ['198.51.100.7'],
+      asn: 64510,
+      as_org: 'Far Away Hosting',
+      country: 'NL',
+      credential_ids: ['key-9'],
+      auth_method: 'client_secret',
+      user_agent: 'python-requests/2.31.0',
+      new_network: true,
+      new_credential: true,
+    },
+    usual_networks: [{ asn: 16509, as_org: 'AMAZON-02', country: 'US', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-01-20T03:00:00.000Z', requests: 12_000 }],
+    usual_credentials: [{ credential_id: 'key-1', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-01-20T03:00:00.000Z', requests: 12_000 }],
   }),
 } as const;
 

@@ -34,6 +34,12 @@ export type LiveItem =
   /** An attack whose last event has been emitted: its label is complete. */
   | { readonly type: 'label'; readonly label: AttackLabel };
 
+/**
+ * The kinds the live part injects by default: all but dormant_client, whose victim must have
+ * slept for a month before the attack, which a client running live since the start has not.
+ */
+export const LIVE_ATTACK_KINDS: readonly AttackKind[] = ATTACK_KINDS.filter((kind) => kind !== 'dormant_client');
+
 /** Victims are not reused until this many other attacks have run. */
 const VICTIM_COOLDOWN = 8;
 
@@ -44,7 +50,7 @@ export async function* liveTraffic(options: LiveOptions = {}): AsyncGenerator<Li
   const clients = options.clients ?? 300;
   const now = options.now ?? Date.now;
   const every = (options.attackEveryMinutes ?? 5) * MINUTE_MS;
-  const kinds = options.attacks ?? ATTACK_KINDS;
+  const kinds = options.attacks ?? LIVE_ATTACK_KINDS;
   let volume = 1;
   if (options.eventsPerSecond !== undefined) {
     const perSecond = buildPopulation(seed, clients).clients.reduce((sum, client) => sum + client.meanPerMinute, 0) / 60;

@@ -1,4 +1,4 @@
-import { launch, type AttackPlan } from './attacks.js';
+import { launch, victimLifetime, type AttackPlan } from './attacks.js';
 import { ClientRuntime } from './client.js';
 import { Engine } from './engine.js';
 import type { AttackLabel } from './labels.js';
@@ -14,7 +14,8 @@ export function startEngine(
   end: number,
 ): { engine: Engine; runtimes: ClientRuntime[] } {
   const engine = new Engine(seed, end);
-  const runtimes = population.clients.map((client) => new ClientRuntime(client, seed, start));
+  const lifetimes = new Map(plans.map((plan) => [plan.victim, victimLifetime(plan, start)] as const));
+  const runtimes = population.clients.map((client) => new ClientRuntime(client, seed, start, lifetimes.get(client.index)));
   plans.forEach((plan, i) => launch(plan, runtimes[plan.victim] as ClientRuntime, engine, labels[i] as AttackLabel));
   for (const runtime of runtimes) engine.add(runtime);
   return { engine, runtimes };
