@@ -54,6 +54,7 @@ export type HistoryRow = z.output<typeof historyRow>;
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const iso = (ms: number) => new Date(ms).toISOString();
 const days = (ms: number) => Math.round((ms / DAY_MS) * 10) / 10;
+const daysText = (count: number) => `${count} ${count === 1 ? 'day' : 'days'}`;
 
 /**
  * dormant_client: a machine client that got no token for a month and longer than any gap in
@@ -192,8 +193,8 @@ export function judgeWake(wake: Wake, history: readonly HistoryRow[], settings: 
     last_seen: wake.last_ms,
     event_count: wake.requests,
     summary:
-      `client ${wake.client_id} got a token from ${where} after ${Math.floor(days(sleep.slept))} days without one ` +
-      `(last on ${isoDay(sleep.lastSeen)}; its longest gap before was ${days(sleep.longestGap)} days)` +
+      `client ${wake.client_id} got a token from ${where} after ${daysText(Math.floor(days(sleep.slept)))} without one ` +
+      `(last on ${isoDay(sleep.lastSeen)}; its longest gap before was ${daysText(days(sleep.longestGap))})` +
       `${news.length > 0 ? `, from ${news.join(' and with ')}` : ''}${usualText ? `; it used to come from ${usualText}` : ''}.`,
     evidence: {
       last_seen_before: iso(sleep.lastSeen),
