@@ -56,16 +56,16 @@ export class ClientRuntime {
   private readonly until: number;
 
   /**
-   * `lifetime` replaces the client's own span (its history days before `start`, running to the
-   * end): a dormant_client victim runs for a while long before the start, then sleeps.
+   * `lifetime` replaces the client's own span (from `start` to the end): a dormant_client
+   * victim runs for a while long before the start, then sleeps.
    */
   constructor(
     readonly client: Client,
     seed: number,
-    simulationStart: number,
+    clientStart: number,
     lifetime?: { readonly from: number; readonly until: number },
   ) {
-    const start = lifetime?.from ?? simulationStart - client.historyDays * DAY_MS;
+    const start = lifetime?.from ?? clientStart;
     this.until = lifetime?.until ?? Infinity;
     this.rng = new Rng(seed, 0x5eed0000 + client.index);
     const rng = this.rng;

@@ -3,7 +3,7 @@ import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request'
 import { MINUTE_MS, DAY_MS } from '@tokenwatch/shared/time';
 import { labelFor, launch, suits, type AttackPlan } from './attacks.js';
 import { ATTACK_KINDS, type AttackKind, type AttackLabel } from './labels.js';
-import { buildPopulation, type Client } from './population.js';
+import { buildPopulation } from './population.js';
 import { Rng } from './prng.js';
 import { startEngine } from './start.js';
 
@@ -35,11 +35,13 @@ export type LiveItem =
   | { readonly type: 'label'; readonly label: AttackLabel };
 
 /**
- * dormant_client's victim must have slept for a month before its wake, which a client running
- * live cannot have: it is chosen at the start (its history ends 40 days before the live start)
- * and woken once, this long after the start, instead of taking a turn in the rotation.
+ * The kinds the live part injects by default: all but dormant_client, whose victim must have
+ * slept for a month before the attack, which a client running live since the start has not.
+ * (Giving one a month-old history would make the first detector tick examine that month, 6
+ * hours at a time, and keep the demo's first alert waiting for minutes.) For the same reason
+ * the live part emits no history before `historyDays`, weekly and monthly jobs' neither.
  */
-const DORMANT_WAKE_AFTER_ATTACKS = 2;
+export const LIVE_ATTACK_KINDS: readonly AttackKind[] = ATTACK_KINDS.filter((kind) => kind !== 'dormant_client');
 
 /** Victims are not reused until this many other attacks have run. */
 const VICTIM_COOLDOWN = 8;
@@ -51,8 +53,7 @@ export async function* liveTraffic(options: LiveOptions = {}): AsyncGenerator<Li
   const clients = options.clients ?? 300;
   const now = options.now ?? Date.now;
   const every = (options.attackEveryMinutes ?? 5) * MINUTE_MS;
-  const kinds = (options.attacks ?? ATTACK_KINDS).filter((kind) => kind !== 'dormant_client');
-  const wakesDormant = (options.attacks ?? ATTACK_KINDS).includes('dormant_client') && every > 0;
+  const kinds = options.attacks ?? LIVE_ATTACK_KINDS;
   let volume = 1;
   if (options.eventsPerSecond !== undefined) {
     const perSecond = buildPopulation(seed, clients).clients.reduce((sum, client) => sum + client.meanPerMinute, 0) / 60;
@@ -60,24 +61,8 @@ export async function* liveTraffic(options: LiveOptions = {}): AsyncGenerator<Li
   }
   const population = buildPopulation(seed, clients, volume);
   const liveStart = now();
-  // The quietest client that suits: its month of old history is emitted at once, before the rest.
-  const sleeper = wakesDormant
-    ? population.clients.filter((client) => suits('dormant_client', client)).reduce<Client | undefined>((quietest, client) => (quietest === undefined || client.meanPerMinute < quietest.meanPerMinute ? client : quietest), undefined)
-    : undefined;
-  const dormantPlans: AttackPlan[] = sleeper
-    ? [{ kind: 'dormant_client', victim: sleeper.index, start: liveStart + Math.min(every, FIRST_ATTACK_AFTER_MS) + DORMANT_WAKE_AFTER_ATTACKS * every - every / 2, id: `live-${seed}-dormant`, order: 999_999, seed }]
-    : [];
-  const { engine, runtimes } = startEngine(
-    population,
-    dormantPlans,
-    dormantPlans.map((plan) => labelFor(plan, population.clients[plan.victim]!)),
-    seed,
-    liveStart - (options.historyDays ?? 0) * DAY_MS,
-    Infinity,
-  );
+  const { engine, runtimes } = startEngine(population, [], [], seed, liveStart - (options.historyDays ?? 0) * DAY_MS, Infinity, { priorHistory: false });
   const rng = new Rng(seed, 0x11fe);
-  // The sleeper is never another attack's victim: its benign traffic ended long ago.
-  const excluded = new Set(dormantPlans.map((plan) => plan.victim));
   const recent: number[] = [];
   // The first attack (a replay: it needs no history) comes soon after the live start, so a
   // newcomer sees an alert within a minute of the traffic going live; the rest follow `every`.
@@ -88,7 +73,7 @@ export async function* liveTraffic(options: LiveOptions = {}): AsyncGenerator<Li
     const due = engine.peekTime();
     if (every > 0 && kinds.length > 0 && due >= nextAttack - MINUTE_MS) {
       const kind = kinds[attacks % kinds.length] as AttackKind;
-      const candidates = population.clients.filter((client) => suits(kind, client) && !recent.includes(client.index) && !excluded.has(client.index));
+      const candidates = population.clients.filter((client) => suits(kind, client) && !recent.includes(client.index));
       // The first victim is the busiest one that suits: a replay waits for the victim's next
       // request, and a client that asks once an hour would keep the first alert waiting.
       const victim =
