@@ -3,6 +3,7 @@ import { ASSERTION_HYGIENE, JTI_CROSS_CLIENT, JTI_REPLAY } from '@tokenwatch/det
 import { INVALID_CLIENT_BURST, MINT_VOLUME } from '@tokenwatch/detector/detectors/mint-volume/findings';
 import { SECRET_NEW_LOCATION } from '@tokenwatch/detector/detectors/secret-new-location/findings';
 import { UNKNOWN_CLIENT } from '@tokenwatch/detector/detectors/unknown-client/findings';
+import { DORMANT_CLIENT } from '@tokenwatch/detector/detectors/dormant-client/findings';
 
 type EvidenceOf<F extends { draft: (fields: never) => unknown }> = Parameters<F['draft']>[0] extends { evidence: infer E } ? E : never;
 
@@ -84,6 +85,26 @@ export const sampleEvidence = {
     credential_ids: ['secret-1'],
     source_ips: ['203.0.113.50'],
     inventory_clients: 40,
+  }),
+  dormant_client: (): EvidenceOf<typeof DORMANT_CLIENT> => ({
+    last_seen_before: '2026-01-20T03:00:00.000Z',
+    slept_days: 40.3,
+    longest_gap_days: 2.1,
+    client_first_seen: '2025-06-02T08:00:00.000Z',
+    woke: {
+      first_request: '2026-03-01T10:00:00.000Z',
+      source_ips: ['198.51.100.7'],
+      asn: 64510,
+      as_org: 'Far Away Hosting',
+      country: 'NL',
+      credential_ids: ['key-9'],
+      auth_method: 'client_secret',
+      user_agent: 'python-requests/2.31.0',
+      new_network: true,
+      new_credential: true,
+    },
+    usual_networks: [{ asn: 16509, as_org: 'AMAZON-02', country: 'US', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-01-20T03:00:00.000Z', requests: 12_000 }],
+    usual_credentials: [{ credential_id: 'key-1', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-01-20T03:00:00.000Z', requests: 12_000 }],
   }),
 } as const;
 

@@ -11,6 +11,15 @@ describe('configuration file: detectors section', () => {
     expect(config.mint_volume).toMatchObject({ bucket_minutes: 5, baseline_days: 14, mad_k: 6, cold_start_hours: 24 });
     expect(config.secret_new_location.levels).toEqual({ country: true, asn: true, network: false });
     expect(config.jti_replay.hygiene.max_lifetime_minutes).toBe(5);
+    expect(config.dormant_client).toEqual({ enabled: true, dormant_days: 30, gap_margin: 1.5, learning_days: 7 });
+  });
+
+  it('lets an allowlist entry name the findings it silences, secret_new_location when it names none', () => {
+    const config = parseConfig(
+      { detectors: { allowlist: [{ client_id: 'a', expires: '2027-01-01', reason: 'old entry' }, { findings: ['dormant_client'], client_id: 'b', expires: '2027-01-01', reason: 'yearly job' }] } },
+      'test',
+    ).detectors;
+    expect(config.allowlist.map((entry) => entry.findings)).toEqual([['secret_new_location'], ['dormant_client']]);
   });
 
   it('lays a client override over the global values from the same file, key by key', () => {
@@ -45,6 +54,9 @@ describe('configuration file: detectors section', () => {
     [{ detectors: { allowlist: [{ country: 'DE', reason: 'vpn' }] } }, 'detectors.allowlist.0.expires'],
     [{ detectors: { allowlist: [{ country: 'de', expires: '2027-01-01', reason: 'vpn' }] } }, 'ISO 3166'],
     [{ detectors: { allowlist: [{ expires: '2027-01-01', reason: 'nothing to match' }] } }, 'needs client_id, asn, cidr or country'],
+    [{ detectors: { allowlist: [{ findings: ['mint_volume'], client_id: 'x', expires: '2027-01-01', reason: 'r' }] } }, 'detectors.allowlist.0.findings.0'],
+    [{ detectors: { dormant_client: { gap_margin: 0.5 } } }, 'detectors.dormant_client.gap_margin'],
+    [{ detectors: { overrides: [{ client_id: 'x', dormant_client: { dormant_dayz: 9 } }] } }, 'detectors.overrides.0.dormant_client.dormant_dayz: unknown key'],
     [{ notifyy: {} }, 'invalid configuration in test at notifyy'],
   ])('rejects %j with one line naming the key', (document, expected) => {
     expect(() => parseConfig(document, 'test')).toThrow(expected);

@@ -97,7 +97,39 @@ describe('simulate', () => {
       secret_new_asn: 'secret_new_location',
       mint_burst: 'mint_volume',
       invalid_client_burst: 'invalid_client_burst',
+      dormant_client: 'dormant_client',
     });
+  });
+
+  it('wakes a dormant client: 30 days of traffic long before the start, silence, then the attacker', () => {
+    const label = labelOf('dormant_client');
+    const usual = benign().filter((event) => event.client_id === label.client_id && event.tenant === label.tenant);
+    const times = usual.map((event) => event.time as number);
+    expect(usual.length).toBeGreaterThan(0);
+    expect(Math.min(...times)).toBeGreaterThanOrEqual(START - 70 * 86_400_000);
+    expect(Math.max(...times)).toBeLessThan(START - 40 * 86_400_000);
+    const attacks = attackEvents(label);
+    expect(attacks.length).toBeGreaterThanOrEqual(3);
+    const asns = new Set(usual.map((event) => lookup(event.source_ip).asn));
+    for (const attack of attacks) {
+      expect(attack.outcome).toBe('success');
+      expect(asns.has(lookup(attack.source_ip).asn)).toBe(false);
+    }
+  });
+
+  it('runs weekly and monthly jobs on their day, with months of history before the start', () => {
+    const calendar = sim.population.clients.filter((client) => client.schedule.type === 'calendar');
+    expect(calendar.length).toBeGreaterThan(0);
+    for (const client of calendar) {
+      const schedule = client.schedule as Extract<typeof client.schedule, { type: 'calendar' }>;
+      const runs = new Set(benign().filter((event) => event.client_id === client.clientId).map((event) => Math.floor((event.time as number) / 86_400_000)));
+      // At least four runs of a monthly job (three of its gaps) before the start.
+      expect([...runs].filter((day) => day * 86_400_000 < START).length, client.name).toBeGreaterThanOrEqual(schedule.period === 'month' ? 4 : 17);
+      for (const day of runs) {
+        const gapsOk = [...runs].every((other) => other === day || Math.abs(other - day) >= (schedule.period === 'month' ? 27 : 6));
+        expect(gapsOk, `${client.name} runs ${schedule.period}ly`).toBe(true);
+      }
+    }
   });
 
   it('replays re-send the exact assertion within its exp from another country and ASN', () => {

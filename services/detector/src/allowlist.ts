@@ -21,11 +21,12 @@ export class Allowlist {
     this.entries = entries.map((entry) => (entry.cidr ? { ...entry, cidrs: new CidrSet([entry.cidr], 'allowlist cidr') } : entry));
   }
 
-  /** The entry that allows this sighting at `now`, if any. */
-  match(sighting: Sighting, now: number): AllowlistEntry | undefined {
+  /** The entry that allows this sighting of `finding` at `now`, if any. */
+  match(finding: AllowlistEntry['findings'][number], sighting: Sighting, now: number): AllowlistEntry | undefined {
     return this.entries.find(
       (entry) =>
         entry.expires > now &&
+        entry.findings.includes(finding) &&
         (entry.tenant === undefined || entry.tenant === sighting.tenant) &&
         (entry.client_id === undefined || entry.client_id === sighting.client_id) &&
         (entry.asn === undefined || entry.asn === sighting.asn) &&

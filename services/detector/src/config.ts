@@ -67,11 +67,32 @@ export const secretNewLocationConfigSchema = z.strictObject({
     .prefault({}),
 });
 
+export const dormantClientConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  // A month: shorter sleeps are holidays, long weekends and incident freezes.
+  dormant_days: z.number().min(1).max(365).default(30),
+  // The sleep must also exceed the client's longest gap so far by this factor: calendar-monthly
+  // jobs sleep 28 to 31 days, quarterly ones 89 to 92, and a weekly job skipped once sleeps 14.
+  gap_margin: z.number().min(1).default(1.5),
+  // A client needs this much history before its sleep: a monthly job's second run is a wake
+  // after a month of a client seen once.
+  learning_days: z.number().min(0).default(7),
+});
+
 const isoDate = z.iso.date('expected a date as YYYY-MM-DD').transform((value) => Date.parse(`${value}T00:00:00Z`));
 
-/** One allowlist entry: traffic matching every given field is never a new location. */
+/**
+ * The findings an allowlist entry can silence. An entry names the ones it is for, so an entry
+ * written for one finding (a partner's new country) never hides another (that partner's
+ * credential waking after months).
+ */
+export const ALLOWLISTED_FINDINGS = ['secret_new_location', 'dormant_client'] as const;
+
+/** One allowlist entry: traffic matching every given field raises none of the entry's findings. */
 export const allowlistEntrySchema = z
   .strictObject({
+    // secret_new_location by default: entries written before other findings existed meant it.
+    findings: z.array(z.enum(ALLOWLISTED_FINDINGS)).min(1).default(['secret_new_location']),
     tenant: z.string().min(1).optional(),
     client_id: z.string().min(1).optional(),
     asn: z.number().int().nonnegative().optional(),
@@ -87,6 +108,7 @@ const detectorSections = {
   jti_replay: jtiReplayConfigSchema.prefault({}),
   mint_volume: mintVolumeConfigSchema.prefault({}),
   secret_new_location: secretNewLocationConfigSchema.prefault({}),
+  dormant_client: dormantClientConfigSchema.prefault({}),
 };
 
 /**
@@ -128,6 +150,7 @@ export const clientOverrideSchema = z.strictObject({
     mintVolumeConfigSchema.omit({ bucket_minutes: true, failure_error_codes: true, baseline_days: true, hour_of_week_min_weeks: true, cold_start_hours: true }),
   ).optional(),
   secret_new_location: givenKeysOf(secretNewLocationConfigSchema).optional(),
+  dormant_client: givenKeysOf(dormantClientConfigSchema).optional(),
 });
 
 export const detectorsConfigSchema = z.strictObject({
@@ -149,6 +172,7 @@ export type DetectorsConfig = z.output<typeof detectorsConfigSchema>;
 export type JtiReplayConfig = z.output<typeof jtiReplayConfigSchema>;
 export type MintVolumeConfig = z.output<typeof mintVolumeConfigSchema>;
 export type SecretNewLocationConfig = z.output<typeof secretNewLocationConfigSchema>;
+export type DormantClientConfig = z.output<typeof dormantClientConfigSchema>;
 export type AllowlistEntry = z.output<typeof allowlistEntrySchema>;
 
 type DetectorSection = keyof typeof detectorSections;

@@ -21,9 +21,23 @@ const ATTACKER_AGENTS = ['python-requests/2.31.0', 'curl/8.4.0', 'Go-http-client
 
 const SECRET_METHODS: ReadonlySet<string> = new Set(['client_secret_basic', 'client_secret_post', 'client_secret', 'unknown']);
 
+/**
+ * A dormant_client victim ran for 30 days, from 70 to 40 days before the simulation's start,
+ * and then slept: its wake (the attack, at least 8 days into the simulation) ends a sleep of
+ * over 48 days, past the detector's 30, whatever the simulation's length.
+ */
+const DORMANT_VICTIM_RAN_FROM_DAYS = 70;
+const DORMANT_VICTIM_SLEPT_FROM_DAYS = 40;
+
 const isSecretClient = (client: Client) => SECRET_METHODS.has(client.authMethod);
 const asnsOf = (client: Client) => new Set(client.networks.map((network) => network.asn));
 const countriesOf = (client: Client) => new Set(client.networks.map((network) => network.country));
+
+/** The span a victim's benign traffic is limited to, when the attack needs one. */
+export function victimLifetime(plan: AttackPlan, start: number): { from: number; until: number } | undefined {
+  if (plan.kind !== 'dormant_client') return undefined;
+  return { from: start - DORMANT_VICTIM_RAN_FROM_DAYS * DAY_MS, until: start - DORMANT_VICTIM_SLEPT_FROM_DAYS * DAY_MS };
+}
 
 /** Attacker networks for the kind: abroad (new country), at home on another ASN, or anywhere foreign. */
 function attackerNetworks(kind: AttackKind, client: Client): Network[] {
@@ -54,6 +68,9 @@ export function suits(kind: AttackKind, client: Client): boolean {
     case 'mint_burst':
       // 20x of one request a minute is 100 per 5-minute bucket: the detector's absolute floor.
       return client.meanPerMinute >= 1;
+    case 'dormant_client':
+      // A weekly or monthly job already sleeps between runs; the victim is any other client.
+      return client.schedule.type !== 'calendar';
     case 'invalid_client_burst':
       // Guessing a secret; only Okta and the tap report it as invalid_client (Auth0 says
       // "Unauthorized", Entra an AADSTS number, Keycloak invalid_client_credentials).
@@ -158,7 +175,10 @@ export function launch(plan: AttackPlan, victim: ClientRuntime, engine: Engine, 
       return;
     }
     case 'secret_new_country':
-    case 'secret_new_asn': {
+    case 'secret_new_asn':
+    case 'dormant_client': {
+      // dormant_client: an old client's credential, found in a forgotten repository or CI
+      // variable, used from the attacker's network (the victim has slept since before start).
       const hosts = attackerHosts(network, rng.int(1, 2), rng);
       const span = rng.int(2, 8) * MINUTE_MS;
       const times = spread(start, span, rng.int(3, 10), rng);

@@ -52,11 +52,21 @@ export class ClientRuntime {
   /** The claims of the last assertion this client signed (tap tenant only). */
   lastAssertion: AssertionClaims | undefined;
 
+  /** Benign requests stop here: a client retired (or left to sleep) before the simulation ends. */
+  private readonly until: number;
+
+  /**
+   * `lifetime` replaces the client's own span (from `start` to the end): a dormant_client
+   * victim runs for a while long before the start, then sleeps.
+   */
   constructor(
     readonly client: Client,
     seed: number,
-    start: number,
+    clientStart: number,
+    lifetime?: { readonly from: number; readonly until: number },
   ) {
+    const start = lifetime?.from ?? clientStart;
+    this.until = lifetime?.until ?? Infinity;
     this.rng = new Rng(seed, 0x5eed0000 + client.index);
     const rng = this.rng;
     for (const network of client.networks) this.subnets.set(network.id, [subnetOf(network, () => rng.float())]);
@@ -71,7 +81,12 @@ export class ClientRuntime {
     this.nextRotation = start + rng.range(3, 90) * DAY_MS;
     const home = client.networks[0] as Network;
     this.source = requestSource(client.schedule, start, home.utcOffsetHours, rng.fork(7));
-    this.nextTime = this.source.next();
+    this.nextTime = this.scheduled(this.source.next());
+  }
+
+  /** A planned request time, or Infinity (no more benign requests) once the client is retired. */
+  private scheduled(time: number): number {
+    return time < this.until ? time : Infinity;
   }
 
   /** Tie-break among sources with equal times (engine.ts). */
@@ -181,7 +196,7 @@ export class ClientRuntime {
         for (const tap of due) tap.onEvent(event, this.lastAssertion);
       }
     }
-    this.nextTime = this.source.next();
+    this.nextTime = this.scheduled(this.source.next());
     return event;
   }
 }

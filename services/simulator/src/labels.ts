@@ -7,6 +7,7 @@ export const ATTACK_KINDS = [
   'secret_new_asn',
   'mint_burst',
   'invalid_client_burst',
+  'dormant_client',
 ] as const;
 
 export type AttackKind = (typeof ATTACK_KINDS)[number];
@@ -19,6 +20,7 @@ export const ATTACK_FINDINGS: Readonly<Record<AttackKind, string>> = {
   secret_new_asn: 'secret_new_location',
   mint_burst: 'mint_volume',
   invalid_client_burst: 'invalid_client_burst',
+  dormant_client: 'dormant_client',
 };
 
 /**

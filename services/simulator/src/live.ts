@@ -34,6 +34,15 @@ export type LiveItem =
   /** An attack whose last event has been emitted: its label is complete. */
   | { readonly type: 'label'; readonly label: AttackLabel };
 
+/**
+ * The kinds the live part injects by default: all but dormant_client, whose victim must have
+ * slept for a month before the attack, which a client running live since the start has not.
+ * (Giving one a month-old history would make the first detector tick examine that month, 6
+ * hours at a time, and keep the demo's first alert waiting for minutes.) For the same reason
+ * the live part emits no history before `historyDays`, weekly and monthly jobs' neither.
+ */
+export const LIVE_ATTACK_KINDS: readonly AttackKind[] = ATTACK_KINDS.filter((kind) => kind !== 'dormant_client');
+
 /** Victims are not reused until this many other attacks have run. */
 const VICTIM_COOLDOWN = 8;
 
@@ -44,7 +53,7 @@ export async function* liveTraffic(options: LiveOptions = {}): AsyncGenerator<Li
   const clients = options.clients ?? 300;
   const now = options.now ?? Date.now;
   const every = (options.attackEveryMinutes ?? 5) * MINUTE_MS;
-  const kinds = options.attacks ?? ATTACK_KINDS;
+  const kinds = options.attacks ?? LIVE_ATTACK_KINDS;
   let volume = 1;
   if (options.eventsPerSecond !== undefined) {
     const perSecond = buildPopulation(seed, clients).clients.reduce((sum, client) => sum + client.meanPerMinute, 0) / 60;
@@ -52,7 +61,7 @@ export async function* liveTraffic(options: LiveOptions = {}): AsyncGenerator<Li
   }
   const population = buildPopulation(seed, clients, volume);
   const liveStart = now();
-  const { engine, runtimes } = startEngine(population, [], [], seed, liveStart - (options.historyDays ?? 0) * DAY_MS, Infinity);
+  const { engine, runtimes } = startEngine(population, [], [], seed, liveStart - (options.historyDays ?? 0) * DAY_MS, Infinity, { priorHistory: false });
   const rng = new Rng(seed, 0x11fe);
   const recent: number[] = [];
   // The first attack (a replay: it needs no history) comes soon after the live start, so a

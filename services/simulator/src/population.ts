@@ -33,6 +33,8 @@ export type Schedule =
   | { readonly type: 'cron'; readonly everyMinutes: number; readonly offsetSeconds: number; readonly tokensPerRun: number }
   /** A nightly batch: workers each mint a token within a window starting at a fixed local time. */
   | { readonly type: 'batch'; readonly localMinuteOfDay: number; readonly tokens: number; readonly spreadMinutes: number }
+  /** A weekly (day: 0 = Sunday ... 6) or monthly (day: 1-28 of the month) job, local time. */
+  | { readonly type: 'calendar'; readonly period: 'week' | 'month'; readonly day: number; readonly localMinuteOfDay: number; readonly tokens: number; readonly spreadMinutes: number }
   /** CI builds on weekdays in working hours, each minting one to a few tokens. */
   | { readonly type: 'ci'; readonly buildsPerHour: number; readonly tokensPerBuild: number };
 
@@ -62,7 +64,15 @@ export interface Client {
   readonly failureRate: number;
   /** Mean requests per minute over a week, for volume estimates and attack sizing. */
   readonly meanPerMinute: number;
+  /**
+   * Days the client already ran before the simulation's start (its traffic then is emitted
+   * too): weekly and monthly jobs need a few periods of history before their gaps look usual.
+   */
+  readonly historyDays: number;
 }
+
+/** A monthly job's history: four runs, so its gaps are known before the simulation starts. */
+export const CALENDAR_HISTORY_DAYS = 125;
 
 export interface Population {
   readonly tenants: readonly Tenant[];
@@ -128,6 +138,11 @@ function schedule(kind: ClientKind, rng: Rng): Schedule {
     case 'cron':
       return { type: 'cron', everyMinutes: rng.weighted([[1, 0.03], [2, 0.05], [5, 0.25], [10, 0.15], [15, 0.2], [30, 0.1], [60, 0.15]]), offsetSeconds: rng.int(0, 59), tokensPerRun: rng.chance(0.8) ? 1 : rng.int(2, 3) };
     case 'batch':
+      // A third of batch jobs run weekly or monthly rather than nightly.
+      if (rng.chance(0.35)) {
+        const period = rng.chance(0.5) ? 'week' : 'month';
+        return { type: 'calendar', period, day: period === 'week' ? rng.int(0, 6) : rng.int(1, 28), localMinuteOfDay: rng.int(0, 5 * 60), tokens: rng.int(4, 60), spreadMinutes: rng.int(10, 40) };
+      }
       return { type: 'batch', localMinuteOfDay: rng.int(0, 5 * 60), tokens: rng.int(4, 60), spreadMinutes: rng.int(10, 40) };
     case 'ci':
       return { type: 'ci', buildsPerHour: rng.range(1, 12), tokensPerBuild: rng.int(1, 3) };
@@ -154,6 +169,8 @@ export function meanPerMinute(value: Schedule): number {
       return value.tokensPerRun / value.everyMinutes;
     case 'batch':
       return value.tokens / 1440;
+    case 'calendar':
+      return value.tokens / (value.period === 'week' ? 7 * 1440 : 30.4 * 1440);
     case 'ci':
       return (value.buildsPerHour * value.tokensPerBuild * 11 * 5) / (7 * 24 * 60);
   }
@@ -224,6 +241,7 @@ function scaled(value: Schedule, volume: number): Schedule {
       return { ...value, buildsPerHour: value.buildsPerHour * volume };
     case 'cron':
     case 'batch':
+    case 'calendar':
       return value;
   }
 }
@@ -269,6 +287,7 @@ export function buildPopulation(seed: number, clientCount: number, volume = 1): 
         : {}),
       failureRate: r.range(0.0002, 0.0015),
       meanPerMinute: meanPerMinute(sched),
+      historyDays: sched.type === 'calendar' ? CALENDAR_HISTORY_DAYS : 0,
     });
   }
   return { tenants: tenantList, clients };

@@ -165,6 +165,42 @@ class Batch implements RequestSource {
   }
 }
 
+/**
+ * A weekly or monthly job: like a nightly batch, but only on one weekday or one day of the
+ * month (local time). Its long gaps are what dormant_client must not mistake for a sleep.
+ */
+class Calendar implements RequestSource {
+  readonly instance = -1;
+  private readonly pending: number[] = [];
+  private day: number;
+  constructor(
+    private readonly schedule: Extract<Schedule, { type: 'calendar' }>,
+    private readonly start: number,
+    private readonly offset: number,
+    private readonly rng: Rng,
+  ) {
+    this.day = Math.floor((start + offset * HOUR_MS) / DAY_MS);
+  }
+
+  private runsOn(localDay: number): boolean {
+    const date = new Date(localDay * DAY_MS);
+    return this.schedule.period === 'week' ? date.getUTCDay() === this.schedule.day : date.getUTCDate() === this.schedule.day;
+  }
+
+  next(): number {
+    while (this.pending.length === 0) {
+      const day = this.day;
+      this.day += 1;
+      if (!this.runsOn(day)) continue;
+      const begin = day * DAY_MS - this.offset * HOUR_MS + this.schedule.localMinuteOfDay * MINUTE_MS + this.rng.range(0, 20_000);
+      if (begin < this.start) continue;
+      const times = Array.from({ length: this.schedule.tokens }, () => Math.floor(begin + this.rng.float() * this.schedule.spreadMinutes * MINUTE_MS));
+      this.pending.push(...times.sort((a, b) => b - a));
+    }
+    return this.pending.pop() as number;
+  }
+}
+
 /** Builds on weekdays, 08:00-19:00 local; each build mints its tokens within a minute or so. */
 class Ci implements RequestSource {
   readonly instance = -1;
@@ -221,5 +257,7 @@ export function requestSource(schedule: Schedule, start: number, utcOffsetHours:
       return new Batch(schedule, start, utcOffsetHours, rng);
     case 'ci':
       return new Ci(schedule, start, utcOffsetHours, rng);
+    case 'calendar':
+      return new Calendar(schedule, start, utcOffsetHours, rng);
   }
 }

@@ -1,4 +1,5 @@
-import { launch, type AttackPlan } from './attacks.js';
+import { DAY_MS } from '@tokenwatch/shared/time';
+import { launch, victimLifetime, type AttackPlan } from './attacks.js';
 import { ClientRuntime } from './client.js';
 import { Engine } from './engine.js';
 import type { AttackLabel } from './labels.js';
@@ -12,9 +13,14 @@ export function startEngine(
   seed: number,
   start: number,
   end: number,
+  /** Whether clients with history days (weekly and monthly jobs) start that long before `start`. */
+  { priorHistory = true }: { priorHistory?: boolean } = {},
 ): { engine: Engine; runtimes: ClientRuntime[] } {
   const engine = new Engine(seed, end);
-  const runtimes = population.clients.map((client) => new ClientRuntime(client, seed, start));
+  const lifetimes = new Map(plans.map((plan) => [plan.victim, victimLifetime(plan, start)] as const));
+  const runtimes = population.clients.map(
+    (client) => new ClientRuntime(client, seed, start - (priorHistory ? client.historyDays * DAY_MS : 0), lifetimes.get(client.index)),
+  );
   plans.forEach((plan, i) => launch(plan, runtimes[plan.victim] as ClientRuntime, engine, labels[i] as AttackLabel));
   for (const runtime of runtimes) engine.add(runtime);
   return { engine, runtimes };

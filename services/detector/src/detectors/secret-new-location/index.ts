@@ -96,7 +96,7 @@ export const secretNewLocation: Detector = {
     const drafts: AlertDraft[] = [];
     for (const use of uses) {
       const settings = settingsFor(config, 'secret_new_location', use.tenant, use.client_id);
-      if (allowlist.match(use, window.now)) continue;
+      if (allowlist.match('secret_new_location', use, window.now)) continue;
       const firstSeen = history.get(clientKey(use.tenant, use.client_id))?.firstSeen ?? use.first_ms;
       const clientRows = known.get(clientKey(use.tenant, use.client_id)) ?? [];
       const lookbackMs = settings.lookback_days * DAY_MS;
