@@ -92,7 +92,7 @@ program
   .option('--once', 'run once and exit')
   .option('--from <time>', 'backtest from this time (RFC 3339, a date, or an age such as 7d)')
   .option('--to <time>', 'backtest up to this time (default: now)')
-  .option('--detector <name>', 'only this detector: jti_replay, mint_volume or secret_new_location')
+  .option('--detector <name>', 'only this detector: watched_credential, jti_replay, mint_volume or secret_new_location')
   .option('--store', 'store the alerts a backtest finds (default: print only)')
   .option('--json', 'print alerts as JSON lines')
   .action((options: unknown) => runCommand((context) => detectCommand(context, options)));

@@ -2,10 +2,14 @@ import type { Detector } from './detector.js';
 import { jtiReplay } from './detectors/jti-replay/index.js';
 import { createMintVolume } from './detectors/mint-volume/index.js';
 import { secretNewLocation } from './detectors/secret-new-location/index.js';
+import { watchedCredential } from './detectors/watched-credential/index.js';
 
-/** Every detector, in the order a tick runs them. mint_volume keeps a baseline cache, hence a factory. */
+/**
+ * Every detector, in the order a tick runs them (watched_credential first: its alerts are the
+ * most urgent and its query the cheapest). mint_volume keeps a baseline cache, hence a factory.
+ */
 export function createDetectors(): Detector[] {
-  return [jtiReplay, createMintVolume(), secretNewLocation];
+  return [watchedCredential, jtiReplay, createMintVolume(), secretNewLocation];
 }
 
 /** The detectors' names (`tokenwatch detect --detector`), from the detectors themselves. */
