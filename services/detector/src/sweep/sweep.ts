@@ -24,7 +24,10 @@ export interface SweepRange {
   readonly to: number;
 }
 
-/** One line of the sweep's output: a client's requests that matched one indicator. */
+/** What the sweep prints per line (`--json`): a client's requests that matched one indicator. */
+export const SWEEP_OUTPUT_KEYS = ['tenant', 'client_id', 'indicator', 'first_seen', 'last_seen', 'requests', 'successes'] as const;
+
+/** A client's requests that matched one indicator. */
 export const sweepMatchSchema = z.strictObject({
   tenant: z.string().max(1_000),
   client_id: z.string().max(1_000),
@@ -33,6 +36,8 @@ export const sweepMatchSchema = z.strictObject({
   last_seen: z.number().int(),
   requests: z.number().int().nonnegative(),
   successes: z.number().int().nonnegative(),
+  /** The client's requests that matched any indicator, each once (the ioc_match alert's count). */
+  client_requests: z.number().int().nonnegative(),
 });
 export type SweepMatch = z.output<typeof sweepMatchSchema>;
 
@@ -45,6 +50,7 @@ const matchRow = z.object({
   last_ms: z.coerce.number(),
   requests: z.coerce.number(),
   successes: z.coerce.number(),
+  client_requests: z.coerce.number(),
 });
 
 /**
@@ -93,6 +99,7 @@ export async function sweep(read: SweepReader, indicators: Indicators, range: Sw
       last_seen: row.last_ms,
       requests: row.requests,
       successes: row.successes,
+      client_requests: row.client_requests,
     });
   });
 }
@@ -121,7 +128,7 @@ export function iocMatchDrafts(matches: readonly SweepMatch[], range: SweepRange
   return [...groupBy(matches, (match) => `${match.tenant}\u0000${match.client_id}`).values()].map((clientMatches) => {
     const [first] = clientMatches;
     const indicators = clientMatches.map((match) => match.indicator).sort();
-    const requests = clientMatches.reduce((sum, match) => sum + match.requests, 0);
+    const requests = first?.client_requests ?? 0;
     const shown = indicators.slice(0, 3).join(', ');
     return IOC_MATCH.draft({
       severity: 'high',
