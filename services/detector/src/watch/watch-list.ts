@@ -60,6 +60,23 @@ export const watchSchema = z.object({
 });
 export type Watch = z.output<typeof watchSchema>;
 
+/** A watch as it travels between processes (the query server's answer): times as epoch ms. */
+export const watchJsonSchema = z.strictObject({
+  watch_id: z.string(),
+  tenant: z.string(),
+  client_id: z.string(),
+  credential_id: z.string(),
+  since: z.number(),
+  until: z.number().nullable(),
+  reason: z.string(),
+  added_by: z.string(),
+  added_at: z.number(),
+  removed: z.boolean(),
+  removed_by: z.string(),
+  removed_at: z.number().nullable(),
+  updated_at: z.number(),
+});
+
 export async function addWatch(client: ClickHouseClient, input: NewWatch, now = Date.now()): Promise<Watch> {
   const watch = newWatchSchema.parse(input);
   const stored: Watch = {
