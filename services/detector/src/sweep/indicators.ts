@@ -9,8 +9,9 @@ import { redactText } from '@tokenwatch/shared/redact';
  * sweep with the line's number and its content (redacted, cut), so a report pasted with a
  * stray heading is fixed, not half-swept.
  *
- * Addresses and ranges become IPv6 ranges [start, end] because source_ip is stored as IPv6
- * (IPv4 as IPv4-mapped ::ffff:a.b.c.d): the sweep compares them as numbers, never as text.
+ * Addresses and ranges become IPv6 ranges because source_ip is stored as IPv6 (IPv4 as
+ * IPv4-mapped ::ffff:a.b.c.d): the sweep compares them as 128-bit numbers (a range by its first
+ * address under its prefix length), never as text.
  * Parsing splits and compares only; no regular expression runs on a line except anchored,
  * linear ones on a bounded length.
  */
@@ -35,6 +36,12 @@ export interface IpRange {
   /** Prefix length in IPv6 terms (an IPv4 /24 is a /120). */
   readonly prefix: number;
   readonly ipv4: boolean;
+  /**
+   * The first address as 32 upper-case hex digits, `/`, the prefix: what ClickHouse computes
+   * for a stored address as concat(hex(IPv6CIDRToRange(ip, prefix).1), '/', toString(prefix)),
+   * so a range is found by a set lookup.
+   */
+  readonly key: string;
 }
 
 export interface Indicators {
@@ -81,7 +88,7 @@ export function parseIndicators(text: string): Indicators {
     } else {
       const range = parseRange(line);
       if (!range) throw wrong('not an indicator (expected an IP address, a CIDR range, AS<number> or ua:<text>)');
-      (range.prefix === 128 ? addresses : ranges).set(`${range.start}/${range.prefix}`, range);
+      (range.prefix === 128 ? addresses : ranges).set(range.key, range);
     }
     const count = addresses.size + ranges.size + asns.size + userAgents.size;
     if (count > MAX_INDICATORS) throw wrong(`more than ${MAX_INDICATORS.toLocaleString('en')} indicators`);
@@ -114,7 +121,7 @@ export function parseRange(text: string): IpRange | undefined {
   const start = value & ~hostMask;
   const end = start | hostMask;
   const label = prefixText === undefined ? address.toLowerCase() : `${address.toLowerCase()}/${ownPrefix}`;
-  return { label, start: bigIntToIPv6(start), end: bigIntToIPv6(end), prefix, ipv4: v4 };
+  return { label, start: bigIntToIPv6(start), end: bigIntToIPv6(end), prefix, ipv4: v4, key: `${start.toString(16).padStart(32, '0').toUpperCase()}/${prefix}` };
 }
 
 function ipv4ToBigInt(address: string): bigint {

@@ -3,7 +3,8 @@
 -- counted as distinct event ids within each (client, address, user agent, ASN) group; a
 -- request belongs to one group only, so sums over groups count each request once, and
 -- client_requests (the client's requests that matched any indicator) counts a request that
--- matched two indicators once.
+-- matched two indicators once. Indicators are matched as in candidates-requests.sql; the
+-- LIMIT is the same fence.
 SELECT tenant, client_id, indicator,
        toUnixTimestamp64Milli(min(first_time)) AS first_ms, toUnixTimestamp64Milli(max(last_time)) AS last_ms,
        sum(group_requests) AS requests, sum(group_successes) AS successes, any(matched_requests) AS client_requests
@@ -14,10 +15,12 @@ FROM
     (
         SELECT tenant, client_id, first_time, last_time, group_requests, group_successes,
                arrayConcat(
-                   if(indexOf({addresses:Array(IPv6)}, source_ip) AS address_at > 0, [{address_labels:Array(String)}[address_at]], []),
-                   arrayFilter((label, range_start, range_end) -> source_ip >= range_start AND source_ip <= range_end,
-                               {range_labels:Array(String)}, {range_starts:Array(IPv6)}, {range_ends:Array(IPv6)}),
-                   if(indexOf({asns:Array(UInt32)}, asn) AS asn_at > 0, [{asn_labels:Array(String)}[asn_at]], []),
+                   if(source_ip IN {addresses:Array(IPv6)}, [{address_labels:Array(String)}[indexOf({addresses:Array(IPv6)}, source_ip)]], []),
+                   arrayMap(key -> {range_labels:Array(String)}[indexOf({range_keys:Array(String)}, key)],
+                            arrayFilter(key -> key IN {range_keys:Array(String)},
+                                        arrayMap(prefix -> concat(hex(IPv6CIDRToRange(source_ip, prefix).1), '/', toString(prefix)),
+                                                 {range_prefixes:Array(UInt8)}))),
+                   if(asn IN {asns:Array(UInt32)}, [{asn_labels:Array(String)}[indexOf({asns:Array(UInt32)}, asn)]], []),
                    arrayFilter((label, fragment) -> positionCaseInsensitive(user_agent, fragment) > 0,
                                {user_agent_labels:Array(String)}, {user_agents:Array(String)})
                ) AS indicators
@@ -31,6 +34,7 @@ FROM
               AND tenant IN {tenants:Array(String)} AND client_id IN {clients:Array(String)}
               AND concat(tenant, '\0', client_id) IN {client_keys:Array(String)}
             GROUP BY tenant, client_id, source_ip, user_agent, asn
+            LIMIT 1000000000000
         )
         WHERE notEmpty(indicators)
     )
