@@ -4,6 +4,8 @@ import { INVALID_CLIENT_BURST, MINT_VOLUME } from '@tokenwatch/detector/detector
 import { SECRET_NEW_LOCATION } from '@tokenwatch/detector/detectors/secret-new-location/findings';
 import { UNKNOWN_CLIENT } from '@tokenwatch/detector/detectors/unknown-client/findings';
 import { DORMANT_CLIENT } from '@tokenwatch/detector/detectors/dormant-client/findings';
+import { WATCHED_CREDENTIAL } from '@tokenwatch/detector/detectors/watched-credential/findings';
+import { IOC_MATCH } from '@tokenwatch/detector/sweep/findings';
 
 type EvidenceOf<F extends { draft: (fields: never) => unknown }> = Parameters<F['draft']>[0] extends { evidence: infer E } ? E : never;
 
@@ -105,6 +107,32 @@ export const sampleEvidence = {
     },
     usual_networks: [{ asn: 16509, as_org: 'AMAZON-02', country: 'US', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-01-20T03:00:00.000Z', requests: 12_000 }],
     usual_credentials: [{ credential_id: 'key-1', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-01-20T03:00:00.000Z', requests: 12_000 }],
+  }),
+  watched_credential: (): EvidenceOf<typeof WATCHED_CREDENTIAL> => ({
+    watch: {
+      watch_id: 'w-0123456789ab',
+      credential_id: '',
+      reason: 'secret printed in a CI log (INC-7)',
+      added_by: 'alice@ops-1',
+      added_at: '2026-02-28T09:00:00.000Z',
+      since: '2026-02-28T09:00:00.000Z',
+      until: null,
+    },
+    day: '2026-03-01',
+    requests: 3,
+    successes: 1,
+    failures: 2,
+    credentials: ['key-1'],
+    source_ips: ['198.51.100.7'],
+    countries: ['NL'],
+    user_agents: ['curl/8.4.0'],
+    error_codes: ['invalid_client'],
+  }),
+  ioc_match: (): EvidenceOf<typeof IOC_MATCH> => ({
+    swept_from: '2026-02-01T00:00:00.000Z',
+    swept_to: '2026-03-01T00:00:00.000Z',
+    indicators_swept: 120,
+    matches: [{ indicator: '198.51.100.0/24', first_seen: '2026-02-20T10:00:00.000Z', last_seen: '2026-02-21T10:00:00.000Z', requests: 40, successes: 38 }],
   }),
 } as const;
 

@@ -3,10 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '@tokenwatch/server/config-file';
 import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
-import { upsertAlerts } from '@tokenwatch/detector/alerts-store';
+import { mergeDrafts, upsertAlerts } from '@tokenwatch/detector/alerts-store';
 import { backtest } from '@tokenwatch/detector/engine';
 import { FINDINGS } from '@tokenwatch/detector/findings';
 import { createDetectors } from '@tokenwatch/detector/registry';
+import { parseIndicators } from '@tokenwatch/detector/sweep/indicators';
+import { iocMatchDrafts, sweep } from '@tokenwatch/detector/sweep/sweep';
+import { addWatch } from '@tokenwatch/detector/watch/watch-list';
 import { createLogger } from '@tokenwatch/shared/log';
 import { text as streamText } from 'node:stream/consumers';
 import { runReadOnlyQuery } from '@tokenwatch/server/query-server/read-only-query';
@@ -134,12 +137,29 @@ describe('the SQL in docs/investigations.md and the runbooks in docs/detectors.m
     // Attacks start after 8 days of history: backtest the last 3 days only (the rollups give
     // the detectors the older history). Assertions over 1 minute count as long-lived here, so
     // the tap's clients (2-5 minute assertions) raise assertion_hygiene alerts for its runbook.
+    // A watch on the client of the new-country attack (watched_credential's runbook), and a
+    // sweep for that attack's address (ioc_match's).
+    const leaked = simulation.labels.find((candidate) => candidate.kind === 'secret_new_country')!;
+    await addWatch(clickhouse.client, { tenant: leaked.tenant, client_id: leaked.client_id, since: START, reason: 'test: runbook', added_by: 'test' });
+    const [attacker] = await (
+      await clickhouse.client.query({
+        query: "SELECT replaceRegexpOne(toString(source_ip), '^::ffff:', '') AS ip FROM token_requests WHERE event_id = {id:String}",
+        query_params: { id: leaked.event_ids.at(-1) },
+        format: 'JSONEachRow',
+      })
+    ).json<{ ip: string }>();
+    const read = async (sql: string, params: Record<string, unknown>) => (await clickhouse.client.query({ query: sql, query_params: params, format: 'JSONEachRow' })).json();
+    const indicators = parseIndicators(attacker!.ip);
+    const iocAlerts = iocMatchDrafts(await sweep(read, indicators, { from: START, to: END + DAY }), { from: START, to: END + DAY }, indicators.count);
+
     const config = parseConfig({ detectors: { jti_replay: { hygiene: { max_lifetime_minutes: 1 } } } }, 'test').detectors;
     const context = { clickhouse: clickhouse.client, config, logger: createLogger('silent') };
     const found: StoredAlert[] = [];
     for (const detector of createDetectors()) found.push(...(await backtest(context, detector, { from: END - 3 * DAY, to: END })));
-    await upsertAlerts(clickhouse.client, found, Date.now());
-    alerts = found;
+    // ioc_match alerts come from `tokenwatch sweep --alert`, stored the same way.
+    const iocStored = mergeDrafts(iocAlerts, Date.now());
+    await upsertAlerts(clickhouse.client, [...found, ...iocStored], Date.now());
+    alerts = [...found, ...iocStored];
 
     // The path `tokenwatch sql` takes: its own read-only connection to the data directory.
     readOnly = await openClickHouse(settings, { readOnly: true });
@@ -185,7 +205,7 @@ describe('the SQL in docs/investigations.md and the runbooks in docs/detectors.m
     expect(events).toBeGreaterThan(100_000);
     expect(world.jti).not.toBe('');
     const findings = new Set(alerts.map((alert) => alert.finding));
-    for (const finding of ['jti_replay', 'assertion_hygiene', 'mint_volume', 'invalid_client_burst', 'secret_new_location', 'dormant_client']) {
+    for (const finding of ['jti_replay', 'assertion_hygiene', 'mint_volume', 'invalid_client_burst', 'secret_new_location', 'dormant_client', 'watched_credential', 'ioc_match']) {
       expect(findings, `an alert of ${finding}`).toContain(finding);
     }
   });

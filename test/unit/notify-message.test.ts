@@ -243,7 +243,7 @@ describe('routing', () => {
     const unknown = () => parseConfig({ notify: { routes: [{ channel: 'C1', findings: ['jti_replay', 'jti_reply'] }] } }, 'test.yaml');
     expect(unknown).toThrow(
       'invalid configuration in test.yaml at notify.routes.0.findings.1: unknown finding "jti_reply": expected one of ' +
-        'jti_replay, jti_cross_client, assertion_hygiene, mint_volume, invalid_client_burst, secret_new_location',
+        'watched_credential, jti_replay, jti_cross_client, assertion_hygiene, mint_volume, invalid_client_burst, secret_new_location, ioc_match',
     );
     expect(() => parseConfig({ notify: { routes: [{ channel: 'C1', detectors: ['jti_replay'] }] } }, 'test.yaml')).toThrow(
       /^invalid configuration in test\.yaml at notify\.routes\.0\.detectors: Unrecognized key/,
@@ -306,7 +306,7 @@ describe('evidence rendered from the finding schema', () => {
   it('still shows an alert whose finding is unknown, or whose evidence breaks its schema, and says why', () => {
     // Without the catalog that declares it, token_exfiltration is unknown: every key is shown as it is.
     const unknown = texts(buildAlertMessage(exfiltration).blocks).join('\n');
-    expect(unknown).toContain(':warning: unknown finding "token_exfiltration" (known: jti_replay, jti_cross_client,');
+    expect(unknown).toContain(':warning: unknown finding "token_exfiltration" (known: watched_credential, jti_replay, jti_cross_client,');
     expect(unknown).toContain('*token hash:* sha256:ab12');
     expect(unknown).toContain('*resolvers:* [{"ip":"192.0.2.1","country":"BR","asn":0},{"ip":"192.0.2.2","country":"","asn":64999}]');
     // A jti_replay alert whose evidence was stored by a different version.

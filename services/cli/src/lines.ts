@@ -29,3 +29,24 @@ export async function* readLineChunks(path: string, chunkSize: number): AsyncGen
   }
   if (chunk.length > 0) yield chunk;
 }
+
+/** A whole file (or stdin for `-`) as UTF-8 text, refused with one line when it is larger than maxBytes. */
+export async function readBoundedText(path: string, maxBytes: number): Promise<string> {
+  const input = path === '-' ? process.stdin : createReadStream(path);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of input) {
+      size += (chunk as Buffer).length;
+      if (size > maxBytes) {
+        if (path !== '-') (input as ReturnType<typeof createReadStream>).destroy();
+        throw new ConfigError(`${path === '-' ? 'stdin' : path} is larger than ${maxBytes.toLocaleString('en')} bytes`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`cannot read ${path}: ${errorMessage(error)}`);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -13,8 +13,10 @@ import { notifyCommand } from './commands/notify.js';
 import { produceCommand } from './commands/produce.js';
 import { simulateCommand } from './commands/simulate.js';
 import { sqlCommand } from './commands/sql.js';
+import { sweepCommand } from './commands/sweep.js';
 import { startCommand } from './commands/start.js';
 import { tapCommand } from './commands/tap.js';
+import { watchAddCommand, watchListCommand, watchRemoveCommand } from './commands/watch.js';
 import { runCommand } from './run.js';
 
 const program = new Command('tokenwatch')
@@ -100,7 +102,7 @@ program
   .option('--once', 'run once and exit')
   .option('--from <time>', 'backtest from this time (RFC 3339, a date, or an age such as 7d)')
   .option('--to <time>', 'backtest up to this time (default: now)')
-  .option('--detector <name>', 'only this detector: jti_replay, mint_volume, secret_new_location, dormant_client or unknown_client')
+  .option('--detector <name>', 'only this detector: watched_credential, jti_replay, mint_volume, secret_new_location, dormant_client or unknown_client')
   .option('--store', 'store the alerts a backtest finds (default: print only)')
   .option('--json', 'print alerts as JSON lines')
   .action((options: unknown) => runCommand((context) => detectCommand(context, options)));
@@ -112,6 +114,43 @@ program
   .option('--limit <n>', 'at most this many', '1000')
   .option('--json', 'JSON lines instead of text')
   .action((options: unknown) => runCommand((context) => alertsCommand(context, options)));
+
+const watch = program
+  .command('watch')
+  .description('the watch list: clients or credentials known to be compromised; each of their requests is a critical watched_credential alert');
+
+watch
+  .command('add')
+  .description('watch a client (or one of its credentials); prints the watch id')
+  .requiredOption('--tenant <tenant>', 'the tenant of the client')
+  .requiredOption('--client <id>', 'the client id')
+  .option('--credential <id>', 'only this credential of the client (default: all)')
+  .option('--since <time>', 'alert on requests from this time (RFC 3339, a date, or an age such as 7d; default: now); a past time also searches what is stored')
+  .option('--until <time>', 'stop watching at this time (default: never)')
+  .requiredOption('--reason <text>', 'why: the advisory, leak or incident')
+  .action((options: unknown) => runCommand((context) => watchAddCommand(context, options)));
+
+watch
+  .command('list')
+  .description('every watch, removed ones too, with who added it, when and why')
+  .option('--json', 'JSON lines instead of text')
+  .action((options: unknown) => runCommand((context) => watchListCommand(context, options)));
+
+watch
+  .command('remove')
+  .description('end a watch (it stays listed, marked removed)')
+  .argument('<id>', 'the watch id (tokenwatch watch list)')
+  .action((id: string) => runCommand((context) => watchRemoveCommand(context, id)));
+
+program
+  .command('sweep')
+  .description('which clients requested tokens from indicators of compromise (IPs, CIDRs, AS<n>, ua:<text>, one per line)')
+  .argument('<file>', 'indicator file, or - for stdin')
+  .option('--from <time>', 'from this time (RFC 3339, a date, or an age such as 30d; default: all stored history)')
+  .option('--to <time>', 'up to this time (default: now)')
+  .option('--json', 'one JSON object per line: tenant, client_id, indicator, first_seen, last_seen, requests, successes')
+  .option('--alert', 'also raise an ioc_match alert (high) per client')
+  .action((file: string, options: unknown) => runCommand((context) => sweepCommand(context, file, options)));
 
 program
   .command('clients')

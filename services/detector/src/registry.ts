@@ -4,10 +4,14 @@ import { dormantClient } from './detectors/dormant-client/index.js';
 import { createMintVolume } from './detectors/mint-volume/index.js';
 import { secretNewLocation } from './detectors/secret-new-location/index.js';
 import { unknownClient } from './detectors/unknown-client/index.js';
+import { watchedCredential } from './detectors/watched-credential/index.js';
 
-/** Every detector, in the order a tick runs them. mint_volume keeps a baseline cache, hence a factory. */
+/**
+ * Every detector, in the order a tick runs them (watched_credential first: its alerts are the
+ * most urgent and its query the cheapest). mint_volume keeps a baseline cache, hence a factory.
+ */
 export function createDetectors(): Detector[] {
-  return [jtiReplay, createMintVolume(), secretNewLocation, dormantClient, unknownClient];
+  return [watchedCredential, jtiReplay, createMintVolume(), secretNewLocation, dormantClient, unknownClient];
 }
 
 /** The detectors' names (`tokenwatch detect --detector`), from the detectors themselves. */

@@ -12,7 +12,8 @@ export interface Storage extends ClickHouse {
  * What every long-running service does first: open ClickHouse, bring the schema up to date
  * (or, as a user without DDL rights, check that it is)
  * and, when the engine is embedded (so this process holds the data directory), serve
- * read-only SQL for `tokenwatch sql`. Short-lived commands (import) pass serveQueries: false.
+ * read-only SQL for `tokenwatch sql` (and the typed operator actions of `tokenwatch watch` and
+ * `tokenwatch sweep --alert`, query-server/operator-action.ts). Short-lived commands (import) pass serveQueries: false.
  */
 export async function openStorage(
   settings: Settings,
@@ -32,6 +33,7 @@ export async function openStorage(
     const readOnly = await openClickHouse(settings, { readOnly: true });
     const queryServer = await startQueryServer({
       clickhouse: readOnly,
+      writer: clickhouse.client,
       dataDir: clickhouse.dataDir,
       port: settings.TOKENWATCH_QUERY_PORT,
       logger,

@@ -8,8 +8,8 @@ import { checkReadOnlyStatement } from './statement-guard.js';
 export const sqlRequestSchema = z.object({
   query: z.string().min(1, 'the query is empty').max(1_000_000),
   format: z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, 'expected a ClickHouse output format name such as JSONEachRow'),
-  // {name:Type} query parameters, for saved queries (`tokenwatch alerts`) that take values.
-  params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.array(z.string())])).default({}),
+  // {name:Type} query parameters, for saved queries (`tokenwatch alerts`, `tokenwatch sweep`) that take values.
+  params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.array(z.string()), z.array(z.number())])).default({}),
 });
 
 export type SqlRequest = z.input<typeof sqlRequestSchema>;

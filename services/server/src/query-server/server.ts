@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { errorMessage, QueryError } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
 import { removeDiscovery, writeDiscovery } from './discovery.js';
+import { operatorActionSchema, runOperatorAction } from './operator-action.js';
 import { runReadOnlyQuery, sqlRequestSchema, type ReadOnlyConnection } from './read-only-query.js';
 
 const MAX_BODY_BYTES = 1_100_000;
@@ -20,9 +22,14 @@ export interface QueryServer {
  * SQL on loopback so `tokenwatch sql` works while the service runs. It listens on
  * 127.0.0.1 only, requires the token from the discovery file, and runs every query with
  * runReadOnlyQuery's limits.
+ *
+ * With a `writer` (the service's own client) it also serves POST /action: the typed operator
+ * actions of operator-action.ts (add or remove a watch, store ioc_match alerts), never SQL.
+ * The two paths share nothing but the token: /query runs only on the read-only connection.
  */
 export async function startQueryServer(options: {
   clickhouse: ReadOnlyConnection;
+  writer?: ClickHouseClient;
   dataDir: string;
   port: number;
   logger: Logger;
@@ -30,7 +37,8 @@ export async function startQueryServer(options: {
   const token = randomBytes(24).toString('hex');
   const server = createServer((request, response) => {
     void (async () => {
-      if (request.method !== 'POST' || request.url !== '/query') {
+      const path = request.method === 'POST' ? request.url : undefined;
+      if (path !== '/query' && !(path === '/action' && options.writer)) {
         response.writeHead(404).end('not found\n');
         return;
       }
@@ -43,6 +51,10 @@ export async function startQueryServer(options: {
         body = JSON.parse(await readBody(request));
       } catch (error) {
         response.writeHead(400).end(`bad request: ${errorMessage(error)}\n`);
+        return;
+      }
+      if (path === '/action' && options.writer) {
+        await serveAction(options.writer, options.logger, body, response);
         return;
       }
       const parsed = sqlRequestSchema.safeParse(body);
@@ -80,6 +92,23 @@ export async function startQueryServer(options: {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** One operator action: 200 with its JSON result, 400 for a body that is no action, 422 for a refused one. */
+async function serveAction(writer: ClickHouseClient, logger: Logger, body: unknown, response: ServerResponse): Promise<void> {
+  const parsed = operatorActionSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    response.writeHead(400).end(`bad request: ${issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid body'}\n`);
+    return;
+  }
+  try {
+    const result = await runOperatorAction(writer, logger, parsed.data);
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+  } catch (error) {
+    if (!(error instanceof QueryError)) throw error;
+    response.writeHead(422, { 'content-type': 'text/plain; charset=utf-8' }).end(`${error.message}\n`);
+  }
 }
 
 function listen(server: Server, port: number): Promise<void> {

@@ -1,0 +1,1 @@
+INSERT INTO watch_list FORMAT JSONEachRow
