@@ -61,9 +61,9 @@ export async function waitForLogged(from: number, needle: string, count: number,
  * --follow <log> --from-end`, with its position in a temporary state file. Resolves once the
  * follower opened the log at its end (its "following file" line), so every request sent after
  * is shipped; `caughtUp` then waits until it published everything Keycloak logged so far, and
- * `stop` stops it (SIGTERM), expecting a clean exit.
+ * `stop` stops it (SIGTERM), expecting a clean exit; `logs` is its stderr.
  */
-export async function shipToKafka(env: Record<string, string>): Promise<{ caughtUp(): Promise<void>; stop(): Promise<void> }> {
+export async function shipToKafka(env: Record<string, string>): Promise<{ caughtUp(): Promise<void>; stop(): Promise<void>; logs(): string }> {
   const statePath = join(mkdtempSync(join(tmpdir(), 'tokenwatch-keycloak-follow-')), 'position.json');
   const follower = spawnCli(['produce', '--follow', KEYCLOAK_LOG, '--from-end', '--state', statePath, '--poll-interval', '100'], { ...env, LOG_LEVEL: 'info' });
   await waitFor(() => ({ exitCode: follower.exitCode, logs: follower.logs() }), ({ exitCode, logs }) => exitCode !== null || logs.includes('"msg":"following file"'), {
@@ -73,6 +73,7 @@ export async function shipToKafka(env: Record<string, string>): Promise<{ caught
   if (follower.exitCode !== null) throw new Error(`tokenwatch produce --follow exited ${follower.exitCode}: ${follower.logs()}`);
   const savedPosition = () => (existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as { position: number }).position : -1);
   return {
+    logs: () => follower.logs(),
     caughtUp: async () => {
       const logged = keycloakLogSize();
       await waitFor(() => savedPosition(), (position) => position >= logged, { timeoutMs: 30_000, what: `the follower's saved position to reach ${logged}, the size of Keycloak's log (observed: the position)` });

@@ -195,7 +195,7 @@ describe('a real Keycloak, through Kafka, ingest and the detectors', () => {
     expect(order(stored)).toEqual(order(expected));
   }, 120_000);
 
-  it('keeps every client secret and assertion out of storage, the dead-letter topic and the logs', async () => {
+  it('keeps every client secret and assertion out of storage, the dead-letter topic and the logs (the service\'s and the follower\'s)', async () => {
     await waitForConsumed(env.TOKENWATCH_CONSUMER_GROUP as string, env.TOKENWATCH_TOPIC as string);
     const secrets = [
       ...realm.realmSecrets(),
@@ -210,8 +210,9 @@ describe('a real Keycloak, through Kafka, ingest and the detectors', () => {
     const letters = await readTopic(env.TOKENWATCH_DLQ_TOPIC as string, 0);
     const deadLettered = letters.map((letter) => `${letter.value}\n${JSON.stringify(letter.headers)}`).join('\n');
     expect(await terminate(service!)).toBe(0);
-    const logs = `${service!.logs()}\n${stdout}`;
+    const logs = `${service!.logs()}\n${stdout}\n${shipping!.logs()}`;
     expect(logs).toContain('tokenwatch service running');
+    expect(logs).toContain('stopped following'); // the follower's logs are read too
     for (const secret of secrets) {
       expect(stored, `ClickHouse holds ${secret}`).not.toContain(secret);
       expect(deadLettered, `the dead-letter topic holds ${secret}`).not.toContain(secret);
