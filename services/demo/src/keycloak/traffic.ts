@@ -86,7 +86,8 @@ interface Attack {
   readonly expect: string;
   /** Not before this long after the traffic began (its turn goes to the next kind until then). */
   readonly notBeforeMs?: number;
-  readonly run: (realm: KeycloakDemoRealm, seen: Seen) => Promise<void>;
+  /** `abort` ends a burst early: the demo stops within a few requests, not after hundreds. */
+  readonly run: (realm: KeycloakDemoRealm, seen: Seen, abort: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -110,15 +111,15 @@ function attacks(rate: number): Attack[] {
     {
       kind: `burst of ${burstRequests} token requests`,
       expect: 'mint_volume on svc-secret-basic',
-      run: async (realm) => {
-        await inParallel(burstRequests, BURST_CONCURRENCY, () => realm.secretBasic('svc-secret-basic', realm.secretOf('svc-secret-basic'), { forwardedFor: '3.208.10.11' }));
+      run: async (realm, _seen, abort) => {
+        await inParallel(burstRequests, BURST_CONCURRENCY, abort, () => realm.secretBasic('svc-secret-basic', realm.secretOf('svc-secret-basic'), { forwardedFor: '3.208.10.11' }));
       },
     },
     {
       kind: `${wrongSecrets} wrong secrets`,
       expect: 'invalid_client_burst on svc-secret-post',
-      run: async (realm) => {
-        await inParallel(wrongSecrets, BURST_CONCURRENCY, (i) => realm.secretPost('svc-secret-post', `guess-${i}-${Date.now().toString(36)}`, { forwardedFor: ATTACKER }));
+      run: async (realm, _seen, abort) => {
+        await inParallel(wrongSecrets, BURST_CONCURRENCY, abort, (i) => realm.secretPost('svc-secret-post', `guess-${i}-${Date.now().toString(36)}`, { forwardedFor: ATTACKER }));
       },
     },
     {
@@ -132,10 +133,10 @@ function attacks(rate: number): Attack[] {
   ];
 }
 
-async function inParallel(count: number, concurrency: number, task: (index: number) => Promise<unknown>): Promise<void> {
+async function inParallel(count: number, concurrency: number, abort: AbortSignal, task: (index: number) => Promise<unknown>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await task(next++);
+    while (next < count && !abort.aborted) await task(next++);
   }));
 }
 
@@ -230,7 +231,7 @@ async function sendRequests(options: KeycloakTrafficOptions, note: (text: string
       const due = kinds.filter((kind) => (kind.notBeforeMs ?? 0) <= elapsed);
       const attack = due[attackIndex++ % due.length]!;
       note(`attack: ${attack.kind} (expect ${attack.expect})`);
-      await keycloakAnswer(realm, attack.run(realm, seen));
+      await keycloakAnswer(realm, attack.run(realm, seen, abort));
       nextAttack = Date.now() + options.attackEvery * MINUTE_MS;
     }
     await sleep(requestGapMs, abort);
