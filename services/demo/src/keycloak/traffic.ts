@@ -165,13 +165,14 @@ export function keycloakTraffic(args: {
   const { settings, logger, registry, note, abort, options } = args;
   const metrics = createFollowMetrics(registry);
   const done = (async () => {
-    const producer = createProducer(createKafka(settings, logger));
-    await producer.connect().catch((error: unknown) => {
-      throw new DependencyError(`demo traffic: cannot connect to Kafka to publish Keycloak's log: ${errorMessage(error)}`);
-    });
     // The demo's own position, dropped at the end: with fromEnd the follower starts at the end of
     // the log on every run, since what Keycloak logged before the demo started is not the demo's.
     const stateDirectory = await mkdtemp(join(tmpdir(), 'tokenwatch-demo-keycloak-'));
+    const producer = createProducer(createKafka(settings, logger));
+    await producer.connect().catch(async (error: unknown) => {
+      await rm(stateDirectory, { recursive: true, force: true });
+      throw new DependencyError(`demo traffic: cannot connect to Kafka to publish Keycloak's log: ${errorMessage(error)}`);
+    });
     const stopFollowing = new AbortController();
     let following!: () => void;
     const opened = new Promise<void>((resolve) => (following = resolve));
@@ -196,7 +197,7 @@ export function keycloakTraffic(args: {
     let failure: unknown;
     try {
       // The first request only once the follower is at the log's end: its lines are the demo's.
-      await Promise.race([opened, shippingEnded]);
+      await Promise.race([opened, shippingEnded, whenAborted(abort)]);
       await Promise.race([sendRequests(options, note, abort), shippingEnded]);
     } catch (error) {
       failure = error;
@@ -245,6 +246,10 @@ async function keycloakAnswer(realm: KeycloakDemoRealm, pending: Promise<unknown
   } catch (error) {
     throw new DependencyError(`Keycloak stopped answering at ${realm.tokenEndpoint}: ${errorMessage(error)}`);
   }
+}
+
+function whenAborted(signal: AbortSignal): Promise<void> {
+  return signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
