@@ -7,7 +7,7 @@ import { createRegistry } from '@tokenwatch/shared/metrics';
 import { startTap, type TapService } from '@tokenwatch/tap';
 import { eventOf, validated } from '../helpers/formats.js';
 import { createTopic, readTopic } from '../helpers/kafka.js';
-import { KEYCLOAK_URL, keycloakLogFromNow, requireKeycloak, testAddress, waitForLogged } from '../helpers/keycloak.js';
+import { KEYCLOAK_URL, keycloakLogSize, requireKeycloak, testAddress, waitForLogged } from '../helpers/keycloak.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 
 // Issue #12 step 4: the assertion tap in front of a real Keycloak. For the same requests, the
@@ -34,7 +34,7 @@ describe('the assertion tap in front of a real Keycloak', () => {
     // believed and passed on (with the tap's peer appended), as Keycloak trusts it from loopback.
     tap = await startTap({ upstream: direct.tokenEndpoint, trustedProxies: ['127.0.0.1/32'], tenant: 'demo', settings: settingsFrom(env), logger: createLogger('silent'), registry: createRegistry() });
     const realm = new KeycloakDemoRealm(KEYCLOAK_URL, { via: tap.url });
-    const from = keycloakLogFromNow().offset;
+    const from = keycloakLogSize();
 
     const send = async (answer: Promise<TokenAnswer>) => answers.push(await answer);
     await send(realm.secretBasic('svc-secret-basic', realm.secretOf('svc-secret-basic'), options));

@@ -18,7 +18,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   detector: ['shared'],
   notifier: ['shared', 'detector'],
   server: ['shared', 'ingest', 'detector', 'notifier'],
-  demo: ['shared', 'simulator', 'server'],
+  demo: ['shared', 'ingest', 'simulator', 'server'],
   cli: ['shared', 'ingest', 'detector', 'notifier', 'simulator', 'tap', 'server', 'demo'],
 };
 

@@ -83,7 +83,7 @@ export async function runDemo(settings: Settings, options: DemoOptions, stopRequ
       if (!settings.TOKENWATCH_CONFIG) {
         status.note(`no history with a real IdP: secret_new_location learns for ${plan.learningSeconds} s, mint_volume's new-client caps are ${plan.coldStartCap} tokens and ${plan.failureMinCount} failures per 5 minutes (TOKENWATCH_CONFIG replaces these)`);
       }
-      producer = keycloakTraffic({ settings, logger, note: (text) => status.note(text), abort: abort.signal, options: { realm: keycloak, logFile: options.keycloakLog, rate: keycloakRate, attackEvery: options.attackEvery } });
+      producer = keycloakTraffic({ settings, logger, registry: service.registry, note: (text) => status.note(text), abort: abort.signal, options: { realm: keycloak, logFile: options.keycloakLog, rate: keycloakRate, attackEvery: options.attackEvery } });
     } else {
       const { historyDays, reason } = await chooseHistory(settings, logger, service, options.historyDays);
       if (reason) status.note(reason);
@@ -272,7 +272,7 @@ function produceTraffic(args: {
     if (failure !== undefined) throw new DependencyError(`demo traffic: cannot publish to ${settings.TOKENWATCH_TOPIC}: ${errorMessage(failure)}`);
   })();
   done.catch(() => undefined);
-  return { done, produced: () => produced };
+  return { done, produced: async () => produced };
 }
 
 /** The default population's own mean rate, for the back-fill estimate: about one request a second per 300 clients. */
@@ -290,7 +290,7 @@ function startStatus(status: StatusLine, service: Service, traffic: TrafficTask)
     void (async () => {
       try {
         const now = Date.now();
-        const produced = traffic.produced();
+        const produced = await traffic.produced();
         const stored = await counterValue(service.registry, 'tokenwatch_ingest_events_stored_total');
         const [rows, firing] = await Promise.all([
           scalar(service, 'SELECT count() AS value FROM token_requests FINAL'),

@@ -1,19 +1,23 @@
-import type { Message } from 'kafkajs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { followFile } from '@tokenwatch/ingest/follow/follower';
 import type { ConfigFile } from '@tokenwatch/server/config-file';
 import type { Settings } from '@tokenwatch/shared/config/settings';
-import { DependencyError, errorMessage } from '@tokenwatch/shared/errors';
+import { ConfigError, DependencyError, errorMessage } from '@tokenwatch/shared/errors';
 import { createKafka, createProducer } from '@tokenwatch/shared/kafka/client';
 import type { Logger } from '@tokenwatch/shared/log';
+import { createFollowMetrics, type Registry } from '@tokenwatch/shared/metrics';
 import { MINUTE_MS } from '@tokenwatch/shared/time';
 import type { KeycloakDemoRealm, SignedAssertion, TokenAnswer } from './client.js';
 import type { TrafficTask } from '../traffic-task.js';
-import { AppendedLines } from './log.js';
 
 /**
  * `tokenwatch demo --idp keycloak`: simulated machine clients making real client_credentials
  * requests against a running Keycloak (the demo realm), with the attacks a client can make
- * against a real server, while what Keycloak logs is shipped to the topic as it is written. The
- * alerts are then those of Keycloak's own log: nothing here writes an event.
+ * against a real server, while the log follower (`tokenwatch produce --follow`'s) ships what Keycloak
+ * logs to the topic as it is written. The alerts are then those of Keycloak's own log: nothing here
+ * writes an event.
  */
 
 /** What the attacks take from the ordinary traffic: svc-jwt's latest assertion (valid for 60 s). */
@@ -82,7 +86,8 @@ interface Attack {
   readonly expect: string;
   /** Not before this long after the traffic began (its turn goes to the next kind until then). */
   readonly notBeforeMs?: number;
-  readonly run: (realm: KeycloakDemoRealm, seen: Seen) => Promise<void>;
+  /** `abort` ends a burst early: the demo stops within a few requests, not after hundreds. */
+  readonly run: (realm: KeycloakDemoRealm, seen: Seen, abort: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -106,15 +111,15 @@ function attacks(rate: number): Attack[] {
     {
       kind: `burst of ${burstRequests} token requests`,
       expect: 'mint_volume on svc-secret-basic',
-      run: async (realm) => {
-        await inParallel(burstRequests, BURST_CONCURRENCY, () => realm.secretBasic('svc-secret-basic', realm.secretOf('svc-secret-basic'), { forwardedFor: '3.208.10.11' }));
+      run: async (realm, _seen, abort) => {
+        await inParallel(burstRequests, BURST_CONCURRENCY, abort, () => realm.secretBasic('svc-secret-basic', realm.secretOf('svc-secret-basic'), { forwardedFor: '3.208.10.11' }));
       },
     },
     {
       kind: `${wrongSecrets} wrong secrets`,
       expect: 'invalid_client_burst on svc-secret-post',
-      run: async (realm) => {
-        await inParallel(wrongSecrets, BURST_CONCURRENCY, (i) => realm.secretPost('svc-secret-post', `guess-${i}-${Date.now().toString(36)}`, { forwardedFor: ATTACKER }));
+      run: async (realm, _seen, abort) => {
+        await inParallel(wrongSecrets, BURST_CONCURRENCY, abort, (i) => realm.secretPost('svc-secret-post', `guess-${i}-${Date.now().toString(36)}`, { forwardedFor: ATTACKER }));
       },
     },
     {
@@ -128,10 +133,10 @@ function attacks(rate: number): Attack[] {
   ];
 }
 
-async function inParallel(count: number, concurrency: number, task: (index: number) => Promise<unknown>): Promise<void> {
+async function inParallel(count: number, concurrency: number, abort: AbortSignal, task: (index: number) => Promise<unknown>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await task(next++);
+    while (next < count && !abort.aborted) await task(next++);
   }));
 }
 
@@ -145,66 +150,93 @@ export interface KeycloakTrafficOptions {
   readonly attackEvery: number;
 }
 
-const SHIP_EVERY_MS = 250;
+/** Longest wait between two looks at Keycloak's log; fs.watch wakes the follower sooner. */
+const FOLLOW_POLL_MS = 250;
 
 export function keycloakTraffic(args: {
   settings: Settings;
   logger: Logger;
+  /** The demo service's: the follower's metrics appear on its /metrics. */
+  registry: Registry;
   note: (text: string) => void;
   abort: AbortSignal;
   options: KeycloakTrafficOptions;
 }): TrafficTask {
-  const { settings, logger, note, abort, options } = args;
-  const { realm } = options;
-  let produced = 0;
+  const { settings, logger, registry, note, abort, options } = args;
+  const metrics = createFollowMetrics(registry);
   const done = (async () => {
+    // The demo's own position, dropped at the end: with fromEnd the follower starts at the end of
+    // the log on every run, since what Keycloak logged before the demo started is not the demo's.
+    const stateDirectory = await mkdtemp(join(tmpdir(), 'tokenwatch-demo-keycloak-'));
     const producer = createProducer(createKafka(settings, logger));
-    await producer.connect();
-    // From the end: what Keycloak logged before the demo started is not the demo's.
-    // Switch to the log follower (`tokenwatch produce --follow`) once it exists.
-    const log = new AppendedLines(options.logFile);
-    const ship = async () => {
-      const messages: Message[] = log.read().map((line) => ({ value: line }));
-      if (messages.length === 0) return;
-      await producer.send({ topic: settings.TOKENWATCH_TOPIC, acks: -1, messages });
-      produced += messages.length;
-    };
-    const seen: Seen = {};
-    const kinds = attacks(options.rate);
-    const started = Date.now();
-    let attackIndex = 0;
-    let nextAttack = options.attackEvery > 0 ? Date.now() + options.attackEvery * MINUTE_MS : Infinity;
-    let nextShip = 0;
-    const requestGapMs = 1000 / options.rate;
+    await producer.connect().catch(async (error: unknown) => {
+      await rm(stateDirectory, { recursive: true, force: true });
+      throw new DependencyError(`demo traffic: cannot connect to Kafka to publish Keycloak's log: ${errorMessage(error)}`);
+    });
+    const stopFollowing = new AbortController();
+    let following!: () => void;
+    const opened = new Promise<void>((resolve) => (following = resolve));
+    const shipping = followFile({
+      file: options.logFile,
+      statePath: join(stateDirectory, 'keycloak-log-position.json'),
+      fromEnd: true,
+      topic: settings.TOKENWATCH_TOPIC,
+      deadLetterTopic: settings.TOKENWATCH_DLQ_TOPIC,
+      producer,
+      logger,
+      metrics,
+      signal: stopFollowing.signal,
+      pollIntervalMs: FOLLOW_POLL_MS,
+      onFollowing: () => following(),
+    });
+    // The follower ends only when stopped: ending earlier (it failed) ends the demo too.
+    const shippingEnded = shipping.then(() => {
+      throw new DependencyError('demo traffic: stopped following Keycloak\'s log');
+    });
+    shippingEnded.catch(() => undefined);
+    let failure: unknown;
     try {
-      for (let i = 0; !abort.aborted; i++) {
-        const machine = MACHINES[i % MACHINES.length]!;
-        await keycloakAnswer(realm, machine.request(realm, machine.home, seen));
-        if (Date.now() >= nextAttack) {
-          const elapsed = Date.now() - started;
-          const due = kinds.filter((kind) => (kind.notBeforeMs ?? 0) <= elapsed);
-          const attack = due[attackIndex++ % due.length]!;
-          note(`attack: ${attack.kind} (expect ${attack.expect})`);
-          await keycloakAnswer(realm, attack.run(realm, seen));
-          nextAttack = Date.now() + options.attackEvery * MINUTE_MS;
-        }
-        if (Date.now() >= nextShip) {
-          await ship();
-          nextShip = Date.now() + SHIP_EVERY_MS;
-        }
-        await sleep(requestGapMs, abort);
-      }
-      await sleep(SHIP_EVERY_MS, new AbortController().signal); // what the last requests logged
-      await ship();
+      // The first request only once the follower is at the log's end: its lines are the demo's.
+      await Promise.race([opened, shippingEnded, whenAborted(abort)]);
+      await Promise.race([sendRequests(options, note, abort), shippingEnded]);
     } catch (error) {
-      if (error instanceof DependencyError) throw error;
-      throw new DependencyError(`demo traffic: cannot publish Keycloak's log to ${settings.TOKENWATCH_TOPIC}: ${errorMessage(error)}`);
-    } finally {
-      await producer.disconnect().catch(() => undefined);
+      failure = error;
     }
+    // The stop publishes what the follower read; a last line Keycloak writes after it is not shipped.
+    stopFollowing.abort();
+    await shipping.catch((error: unknown) => (failure ??= error));
+    await producer.disconnect().catch(() => undefined);
+    await rm(stateDirectory, { recursive: true, force: true });
+    if (failure === undefined) return;
+    if (failure instanceof DependencyError || failure instanceof ConfigError) throw failure;
+    throw new DependencyError(`demo traffic: cannot publish Keycloak's log to ${settings.TOKENWATCH_TOPIC}: ${errorMessage(failure)}`);
   })();
   done.catch(() => undefined);
-  return { done, produced: () => produced };
+  return { done, produced: async () => (await metrics.linesPublished.get()).values[0]?.value ?? 0 };
+}
+
+/** The machine clients' requests, one at a time at `options.rate`, and an attack every `attackEvery` minutes, until `abort`. */
+async function sendRequests(options: KeycloakTrafficOptions, note: (text: string) => void, abort: AbortSignal): Promise<void> {
+  const { realm } = options;
+  const seen: Seen = {};
+  const kinds = attacks(options.rate);
+  const started = Date.now();
+  let attackIndex = 0;
+  let nextAttack = options.attackEvery > 0 ? Date.now() + options.attackEvery * MINUTE_MS : Infinity;
+  const requestGapMs = 1000 / options.rate;
+  for (let i = 0; !abort.aborted; i++) {
+    const machine = MACHINES[i % MACHINES.length]!;
+    await keycloakAnswer(realm, machine.request(realm, machine.home, seen));
+    if (Date.now() >= nextAttack) {
+      const elapsed = Date.now() - started;
+      const due = kinds.filter((kind) => (kind.notBeforeMs ?? 0) <= elapsed);
+      const attack = due[attackIndex++ % due.length]!;
+      note(`attack: ${attack.kind} (expect ${attack.expect})`);
+      await keycloakAnswer(realm, attack.run(realm, seen, abort));
+      nextAttack = Date.now() + options.attackEvery * MINUTE_MS;
+    }
+    await sleep(requestGapMs, abort);
+  }
 }
 
 /** Waits for a request (or an attack's requests); a Keycloak that stopped answering ends the demo with a clear error. */
@@ -214,6 +246,10 @@ async function keycloakAnswer(realm: KeycloakDemoRealm, pending: Promise<unknown
   } catch (error) {
     throw new DependencyError(`Keycloak stopped answering at ${realm.tokenEndpoint}: ${errorMessage(error)}`);
   }
+}
+
+function whenAborted(signal: AbortSignal): Promise<void> {
+  return signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -35,6 +35,11 @@ export interface FollowOptions {
   readonly pollIntervalMs: number;
   /** Longer lines are dead-lettered (their first maxLineBytes); the worker's message limit by default. */
   readonly maxLineBytes?: number;
+  /**
+   * Told each time a file is opened, with the offset reading starts at (its position saved): an
+   * in-process caller that makes the lines (the Keycloak demo) starts once the follower is there.
+   */
+  readonly onFollowing?: (position: number) => void;
 }
 
 export interface FollowStats {
@@ -149,6 +154,7 @@ class Follower {
     const level = start.reason === 'truncated_while_stopped' || start.reason === 'replaced_while_stopped' ? 'warn' : 'info';
     this.options.logger[level]({ file: this.options.file, position: start.position, reason: start.reason }, 'following file');
     await this.save();
+    this.options.onFollowing?.(start.position);
   }
 
   private async openState(): Promise<FileState> {
