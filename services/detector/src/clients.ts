@@ -17,6 +17,13 @@ export interface ClientHistory {
   readonly firstSeen: number;
 }
 
+/** The span and count of a client's requests, as every per-client row of the detectors' queries reports them. */
+export const requestSpanColumns = {
+  first_ms: z.coerce.number(),
+  last_ms: z.coerce.number(),
+  requests: z.coerce.number(),
+};
+
 export const clientKey = (tenant: string, clientId: string): string => `${tenant}\u0000${clientId}`;
 
 /** First sighting and name of these clients, keyed by clientKey, from the `clients` rollup. */

@@ -6,6 +6,7 @@ import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import { groupBy } from '../group-by.js';
 import { IOC_MATCH } from './findings.js';
 import type { Indicators, IpRange } from './indicators.js';
+import { requestSpanColumns } from '../clients.js';
 
 const CANDIDATES_FROM_REQUESTS = sql(import.meta.url, './candidates-requests.sql');
 const CANDIDATES_FROM_ROLLUP = sql(import.meta.url, './candidates-rollup.sql');
@@ -46,9 +47,7 @@ const matchRow = z.object({
   tenant: z.string(),
   client_id: z.string(),
   indicator: z.string(),
-  first_ms: z.coerce.number(),
-  last_ms: z.coerce.number(),
-  requests: z.coerce.number(),
+  ...requestSpanColumns,
   successes: z.coerce.number(),
   client_requests: z.coerce.number(),
 });

@@ -3,7 +3,7 @@ import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import type { AlertDraft } from '@tokenwatch/shared/alerts/alert';
 import { DAY_MS } from '@tokenwatch/shared/time';
 import { Allowlist } from '../../allowlist.js';
-import { clientKey, readClientHistory } from '../../clients.js';
+import { clientKey, readClientHistory, requestSpanColumns } from '../../clients.js';
 import { allSettingsOf, settingsFor, type DormantClientConfig } from '../../config.js';
 import { windowParams, type Detector } from '../../detector.js';
 import { groupBy } from '../../group-by.js';
@@ -20,9 +20,7 @@ const wakeRow = z.object({
   tenant: z.string(),
   client_id: z.string(),
   client_name: z.string(),
-  first_ms: z.coerce.number(),
-  last_ms: z.coerce.number(),
-  requests: z.coerce.number(),
+  ...requestSpanColumns,
   first_asn: z.coerce.number(),
   first_as_org: z.string(),
   first_country: z.string(),
@@ -45,9 +43,7 @@ const historyRow = z.object({
   as_org: z.string(),
   country: z.string(),
   credential_id: z.string(),
-  first_ms: z.coerce.number(),
-  last_ms: z.coerce.number(),
-  requests: z.coerce.number(),
+  ...requestSpanColumns,
 });
 export type HistoryRow = z.output<typeof historyRow>;
 

@@ -3,7 +3,7 @@ import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import type { AlertDraft, Severity } from '@tokenwatch/shared/alerts/alert';
 import { DAY_MS } from '@tokenwatch/shared/time';
 import { Allowlist } from '../../allowlist.js';
-import { clientKey, readClientHistory } from '../../clients.js';
+import { clientKey, readClientHistory, requestSpanColumns } from '../../clients.js';
 import { allSettingsOf, settingsFor, type DetectorsConfig } from '../../config.js';
 import { windowParams, type DetectContext, type Detector } from '../../detector.js';
 import { groupBy } from '../../group-by.js';
@@ -29,9 +29,7 @@ const useRow = z.object({
   network: z.string(),
   as_org: z.string(),
   hosting_provider: z.string(),
-  first_ms: z.coerce.number(),
-  last_ms: z.coerce.number(),
-  requests: z.coerce.number(),
+  ...requestSpanColumns,
   ips: z.array(z.string()),
   event_ids: z.array(z.string()),
 });

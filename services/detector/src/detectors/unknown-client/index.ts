@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import type { AlertDraft } from '@tokenwatch/shared/alerts/alert';
-import { clientKey } from '../../clients.js';
+import { clientKey, requestSpanColumns } from '../../clients.js';
 import { windowParams, type Detector } from '../../detector.js';
 import { UNKNOWN_CLIENT } from './findings.js';
 
@@ -12,9 +12,7 @@ const clientRow = z.object({
   tenant: z.string(),
   client_id: z.string(),
   client_name: z.string(),
-  first_ms: z.coerce.number(),
-  last_ms: z.coerce.number(),
-  requests: z.coerce.number(),
+  ...requestSpanColumns,
   auth_methods: z.array(z.string()),
   credential_ids: z.array(z.string()),
   source_ips: z.array(z.string()),

@@ -6,6 +6,7 @@ import { DAY_MS } from '@tokenwatch/shared/time';
 import { windowParams, type Detector } from '../../detector.js';
 import { readWatches, type Watch } from '../../watch/watch-list.js';
 import { WATCHED_CREDENTIAL } from './findings.js';
+import { requestSpanColumns } from '../../clients.js';
 
 const WATCHED_DAYS = sql(import.meta.url, './watched-days.sql');
 const WATCHED_REQUESTS = sql(import.meta.url, './watched-requests.sql');
@@ -17,9 +18,7 @@ const requestsRow = z.object({
   tenant: z.string(),
   client_id: z.string(),
   client_name: z.string(),
-  first_ms: z.coerce.number(),
-  last_ms: z.coerce.number(),
-  requests: z.coerce.number(),
+  ...requestSpanColumns,
   successes: z.coerce.number(),
   credentials: z.array(z.string()),
   ips: z.array(z.string()),
