@@ -20,6 +20,9 @@ import { openTestStorage } from '../helpers/storage.js';
 // at scale (1.7 million requests, 300 clients, three weeks); docs/benchmarks.md has its figures.
 
 const START = Date.UTC(2026, 9, 5);
+// Seed 29's population has secret-authenticated monthly jobs that run in the window after a
+// 31- and a 33-day gap: longer than secret_new_location's 30-day lookback (a benign page it once raised).
+const SEED = 29;
 const DAYS = 10;
 const CLIENTS = 60;
 
@@ -31,7 +34,7 @@ describe('detection quality on simulated traffic', () => {
 
   beforeAll(async () => {
     clickhouse = await openTestStorage('detection-quality');
-    ({ events, labels } = await storeSimulation(clickhouse, { seed: 3, start: START, days: DAYS, clients: CLIENTS, attacks: 'all', attacksPerKind: 2 }));
+    ({ events, labels } = await storeSimulation(clickhouse, { seed: SEED, start: START, days: DAYS, clients: CLIENTS, attacks: 'all', attacksPerKind: 2 }));
     const context = { clickhouse: clickhouse.client, config: parseConfig({}, 'defaults').detectors, logger: createLogger('silent') };
     alerts = [];
     for (const detector of createDetectors()) alerts.push(...(await backtest(context, detector, { from: START, to: START + DAYS * 86_400_000 })));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planBaseline, score, threshold } from '@tokenwatch/detector/detectors/mint-volume/baseline';
-import { episodeStart } from '@tokenwatch/detector/detectors/secret-new-location/index';
+import { activeDaysOf, episodeStart } from '@tokenwatch/detector/detectors/secret-new-location/index';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -47,15 +47,21 @@ describe('secret_new_location episodes', () => {
 
   it('starts a place seen every day months ago', () => {
     const sightings = Array.from({ length: 60 }, (_, n) => day(n));
-    expect(episodeStart(sightings, 60 * DAY, 30 * DAY)).toBe(0);
+    expect(episodeStart(sightings, 60 * DAY, 30 * DAY, activeDaysOf(sightings))).toBe(0);
   });
 
   it('starts a place first used now, now', () => {
-    expect(episodeStart([day(60)], 60 * DAY, 30 * DAY)).toBe(60 * DAY);
+    expect(episodeStart([day(60)], 60 * DAY, 30 * DAY, [60])).toBe(60 * DAY);
   });
 
-  it('forgets a place not seen for longer than the lookback', () => {
-    expect(episodeStart([day(1), day(60)], 60 * DAY + HOUR, 30 * DAY)).toBe(60 * DAY);
-    expect(episodeStart([day(40), day(60)], 60 * DAY + HOUR, 30 * DAY)).toBe(40 * DAY);
+  it('forgets a place not seen for longer than the lookback of the client\'s active days', () => {
+    const everyDay = activeDaysOf(Array.from({ length: 61 }, (_, n) => day(n)));
+    expect(episodeStart([day(1), day(60)], 60 * DAY + HOUR, 30 * DAY, everyDay)).toBe(60 * DAY);
+    expect(episodeStart([day(40), day(60)], 60 * DAY + HOUR, 30 * DAY, everyDay)).toBe(40 * DAY);
+  });
+
+  it('keeps a place across a silence longer than the lookback (a monthly job)', () => {
+    const monthly = [day(0), day(31), day(64)];
+    expect(episodeStart([day(0), day(31)], 64 * DAY + HOUR, 30 * DAY, activeDaysOf(monthly))).toBe(0);
   });
 });

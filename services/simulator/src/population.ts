@@ -33,7 +33,7 @@ export type Schedule =
   | { readonly type: 'cron'; readonly everyMinutes: number; readonly offsetSeconds: number; readonly tokensPerRun: number }
   /** A nightly batch: workers each mint a token within a window starting at a fixed local time. */
   | { readonly type: 'batch'; readonly localMinuteOfDay: number; readonly tokens: number; readonly spreadMinutes: number }
-  /** A weekly (day: 0 = Sunday ... 6) or monthly (day: 1-28 of the month) job, local time. */
+  /** A weekly (day: 0 = Sunday ... 6) or monthly (first run on day 1-28 of the month, then every 28-33 days) job, local time. */
   | { readonly type: 'calendar'; readonly period: 'week' | 'month'; readonly day: number; readonly localMinuteOfDay: number; readonly tokens: number; readonly spreadMinutes: number }
   /** CI builds on weekdays in working hours, each minting one to a few tokens. */
   | { readonly type: 'ci'; readonly buildsPerHour: number; readonly tokensPerBuild: number };
@@ -71,8 +71,11 @@ export interface Client {
   readonly historyDays: number;
 }
 
-/** A monthly job's history: four runs, so its gaps are known before the simulation starts. */
-export const CALENDAR_HISTORY_DAYS = 125;
+/**
+ * A monthly job's history: four runs, so its gaps are known before the simulation starts (its
+ * first run within a month, then three gaps of at most 33 days).
+ */
+export const CALENDAR_HISTORY_DAYS = 135;
 
 export interface Population {
   readonly tenants: readonly Tenant[];

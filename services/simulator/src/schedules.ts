@@ -166,8 +166,9 @@ class Batch implements RequestSource {
 }
 
 /**
- * A weekly or monthly job: like a nightly batch, but only on one weekday or one day of the
- * month (local time). Its long gaps are what dormant_client must not mistake for a sleep.
+ * A weekly or monthly job: like a nightly batch, but only on one weekday, or monthly from one
+ * day of the month on, 28 to 33 days apart (local time). Its long gaps are what dormant_client
+ * must not mistake for a sleep, nor secret_new_location for a forgotten place.
  */
 class Calendar implements RequestSource {
   readonly instance = -1;
@@ -182,9 +183,13 @@ class Calendar implements RequestSource {
     this.day = Math.floor((start + offset * HOUR_MS) / DAY_MS);
   }
 
+  /** A monthly job's next run day, once its first run (on `schedule.day`) has been placed. */
+  private nextMonthly: number | undefined;
+
   private runsOn(localDay: number): boolean {
     const date = new Date(localDay * DAY_MS);
-    return this.schedule.period === 'week' ? date.getUTCDay() === this.schedule.day : date.getUTCDate() === this.schedule.day;
+    if (this.schedule.period === 'week') return date.getUTCDay() === this.schedule.day;
+    return this.nextMonthly === undefined ? date.getUTCDate() === this.schedule.day : localDay === this.nextMonthly;
   }
 
   next(): number {
@@ -192,6 +197,9 @@ class Calendar implements RequestSource {
       const day = this.day;
       this.day += 1;
       if (!this.runsOn(day)) continue;
+      // Real monthly jobs drift (month ends, holidays, a skipped or late run): 28 to 33 days
+      // apart, so some gaps are longer than a 30-day lookback, as in production.
+      if (this.schedule.period === 'month') this.nextMonthly = day + this.rng.int(28, 33);
       const begin = day * DAY_MS - this.offset * HOUR_MS + this.schedule.localMinuteOfDay * MINUTE_MS + this.rng.range(0, 20_000);
       if (begin < this.start) continue;
       const times = Array.from({ length: this.schedule.tokens }, () => Math.floor(begin + this.rng.float() * this.schedule.spreadMinutes * MINUTE_MS));

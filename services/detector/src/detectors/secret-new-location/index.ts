@@ -79,13 +79,16 @@ export const secretNewLocation: Detector = {
 
     const history = await readClientHistory(clickhouse, uses);
     const lookbackDays = Math.max(...allSettingsOf(config, 'secret_new_location').map((settings) => settings.lookback_days));
-    const earliest = Math.min(...uses.map((use) => use.first_ms)) - NEW_FOR_MS - (lookbackDays + 1) * DAY_MS;
+    const earliest = Math.min(...uses.map((use) => use.first_ms)) - NEW_FOR_MS;
+    const latest = Math.max(...uses.map((use) => use.last_ms));
+    // Each client's own last active days: the lookback, plus the days the uses themselves span.
+    const activeDays = lookbackDays + Math.ceil((latest - earliest) / DAY_MS) + 2;
     const known = groupBy(
       await queryRows(clickhouse, KNOWN_LOCATIONS, {
         tenants: [...new Set(uses.map((use) => use.tenant))],
         clients: [...new Set(uses.map((use) => use.client_id))],
-        from: new Date(earliest).toISOString().slice(0, 10),
-        to: new Date(Math.max(...uses.map((use) => use.last_ms))).toISOString().slice(0, 10),
+        to: new Date(latest).toISOString().slice(0, 10),
+        active_days: activeDays,
       }, knownRow),
       (row) => clientKey(row.tenant, row.client_id),
     );
@@ -115,12 +118,17 @@ function findNewLocation(
     const value = valueOf(use);
     if (!value) continue;
     const sightings = clientRows.filter((row) => valueOf(row) === value);
-    const start = episodeStart(sightings, use.first_ms, lookbackMs);
+    const start = episodeStart(sightings, use.first_ms, lookbackMs, activeDaysOf(clientRows));
     if (start < use.first_ms - NEW_FOR_MS) {
       // Known to the client; still new to this credential if the credential has its own history.
       if (!use.credential_id) continue;
       const credentialRows = clientRows.filter((row) => row.credential_id === use.credential_id);
-      const credentialStart = episodeStart(credentialRows.filter((row) => valueOf(row) === value), use.first_ms, lookbackMs);
+      const credentialStart = episodeStart(
+        credentialRows.filter((row) => valueOf(row) === value),
+        use.first_ms,
+        lookbackMs,
+        activeDaysOf(credentialRows),
+      );
       const credentialFirst = Math.min(...credentialRows.map((row) => row.first_ms));
       // A freshly rotated credential has no places of its own yet: only one with a learning
       // period of history is judged on its own.
@@ -138,15 +146,45 @@ function findNewLocation(
  * When the current run of sightings of a location began: walk back from `at` through day
  * rows while each is within the lookback of the run's start so far. A location seen
  * continuously for months starts months ago; one first used an hour ago starts an hour ago.
+ *
+ * "Within the lookback" is counted in the client's own active days, not only on the calendar:
+ * a gap in which the client made fewer than lookback-days active days (a monthly job's silence
+ * of 31 days) does not forget its places. `activeDays` are the client's (or credential's)
+ * active UTC day numbers (`activeDaysOf`); the calendar rule still holds as well, so this is
+ * never stricter than a calendar lookback.
  */
-export function episodeStart(sightings: ReadonlyArray<{ first_ms: number; last_ms: number }>, at: number, lookbackMs: number): number {
+export function episodeStart(
+  sightings: ReadonlyArray<{ first_ms: number; last_ms: number }>,
+  at: number,
+  lookbackMs: number,
+  activeDays: readonly number[],
+): number {
+  const lookbackDays = lookbackMs / DAY_MS;
   let start = at;
   const latestFirst = [...sightings].filter((row) => row.first_ms <= at).sort((a, b) => b.last_ms - a.last_ms);
   for (const row of latestFirst) {
-    if (row.last_ms < start - lookbackMs) break;
+    const calendarKnown = row.last_ms >= start - lookbackMs;
+    if (!calendarKnown && activeDaysBetween(activeDays, row.last_ms, start) >= lookbackDays) break;
     start = Math.min(start, row.first_ms);
   }
   return start;
+}
+
+/** The distinct UTC day numbers on which these rows saw activity, ascending. */
+export function activeDaysOf(rows: ReadonlyArray<{ first_ms: number; last_ms: number }>): number[] {
+  const days = new Set<number>();
+  for (const row of rows) {
+    days.add(Math.floor(row.first_ms / DAY_MS));
+    days.add(Math.floor(row.last_ms / DAY_MS));
+  }
+  return [...days].sort((a, b) => a - b);
+}
+
+/** How many active days lie strictly between the days of `from` and `to`. */
+function activeDaysBetween(activeDays: readonly number[], from: number, to: number): number {
+  const after = Math.floor(from / DAY_MS);
+  const before = Math.floor(to / DAY_MS);
+  return activeDays.filter((day) => day > after && day < before).length;
 }
 
 function draft(
