@@ -41,6 +41,8 @@ GRANT SELECT ON tokenwatch.client_locations TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.jti_uses TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.clients TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.watch_list TO tokenwatch_detector;
+-- `tokenwatch watch add/remove` writes through the running process that holds the detector.
+GRANT INSERT ON tokenwatch.watch_list TO tokenwatch_detector;
 GRANT SELECT, INSERT ON tokenwatch.alerts TO tokenwatch_detector;
 GRANT SELECT, INSERT ON tokenwatch.detector_watermarks TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.schema_migrations TO tokenwatch_detector;

@@ -112,6 +112,8 @@ describe('infra/clickhouse grants (read from the SQL files)', () => {
         'INSERT alerts',
         'SELECT detector_watermarks',
         'INSERT detector_watermarks',
+        'SELECT watch_list',
+        'INSERT watch_list',
         'SELECT schema_migrations',
       ],
       tokenwatch_notifier: ['SELECT alerts', 'SELECT notifications', 'INSERT notifications', 'SELECT schema_migrations'],
