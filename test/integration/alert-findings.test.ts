@@ -63,7 +63,7 @@ describe('alerts name their finding (migration 0007 and rows read back)', () => 
   });
 
   it('renames the column on an existing database, keeping every row, and re-running the statement is harmless', async () => {
-    expect(await migrate(clickhouse.client, { retention_days: 7_300 })).toEqual({ applied: ['0007_alert_finding', '0008_assertion_unverified', '0010_alert_ownership'] });
+    expect(await migrate(clickhouse.client, { retention_days: 7_300 })).toEqual({ applied: ['0007_alert_finding', '0008_assertion_unverified', '0009_watch_list', '0010_alert_ownership'] });
     const columns = await selectRows<{ name: string }>(clickhouse, "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 'alerts'");
     expect(columns.map((column) => column.name)).toContain('finding');
     expect(columns.map((column) => column.name)).not.toContain('detector');
@@ -109,7 +109,7 @@ describe('alerts name their finding (migration 0007 and rows read back)', () => 
     }));
     expect(problems).toEqual({
       jti_replay: 'ok',
-      token_exfiltration: expect.stringMatching(/^unknown finding "token_exfiltration" \(known: jti_replay, /),
+      token_exfiltration: expect.stringMatching(/^unknown finding "token_exfiltration" \(known: watched_credential, jti_replay, /),
       mint_volume: expect.stringMatching(/^mint_volume evidence does not match its schema at baseline_mad: Invalid input: expected number, received undefined/),
     });
   });

@@ -142,7 +142,7 @@ describe('tokenwatch CLI operator errors', () => {
     expectOneLineError(await runCli(['demo', '--idp', 'okta'], env), 'invalid --idp "okta"');
     expectOneLineError(await runCli(['demo', '--idp', 'keycloak', '--keycloak-url', 'ftp://127.0.0.1/'], env), 'invalid --keycloak-url "ftp://127.0.0.1/": expected an http(s):// URL');
     expectOneLineError(await runCli(['detect', '--once', '--from', 'x'], env), 'invalid --from "x": expected a date, an RFC 3339 time, or an age');
-    expectOneLineError(await runCli(['detect', '--once', '--detector', 'nope'], env), 'invalid --detector "nope": expected one of jti_replay');
+    expectOneLineError(await runCli(['detect', '--once', '--detector', 'nope'], env), 'invalid --detector "nope": expected one of watched_credential, jti_replay');
     expectOneLineError(await runCli(['alerts', '--limit', 'many'], env), 'invalid --limit "many"');
     expectOneLineError(await runCli(['tap', '--upstream', 'http://127.0.0.1:1/token', '--listen', 'nope'], env), 'invalid --listen "nope": expected host:port');
   });

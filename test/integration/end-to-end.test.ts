@@ -40,7 +40,9 @@ describe('end to end: simulator -> Kafka -> ingest -> ClickHouse -> detectors ->
   beforeAll(async () => {
     const started = Date.now();
     stub = await startSlackStub({ token: TOKEN });
-    env = testEnv('e2e', { SLACK_BOT_TOKEN: TOKEN, SLACK_CHANNEL: CHANNEL, SLACK_API_URL: stub.url, TOKENWATCH_HTTP_PORT: '0' });
+    // The simulation's weekly and monthly jobs bring months of history before the ten days
+    // (dormant_client needs it): a retention that keeps all of it, so every message is stored.
+    env = testEnv('e2e', { SLACK_BOT_TOKEN: TOKEN, SLACK_CHANNEL: CHANNEL, SLACK_API_URL: stub.url, TOKENWATCH_HTTP_PORT: '0', TOKENWATCH_RETENTION_DAYS: '365' });
 
     // Ten days ending at today's midnight, so every event is in the past and within retention.
     const start = Math.floor(Date.now() / DAY) * DAY - 10 * DAY;
