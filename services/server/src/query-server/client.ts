@@ -1,7 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { DependencyError, errorMessage, QueryError } from '@tokenwatch/shared/errors';
-import type { QueryServerAddress } from './discovery.js';
+import { safeJson, type QueryServerAddress } from './discovery.js';
 import { operatorResultSchema, type OperatorAction, type OperatorResult } from './operator-action.js';
 import type { SqlRequest } from './read-only-query.js';
 
@@ -55,12 +55,4 @@ export async function actionThroughServer(address: QueryServerAddress, action: O
   const parsed = operatorResultSchema.safeParse(safeJson(text));
   if (!parsed.success) throw new DependencyError(`the query server's answer to ${action.action} is not what was expected`);
   return parsed.data;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

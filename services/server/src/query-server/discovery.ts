@@ -41,7 +41,8 @@ export function readDiscovery(dataDir: string): QueryServerAddress | undefined {
   return parsed.data;
 }
 
-function safeJson(text: string): unknown {
+/** JSON.parse that answers undefined instead of throwing: the caller's zod schema then says what was wrong. */
+export function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
