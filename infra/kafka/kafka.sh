@@ -9,6 +9,9 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+server_name=broker
+# shellcheck source=../server-process.sh
+source "$here/../server-process.sh"
 cache="$here/.cache"
 libs="$cache/libs"
 data="${KAFKA_DATA_DIR:-$cache/data}"
@@ -19,14 +22,7 @@ start_timeout="${KAFKA_START_TIMEOUT:-90}"
 
 log() { printf 'kafka: %s\n' "$*" >&2; }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
-running_pid() {
-  [[ -f "$pidfile" ]] || return 1
-  local pid; pid="$(cat "$pidfile")"
-  kill -0 "$pid" 2>/dev/null && { echo "$pid"; return 0; }
-  return 1
-}
 
 fetch_jars() {
   # Re-fetch only when pom.xml changed since the last fetch.
@@ -54,7 +50,7 @@ start() {
   fi
   if pid="$(running_pid)"; then log "already running (pid $pid)"; return 0; fi
   # Idempotent for `npm test` and `npm start`: a broker that already answers is used as it is.
-  if port_open; then log "a broker already answers on 127.0.0.1:$port; using it"; return 0; fi
+  if port_open "$port"; then log "a broker already answers on 127.0.0.1:$port; using it"; return 0; fi
   fetch_jars
   mkdir -p "$cache" "$data"
   local props="$cache/server.properties"
@@ -70,7 +66,7 @@ start() {
   echo $! > "$pidfile"
   log "starting (pid $!, log $logfile)"
   local waited=0
-  until port_open && grep -q "Transition from STARTING to STARTED" "$logfile"; do
+  until port_open "$port" && grep -q "Transition from STARTING to STARTED" "$logfile"; do
     if ! running_pid >/dev/null; then log "broker exited during start-up; last lines of $logfile:"; tail -n 20 "$logfile" >&2; exit 1; fi
     if (( waited >= start_timeout * 5 )); then log "broker did not answer within ${start_timeout}s; see $logfile"; stop; exit 1; fi
     sleep 0.2; waited=$((waited + 1))
@@ -78,20 +74,11 @@ start() {
   log "ready on 127.0.0.1:$port"
 }
 
-stop() {
-  local pid
-  if ! pid="$(running_pid)"; then log "not running"; rm -f "$pidfile"; return 0; fi
-  kill -TERM "$pid"
-  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then log "broker did not stop in 30s; killing it"; kill -KILL "$pid"; fi
-  rm -f "$pidfile"
-  log "stopped"
-}
 
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  status) port_open ;;
+  status) port_open "$port" ;;
   fetch) fetch_jars ;;
   *) echo "usage: $0 start|stop|status|fetch" >&2; exit 2 ;;
 esac

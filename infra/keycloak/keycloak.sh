@@ -11,6 +11,9 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+server_name=Keycloak
+# shellcheck source=../server-process.sh
+source "$here/../server-process.sh"
 cache="$here/.cache"
 dist="$cache/dist"
 server="$cache/server"
@@ -25,14 +28,7 @@ version="$(sed -n 's:.*<keycloak.version>\(.*\)</keycloak.version>.*:\1:p' "$her
 log() { printf 'keycloak: %s\n' "$*" >&2; }
 
 realm_answers() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/realms/$realm/.well-known/openid-configuration" 2>/dev/null; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
-running_pid() {
-  [[ -f "$pidfile" ]] || return 1
-  local pid; pid="$(cat "$pidfile")"
-  kill -0 "$pid" 2>/dev/null && { echo "$pid"; return 0; }
-  return 1
-}
 
 # Keycloak 26 needs Java 21+; the machine's default `java` may be older.
 java_major() { "$1/bin/java" -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p'; }
@@ -83,7 +79,7 @@ start() {
     wait_ready >/dev/null
     return 0
   fi
-  if port_open; then log "something already answers on 127.0.0.1:$port; set KEYCLOAK_PORT to use another port"; exit 1; fi
+  if port_open "$port"; then log "something already answers on 127.0.0.1:$port; set KEYCLOAK_PORT to use another port"; exit 1; fi
   local java_home
   java_home="$(find_java_home)" || { log "Java 21+ is required (JAVA_HOME or /usr/lib/jvm/*); found none"; exit 1; }
   fetch_server
@@ -116,16 +112,6 @@ start() {
   log "ready on http://127.0.0.1:$port (realm $realm, admin console /admin) after ${waited}s"
 }
 
-stop() {
-  local pid
-  if ! pid="$(running_pid)"; then log "not running"; rm -f "$pidfile"; return 0; fi
-  # kc.sh forwards TERM to the server and waits for it.
-  kill -TERM "$pid"
-  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then log "Keycloak did not stop in 30s; killing it"; kill -KILL "$pid"; fi
-  rm -f "$pidfile"
-  log "stopped"
-}
 
 case "${1:-}" in
   start) start ;;
