@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startService, type Service } from '@tokenwatch/server/service';
 import { parseConfig } from '@tokenwatch/server/config-file';
@@ -8,19 +7,12 @@ import { createRegistry } from '@tokenwatch/shared/metrics';
 import { waitFor } from '../helpers/wait.js';
 import { canonicalEvent } from '../helpers/events.js';
 import { produce } from '../helpers/kafka.js';
+import { freePort } from '../helpers/net.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 
 // /healthz, /readyz and /metrics of the all-in-one service, in process against the real broker.
 
 const logger = createLogger('silent');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function get(port: number, path: string): Promise<{ status: number; type: string; body: string }> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`);

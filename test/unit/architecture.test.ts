@@ -17,9 +17,10 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   tap: ['shared'],
   detector: ['shared'],
   notifier: ['shared', 'detector'],
-  server: ['shared', 'ingest', 'detector', 'notifier'],
+  console: ['shared'],
+  server: ['shared', 'ingest', 'detector', 'notifier', 'console'],
   demo: ['shared', 'ingest', 'simulator', 'server'],
-  cli: ['shared', 'ingest', 'detector', 'notifier', 'simulator', 'tap', 'server', 'demo'],
+  cli: ['shared', 'ingest', 'detector', 'notifier', 'simulator', 'tap', 'server', 'demo', 'console'],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -4,6 +4,7 @@ import type { FormatChoice } from '@tokenwatch/ingest/decode';
 import { DEFAULT_KEYCLOAK_LOG, DEFAULT_KEYCLOAK_URL } from '@tokenwatch/demo/keycloak/client';
 import { alertsCommand } from './commands/alerts.js';
 import { clientsCommand } from './commands/clients.js';
+import { consoleCommand } from './commands/console.js';
 import { demoCommand } from './commands/demo.js';
 import { detectCommand } from './commands/detect.js';
 import { importCommand } from './commands/import.js';
@@ -114,6 +115,12 @@ program
   .option('--limit <n>', 'at most this many', '1000')
   .option('--json', 'JSON lines instead of text')
   .action((options: unknown) => runCommand((context) => alertsCommand(context, options)));
+
+program
+  .command('console')
+  .description('print a one-time sign-in link to the on-call console of the running `tokenwatch start` (valid 5 minutes)')
+  .option('--user <name>', 'who signs in (default: your operating-system user)')
+  .action((options: unknown) => runCommand((context) => consoleCommand(context, options)));
 
 const watch = program
   .command('watch')

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { z } from 'zod';
+import { createConsoleApp, loadConsoleKey, type ConsoleApp } from '@tokenwatch/console';
 import { startDetector, type DetectorService } from '@tokenwatch/detector';
 import { startIngest, type IngestService } from '@tokenwatch/ingest';
 import { startNotifier, type NotifierService } from '@tokenwatch/notifier';
@@ -68,13 +69,21 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   try {
     let ops: OpsServer | undefined;
+    // The console shares the ops server's port: one address to open, one to protect.
+    let consoleApp: ConsoleApp | undefined;
     if (settings.TOKENWATCH_HTTP_PORT !== 'off') {
+      if (settings.TOKENWATCH_CONSOLE) {
+        const app = createConsoleApp({ client: storage.client, logger, key: loadConsoleKey(settings) });
+        cleanups.push(async () => app.close());
+        consoleApp = app;
+      }
       ops = await startOpsServer({
         host: settings.TOKENWATCH_HTTP_HOST,
         port: settings.TOKENWATCH_HTTP_PORT,
         portSetting: 'TOKENWATCH_HTTP_PORT',
         registry,
         logger,
+        ...(consoleApp ? { app: consoleApp.handle } : {}),
         checks: {
           clickhouse: async () => {
             await queryRows(storage.client, PING, {}, pingRow);
@@ -119,6 +128,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           notifier.stop().catch(quietly('notifier')),
         ]);
         await ops?.close();
+        consoleApp?.close();
         inventory.close();
         await clients.close();
         await storage.close();

@@ -52,6 +52,8 @@ export const SETTING_DOCS: { readonly [K in keyof Settings]-?: SettingDoc } = {
   TOKENWATCH_GEOIP_ASN_DB: { shownDefault: '(packaged)', meaning: 'ASN database: one GeoLite2-ASN-style `.mmdb`, or comma-separated ip-location-db range CSVs' },
   TOKENWATCH_HTTP_PORT: { shownDefault: '`9464`', meaning: '`/healthz`, `/readyz`, `/metrics` of `start` and `demo`; `0` picks a free port, `off` disables them' },
   TOKENWATCH_HTTP_HOST: { shownDefault: '`127.0.0.1`', meaning: 'address they listen on (`0.0.0.0` in a container)' },
+  TOKENWATCH_CONSOLE: { shownDefault: '`true`', meaning: 'serve the on-call console at `/` of that server (docs/console.md); `tokenwatch console` prints a sign-in link' },
+  TOKENWATCH_CONSOLE_KEY: { shownDefault: '(unset: a key file in the data directory)', meaning: 'signs console sign-in links (never logged; 32+ characters); replicas behind one address share it' },
   TOKENWATCH_CONFIG: { shownDefault: '(unset: defaults)', meaning: 'YAML or JSON file: detector thresholds, overrides, allowlists, alert routing ([docs/detectors.md](docs/detectors.md), [docs/notifier.md](docs/notifier.md))' },
   TOKENWATCH_INVENTORY: { shownDefault: '(unset: none)', meaning: 'client inventory, CSV (`tenant,client_id,name,owner,team,slack_channel,criticality,tags`) or YAML: owners and teams on alerts, per-client Slack channels, criticality ([docs/inventory.md](docs/inventory.md)); reloaded when it changes' },
   TOKENWATCH_INVENTORY_REQUIRE: { shownDefault: '`false`', meaning: '`true`: the inventory lists every client, so one minting tokens without an entry raises `unknown_client` (or say `require: true` in a YAML inventory)' },

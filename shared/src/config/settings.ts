@@ -109,6 +109,11 @@ export const settingsSchema = z.object({
   TOKENWATCH_HTTP_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65_535)]).default(9464),
   // Loopback by default; a container sets 0.0.0.0 so its health checks and Prometheus reach it.
   TOKENWATCH_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  // The on-call console at / of that server (services/console); `tokenwatch console` prints a link.
+  TOKENWATCH_CONSOLE: booleanFlag.default(true),
+  // Signs console login links; unset, a random key in TOKENWATCH_DATA_DIR/console.key. Replicas
+  // behind one address set the same key. 32 characters at least: it is an HMAC key.
+  TOKENWATCH_CONSOLE_KEY: z.string().min(32, 'at least 32 characters').optional(),
 
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
@@ -116,7 +121,7 @@ export const settingsSchema = z.object({
 export type Settings = z.infer<typeof settingsSchema>;
 
 /** Settings whose values must never be echoed back, even inside an error message. */
-const SECRET_SETTINGS = new Set(['CLICKHOUSE_PASSWORD', 'CLICKHOUSE_INGEST_PASSWORD', 'CLICKHOUSE_DETECTOR_PASSWORD', 'CLICKHOUSE_NOTIFIER_PASSWORD', 'KAFKA_SASL_PASSWORD', 'SLACK_BOT_TOKEN', 'TOKENWATCH_WEBHOOK_URL']);
+const SECRET_SETTINGS = new Set(['CLICKHOUSE_PASSWORD', 'CLICKHOUSE_INGEST_PASSWORD', 'CLICKHOUSE_DETECTOR_PASSWORD', 'CLICKHOUSE_NOTIFIER_PASSWORD', 'KAFKA_SASL_PASSWORD', 'SLACK_BOT_TOKEN', 'TOKENWATCH_WEBHOOK_URL', 'TOKENWATCH_CONSOLE_KEY']);
 
 /**
  * Reads and validates the environment. On a bad value it throws a ConfigError whose

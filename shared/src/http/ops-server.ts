@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { DependencyError, errorMessage } from '../errors.js';
@@ -28,9 +28,11 @@ const CHECK_TIMEOUT_MS = 2_000;
  * - `GET /readyz`: 200 when every readiness check passes, else 503 with a JSON body naming the
  *   failing checks (readiness: do not count on me yet, e.g. ClickHouse down, consumer not in
  *   its group);
- * - `GET /metrics`: the Prometheus registry in its text format.
+ * - `GET /metrics`: the Prometheus registry in its text format;
+ * - anything else: `app` when given (the console), else 404.
  *
- * Nothing here reads request bodies or echoes settings, so no secret can leak through it.
+ * Nothing here reads request bodies or echoes settings, so no secret can leak through it (the
+ * console `app` reads small JSON bodies behind its own sign-in: services/console).
  * Shared (not in the server package) because `tokenwatch tap` serves its metrics with it too,
  * and the tap must not depend on the server's ClickHouse, detector and notifier packages.
  */
@@ -42,6 +44,11 @@ export async function startOpsServer(options: {
   logger: Logger;
   /** The setting that chose the port, named in the error when it is taken, e.g. "TOKENWATCH_HTTP_PORT". */
   portSetting: string;
+  /**
+   * Answers every other path (the console of `tokenwatch start`), with its own methods and
+   * headers; without it they are 404. The three endpoints above stay as they are either way.
+   */
+  app?: (request: IncomingMessage, response: ServerResponse) => Promise<void>;
 }): Promise<OpsServer> {
   const { registry, checks, logger } = options;
   const json = (status: number, body: unknown) => ({ status, type: 'application/json; charset=utf-8', text: `${JSON.stringify(body)}\n` });
@@ -79,8 +86,19 @@ export async function startOpsServer(options: {
     }
   }
 
+  const OWN_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+  const { app } = options;
+
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0] ?? '/';
+    if (app && !OWN_PATHS.has(path)) {
+      app(request, response).catch((error: unknown) => {
+        logger.error({ path, err: errorMessage(error) }, 'http app failed');
+        if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        response.end();
+      });
+      return;
+    }
     route(request.method, path)
       .catch((error: unknown) => {
         logger.error({ path, err: errorMessage(error) }, 'ops endpoint failed');

@@ -1,0 +1,4 @@
+-- One alert's current version.
+SELECT *
+FROM alerts FINAL
+WHERE alert_id = {id:String}

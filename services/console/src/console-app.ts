@@ -1,0 +1,143 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { z } from 'zod';
+import { errorMessage } from '@tokenwatch/shared/errors';
+import type { Logger } from '@tokenwatch/shared/log';
+import { alertIdSchema, feedFilterSchema, readAlertDetail, readFeed } from './api/alerts.js';
+import { LiveFeed } from './api/live-feed.js';
+import { RedeemedTokens, verifyLoginToken } from './auth/login-token.js';
+import { csrfMatches, Sessions, type Session } from './auth/sessions.js';
+import { BadRequest, cookieValue, readJsonBody, sendError, sendJson } from './http/respond.js';
+import { StaticFiles } from './http/static-files.js';
+
+export interface ConsoleOptions {
+  readonly client: ClickHouseClient;
+  readonly logger: Logger;
+  /** Signs login links (auth/console-key.ts). */
+  readonly key: Buffer;
+  readonly sessions?: Sessions;
+  readonly staticFiles?: StaticFiles;
+  readonly now?: () => number;
+}
+
+/** Serves the console on the ops server: page paths, /assets/ and /api/. */
+export interface ConsoleApp {
+  /** Answers the request; the ops server calls it for every path that is not its own. */
+  handle(request: IncomingMessage, response: ServerResponse): Promise<void>;
+  close(): void;
+}
+
+const SESSION_COOKIE = 'tokenwatch_session';
+const loginBody = z.strictObject({ token: z.string().min(1).max(512) });
+
+/**
+ * The console's HTTP side. Without a session every /api/ path answers 401 and the page shows
+ * how to sign in; a session is an HttpOnly, SameSite=Strict cookie; every request that changes
+ * something carries the session's CSRF token in X-CSRF-Token and, when the browser sends an
+ * Origin, comes from this origin.
+ */
+export function createConsoleApp(options: ConsoleOptions): ConsoleApp {
+  const { client, logger, key } = options;
+  const now = options.now ?? Date.now;
+  const sessions = options.sessions ?? new Sessions();
+  const files = options.staticFiles ?? new StaticFiles();
+  const redeemed = new RedeemedTokens();
+  const live = new LiveFeed({ client, logger, now });
+
+  function sessionOf(request: IncomingMessage): Session | undefined {
+    return sessions.get(cookieValue(request, SESSION_COOKIE), now());
+  }
+
+  function sameOrigin(request: IncomingMessage): boolean {
+    const origin = request.headers.origin;
+    if (origin === undefined) return true; // not a browser, or a same-origin GET
+    const scheme = (request.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    return origin === `${scheme}://${request.headers.host ?? ''}`;
+  }
+
+  async function login(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (!sameOrigin(request)) return sendError(response, 403, 'cross-origin sign-in refused');
+    const body = loginBody.safeParse(await readJsonBody(request));
+    if (!body.success) return sendError(response, 400, 'expected {"token": "<the token of a tokenwatch console link>"}');
+    const check = verifyLoginToken(key, body.data.token, now());
+    if (!check.ok) {
+      logger.warn({ reason: check.reason }, 'console: a login link was refused');
+      return sendError(response, 401, `this login link does not work (${check.reason}): run \`tokenwatch console --user <you>\` for a new one`);
+    }
+    if (!redeemed.redeem(check.id, check.expires, now())) {
+      logger.warn({ user: check.user }, 'console: a login link was used twice');
+      return sendError(response, 401, 'this login link was already used: run `tokenwatch console --user <you>` for a new one');
+    }
+    const session = sessions.create(check.user, now());
+    logger.info({ user: check.user }, 'console: signed in');
+    const secure = (request.socket as { encrypted?: boolean }).encrypted ? '; Secure' : '';
+    sendJson(response, 200, { user: session.user, csrf: session.csrf }, {
+      'set-cookie': `${SESSION_COOKIE}=${session.id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=86400${secure}`,
+    });
+  }
+
+  async function api(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+    const path = url.pathname;
+    const method = request.method ?? 'GET';
+    if (path === '/api/login' && method === 'POST') return login(request, response);
+
+    const session = sessionOf(request);
+    if (!session) return sendError(response, 401, 'sign in first: run `tokenwatch console --user <you>` and open the link it prints');
+    if (method !== 'GET' && method !== 'HEAD') {
+      if (!sameOrigin(request)) return sendError(response, 403, 'cross-origin request refused');
+      const header = request.headers['x-csrf-token'];
+      if (!csrfMatches(session, typeof header === 'string' ? header : undefined)) return sendError(response, 403, 'missing or wrong CSRF token: reload the page');
+    }
+
+    if (path === '/api/session' && method === 'GET') return sendJson(response, 200, { user: session.user, csrf: session.csrf });
+    if (path === '/api/logout' && method === 'POST') {
+      sessions.end(session.id);
+      return sendJson(response, 200, { ok: true }, { 'set-cookie': `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0` });
+    }
+    if (path === '/api/alerts' && method === 'GET') {
+      const filter = feedFilterSchema.safeParse(Object.fromEntries(url.searchParams));
+      if (!filter.success) return sendError(response, 400, `bad filter: ${filter.error.issues.map((issue) => `${issue.path.join('.') || 'query'}: ${issue.message}`).join('; ')}`);
+      return sendJson(response, 200, await readFeed(client, filter.data));
+    }
+    if (path === '/api/alerts/stream' && method === 'GET') {
+      if (!live.open(response)) sendError(response, 503, 'too many open live feeds: close some console tabs');
+      return;
+    }
+    const alertPath = /^\/api\/alerts\/([^/]{1,64})$/.exec(path);
+    if (alertPath && method === 'GET') {
+      const id = alertIdSchema.safeParse(alertPath[1]);
+      if (!id.success) return sendError(response, 400, 'expected an alert id (32 hex digits)');
+      const detail = await readAlertDetail(client, id.data);
+      return detail ? sendJson(response, 200, detail) : sendError(response, 404, `no alert ${id.data}`);
+    }
+    return sendError(response, 404, `no such API: ${method} ${path}`);
+  }
+
+  return {
+    async handle(request, response) {
+      let url: URL;
+      try {
+        url = new URL(request.url ?? '/', 'http://console.invalid');
+      } catch {
+        return sendError(response, 400, 'bad request path');
+      }
+      try {
+        if (url.pathname.startsWith('/api/')) return await api(request, response, url);
+        if (request.method !== 'GET' && request.method !== 'HEAD') return sendError(response, 405, 'method not allowed');
+        if (url.pathname.startsWith('/assets/')) {
+          if (!(await files.asset(url.pathname.slice('/assets/'.length), response))) sendError(response, 404, 'no such file');
+          return;
+        }
+        return await files.index(response);
+      } catch (error) {
+        if (error instanceof BadRequest) return sendError(response, error.status, error.message);
+        logger.error({ path: url.pathname, err: errorMessage(error) }, 'console request failed');
+        if (!response.headersSent) sendError(response, 500, 'internal error (see the tokenwatch log)');
+        else response.end();
+      }
+    },
+    close() {
+      live.close();
+    },
+  };
+}

@@ -1,0 +1,119 @@
+// The console's JSON API (services/console/src/console-app.ts), from the page's side.
+
+export interface Alert {
+  alert_id: string;
+  finding: string;
+  severity: 'info' | 'low' | 'medium' | 'high' | 'critical';
+  tenant: string;
+  client_id: string;
+  client_name: string;
+  alert_key: string;
+  first_seen: number;
+  last_seen: number;
+  event_count: number;
+  summary: string;
+  evidence: Record<string, unknown>;
+  event_ids: string[];
+  owner: string;
+  team: string;
+  status: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface FindingCount {
+  finding: string;
+  alerts: number;
+  firing: number;
+}
+
+export interface AlertEvent {
+  event_id: string;
+  time: number;
+  idp: string;
+  auth_method: string;
+  credential_id: string;
+  outcome: string;
+  error_code: string;
+  source_ip: string;
+  user_agent: string;
+  scopes: string[];
+  assertion_jti: string;
+  country: string;
+  asn: number;
+  as_org: string;
+}
+
+export interface AlertDetail {
+  alert: Alert;
+  events: AlertEvent[];
+  query: { sql: string; params: Record<string, unknown> };
+}
+
+export interface Session {
+  user: string;
+  csrf: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrf = '';
+
+async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const response = await fetch(path, {
+    method,
+    credentials: 'same-origin',
+    headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json', 'x-csrf-token': csrf },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const payload = (await response.json().catch(() => ({}))) as { error?: string };
+  if (!response.ok) throw new ApiError(response.status, payload.error ?? `${response.status} ${response.statusText}`);
+  return payload as T;
+}
+
+export async function currentSession(): Promise<Session | undefined> {
+  try {
+    const session = await call<Session>('GET', '/api/session');
+    csrf = session.csrf;
+    return session;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return undefined;
+    throw error;
+  }
+}
+
+export async function signIn(token: string): Promise<Session> {
+  const session = await call<Session>('POST', '/api/login', { token });
+  csrf = session.csrf;
+  return session;
+}
+
+export async function signOut(): Promise<void> {
+  await call('POST', '/api/logout', {});
+  csrf = '';
+}
+
+export type FeedFilter = Partial<Record<'status' | 'severity' | 'finding' | 'tenant' | 'client' | 'owner', string>>;
+
+export function readFeed(filter: FeedFilter): Promise<{ alerts: Alert[]; counts: FindingCount[] }> {
+  const query = new URLSearchParams(Object.entries(filter).filter(([, value]) => value));
+  return call('GET', `/api/alerts?${query}`);
+}
+
+export function readAlert(id: string): Promise<AlertDetail> {
+  return call('GET', `/api/alerts/${encodeURIComponent(id)}`);
+}
+
+/** Calls `onChange` whenever alerts change (server-sent events); returns the unsubscribe. */
+export function watchAlerts(onChange: () => void): () => void {
+  const source = new EventSource('/api/alerts/stream');
+  source.addEventListener('alerts', () => onChange());
+  return () => source.close();
+}

@@ -1,0 +1,89 @@
+import { useEffect, useState } from 'preact/hooks';
+import { readAlert, watchAlerts, type AlertDetail } from '../api.js';
+import { utc } from '../format.js';
+import { Link } from '../router.js';
+
+/** One alert: summary, who owns the client, the evidence, the requests behind it and the SQL that reads them. */
+export function AlertPage(props: { id: string }) {
+  const [detail, setDetail] = useState<AlertDetail | undefined>();
+  const [error, setError] = useState<string | undefined>();
+
+  useEffect(() => {
+    const load = () =>
+      readAlert(props.id)
+        .then((found) => {
+          setDetail(found);
+          setError(undefined);
+        })
+        .catch((failure: Error) => setError(failure.message));
+    void load();
+    return watchAlerts(() => void load());
+  }, [props.id]);
+
+  if (error) return <p class="error" role="alert">{error}</p>;
+  if (!detail) return <p aria-busy="true">Loading…</p>;
+  const { alert, events, query } = detail;
+  return (
+    <article class="alert">
+      <p>
+        <Link href="/">← Alerts</Link>
+      </p>
+      <h1>
+        <span class={`severity ${alert.severity}`}>{alert.severity}</span> {alert.finding}{' '}
+        <span class={`status ${alert.status}`}>{alert.status}</span>
+      </h1>
+      <p class="summary">{alert.summary}</p>
+      <dl class="facts">
+        <dt>client</dt>
+        <dd>
+          {alert.tenant} / {alert.client_id}
+          {alert.client_name ? ` (${alert.client_name})` : ''}
+        </dd>
+        <dt>owner</dt>
+        <dd>{alert.owner ? `${alert.owner}${alert.team ? `, ${alert.team}` : ''}` : 'no inventory entry'}</dd>
+        <dt>first seen</dt>
+        <dd>{utc(alert.first_seen)}</dd>
+        <dt>last seen</dt>
+        <dd>{utc(alert.last_seen)}</dd>
+        <dt>requests</dt>
+        <dd>{alert.event_count}</dd>
+        <dt>alert id</dt>
+        <dd><code>{alert.alert_id}</code></dd>
+      </dl>
+      <h2>Evidence</h2>
+      <pre class="evidence">{JSON.stringify(alert.evidence, null, 2)}</pre>
+      <h2>Requests behind it ({events.length})</h2>
+      <div class="scroll">
+        <table class="events">
+          <thead>
+            <tr>
+              <th>time</th>
+              <th>outcome</th>
+              <th>source</th>
+              <th>network</th>
+              <th>auth</th>
+              <th>credential</th>
+              <th>user agent</th>
+            </tr>
+          </thead>
+          <tbody>
+            {events.map((event) => (
+              <tr>
+                <td>{utc(event.time)}</td>
+                <td>{event.outcome}{event.error_code ? ` (${event.error_code})` : ''}</td>
+                <td>{event.source_ip}</td>
+                <td>{event.asn > 0 ? `AS${event.asn} ${event.as_org}` : '-'} {event.country}</td>
+                <td>{event.auth_method}</td>
+                <td>{event.credential_id || event.assertion_jti || '-'}</td>
+                <td class="ua">{event.user_agent}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <h2>The SQL behind it</h2>
+      <pre class="sql">{query.sql}</pre>
+      <pre class="sql">{JSON.stringify(query.params)}</pre>
+    </article>
+  );
+}

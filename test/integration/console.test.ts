@@ -1,0 +1,173 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../helpers/browser.js';
+import { runCli, spawnCli, terminate, type CliProcess } from '../helpers/cli.js';
+import { canonicalEvent } from '../helpers/events.js';
+import { createTopic, produce, waitForConsumed } from '../helpers/kafka.js';
+import { freePort } from '../helpers/net.js';
+import { testEnv } from '../helpers/settings.js';
+import { waitFor } from '../helpers/wait.js';
+
+// The on-call console served by `tokenwatch start`, in a real headless Chromium: sign in with
+// the link `tokenwatch console` prints, see the feed, open an alert; and its API refusing
+// requests without a session, with a used link, without or with a wrong CSRF token, and from
+// another origin. The screenshots are the ones docs/console.md shows.
+
+const SCREENSHOTS = fileURLToPath(new URL('../../docs/console/', import.meta.url));
+
+describe('the console of tokenwatch start', () => {
+  let env: Record<string, string>;
+  let service: CliProcess;
+  let base = '';
+  let browser: Browser;
+
+  async function cli(args: string[]) {
+    const result = await runCli(args, env);
+    if (result.code !== 0) throw new Error(`tokenwatch ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+    return result;
+  }
+
+  /** A fresh sign-in link for `user`, as an operator gets it. */
+  const link = async (user: string) => (await cli(['console', '--user', user])).stdout.trim();
+
+  beforeAll(async () => {
+    const port = await freePort();
+    env = testEnv('console', { TOKENWATCH_HTTP_PORT: String(port), TOKENWATCH_BATCH_MAX_WAIT_MS: '200' });
+    base = `http://127.0.0.1:${port}`;
+    await createTopic(env.TOKENWATCH_TOPIC as string);
+    service = spawnCli(['start'], env);
+    await waitFor(
+      () => fetch(`${base}/healthz`).then((response) => response.status, () => 0),
+      (status) => status === 200,
+      { timeoutMs: 90_000, what: 'tokenwatch start to serve /healthz' },
+    );
+    // An alert to look at: a watched client's request is a critical watched_credential alert.
+    await cli(['watch', 'add', '--tenant', 'tenant-1', '--client', 'client-1', '--reason', 'secret in a public gist (INC-9)']);
+    await produce(env.TOKENWATCH_TOPIC as string, [JSON.stringify(canonicalEvent(1, { time: Date.now(), source_ip: '203.0.113.50' }))]);
+    await waitForConsumed(env.TOKENWATCH_CONSUMER_GROUP as string, env.TOKENWATCH_TOPIC as string);
+    await waitFor(
+      async () => (await cli(['alerts', '--json'])).stdout,
+      (text) => text.includes('"watched_credential"'),
+      { timeoutMs: 60_000, intervalMs: 1_000, what: 'the watched_credential alert' },
+    );
+    browser = await launchBrowser();
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (service) expect(await terminate(service, 'SIGTERM')).toBe(0);
+  });
+
+  it('prints a link to this server with a one-time token in the fragment', async () => {
+    const url = await link('alice');
+    expect(url).toMatch(new RegExp(`^${base.replace(/\./g, '\\.')}/#login=[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$`));
+    const bad = await runCli(['console', '--user', 'alice; rm -rf /'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toMatch(/^tokenwatch: invalid --user .*expected 1 to 64 letters/);
+  });
+
+  it('signs in with the printed link, shows the feed and the alert, and is readable on a phone', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    await page.goto(await link('alice'));
+    await page.getByRole('heading', { name: 'Alerts' }).waitFor();
+    // The token left the address bar.
+    expect(page.url()).toBe(`${base}/`);
+    await expect.poll(() => page.locator('.user').textContent()).toContain('alice');
+    const row = page.locator('table.feed tbody tr', { hasText: 'watched_credential' });
+    await row.waitFor();
+    expect(await row.locator('.severity').textContent()).toBe('critical');
+    expect(await page.locator('.counts').textContent()).toContain('watched_credential');
+    await page.screenshot({ path: `${SCREENSHOTS}feed.png` });
+
+    await row.locator('a').click();
+    await page.getByRole('heading', { name: /watched_credential/ }).waitFor();
+    expect(page.url()).toMatch(/\/alerts\/[0-9a-f]{32}$/);
+    expect(await page.locator('.facts').textContent()).toContain('tenant-1 / client-1');
+    expect(await page.locator('table.events tbody tr').count()).toBe(1);
+    expect(await page.locator('table.events').textContent()).toContain('203.0.113.50');
+    expect(await page.locator('pre.sql').first().textContent()).toContain('FROM token_requests FINAL');
+    await page.screenshot({ path: `${SCREENSHOTS}alert.png`, fullPage: true });
+
+    // Keyboard: back to the feed, j/k and Enter open the selected alert.
+    await page.goBack();
+    await page.locator('table.feed tbody tr').first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /watched_credential/ }).waitFor();
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${base}/`);
+    await page.locator('table.feed tbody tr').first().waitFor();
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: `${SCREENSHOTS}feed-phone.png` });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows sign-in without a session, and refuses a link used twice', async () => {
+    const url = await link('bob');
+    const first = await browser.newPage();
+    await first.goto(url);
+    await first.getByRole('heading', { name: 'Alerts' }).waitFor();
+    await first.close();
+
+    const second = await browser.newPage(); // a new context: no cookie
+    await second.goto(url);
+    await second.getByRole('alert').waitFor();
+    expect(await second.getByRole('alert').textContent()).toContain('already used');
+    expect(await second.locator('h1').textContent()).toBe('tokenwatch console');
+    await second.close();
+  });
+
+  it('answers 401 without a session, 403 without or with a wrong CSRF token and from another origin', async () => {
+    expect((await fetch(`${base}/api/alerts`)).status).toBe(401);
+    expect((await fetch(`${base}/api/session`)).status).toBe(401);
+
+    const token = (await link('carol')).split('#login=')[1] as string;
+    const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^tokenwatch_session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\//);
+    const { csrf } = (await login.json()) as { csrf: string };
+    const session = cookie.split(';')[0] as string;
+
+    expect((await fetch(`${base}/api/alerts`, { headers: { cookie: session } })).status).toBe(200);
+    const logout = (headers: Record<string, string>) => fetch(`${base}/api/logout`, { method: 'POST', headers: { cookie: session, 'content-type': 'application/json', ...headers }, body: '{}' });
+    expect((await logout({})).status).toBe(403);
+    expect((await logout({ 'x-csrf-token': 'x'.repeat(43) })).status).toBe(403);
+    expect((await logout({ 'x-csrf-token': csrf, origin: 'http://evil.example' })).status).toBe(403);
+    // A forged login from another origin is refused before the token is even read.
+    const crossLogin = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example' }, body: JSON.stringify({ token: 'x.y' }) });
+    expect(crossLogin.status).toBe(403);
+    // Bad filters name what was wrong; nothing reaches ClickHouse unvalidated.
+    const badFilter = await fetch(`${base}/api/alerts?finding=${encodeURIComponent("x' OR 1=1 --")}`, { headers: { cookie: session } });
+    expect(badFilter.status).toBe(400);
+    expect(((await badFilter.json()) as { error: string }).error).toMatch(/^bad filter: finding: /);
+
+    expect((await logout({ 'x-csrf-token': csrf })).status).toBe(200);
+    expect((await fetch(`${base}/api/alerts`, { headers: { cookie: session } })).status).toBe(401);
+  });
+
+  it('serves the page with a Content-Security-Policy that allows no inline script and nothing from elsewhere', async () => {
+    const response = await fetch(`${base}/`);
+    expect(response.status).toBe(200);
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+    const html = await response.text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // every script is a file of this server
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//); // nothing from elsewhere
+    expect((await fetch(`${base}/assets/..%2f..%2fpackage.json`)).status).toBe(404);
+    expect((await fetch(`${base}/metrics`)).status).toBe(200); // the ops endpoints stay where they were
+  });
+});
