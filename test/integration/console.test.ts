@@ -94,6 +94,7 @@ describe('the console of tokenwatch start', () => {
     expect(await page.locator('table.events tbody tr').count()).toBe(1);
     expect(await page.locator('table.events').textContent()).toContain('203.0.113.50');
     expect(await page.locator('pre.sql').first().textContent()).toContain('FROM token_requests FINAL');
+    await page.locator('.chart canvas').first().waitFor();
     await page.screenshot({ path: `${SCREENSHOTS}alert.png`, fullPage: true });
 
     // Keyboard: back to the feed, j/k and Enter open the selected alert.
@@ -105,7 +106,8 @@ describe('the console of tokenwatch start', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${base}/`);
     await page.locator('table.feed tbody tr').first().waitFor();
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    // Evaluated in the page (the test's own types know no DOM).
+    const width = await page.evaluate('document.documentElement.scrollWidth');
     expect(width).toBeLessThanOrEqual(390);
     await page.screenshot({ path: `${SCREENSHOTS}feed-phone.png` });
     expect(errors).toEqual([]);
@@ -139,7 +141,13 @@ describe('the console of tokenwatch start', () => {
     const { csrf } = (await login.json()) as { csrf: string };
     const session = cookie.split(';')[0] as string;
 
-    expect((await fetch(`${base}/api/alerts`, { headers: { cookie: session } })).status).toBe(200);
+    const feed = (await (await fetch(`${base}/api/alerts?finding=watched_credential`, { headers: { cookie: session } })).json()) as { alerts: Array<{ alert_id: string }> };
+    expect(feed.alerts).toHaveLength(1);
+    // The alert's chart data: its client's one request, in the hour it was made, from the rollup.
+    const detail = (await (await fetch(`${base}/api/alerts/${feed.alerts[0]?.alert_id}`, { headers: { cookie: session } })).json()) as { activity: { hours: number[]; successes: number[]; failures: number[] } };
+    expect(detail.activity.successes.reduce((sum, count) => sum + count, 0)).toBe(1);
+    expect(detail.activity.failures.every((count) => count === 0)).toBe(true);
+    expect(detail.activity.hours).toHaveLength(detail.activity.successes.length);
     const logout = (headers: Record<string, string>) => fetch(`${base}/api/logout`, { method: 'POST', headers: { cookie: session, 'content-type': 'application/json', ...headers }, body: '{}' });
     expect((await logout({})).status).toBe(403);
     expect((await logout({ 'x-csrf-token': 'x'.repeat(43) })).status).toBe(403);

@@ -9,6 +9,11 @@ const FINDING_COUNTS = sql(import.meta.url, './finding-counts.sql');
 const ALERT_BY_ID = sql(import.meta.url, './alert-by-id.sql');
 const ALERT_EVENTS = sql(import.meta.url, './alert-events.sql');
 const ALERTS_CHANGED = sql(import.meta.url, './alerts-changed.sql');
+const CLIENT_ACTIVITY = sql(import.meta.url, './client-activity.sql');
+
+/** The picture around an alert: a week before its first request to a day after its last. */
+const ACTIVITY_BEFORE_MS = 7 * 24 * 3_600_000;
+const ACTIVITY_AFTER_MS = 24 * 3_600_000;
 
 const name = z.string().max(256, 'at most 256 characters');
 /** Alert statuses and finding names are lowercase words; the filter refuses anything else rather than matching nothing. */
@@ -61,8 +66,18 @@ const eventRow = z.object({
 });
 export type AlertEvent = z.output<typeof eventRow>;
 
+const activityRow = z.object({ hour: z.coerce.number(), outcome: z.enum(['success', 'failure']), requests: z.coerce.number() });
+
+/** Requests per hour of the alert's client, successes and failures: the chart on the alert page. */
+export interface ClientActivity {
+  readonly hours: number[];
+  readonly successes: number[];
+  readonly failures: number[];
+}
+
 export interface AlertDetail {
   readonly alert: StoredAlert;
+  readonly activity: ClientActivity;
   readonly events: AlertEvent[];
   /** The SQL behind the events list, with its parameters: what an investigator pastes into `tokenwatch sql`. */
   readonly query: { readonly sql: string; readonly params: Record<string, unknown> };
@@ -72,8 +87,31 @@ export async function readAlertDetail(client: ClickHouseClient, id: string): Pro
   const [alert] = await queryRows(client, ALERT_BY_ID, { id }, storedAlertSchema);
   if (!alert) return undefined;
   const params = { tenant: alert.tenant, client: alert.client_id, ids: alert.event_ids };
-  const events = alert.event_ids.length === 0 ? [] : await queryRows(client, ALERT_EVENTS, params, eventRow);
-  return { alert, events, query: { sql: ALERT_EVENTS, params } };
+  const [events, activity] = await Promise.all([
+    alert.event_ids.length === 0 ? [] : queryRows(client, ALERT_EVENTS, params, eventRow),
+    readClientActivity(client, alert),
+  ]);
+  return { alert, activity, events, query: { sql: ALERT_EVENTS, params } };
+}
+
+async function readClientActivity(client: ClickHouseClient, alert: StoredAlert): Promise<ClientActivity> {
+  const hour = 3_600_000;
+  const to = Math.ceil((alert.last_seen + ACTIVITY_AFTER_MS) / hour) * hour;
+  // A long-lived alert (a credential watched for months) shows its last 31 days: 744 points at most.
+  const from = Math.max(Math.floor((alert.first_seen - ACTIVITY_BEFORE_MS) / hour) * hour, to - 31 * 24 * hour);
+  const rows = await queryRows(client, CLIENT_ACTIVITY, { tenant: alert.tenant, client: alert.client_id, from: toClickHouseTime(from).slice(0, 19), to: toClickHouseTime(to).slice(0, 19) }, activityRow);
+  // Every hour of the span, zero where the client was silent: a gap must show as a gap.
+  const hours: number[] = [];
+  for (let at = from; at < to; at += hour) hours.push(at);
+  const index = new Map(hours.map((at, position) => [at, position]));
+  const successes = hours.map(() => 0);
+  const failures = hours.map(() => 0);
+  for (const row of rows) {
+    const position = index.get(row.hour);
+    if (position === undefined) continue;
+    (row.outcome === 'success' ? successes : failures)[position] = row.requests;
+  }
+  return { hours, successes, failures };
 }
 
 const changedRow = z.object({

@@ -44,8 +44,15 @@ export interface AlertEvent {
   as_org: string;
 }
 
+export interface ClientActivity {
+  hours: number[];
+  successes: number[];
+  failures: number[];
+}
+
 export interface AlertDetail {
   alert: Alert;
+  activity: ClientActivity;
   events: AlertEvent[];
   query: { sql: string; params: Record<string, unknown> };
 }

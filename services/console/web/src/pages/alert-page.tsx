@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { ActivityChart } from '../activity-chart.js';
 import { readAlert, watchAlerts, type AlertDetail } from '../api.js';
 import { utc } from '../format.js';
 import { Link } from '../router.js';
@@ -22,7 +23,7 @@ export function AlertPage(props: { id: string }) {
 
   if (error) return <p class="error" role="alert">{error}</p>;
   if (!detail) return <p aria-busy="true">Loading…</p>;
-  const { alert, events, query } = detail;
+  const { alert, activity, events, query } = detail;
   return (
     <article class="alert">
       <p>
@@ -50,6 +51,8 @@ export function AlertPage(props: { id: string }) {
         <dt>alert id</dt>
         <dd><code>{alert.alert_id}</code></dd>
       </dl>
+      <h2>The client's requests per hour</h2>
+      <ActivityChart activity={activity} from={alert.first_seen} to={alert.last_seen} />
       <h2>Evidence</h2>
       <pre class="evidence">{JSON.stringify(alert.evidence, null, 2)}</pre>
       <h2>Requests behind it ({events.length})</h2>
