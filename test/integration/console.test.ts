@@ -103,6 +103,13 @@ describe('the console of tokenwatch start', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: /watched_credential/ }).waitFor();
 
+    // Health: the process's own metrics, a rate from two readings.
+    await page.getByRole('link', { name: 'Health' }).click();
+    await expect.poll(() => page.locator('[data-figure=ingest-rate]').textContent(), { timeout: 20_000 }).toMatch(/events\/s$/);
+    expect(await page.locator('[data-figure=stored]').textContent()).toMatch(/^1 \(0 dead-lettered\)$/);
+    expect(await page.locator('table', { hasText: 'detector' }).textContent()).toContain('watched_credential');
+    await page.screenshot({ path: `${SCREENSHOTS}health.png` });
+
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${base}/`);
     await page.locator('table.feed tbody tr').first().waitFor();

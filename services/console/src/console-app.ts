@@ -3,7 +3,9 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { errorMessage } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
+import type { Registry } from '@tokenwatch/shared/metrics';
 import { alertIdSchema, feedFilterSchema, readAlertDetail, readFeed } from './api/alerts.js';
+import { readHealth } from './api/health.js';
 import { LiveFeed } from './api/live-feed.js';
 import { RedeemedTokens, verifyLoginToken } from './auth/login-token.js';
 import { csrfMatches, Sessions, type Session } from './auth/sessions.js';
@@ -13,6 +15,8 @@ import { StaticFiles } from './http/static-files.js';
 export interface ConsoleOptions {
   readonly client: ClickHouseClient;
   readonly logger: Logger;
+  /** This process's metrics: the health page reads them. */
+  readonly registry: Registry;
   /** Signs login links (auth/console-key.ts). */
   readonly key: Buffer;
   readonly sessions?: Sessions;
@@ -99,6 +103,7 @@ export function createConsoleApp(options: ConsoleOptions): ConsoleApp {
       if (!filter.success) return sendError(response, 400, `bad filter: ${filter.error.issues.map((issue) => `${issue.path.join('.') || 'query'}: ${issue.message}`).join('; ')}`);
       return sendJson(response, 200, await readFeed(client, filter.data));
     }
+    if (path === '/api/health' && method === 'GET') return sendJson(response, 200, await readHealth(options.registry, now()));
     if (path === '/api/alerts/stream' && method === 'GET') {
       if (!live.open(response)) sendError(response, 503, 'too many open live feeds: close some console tabs');
       return;

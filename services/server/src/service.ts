@@ -73,7 +73,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     let consoleApp: ConsoleApp | undefined;
     if (settings.TOKENWATCH_HTTP_PORT !== 'off') {
       if (settings.TOKENWATCH_CONSOLE) {
-        const app = createConsoleApp({ client: storage.client, logger, key: loadConsoleKey(settings) });
+        const app = createConsoleApp({ client: storage.client, logger, registry, key: loadConsoleKey(settings) });
         cleanups.push(async () => app.close());
         consoleApp = app;
       }

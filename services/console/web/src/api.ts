@@ -118,6 +118,18 @@ export function readAlert(id: string): Promise<AlertDetail> {
   return call('GET', `/api/alerts/${encodeURIComponent(id)}`);
 }
 
+export interface Health {
+  at: number;
+  ingest: { stored: number; deadLettered: number; consumed: number };
+  consumerLag: Record<string, number>;
+  watermarkAgeSeconds: Record<string, number>;
+  notifierPending: Record<string, number>;
+}
+
+export function readHealth(): Promise<Health> {
+  return call('GET', '/api/health');
+}
+
 /** Calls `onChange` whenever alerts change (server-sent events); returns the unsubscribe. */
 export function watchAlerts(onChange: () => void): () => void {
   const source = new EventSource('/api/alerts/stream');

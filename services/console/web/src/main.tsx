@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { currentSession, signIn, signOut, type Session } from './api.js';
 import { AlertPage } from './pages/alert-page.js';
 import { FeedPage } from './pages/feed-page.js';
+import { HealthPage } from './pages/health-page.js';
 import { SignInPage } from './pages/sign-in-page.js';
 import { Link, usePath } from './router.js';
 import './style.css';
@@ -39,13 +40,14 @@ function App() {
         <Link href="/" class="brand">tokenwatch</Link>
         <nav>
           <Link href="/">Alerts</Link>
+          <Link href="/health">Health</Link>
         </nav>
         <span class="user">
           {session.user}{' '}
           <button type="button" class="link" onClick={() => void signOut().then(() => setSession(undefined))}>sign out</button>
         </span>
       </header>
-      <main class="page">{alertId ? <AlertPage id={alertId} /> : <FeedPage />}</main>
+      <main class="page">{alertId ? <AlertPage id={alertId} /> : path === '/health' ? <HealthPage /> : <FeedPage />}</main>
     </>
   );
 }
