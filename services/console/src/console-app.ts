@@ -1,15 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
-import { errorMessage } from '@tokenwatch/shared/errors';
+import { errorMessage, QueryError } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
 import type { Registry } from '@tokenwatch/shared/metrics';
 import { alertIdSchema, feedFilterSchema, readAlertDetail, readFeed } from './api/alerts.js';
 import { readHealth } from './api/health.js';
+import { investigateRequestSchema, runForCsv, runForTable, type ReadOnlyQuery } from './api/investigate.js';
 import { LiveFeed } from './api/live-feed.js';
 import { RedeemedTokens, verifyLoginToken } from './auth/login-token.js';
 import { csrfMatches, Sessions, type Session } from './auth/sessions.js';
-import { BadRequest, cookieValue, readJsonBody, sendError, sendJson } from './http/respond.js';
+import { BadRequest, cookieValue, readJsonBody, SECURITY_HEADERS, sendError, sendJson } from './http/respond.js';
 import { StaticFiles } from './http/static-files.js';
 
 export interface ConsoleOptions {
@@ -17,6 +18,8 @@ export interface ConsoleOptions {
   readonly logger: Logger;
   /** This process's metrics: the health page reads them. */
   readonly registry: Registry;
+  /** `tokenwatch sql`'s guarded, bounded read-only path: the investigate page's only way to run SQL. */
+  readonly readOnlyQuery: ReadOnlyQuery;
   /** Signs login links (auth/console-key.ts). */
   readonly key: Buffer;
   readonly sessions?: Sessions;
@@ -102,6 +105,23 @@ export function createConsoleApp(options: ConsoleOptions): ConsoleApp {
       const filter = feedFilterSchema.safeParse(Object.fromEntries(url.searchParams));
       if (!filter.success) return sendError(response, 400, `bad filter: ${filter.error.issues.map((issue) => `${issue.path.join('.') || 'query'}: ${issue.message}`).join('; ')}`);
       return sendJson(response, 200, await readFeed(client, filter.data));
+    }
+    if ((path === '/api/sql' || path === '/api/sql.csv') && method === 'POST') {
+      const body = investigateRequestSchema.safeParse(await readJsonBody(request));
+      if (!body.success) return sendError(response, 400, `bad query request: ${body.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ')}`);
+      logger.info({ user: session.user, chars: body.data.query.length }, 'console: investigate query');
+      try {
+        if (path === '/api/sql') return sendJson(response, 200, await runForTable(options.readOnlyQuery, body.data));
+        const csv = await runForCsv(options.readOnlyQuery, body.data);
+        response.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="tokenwatch-query.csv"', 'cache-control': 'no-store' });
+        csv.on('error', () => response.destroy());
+        csv.pipe(response);
+        return;
+      } catch (error) {
+        // The guard's refusals and ClickHouse's errors are the investigator's to read and fix.
+        if (error instanceof QueryError) return sendError(response, 422, error.message);
+        throw error;
+      }
     }
     if (path === '/api/health' && method === 'GET') return sendJson(response, 200, await readHealth(options.registry, now()));
     if (path === '/api/alerts/stream' && method === 'GET') {

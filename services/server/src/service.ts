@@ -13,6 +13,7 @@ import { createRegistry, type Registry } from '@tokenwatch/shared/metrics';
 import { openInventory } from '@tokenwatch/shared/inventory/watch';
 import { openClickHouse, type ClickHouseClient } from '@tokenwatch/shared/storage/clickhouse';
 import { queryRows } from '@tokenwatch/shared/storage/sql';
+import { readOnlySql } from './read-only.js';
 import { openStorage, type Storage } from './storage.js';
 
 /** ClickHouse answers a query: the health check and the login check of each configured user. */
@@ -73,7 +74,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     let consoleApp: ConsoleApp | undefined;
     if (settings.TOKENWATCH_HTTP_PORT !== 'off') {
       if (settings.TOKENWATCH_CONSOLE) {
-        const app = createConsoleApp({ client: storage.client, logger, registry, key: loadConsoleKey(settings) });
+        const app = createConsoleApp({ client: storage.client, logger, registry, key: loadConsoleKey(settings), readOnlyQuery: (request) => readOnlySql(settings, request) });
         cleanups.push(async () => app.close());
         consoleApp = app;
       }

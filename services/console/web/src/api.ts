@@ -118,6 +118,37 @@ export function readAlert(id: string): Promise<AlertDetail> {
   return call('GET', `/api/alerts/${encodeURIComponent(id)}`);
 }
 
+export interface QueryTable {
+  columns: string[];
+  types: string[];
+  rows: unknown[][];
+  truncated: boolean;
+}
+
+export function runQuery(query: string, params: Record<string, string>): Promise<QueryTable> {
+  return call('POST', '/api/sql', { query, params });
+}
+
+/** The whole result as CSV (a POST: it carries the CSRF token), saved through a download link. */
+export async function downloadCsv(query: string, params: Record<string, string>): Promise<void> {
+  const response = await fetch('/api/sql.csv', {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+    body: JSON.stringify({ query, params }),
+  });
+  if (!response.ok) {
+    const payload = (await response.json().catch(() => ({}))) as { error?: string };
+    throw new ApiError(response.status, payload.error ?? `${response.status} ${response.statusText}`);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = 'tokenwatch-query.csv';
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 export interface Health {
   at: number;
   ingest: { stored: number; deadLettered: number; consumed: number };

@@ -1,9 +1,10 @@
-import { render } from 'preact';
+import { render, type JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { currentSession, signIn, signOut, type Session } from './api.js';
 import { AlertPage } from './pages/alert-page.js';
 import { FeedPage } from './pages/feed-page.js';
 import { HealthPage } from './pages/health-page.js';
+import { InvestigatePage } from './pages/investigate-page.js';
 import { SignInPage } from './pages/sign-in-page.js';
 import { Link, usePath } from './router.js';
 import './style.css';
@@ -15,6 +16,12 @@ function takeLoginToken(): string | undefined {
   history.replaceState(null, '', location.pathname + location.search);
   return match[1];
 }
+
+/** The pages without parameters, by path; anything else is the feed. */
+const PAGES: Record<string, () => JSX.Element> = {
+  '/health': HealthPage,
+  '/investigate': InvestigatePage,
+};
 
 function App() {
   const [session, setSession] = useState<Session | undefined>();
@@ -34,12 +41,14 @@ function App() {
   if (!session) return <SignInPage error={error} />;
 
   const alertId = /^\/alerts\/([0-9a-f]{32})$/.exec(path)?.[1];
+  const Page = PAGES[path] ?? FeedPage;
   return (
     <>
       <header class="bar">
         <Link href="/" class="brand">tokenwatch</Link>
         <nav>
           <Link href="/">Alerts</Link>
+          <Link href="/investigate">Investigate</Link>
           <Link href="/health">Health</Link>
         </nav>
         <span class="user">
@@ -47,7 +56,7 @@ function App() {
           <button type="button" class="link" onClick={() => void signOut().then(() => setSession(undefined))}>sign out</button>
         </span>
       </header>
-      <main class="page">{alertId ? <AlertPage id={alertId} /> : path === '/health' ? <HealthPage /> : <FeedPage />}</main>
+      <main class="page">{alertId ? <AlertPage id={alertId} /> : <Page />}</main>
     </>
   );
 }
