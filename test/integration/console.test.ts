@@ -97,6 +97,18 @@ describe('the console of tokenwatch start', () => {
     await page.locator('.chart canvas').first().waitFor();
     await page.screenshot({ path: `${SCREENSHOTS}alert.png`, fullPage: true });
 
+    // The client's whole story, one click from the alert.
+    await page.locator('.facts a', { hasText: 'tenant-1 / client-1' }).click();
+    await page.locator('table.client-networks').waitFor();
+    expect(page.url()).toBe(`${base}/client?tenant=tenant-1&client=client-1`);
+    expect(await page.locator('table.client-networks').textContent()).toContain('AS3320');
+    expect(await page.locator('table.client-credentials').textContent()).toContain('private_key_jwt');
+    expect(await page.locator('table.client-software').textContent()).toContain('okhttp/4.12.0');
+    expect(await page.locator('.client-alerts').textContent()).toContain('watched_credential');
+    await page.locator('.chart canvas').first().waitFor();
+    await page.screenshot({ path: `${SCREENSHOTS}client.png`, fullPage: true });
+    await page.goBack();
+
     // Keyboard: back to the feed, j/k and Enter open the selected alert.
     await page.goBack();
     await page.locator('table.feed tbody tr').first().waitFor();
@@ -192,6 +204,8 @@ describe('the console of tokenwatch start', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-disposition')).toContain('attachment');
     expect(await csv.text()).toBe('"client_id"\n"client-1"\n');
+    const unknownClient = await fetch(`${base}/api/client?tenant=tenant-1&client=nobody`, { headers: { cookie: session } });
+    expect(unknownClient.status).toBe(404);
     const refused = await fetch(`${base}/api/sql`, {
       method: 'POST',
       headers: { cookie: session, 'content-type': 'application/json', 'x-csrf-token': csrf },

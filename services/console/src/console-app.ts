@@ -5,6 +5,7 @@ import { errorMessage, QueryError } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
 import type { Registry } from '@tokenwatch/shared/metrics';
 import { alertIdSchema, feedFilterSchema, readAlertDetail, readFeed } from './api/alerts.js';
+import { clientKeySchema, readClientStory, type OwnerLookup } from './api/clients.js';
 import { readHealth } from './api/health.js';
 import { investigateRequestSchema, runForCsv, runForTable, type ReadOnlyQuery } from './api/investigate.js';
 import { LiveFeed } from './api/live-feed.js';
@@ -20,6 +21,8 @@ export interface ConsoleOptions {
   readonly registry: Registry;
   /** `tokenwatch sql`'s guarded, bounded read-only path: the investigate page's only way to run SQL. */
   readonly readOnlyQuery: ReadOnlyQuery;
+  /** The client inventory's entry of a client, for the client page. */
+  readonly ownerOf: OwnerLookup;
   /** Signs login links (auth/console-key.ts). */
   readonly key: Buffer;
   readonly sessions?: Sessions;
@@ -122,6 +125,12 @@ export function createConsoleApp(options: ConsoleOptions): ConsoleApp {
         if (error instanceof QueryError) return sendError(response, 422, error.message);
         throw error;
       }
+    }
+    if (path === '/api/client' && method === 'GET') {
+      const key = clientKeySchema.safeParse(Object.fromEntries(url.searchParams));
+      if (!key.success) return sendError(response, 400, 'expected ?tenant=<tenant>&client=<client id>');
+      const story = await readClientStory(client, key.data.tenant, key.data.client, options.ownerOf, now());
+      return story ? sendJson(response, 200, story) : sendError(response, 404, `the logs never showed client ${key.data.client} in ${key.data.tenant}`);
     }
     if (path === '/api/health' && method === 'GET') return sendJson(response, 200, await readHealth(options.registry, now()));
     if (path === '/api/alerts/stream' && method === 'GET') {

@@ -10,7 +10,7 @@ import { DependencyError, errorMessage } from '@tokenwatch/shared/errors';
 import { startOpsServer, type OpsServer } from '@tokenwatch/shared/http/ops-server';
 import type { Logger } from '@tokenwatch/shared/log';
 import { createRegistry, type Registry } from '@tokenwatch/shared/metrics';
-import { openInventory } from '@tokenwatch/shared/inventory/watch';
+import { openInventory, type InventorySource } from '@tokenwatch/shared/inventory/watch';
 import { openClickHouse, type ClickHouseClient } from '@tokenwatch/shared/storage/clickhouse';
 import { queryRows } from '@tokenwatch/shared/storage/sql';
 import { readOnlySql } from './read-only.js';
@@ -72,9 +72,18 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     let ops: OpsServer | undefined;
     // The console shares the ops server's port: one address to open, one to protect.
     let consoleApp: ConsoleApp | undefined;
+    // Opened below, after the ops server; the console's client page asks it for owners.
+    let inventorySource: InventorySource | undefined;
     if (settings.TOKENWATCH_HTTP_PORT !== 'off') {
       if (settings.TOKENWATCH_CONSOLE) {
-        const app = createConsoleApp({ client: storage.client, logger, registry, key: loadConsoleKey(settings), readOnlyQuery: (request) => readOnlySql(settings, request) });
+        const app = createConsoleApp({
+          client: storage.client,
+          logger,
+          registry,
+          key: loadConsoleKey(settings),
+          readOnlyQuery: (request) => readOnlySql(settings, request),
+          ownerOf: (tenant, clientId) => inventorySource?.current().get(tenant, clientId),
+        });
         cleanups.push(async () => app.close());
         consoleApp = app;
       }
@@ -103,6 +112,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
     // Before the components: a bad inventory stops start-up with one line, like bad settings.
     const inventory = await openInventory(settings, logger, registry);
+    inventorySource = inventory;
     cleanups.push(async () => inventory.close());
     const clients = await componentClients(settings, storage);
     cleanups.push(clients.close);

@@ -11,6 +11,8 @@ const ALERT_EVENTS = sql(import.meta.url, './alert-events.sql');
 const ALERTS_CHANGED = sql(import.meta.url, './alerts-changed.sql');
 const CLIENT_ACTIVITY = sql(import.meta.url, './client-activity.sql');
 
+export const HOUR_MS = 3_600_000;
+
 /** The picture around an alert: a week before its first request to a day after its last. */
 const ACTIVITY_BEFORE_MS = 7 * 24 * 3_600_000;
 const ACTIVITY_AFTER_MS = 24 * 3_600_000;
@@ -89,20 +91,23 @@ export async function readAlertDetail(client: ClickHouseClient, id: string): Pro
   const params = { tenant: alert.tenant, client: alert.client_id, ids: alert.event_ids };
   const [events, activity] = await Promise.all([
     alert.event_ids.length === 0 ? [] : queryRows(client, ALERT_EVENTS, params, eventRow),
-    readClientActivity(client, alert),
+    readAlertActivity(client, alert),
   ]);
   return { alert, activity, events, query: { sql: ALERT_EVENTS, params } };
 }
 
-async function readClientActivity(client: ClickHouseClient, alert: StoredAlert): Promise<ClientActivity> {
-  const hour = 3_600_000;
-  const to = Math.ceil((alert.last_seen + ACTIVITY_AFTER_MS) / hour) * hour;
+async function readAlertActivity(client: ClickHouseClient, alert: StoredAlert): Promise<ClientActivity> {
+  const to = Math.ceil((alert.last_seen + ACTIVITY_AFTER_MS) / HOUR_MS) * HOUR_MS;
   // A long-lived alert (a credential watched for months) shows its last 31 days: 744 points at most.
-  const from = Math.max(Math.floor((alert.first_seen - ACTIVITY_BEFORE_MS) / hour) * hour, to - 31 * 24 * hour);
-  const rows = await queryRows(client, CLIENT_ACTIVITY, { tenant: alert.tenant, client: alert.client_id, from: toClickHouseTime(from).slice(0, 19), to: toClickHouseTime(to).slice(0, 19) }, activityRow);
-  // Every hour of the span, zero where the client was silent: a gap must show as a gap.
+  const from = Math.max(Math.floor((alert.first_seen - ACTIVITY_BEFORE_MS) / HOUR_MS) * HOUR_MS, to - 31 * 24 * HOUR_MS);
+  return readClientActivity(client, alert.tenant, alert.client_id, from, to);
+}
+
+/** A client's requests per hour in [from, to) (whole hours), zero where it was silent: a gap must show as a gap. */
+export async function readClientActivity(client: ClickHouseClient, tenant: string, clientId: string, from: number, to: number): Promise<ClientActivity> {
+  const rows = await queryRows(client, CLIENT_ACTIVITY, { tenant, client: clientId, from: toClickHouseTime(from).slice(0, 19), to: toClickHouseTime(to).slice(0, 19) }, activityRow);
   const hours: number[] = [];
-  for (let at = from; at < to; at += hour) hours.push(at);
+  for (let at = from; at < to; at += HOUR_MS) hours.push(at);
   const index = new Map(hours.map((at, position) => [at, position]));
   const successes = hours.map(() => 0);
   const failures = hours.map(() => 0);

@@ -4,11 +4,10 @@ import 'uplot/dist/uPlot.min.css';
 import type { ClientActivity } from './api.js';
 
 /**
- * The alert's client, requests per hour (successes and failures) from a week before the alert
- * to a day after, with the alert's span shaded: a burst, a wake after silence or a failure
- * storm is visible at a glance. uPlot draws on a canvas; its colours follow the page's theme.
+ * A client's requests per hour, successes and failures, with an alert's span shaded when
+ * given: a burst, a wake after silence or a failure storm is visible at a glance. uPlot draws on a canvas; its colours follow the page's theme.
  */
-export function ActivityChart(props: { activity: ClientActivity; from: number; to: number }) {
+export function ActivityChart(props: { activity: ClientActivity; from?: number; to?: number }) {
   const holder = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -20,8 +19,9 @@ export function ActivityChart(props: { activity: ClientActivity; from: number; t
     const shade: uPlot.Plugin = {
       hooks: {
         drawClear: (plot) => {
+          if (props.from === undefined) return;
           const left = plot.valToPos(props.from / 1000, 'x', true);
-          const right = plot.valToPos(Math.max(props.to, props.from + 3_600_000) / 1000, 'x', true);
+          const right = plot.valToPos(Math.max(props.to ?? props.from, props.from + 3_600_000) / 1000, 'x', true);
           plot.ctx.save();
           plot.ctx.fillStyle = colour('--band');
           plot.ctx.fillRect(left, plot.bbox.top, Math.max(2, right - left), plot.bbox.height);

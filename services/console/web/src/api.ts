@@ -149,6 +149,32 @@ export async function downloadCsv(query: string, params: Record<string, string>)
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+interface Span {
+  first_ms: number;
+  last_ms: number;
+}
+
+export interface ClientStory extends Span {
+  tenant: string;
+  client_id: string;
+  client_name: string;
+  owner: { owner: string; team: string; slack_channel: string; criticality: string } | null;
+  activity: ClientActivity;
+  credentials: Array<Span & { auth_method: string; credential_id: string; requests: number; failures: number; asns: number[] }>;
+  networks: Array<Span & { asn: number; as_org: string; country: string; hosting_provider: string; requests: number; failures: number; networks: number }>;
+  scopes: Array<Span & { value: string; requests: number }>;
+  user_agents: Array<Span & { value: string; requests: number }>;
+  alerts: Array<Span & { alert_id: string; finding: string; severity: string; status: string; summary: string }>;
+}
+
+export function readClient(tenant: string, client: string): Promise<ClientStory> {
+  return call('GET', `/api/client?${new URLSearchParams({ tenant, client })}`);
+}
+
+export function clientHref(tenant: string, client: string): string {
+  return `/client?${new URLSearchParams({ tenant, client })}`;
+}
+
 export interface Health {
   at: number;
   ingest: { stored: number; deadLettered: number; consumed: number };

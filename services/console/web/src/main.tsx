@@ -2,6 +2,7 @@ import { render, type JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { currentSession, signIn, signOut, type Session } from './api.js';
 import { AlertPage } from './pages/alert-page.js';
+import { ClientPage } from './pages/client-page.js';
 import { FeedPage } from './pages/feed-page.js';
 import { HealthPage } from './pages/health-page.js';
 import { InvestigatePage } from './pages/investigate-page.js';
@@ -19,6 +20,7 @@ function takeLoginToken(): string | undefined {
 
 /** The pages without parameters, by path; anything else is the feed. */
 const PAGES: Record<string, () => JSX.Element> = {
+  '/client': ClientPage,
   '/health': HealthPage,
   '/investigate': InvestigatePage,
 };
@@ -41,7 +43,7 @@ function App() {
   if (!session) return <SignInPage error={error} />;
 
   const alertId = /^\/alerts\/([0-9a-f]{32})$/.exec(path)?.[1];
-  const Page = PAGES[path] ?? FeedPage;
+  const Page = PAGES[path.split('?')[0] ?? ''] ?? FeedPage;
   return (
     <>
       <header class="bar">

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ActivityChart } from '../activity-chart.js';
-import { readAlert, watchAlerts, type AlertDetail } from '../api.js';
+import { clientHref, readAlert, watchAlerts, type AlertDetail } from '../api.js';
 import { utc } from '../format.js';
 import { Link } from '../router.js';
 
@@ -37,8 +37,10 @@ export function AlertPage(props: { id: string }) {
       <dl class="facts">
         <dt>client</dt>
         <dd>
-          {alert.tenant} / {alert.client_id}
-          {alert.client_name ? ` (${alert.client_name})` : ''}
+          <Link href={clientHref(alert.tenant, alert.client_id)}>
+            {alert.tenant} / {alert.client_id}
+            {alert.client_name ? ` (${alert.client_name})` : ''}
+          </Link>
         </dd>
         <dt>owner</dt>
         <dd>{alert.owner ? `${alert.owner}${alert.team ? `, ${alert.team}` : ''}` : 'no inventory entry'}</dd>
