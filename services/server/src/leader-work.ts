@@ -9,7 +9,7 @@ import { createKafka, ensureTopics } from '@tokenwatch/shared/kafka/client';
 import type { Logger } from '@tokenwatch/shared/log';
 import { createLeaderMetrics, type Registry } from '@tokenwatch/shared/metrics';
 import type { ConfigFile } from './config-file.js';
-import { startLeaderElection } from './leader-election.js';
+import { startLeaderElection, type LeaderElection } from './leader-election.js';
 
 /**
  * The detectors and the notifier of `tokenwatch start`: the work only one replica may do at a
@@ -21,6 +21,12 @@ export interface LeaderWork {
   readonly detector: DetectorService;
   /** The running notifier's round; rejects with a DependencyError in a replica that is not the leader. */
   readonly notifier: NotifierService;
+  /**
+   * With leader election, joins the election (call it after ingest started: ingest's start-up
+   * loads the IP databases, which holds the event loop and would cost the first lease). Without,
+   * nothing: the work already runs.
+   */
+  elect(): Promise<void>;
   /** Whether this replica runs the detectors and the notifier now. */
   leading(): boolean;
   /** Rejects when the notifier stops on its own (a revoked Slack token) or the election fails. */
@@ -58,6 +64,7 @@ export async function startLeaderWork(options: LeaderWorkOptions): Promise<Leade
     return {
       detector,
       notifier,
+      elect: async () => undefined,
       leading: () => true,
       done: notifier.done,
       stop: async () => {
@@ -73,7 +80,8 @@ export async function startLeaderWork(options: LeaderWorkOptions): Promise<Leade
   await startDetectorNow().stop();
 
   const topic = settings.TOKENWATCH_LEADER_TOPIC ?? `${settings.TOKENWATCH_TOPIC}.leader`;
-  const groupId = `${settings.TOKENWATCH_CONSUMER_GROUP}.leader`;
+  // The group is named after its topic: replicas that share the topic elect one leader.
+  const groupId = topic;
   await ensureTopics(settings, logger, [{ topic, numPartitions: 1 }]);
 
   let term: { detector: DetectorService; notifier: NotifierService } | undefined;
@@ -83,33 +91,40 @@ export async function startLeaderWork(options: LeaderWorkOptions): Promise<Leade
   });
   done.catch(() => undefined);
 
-  const election = await startLeaderElection({
-    kafka: createKafka(settings, logger),
-    groupId,
-    topic,
-    sessionTimeoutMs: settings.TOKENWATCH_LEADER_SESSION_TIMEOUT_MS,
-    logger: logger.child({ component: 'leader' }),
-    onElected: async () => {
-      const notifier = await startNotifierNow(true);
-      const detector = startDetectorNow();
-      term = { detector, notifier };
-      metrics.leader.set(1);
-      metrics.elections.inc();
-      notifier.done.catch((error: unknown) => settle.reject(error instanceof Error ? error : new Error(String(error))));
-    },
-    onDeposed: async () => {
-      metrics.leader.set(0);
-      const ending = term;
-      term = undefined;
-      if (!ending) return;
-      // The notifier first: its abort cuts a Slack call short; the detector finishes its tick.
-      await Promise.all([ending.notifier.stop(), ending.detector.stop()]);
-    },
-  });
-  election.done.then(settle.resolve, (error: unknown) => {
-    logger.error({ err: errorMessage(error) }, 'leader election stopped');
-    settle.reject(error instanceof Error ? error : new Error(String(error)));
-  });
+  let election: LeaderElection | undefined;
+  const elect = async () => {
+    election ??= await joinElection();
+  };
+  const joinElection = async (): Promise<LeaderElection> => {
+    const joined = await startLeaderElection({
+      kafka: createKafka(settings, logger),
+      groupId,
+      topic,
+      sessionTimeoutMs: settings.TOKENWATCH_LEADER_SESSION_TIMEOUT_MS,
+      logger: logger.child({ component: 'leader' }),
+      onElected: async () => {
+        const notifier = await startNotifierNow(true);
+        const detector = startDetectorNow();
+        term = { detector, notifier };
+        metrics.leader.set(1);
+        metrics.elections.inc();
+        notifier.done.catch((error: unknown) => settle.reject(error instanceof Error ? error : new Error(String(error))));
+      },
+      onDeposed: async () => {
+        metrics.leader.set(0);
+        const ending = term;
+        term = undefined;
+        if (!ending) return;
+        // The notifier's stop aborts a Slack call in progress; the detector finishes its tick.
+        await Promise.all([ending.notifier.stop(), ending.detector.stop()]);
+      },
+    });
+    joined.done.then(settle.resolve, (error: unknown) => {
+      logger.error({ err: errorMessage(error) }, 'leader election stopped');
+      settle.reject(error instanceof Error ? error : new Error(String(error)));
+    });
+    return joined;
+  };
 
   const notLeader = () => new DependencyError('this replica is not the leader (TOKENWATCH_LEADER_ELECTION=on): the detectors and the notifier run in the leader');
   return {
@@ -123,10 +138,11 @@ export async function startLeaderWork(options: LeaderWorkOptions): Promise<Leade
       runOnce: () => (term ? term.notifier.runOnce() : Promise.reject(notLeader())),
       stop: async () => term?.notifier.stop(),
     },
-    leading: () => election.leading,
+    elect,
+    leading: () => election?.leading ?? false,
     done,
     stop: async () => {
-      await election.stop();
+      await election?.stop();
       settle.resolve();
     },
   };

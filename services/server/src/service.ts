@@ -107,6 +107,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     const { detector, notifier } = work;
     ingest = await startIngest({ settings, logger, clickhouse: clients.ingest, registry });
     const started = ingest;
+    cleanups.push(() => started.stop());
+    await work.elect();
 
     let stopped: Promise<void> | undefined;
     let failed: string | undefined;

@@ -72,7 +72,7 @@ export const settingsSchema = z.object({
   // Several `tokenwatch start` replicas: `on` runs the detectors and the notifier only in the
   // replica that holds the one partition of the coordination topic (a Kafka consumer group).
   TOKENWATCH_LEADER_ELECTION: z.enum(['on', 'off']).default('off'),
-  // Unset: `<TOKENWATCH_TOPIC>.leader`; its consumer group is `<TOKENWATCH_CONSUMER_GROUP>.leader`.
+  // Unset: `<TOKENWATCH_TOPIC>.leader`. The election's consumer group has the topic's name.
   TOKENWATCH_LEADER_TOPIC: optionalString,
   // The hand-over time after a leader dies; the broker refuses less than its
   // group.min.session.timeout.ms (6 s by default).
