@@ -168,7 +168,7 @@ const claimSchema = z.object({ leading: z.boolean() });
  * Partition 0 to the member that leads now (the first by member id if, against expectations,
  * several claim it), else to the first member by member id; every member gets an entry.
  */
-function stickyLeaderAssigner(topic: string, leadingNow: () => boolean): PartitionAssigner {
+export function stickyLeaderAssigner(topic: string, leadingNow: () => boolean): PartitionAssigner {
   return () => ({
     name: 'TokenwatchStickyLeader',
     version: 1,
@@ -202,12 +202,12 @@ function stickyLeaderAssigner(topic: string, leadingNow: () => boolean): Partiti
 }
 
 function claimOf(metadata: Buffer): boolean {
-  const decoded = AssignerProtocol.MemberMetadata.decode(metadata);
-  if (!decoded) return false;
   try {
+    const decoded = AssignerProtocol.MemberMetadata.decode(metadata);
+    if (!decoded) return false;
     const parsed = claimSchema.safeParse(JSON.parse(decoded.userData.toString('utf8')));
     return parsed.success && parsed.data.leading;
   } catch {
-    return false; // another program's member in our group: never the leader by claim
+    return false; // metadata that is not ours: never the leader by claim
   }
 }
