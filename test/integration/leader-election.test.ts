@@ -31,18 +31,23 @@ function opsPort(replica: Replica): number | undefined {
   return undefined;
 }
 
-/** tokenwatch_leader of a replica: 1, 0, or undefined while it does not answer. */
-async function leaderGauge(replica: Replica): Promise<number | undefined> {
+/** The first sample of a metric line matching `pattern` (one capture: the value), or undefined while the replica does not answer. */
+async function metric(replica: Replica, pattern: RegExp): Promise<number | undefined> {
   const port = opsPort(replica);
   if (port === undefined || replica.child.exitCode !== null || replica.child.signalCode !== null) return undefined;
   try {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const match = /^tokenwatch_leader (\d+)$/m.exec(text);
+    const match = pattern.exec(text);
     return match ? Number(match[1]) : undefined;
   } catch {
     return undefined;
   }
 }
+
+/** tokenwatch_leader of a replica: 1, 0, or undefined while it does not answer. */
+const leaderGauge = (replica: Replica) => metric(replica, /^tokenwatch_leader (\d+)$/m);
+/** Finished runs of the jti_replay detector in a replica (one per tick). */
+const ticks = (replica: Replica) => metric(replica, /^tokenwatch_detector_run_seconds_count\{detector="jti_replay"\} (\d+)$/m);
 
 function posts(replica: Replica): number {
   return replica.slack.requests.filter((request) => request.method === 'chat.postMessage').length;
@@ -125,6 +130,7 @@ describe('leader election between two `tokenwatch start` replicas', () => {
     expect(follower.slack.requests.map((request) => request.method)).toEqual(['auth.test']);
 
     // SIGKILL: no goodbye, the broker notices after the session timeout.
+    const ticksBefore = (await ticks(follower)) ?? 0;
     const killedAt = Date.now();
     leader.child.kill('SIGKILL');
     await waitFor(() => leaderGauge(follower), (value) => value === 1, {
@@ -133,6 +139,8 @@ describe('leader election between two `tokenwatch start` replicas', () => {
       what: `the follower (${follower.name}) to lead (observed: its tokenwatch_leader)`,
     });
     const electedAfterMs = Date.now() - killedAt;
+    await waitFor(() => ticks(follower), (count) => (count ?? 0) > ticksBefore, { timeoutMs: 30_000, intervalMs: 100, what: 'the new leader\'s first detector tick (observed: its jti_replay runs)' });
+    const firstTickAfterMs = Date.now() - killedAt;
     // Its first tick and round: with no ledger of the dead leader's posts in its own store it
     // posts the first alert too (a shared server's ledger would say it was posted).
     await waitFor(() => posts(follower), (count) => count > 0, { timeoutMs: 30_000, what: 'the new leader to post (observed: chat.postMessage calls)' });
@@ -142,9 +150,12 @@ describe('leader election between two `tokenwatch start` replicas', () => {
       timeoutMs: 60_000,
       what: 'the new leader to post the replay of jti-leader-2 (observed: its Slack messages)',
     });
-    console.info(`leader hand-over: elected ${electedAfterMs} ms and first post ${firstPostAfterMs} ms after the SIGKILL (session timeout ${SESSION_TIMEOUT_MS} ms)`);
+    console.info(
+      `leader hand-over after the SIGKILL: elected ${electedAfterMs} ms, first detector tick ${firstTickAfterMs} ms, first post ${firstPostAfterMs} ms (session timeout ${SESSION_TIMEOUT_MS} ms)`,
+    );
     // Bounded: the broker's session timeout, a rebalance and a detector tick (every 5 s).
     expect(electedAfterMs).toBeLessThan(SESSION_TIMEOUT_MS + 10_000);
+    expect(firstTickAfterMs).toBeLessThan(SESSION_TIMEOUT_MS + 15_000);
     expect(firstPostAfterMs).toBeLessThan(SESSION_TIMEOUT_MS + 20_000);
 
     for (const values of seen) expect(values.filter((value) => value === 1).length, JSON.stringify(values)).toBeLessThanOrEqual(1);
