@@ -145,7 +145,7 @@ export async function startLeaderElection(options: LeaderElectionOptions): Promi
 
   return {
     get leading() {
-      return running && entitled;
+      return running && entitled && Date.now() - renewedAt <= leaseMs;
     },
     done,
     stop: async () => {
