@@ -93,7 +93,23 @@ export function createIngestMetrics(registry: Registry) {
 
 export type DetectorMetrics = ReturnType<typeof createDetectorMetrics>;
 
-export function createDetectorMetrics(registry: Registry) {
+/**
+ * One set of instruments per registry: a component started again in the same process (a
+ * replica elected leader a second time, TOKENWATCH_LEADER_ELECTION) goes on counting on the
+ * instruments it registered the first time; prom-client refuses a second registration.
+ */
+function oncePerRegistry<T>(create: (registry: Registry) => T): (registry: Registry) => T {
+  const made = new WeakMap<Registry, T>();
+  return (registry) => {
+    const existing = made.get(registry);
+    if (existing !== undefined) return existing;
+    const instruments = create(registry);
+    made.set(registry, instruments);
+    return instruments;
+  };
+}
+
+export const createDetectorMetrics = oncePerRegistry((registry: Registry) => {
   return {
     runSeconds: new Histogram({
       name: 'tokenwatch_detector_run_seconds',
@@ -127,7 +143,7 @@ export function createDetectorMetrics(registry: Registry) {
       registers: [registry],
     }),
   };
-}
+});
 
 export type TapMetrics = ReturnType<typeof createTapMetrics>;
 
@@ -183,7 +199,7 @@ export function createFollowMetrics(registry: Registry) {
 export type NotifierMetrics = ReturnType<typeof createNotifierMetrics>;
 
 /** The notifier's instruments; `channel_kind` is slack, terminal, jsonl or webhook. */
-export function createNotifierMetrics(registry: Registry) {
+export const createNotifierMetrics = oncePerRegistry((registry: Registry) => {
   return {
     deliveries: new Counter({
       name: 'tokenwatch_notifier_deliveries_total',
@@ -223,7 +239,7 @@ export function createNotifierMetrics(registry: Registry) {
       registers: [registry],
     }),
   };
-}
+});
 
 export type InventoryMetrics = ReturnType<typeof createInventoryMetrics>;
 
@@ -239,3 +255,17 @@ export function createInventoryMetrics(registry: Registry) {
     }),
   };
 }
+
+/** Leader election of `tokenwatch start` replicas (TOKENWATCH_LEADER_ELECTION). */
+export const createLeaderMetrics = oncePerRegistry((registry: Registry) => ({
+  leader: new Gauge({
+    name: 'tokenwatch_leader',
+    help: '1 while this process runs the detectors and the notifier (always, with TOKENWATCH_LEADER_ELECTION=off; the elected replica with on), else 0.',
+    registers: [registry],
+  }),
+  elections: new Counter({
+    name: 'tokenwatch_leader_elections_total',
+    help: 'Times this process was elected leader and started the detectors and the notifier.',
+    registers: [registry],
+  }),
+}));

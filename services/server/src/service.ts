@@ -1,9 +1,9 @@
 import type { Writable } from 'node:stream';
 import { z } from 'zod';
 import { createConsoleApp, loadConsoleKey, type ConsoleApp } from '@tokenwatch/console';
-import { startDetector, type DetectorService } from '@tokenwatch/detector';
+import type { DetectorService } from '@tokenwatch/detector';
 import { startIngest, type IngestService } from '@tokenwatch/ingest';
-import { startNotifier, type NotifierService } from '@tokenwatch/notifier';
+import type { NotifierService } from '@tokenwatch/notifier';
 import type { ConfigFile } from './config-file.js';
 import type { Settings } from '@tokenwatch/shared/config/settings';
 import { DependencyError, errorMessage } from '@tokenwatch/shared/errors';
@@ -15,6 +15,7 @@ import { openClickHouse, type ClickHouseClient } from '@tokenwatch/shared/storag
 import { queryRows } from '@tokenwatch/shared/storage/sql';
 import { readOnlySql } from './read-only.js';
 import { openStorage, type Storage } from './storage.js';
+import { startLeaderWork } from './leader-work.js';
 
 /** ClickHouse answers a query: the health check and the login check of each configured user. */
 const PING = 'SELECT 1 AS ok';
@@ -34,8 +35,11 @@ export interface Service {
   readonly storage: Storage;
   readonly registry: Registry;
   readonly ingest: IngestService;
+  /** With TOKENWATCH_LEADER_ELECTION=on, tick() and runOnce() reject in a replica that is not the leader. */
   readonly detector: DetectorService;
   readonly notifier: NotifierService;
+  /** Whether this process runs the detectors and the notifier now (always, without leader election). */
+  leading(): boolean;
   /** Undefined with TOKENWATCH_HTTP_PORT=off. */
   readonly ops: OpsServer | undefined;
   /**
@@ -55,7 +59,9 @@ export interface Service {
  *
  * Start order: storage, then the ops server (so /healthz answers and /readyz says what is
  * missing while the rest starts), then the notifier and detector (configuration errors such as
- * a refused Slack token or a bad cron fail fast, before Kafka is touched), then ingest.
+ * a refused Slack token or a bad cron fail fast, before Kafka is touched), then ingest. With
+ * TOKENWATCH_LEADER_ELECTION=on the notifier and detector run only while this replica is the
+ * elected leader (leader-work.ts); every replica ingests.
  */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { settings, config, logger } = options;
@@ -116,12 +122,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     cleanups.push(async () => inventory.close());
     const clients = await componentClients(settings, storage);
     cleanups.push(clients.close);
-    const notifier = await startNotifier({ settings, config, logger, clickhouse: clients.notifier, registry, ...(options.output ? { output: options.output } : {}) });
-    cleanups.push(() => notifier.stop());
-    const detector = startDetector({ config: config.detectors, logger, clickhouse: clients.detector, registry, inventory });
-    cleanups.push(() => detector.stop());
+    const work = await startLeaderWork({ settings, config, logger, registry, inventory, clients, ...(options.output ? { output: options.output } : {}) });
+    cleanups.push(() => work.stop());
+    const { detector, notifier } = work;
     ingest = await startIngest({ settings, logger, clickhouse: clients.ingest, registry });
     const started = ingest;
+    cleanups.push(() => started.stop());
+    await work.elect();
 
     let stopped: Promise<void> | undefined;
     let failed: string | undefined;
@@ -135,8 +142,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         };
         await Promise.all([
           started.stop().catch(quietly('ingest')),
-          detector.stop().catch(quietly('detector')),
-          notifier.stop().catch(quietly('notifier')),
+          work.stop().catch(quietly('detector and notifier')),
         ]);
         await ops?.close();
         consoleApp?.close();
@@ -158,15 +164,19 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       void shutdown().finally(() => settle.reject(error instanceof Error ? error : new Error(String(error))));
     };
     started.done.catch(onFailure('ingest'));
-    notifier.done.catch(onFailure('notifier'));
+    work.done.catch(onFailure('detector and notifier'));
 
-    logger.info({ http: ops ? `${ops.host}:${ops.port}` : 'off', notifier: notifier.sinks }, 'tokenwatch service running');
+    logger.info(
+      { http: ops ? `${ops.host}:${ops.port}` : 'off', notifier: notifier.sinks, leader_election: settings.TOKENWATCH_LEADER_ELECTION },
+      'tokenwatch service running',
+    );
     return {
       storage,
       registry,
       ingest: started,
       detector,
       notifier,
+      leading: () => work.leading(),
       ops,
       done,
       stop: async () => {

@@ -69,6 +69,14 @@ export const settingsSchema = z.object({
   TOKENWATCH_FORMAT: z.enum(['auto', ...FORMAT_NAMES]).default('auto'),
   TOKENWATCH_CONSUMER_GROUP: z.string().min(1).default('tokenwatch-ingest'),
   TOKENWATCH_TOPIC_PARTITIONS: positiveInt(4),
+  // Several `tokenwatch start` replicas: `on` runs the detectors and the notifier only in the
+  // replica that holds the one partition of the coordination topic (a Kafka consumer group).
+  TOKENWATCH_LEADER_ELECTION: z.enum(['on', 'off']).default('off'),
+  // Unset: `<TOKENWATCH_TOPIC>.leader`. The election's consumer group has the topic's name.
+  TOKENWATCH_LEADER_TOPIC: optionalString,
+  // The hand-over time after a leader dies; the broker refuses less than its
+  // group.min.session.timeout.ms (6 s by default).
+  TOKENWATCH_LEADER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
   TOKENWATCH_BATCH_MAX_EVENTS: positiveInt(10_000),
   TOKENWATCH_BATCH_MAX_WAIT_MS: positiveInt(1_000),
   TOKENWATCH_DLQ_MAX_RATIO: z.coerce.number().gt(0).max(1).default(0.5),
