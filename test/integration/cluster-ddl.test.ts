@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { loadSettings } from '@tokenwatch/shared/config/settings';
 import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
@@ -177,5 +179,39 @@ describe('cluster DDL (TOKENWATCH_CLICKHOUSE_CLUSTER), checked by ClickHouse\'s 
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`${cluster.map((migration) => `-- ${migration.name}\n${migration.statements.map((statement) => `${statement};\n`).join('\n')}\n`).join('')}`);
     expect(result.stdout).toContain("ENGINE = Distributed('tokenwatch_cluster', 'tokenwatch', 'token_requests_local', cityHash64(tenant, client_id))");
+  });
+});
+
+describe('infra/cluster: the two-shard, two-replica compose file and its ClickHouse config agree', () => {
+  const read = (path: string) => readFileSync(new URL(`../../infra/cluster/${path}`, import.meta.url), 'utf8');
+  const compose = z
+    .object({ services: z.record(z.string(), z.object({ environment: z.record(z.string(), z.unknown()).optional(), volumes: z.array(z.string()).optional() })) })
+    .parse(parseYaml(read('docker-compose.cluster.yml'), { merge: true }));
+  const clusterXml = read('clickhouse/cluster.xml');
+
+  it('names the cluster of remote_servers in TOKENWATCH_CLICKHOUSE_CLUSTER', () => {
+    const cluster = compose.services.tokenwatch?.environment?.TOKENWATCH_CLICKHOUSE_CLUSTER;
+    expect(cluster).toBe('tokenwatch_cluster');
+    expect(clusterXml).toContain(`<remote_servers>\n        <${String(cluster)}>`);
+    expect(compose.services.migrate?.environment?.TOKENWATCH_CLICKHOUSE_CLUSTER).toBe(cluster);
+  });
+
+  it('runs two shards of two replicas, each node with its own place, the cluster config and the shard-local grants', () => {
+    const nodes = Object.entries(compose.services).filter(([, service]) => service.environment?.CLICKHOUSE_SHARD !== undefined);
+    expect(nodes.map(([, service]) => `${String(service.environment?.CLICKHOUSE_SHARD)}/${String(service.environment?.CLICKHOUSE_REPLICA)}`).sort()).toEqual([
+      '01/ch-s1r1',
+      '01/ch-s1r2',
+      '02/ch-s2r1',
+      '02/ch-s2r2',
+    ]);
+    for (const [name, service] of nodes) {
+      expect(service.environment?.CLICKHOUSE_REPLICA).toBe(name);
+      expect(clusterXml).toContain(`<host>${name}</host>`);
+      expect(service.volumes?.some((volume) => volume.startsWith('./clickhouse/cluster.xml:'))).toBe(true);
+      expect(service.volumes?.some((volume) => volume.startsWith('./clickhouse/03-cluster-grants.sh:'))).toBe(true);
+    }
+    expect(clusterXml.match(/<internal_replication>true<\/internal_replication>/g)).toHaveLength(2);
+    expect(clusterXml).toContain('<shard from_env="CLICKHOUSE_SHARD"/>');
+    expect(clusterXml).toContain('<replica from_env="CLICKHOUSE_REPLICA"/>');
   });
 });
