@@ -161,6 +161,30 @@ describe('cluster DDL (TOKENWATCH_CLICKHOUSE_CLUSTER), checked by ClickHouse\'s 
     expect(clusterMigrations(migration(['ALTER TABLE t MODIFY TTL now()']), TARGET)[1]?.statements).toEqual(["ALTER TABLE t_local ON CLUSTER 'tokenwatch_cluster' MODIFY TTL now()"]);
   });
 
+  it('transforms a migration written later (a new rollup, its view and back-fill) by the same rules', () => {
+    const [, later] = clusterMigrations(
+      [
+        { version: 1, name: '0001_t', statements: ['CREATE TABLE t (tenant String, client_id String, jti String, time DateTime) ENGINE = MergeTree ORDER BY (tenant, client_id, time)'] },
+        {
+          version: 2,
+          name: '0002_rollup',
+          statements: [
+            'CREATE TABLE IF NOT EXISTS per_hour (tenant String, client_id String, hour DateTime, n UInt64, v UInt64) ENGINE = ReplacingMergeTree(v) ORDER BY (tenant, client_id, hour) TTL hour + toIntervalDay(1) SETTINGS non_replicated_deduplication_window = 10',
+            'CREATE MATERIALIZED VIEW IF NOT EXISTS per_hour_mv TO per_hour AS SELECT tenant, client_id, toStartOfHour(time) AS hour, count() AS n, 1 AS v FROM t GROUP BY tenant, client_id, hour',
+            'INSERT INTO per_hour SELECT tenant, client_id, toStartOfHour(time) AS hour, count() AS n, 1 AS v FROM t GROUP BY tenant, client_id, hour',
+          ],
+        },
+      ],
+      TARGET,
+    );
+    expect(later?.statements).toEqual([
+      "CREATE TABLE IF NOT EXISTS per_hour_local ON CLUSTER 'tokenwatch_cluster' (tenant String, client_id String, hour DateTime, n UInt64, v UInt64) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/per_hour', '{replica}', v) ORDER BY (tenant, client_id, hour) TTL hour + toIntervalDay(1) SETTINGS replicated_deduplication_window = 10",
+      "CREATE TABLE IF NOT EXISTS per_hour ON CLUSTER 'tokenwatch_cluster' AS per_hour_local\nENGINE = Distributed('tokenwatch_cluster', 'tokenwatch', 'per_hour_local', cityHash64(tenant, client_id))",
+      "CREATE MATERIALIZED VIEW IF NOT EXISTS per_hour_mv ON CLUSTER 'tokenwatch_cluster' TO per_hour_local AS SELECT tenant, client_id, toStartOfHour(time) AS hour, count() AS n, 1 AS v FROM t_local GROUP BY tenant, client_id, hour",
+      'INSERT INTO per_hour SETTINGS distributed_foreground_insert = 1 SELECT tenant, client_id, toStartOfHour(time) AS hour, count() AS n, 1 AS v FROM t GROUP BY tenant, client_id, hour',
+    ]);
+  });
+
   it('needs CLICKHOUSE_URL and a plain cluster name, each said in one line', () => {
     expect(() => loadSettings({ TOKENWATCH_CLICKHOUSE_CLUSTER: 'tw' })).toThrow(
       'invalid setting TOKENWATCH_CLICKHOUSE_CLUSTER: a cluster needs ClickHouse servers, set CLICKHOUSE_URL (the embedded engine is one node)',

@@ -69,9 +69,7 @@ const MERGE_TREE_ENGINES = new Set([
 ]);
 
 /** The single-node dedup window setting and its Replicated equivalent. */
-const DEDUP_WINDOW_SETTINGS: Readonly<Record<string, string>> = {
-  non_replicated_deduplication_window: 'replicated_deduplication_window',
-};
+const DEDUP_WINDOW_SETTINGS: ReadonlyMap<string, string> = new Map([['non_replicated_deduplication_window', 'replicated_deduplication_window']]);
 
 /** ALTER operations that change columns, which a Distributed table must follow. */
 const COLUMN_OPERATIONS = new Set(['ADD', 'DROP', 'MODIFY', 'RENAME', 'COMMENT']);
@@ -180,7 +178,7 @@ export class ClusterDdl {
       { replace: [engineAt + 2, engineEnd], text: replicated },
     ];
     for (let at = engineEnd + 1; at < statement.length; at += 1) {
-      const renamed = DEDUP_WINDOW_SETTINGS[statement.word(at)];
+      const renamed = DEDUP_WINDOW_SETTINGS.get(statement.word(at));
       if (renamed) edits.push({ replace: [at, at], text: renamed });
     }
     const shardingKey = this.fedShardingKey(name, columnNames(statement.inner(index))) ?? this.shardingKey(statement, engineEnd + 1);
