@@ -45,7 +45,8 @@ program
 program
   .command('migrate')
   .description('apply pending schema migrations and TOKENWATCH_RETENTION_DAYS, then exit (on a server: as a user that may change the schema)')
-  .action(() => runCommand(migrateCommand));
+  .option('--print', 'print the statements instead of running them (with TOKENWATCH_CLICKHOUSE_CLUSTER: the cluster DDL); connects to nothing')
+  .action((options: unknown) => runCommand((context) => migrateCommand(context, options)));
 
 program
   .command('ingest')

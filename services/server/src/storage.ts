@@ -2,7 +2,8 @@ import type { Settings } from '@tokenwatch/shared/config/settings';
 import type { Logger } from '@tokenwatch/shared/log';
 import { startQueryServer, type QueryServer } from './query-server/server.js';
 import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
-import { prepareSchema } from '@tokenwatch/shared/storage/migrate';
+import { clusterTarget } from '@tokenwatch/shared/storage/cluster-ddl';
+import { loadMigrations, prepareSchema } from '@tokenwatch/shared/storage/migrate';
 
 export interface Storage extends ClickHouse {
   readonly queryServer?: QueryServer;
@@ -24,7 +25,9 @@ export async function openStorage(
   try {
     // A user that may not change the schema (infra/clickhouse/) gets a one-line error naming
     // `tokenwatch migrate` when migrations are pending, and starts normally when none are.
-    const { applied, retentionNotApplied } = await prepareSchema(clickhouse.client, { retention_days: settings.TOKENWATCH_RETENTION_DAYS });
+    const { applied, retentionNotApplied } = await prepareSchema(clickhouse.client, { retention_days: settings.TOKENWATCH_RETENTION_DAYS }, loadMigrations(), {
+      cluster: clusterTarget(settings),
+    });
     if (applied.length > 0) logger.info({ applied }, 'applied schema migrations');
     if (retentionNotApplied) {
       logger.warn({ err: retentionNotApplied }, `TOKENWATCH_RETENTION_DAYS=${settings.TOKENWATCH_RETENTION_DAYS} differs from the tables' TTL and this user may not change it: run \`tokenwatch migrate\``);

@@ -25,6 +25,7 @@ export const SETTING_DOCS: { readonly [K in keyof Settings]-?: SettingDoc } = {
   CLICKHOUSE_DETECTOR_PASSWORD: { shownDefault: '`CLICKHOUSE_PASSWORD`', meaning: 'its password (never printed)' },
   CLICKHOUSE_NOTIFIER_USER: { shownDefault: '`CLICKHOUSE_USER`', meaning: 'server user of `tokenwatch start`\'s notifier' },
   CLICKHOUSE_NOTIFIER_PASSWORD: { shownDefault: '`CLICKHOUSE_PASSWORD`', meaning: 'its password (never printed)' },
+  TOKENWATCH_CLICKHOUSE_CLUSTER: { shownDefault: 'unset (one server)', meaning: 'ClickHouse cluster name (needs `CLICKHOUSE_URL`): migrations run `ON CLUSTER` with Replicated tables behind Distributed ones sharded by client ([cluster mode](docs/scaling.md#clickhouse-cluster-mode)); review the DDL with `tokenwatch migrate --print`' },
   KAFKA_BROKERS: { shownDefault: '`127.0.0.1:9092`', meaning: 'comma-separated `host:port` list' },
   KAFKA_CLIENT_ID: { shownDefault: '`tokenwatch`', meaning: 'Kafka client id' },
   KAFKA_SSL: { shownDefault: '`false`', meaning: 'TLS to the brokers' },

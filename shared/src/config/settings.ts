@@ -50,6 +50,10 @@ export const settingsSchema = z.object({
   CLICKHOUSE_DETECTOR_PASSWORD: optionalString,
   CLICKHOUSE_NOTIFIER_USER: optionalString,
   CLICKHOUSE_NOTIFIER_PASSWORD: optionalString,
+  // A ClickHouse cluster (its name in the servers' remote_servers): migrations run ON CLUSTER
+  // with Replicated tables behind Distributed ones (shared/src/storage/cluster-ddl.ts). The
+  // name is written into DDL, so it is held to ClickHouse's plain identifiers.
+  TOKENWATCH_CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'expected a cluster name of letters, digits and _').optional(),
 
   KAFKA_BROKERS: brokerList.default(['127.0.0.1:9092']),
   KAFKA_CLIENT_ID: z.string().min(1).default('tokenwatch'),
@@ -144,6 +148,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     const settings = result.data;
     if (settings.KAFKA_SASL_MECHANISM && !(settings.KAFKA_SASL_USERNAME && settings.KAFKA_SASL_PASSWORD)) {
       throw new ConfigError('invalid setting KAFKA_SASL_MECHANISM: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with it');
+    }
+    if (settings.TOKENWATCH_CLICKHOUSE_CLUSTER && !settings.CLICKHOUSE_URL) {
+      throw new ConfigError('invalid setting TOKENWATCH_CLICKHOUSE_CLUSTER: a cluster needs ClickHouse servers, set CLICKHOUSE_URL (the embedded engine is one node)');
     }
     return settings;
   }

@@ -27,7 +27,7 @@ type StorageSettings = Pick<
   Settings,
   'CLICKHOUSE_URL' | 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD' | 'CLICKHOUSE_DATABASE' | 'TOKENWATCH_DATA_DIR'
 > &
-  Partial<Pick<Settings, 'TOKENWATCH_SQL_MAX_ROWS' | 'TOKENWATCH_SQL_MAX_BYTES' | 'TOKENWATCH_SQL_MAX_MEMORY' | 'TOKENWATCH_SQL_TIMEOUT_SECONDS'>>;
+  Partial<Pick<Settings, 'TOKENWATCH_SQL_MAX_ROWS' | 'TOKENWATCH_SQL_MAX_BYTES' | 'TOKENWATCH_SQL_MAX_MEMORY' | 'TOKENWATCH_SQL_TIMEOUT_SECONDS' | 'TOKENWATCH_CLICKHOUSE_CLUSTER'>>;
 
 /**
  * Limits for ad-hoc (investigation) connections: no writes, no query longer than this. On a
@@ -35,6 +35,15 @@ type StorageSettings = Pick<
  * own user profile should pin them with constraints (a read-only investigator user).
  */
 export const READ_ONLY_LIMITS = { readonly: '2', max_execution_time: 120 } as const;
+
+/**
+ * Every write of a cluster-mode connection: an insert into a Distributed table returns once
+ * each shard has its rows (and their insert_deduplication_token), not when they are queued on
+ * this node's disk; otherwise a Kafka offset could be committed for rows not yet stored, and a
+ * migration's back-fill could end before its rows arrive. Server connections only (cluster mode
+ * needs CLICKHOUSE_URL), where a client-level setting rides on each request and leaks nowhere.
+ */
+export const CLUSTER_WRITE_SETTINGS = { distributed_foreground_insert: 1 } as const;
 
 /**
  * Opens ClickHouse: a server when CLICKHOUSE_URL is set, otherwise chDB embedded in this
@@ -79,7 +88,7 @@ async function openServer(settings: StorageSettings, url: string, readOnly: bool
     // Failures reach callers as errors with messages; the client's own logger would print
     // multi-line stacks on stderr first.
     log: { level: ClickHouseLogLevel.OFF },
-    ...(readOnly ? { clickhouse_settings: READ_ONLY_LIMITS } : {}),
+    ...(readOnly ? { clickhouse_settings: READ_ONLY_LIMITS } : settings.TOKENWATCH_CLICKHOUSE_CLUSTER ? { clickhouse_settings: CLUSTER_WRITE_SETTINGS } : {}),
   });
   const ping = await client.ping();
   if (!ping.success) {

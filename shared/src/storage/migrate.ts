@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { ConfigError, errorMessage } from '../errors.js';
+import { clusterMigrations, localTableName, onCluster, type ClusterTarget } from './cluster-ddl.js';
 import { queryRows } from './sql.js';
 
 /**
@@ -23,6 +24,26 @@ export interface Migration {
 export interface MigrationParams {
   /** Parameters available to every migration as {name:Type}. */
   readonly retention_days: number;
+}
+
+/** Where the schema lives: one node (the default) or a cluster (TOKENWATCH_CLICKHOUSE_CLUSTER, cluster-ddl.ts). */
+export interface SchemaLayout {
+  readonly cluster?: ClusterTarget;
+}
+
+/** The bookkeeping table, created before any migration runs. */
+const SCHEMA_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations
+            (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
+            ENGINE = ReplacingMergeTree ORDER BY version`;
+
+/**
+ * The statements `migrate` runs for this layout, as migrations: the bookkeeping table first
+ * (version 0), then every migration, transformed for a cluster when there is one. What
+ * `tokenwatch migrate --print` shows an operator before running it.
+ */
+export function plannedMigrations(migrations: readonly Migration[], { cluster }: SchemaLayout = {}): Migration[] {
+  const bookkeeping: Migration = { version: 0, name: '0000_schema_migrations', statements: [SCHEMA_MIGRATIONS_TABLE] };
+  return cluster ? clusterMigrations([bookkeeping, ...migrations], cluster) : [bookkeeping, ...migrations];
 }
 
 export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
@@ -51,15 +72,15 @@ export async function migrate(
   client: ClickHouseClient,
   params: MigrationParams,
   migrations: readonly Migration[] = loadMigrations(),
+  layout: SchemaLayout = {},
 ): Promise<{ applied: string[] }> {
-  await client.command({
-    query: `CREATE TABLE IF NOT EXISTS schema_migrations
-            (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
-            ENGINE = ReplacingMergeTree ORDER BY version`,
-  });
+  // Transformed as a whole before anything runs: a statement the cluster transform does not
+  // understand stops here, with nothing half-applied.
+  const [bookkeeping, ...planned] = plannedMigrations(migrations, layout);
+  for (const statement of bookkeeping?.statements ?? []) await client.command({ query: statement });
   const done = await appliedVersions(client);
   const applied: string[] = [];
-  for (const migration of migrations) {
+  for (const migration of planned) {
     if (done.has(migration.version)) continue;
     for (const statement of migration.statements) {
       await client.command({ query: statement, query_params: { ...params } });
@@ -71,7 +92,7 @@ export async function migrate(
     });
     applied.push(migration.name);
   }
-  await applyRetention(client, params.retention_days);
+  await applyRetention(client, params.retention_days, layout.cluster);
   return { applied };
 }
 
@@ -128,11 +149,12 @@ export async function prepareSchema(
   client: ClickHouseClient,
   params: MigrationParams,
   migrations: readonly Migration[] = loadMigrations(),
+  layout: SchemaLayout = {},
 ): Promise<{ applied: string[]; retentionNotApplied?: string }> {
   const state = await schemaState(client, migrations);
   if (state.pending.length === 0) {
     try {
-      await applyRetention(client, params.retention_days);
+      await applyRetention(client, params.retention_days, layout.cluster);
     } catch (error) {
       if (!isAccessDenied(error)) throw error;
       return { applied: [], retentionNotApplied: firstLine(error) };
@@ -140,7 +162,7 @@ export async function prepareSchema(
     return { applied: [] };
   }
   try {
-    return await migrate(client, params, migrations);
+    return await migrate(client, params, migrations, layout);
   } catch (error) {
     if (!isAccessDenied(error)) throw error;
     throw new ConfigError(
@@ -167,20 +189,22 @@ const RETAINED_TABLES = [
  */
 const tableEngineRow = z.object({ name: z.string(), engine_full: z.string() });
 
-async function applyRetention(client: ClickHouseClient, days: number): Promise<void> {
+/** On a cluster the TTL is the shard-local tables' (read on this node, changed on every node). */
+async function applyRetention(client: ClickHouseClient, days: number, cluster?: ClusterTarget): Promise<void> {
   const rows = await queryRows(
     client,
     `SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN {tables:Array(String)}`,
-    { tables: RETAINED_TABLES.map(({ table }) => table) },
+    { tables: RETAINED_TABLES.map(({ table }) => localTableName(table, cluster)) },
     tableEngineRow,
   );
   const current = new Map(
     rows.map((row) => [row.name, row.engine_full.match(/toIntervalDay\((?:_CAST\()?(\d+)/)?.[1]]),
   );
   for (const { table, ttl } of RETAINED_TABLES) {
-    const tableDays = current.get(table);
+    const local = localTableName(table, cluster);
+    const tableDays = current.get(local);
     if (tableDays === undefined || Number(tableDays) === days) continue;
     // Table and column names come from the constant above, never from input.
-    await client.command({ query: `ALTER TABLE ${table} MODIFY TTL ${ttl} + toIntervalDay({days:UInt32})`, query_params: { days } });
+    await client.command({ query: `ALTER TABLE ${local}${cluster ? onCluster(cluster) : ''} MODIFY TTL ${ttl} + toIntervalDay({days:UInt32})`, query_params: { days } });
   }
 }
