@@ -122,7 +122,9 @@ export function newValuesOf(grant: Grant, known: readonly KnownScope[]): Array<{
 export function judgeGrant(grant: Grant, known: readonly KnownScope[], sensitive: SensitiveScopes, clientFirstSeen: number): AlertDraft | undefined {
   const news = newValuesOf(grant, known).map((item) => ({ ...item, sensitive: sensitive.match(item.value) ?? '' }));
   if (news.length === 0) return undefined;
-  const usual = known.filter((row) => row.first_ms < grant.first_ms).sort((a, b) => b.requests - a.requests);
+  const usual = known
+    .filter((row) => row.first_ms < grant.first_ms)
+    .sort((a, b) => b.requests - a.requests || a.kind.localeCompare(b.kind) || a.value.localeCompare(b.value));
   const names = news.map((item) => `${item.kind === 'audience' ? 'audience ' : ''}${item.value}`);
   const flagged = news.filter((item) => item.sensitive);
   const keyText = news.map((item) => `${item.kind}:${item.value}`).sort().join(' ');
