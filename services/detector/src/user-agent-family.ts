@@ -14,15 +14,21 @@
 export const USER_AGENT_FAMILY_MAX = 128;
 
 /** ClickHouse's splitByWhitespace separators: space, \t, \n, \v, \f, \r. */
-const WHITESPACE = new Set([' ', '\t', '\n', '\v', '\f', '\r']);
+const isWhitespace = (code: number) => code === 0x20 || (code >= 0x09 && code <= 0x0d);
+const SLASH = 0x2f;
 
 export function userAgentFamily(userAgent: string): string {
   let start = 0;
-  while (start < userAgent.length && WHITESPACE.has(userAgent[start] as string)) start++;
+  while (start < userAgent.length && isWhitespace(userAgent.charCodeAt(start))) start++;
+  // 2 x 128 UTF-16 units hold at least 128 code points: the scan stops there.
+  const limit = Math.min(userAgent.length, start + 2 * USER_AGENT_FAMILY_MAX);
   let end = start;
-  while (end < userAgent.length && !WHITESPACE.has(userAgent[end] as string) && userAgent[end] !== '/') end++;
-  const product = Array.from(userAgent.slice(start, end)).slice(0, USER_AGENT_FAMILY_MAX).join('');
+  while (end < limit && !isWhitespace(userAgent.charCodeAt(end)) && userAgent.charCodeAt(end) !== SLASH) end++;
   let family = '';
-  for (const char of product) family += char >= 'A' && char <= 'Z' ? char.toLowerCase() : char;
+  let codePoints = 0;
+  for (const char of userAgent.slice(start, end)) {
+    if (codePoints++ === USER_AGENT_FAMILY_MAX) break;
+    family += char >= 'A' && char <= 'Z' ? char.toLowerCase() : char;
+  }
   return family;
 }
