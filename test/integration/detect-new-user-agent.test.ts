@@ -4,7 +4,7 @@ import { parseConfig } from '@tokenwatch/server/config-file';
 import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
 import { backtest, runTick } from '@tokenwatch/detector/engine';
 import { newUserAgent } from '@tokenwatch/detector/detectors/new-user-agent/index';
-import { userAgentFamily } from '@tokenwatch/detector/user-agent-family';
+import { userAgentFamily } from '@tokenwatch/shared/user-agent-family';
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openTestStorage, selectRows, storeEvents } from '../helpers/storage.js';

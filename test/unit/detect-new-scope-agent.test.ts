@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '@tokenwatch/server/config-file';
 import { SensitiveScopes, globMatches } from '@tokenwatch/detector/detectors/new-scope/sensitive-scopes';
-import { userAgentFamily } from '@tokenwatch/detector/user-agent-family';
+import { userAgentFamily } from '@tokenwatch/shared/user-agent-family';
 
 const DEFAULTS = new SensitiveScopes(parseConfig({}, 'defaults').detectors.new_scope.sensitive_scopes);
 

@@ -8,9 +8,9 @@
 -- whitespace-separated token of the user agent, cut at its first '/', ASCII-lowercased, at most
 -- 128 characters ('okhttp/4.9.3' and 'okhttp/4.12.0' -> 'okhttp', 'aws-sdk-java/2.20 Linux/5.10'
 -- -> 'aws-sdk-java', 'billing-sync/1.4.2 okhttp/4.12.0' -> 'billing-sync'). No regular
--- expression: splits and a cut, linear in the text. services/detector/src/user-agent-family.ts
--- is the same rule in TypeScript (for evidence), and test/integration/detect-new-user-agent.test.ts
--- checks the two agree on real user agents.
+-- expression: splits and a cut, linear in the text. shared/src/user-agent-family.ts is the
+-- same rule in TypeScript (the detector's window and the simulator), and
+-- test/integration/detect-new-user-agent.test.ts checks the two agree on real user agents.
 CREATE TABLE IF NOT EXISTS client_traits
 (
     tenant     LowCardinality(String),

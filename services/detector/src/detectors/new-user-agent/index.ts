@@ -7,7 +7,7 @@ import { clientKey, readClientHistory, requestSpanColumns } from '../../clients.
 import { allSettingsOf, settingsFor } from '../../config.js';
 import { windowParams, type Detector } from '../../detector.js';
 import { groupBy } from '../../group-by.js';
-import { userAgentFamily } from '../../user-agent-family.js';
+import { userAgentFamily } from '@tokenwatch/shared/user-agent-family';
 import { NEW_USER_AGENT } from './findings.js';
 
 const WINDOW_AGENTS = sql(import.meta.url, './window-agents.sql');
@@ -58,7 +58,7 @@ function keysOf(rows: ReadonlyArray<{ tenant: string; client_id: string }>) {
 
 /**
  * new_user_agent: a client got a token with software it never ran, judged on the user-agent
- * family (user-agent-family.ts: the product name, versions ignored, so a library upgrade is not
+ * family (shared/src/user-agent-family.ts: the product name, versions ignored, so a library upgrade is not
  * news). A stolen secret is used with the attacker's tools (python-requests, curl, a custom
  * client like 2024's "rapeflake"), not the client's own (OWASP NHI2, secret leakage). Medium;
  * high together with a network (ASN) the client never used, or with failed requests of the

@@ -1,5 +1,5 @@
 /**
- * The user-agent family: the product name without its version, so that a library upgrade
+ * The user-agent family of a request: the product name without its version, so that a library upgrade
  * (`okhttp/4.9.3` to `okhttp/4.12.0`) is not new software. The rule, here and in the
  * client_traits rollup (shared/src/storage/migrations/0011_client_traits.sql), which must agree
  * (test/integration/detect-new-user-agent.test.ts compares them):
