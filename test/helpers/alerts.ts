@@ -158,7 +158,7 @@ export const sampleEvidence = {
       as_org: 'Far Away Hosting',
       country: 'NL',
       new_network: true,
-      failures_in_window: 3,
+      failures_before: 3,
     },
     usual_families: [{ family: 'okhttp', example: 'okhttp/4.12.0', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-03-01T09:55:00.000Z', requests: 12_000 }],
     usual_networks: [{ asn: 16509, as_org: 'AMAZON-02', country: 'US', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-03-01T09:55:00.000Z', requests: 12_000 }],

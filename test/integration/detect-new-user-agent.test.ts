@@ -86,7 +86,9 @@ describe('new_user_agent detector (real chDB)', () => {
       request('svc-stolen', T0 + HOUR, 'python-requests/2.31.0', OTHER_ASN),
       request('svc-stolen', T0 + HOUR + 60_000, 'python-requests/2.32.3', OTHER_ASN),
       request('svc-new-tool', T0 + HOUR, 'curl/8.4.0'),
-      request('svc-tried', T0 + HOUR - 60_000, 'Go-http-client/1.1', { outcome: 'failure', error_code: 'invalid_client' }),
+      request('svc-tried', T0 + HOUR - 10 * 60_000, 'Go-http-client/1.1', { outcome: 'failure', error_code: 'invalid_client' }),
+      // A failure two hours before another client's new software is not "in the hour before".
+      request('svc-new-tool', T0 - HOUR, OKHTTP, { outcome: 'failure', error_code: 'invalid_client' }),
       request('svc-tried', T0 + HOUR, 'Go-http-client/1.1'),
       request('svc-migrating', T0 + HOUR, 'Go-http-client/2.0'),
       request('svc-other-finding', T0 + HOUR, 'curl/8.4.0'),
@@ -129,7 +131,7 @@ describe('new_user_agent detector (real chDB)', () => {
         evidence: {
           new_family: 'python-requests',
           user_agent: 'python-requests/2.31.0',
-          request: { asn: 14061, new_network: true, failures_in_window: 0 },
+          request: { asn: 14061, new_network: true, failures_before: 0 },
           usual_families: [{ family: 'okhttp', example: OKHTTP, first_seen: new Date(T0 - 20 * DAY).toISOString(), requests: 160 }],
           usual_networks: [{ asn: 14618, as_org: 'AMAZON-AES', country: 'US', requests: 160 }],
         },
@@ -138,9 +140,9 @@ describe('new_user_agent detector (real chDB)', () => {
     expect(raised.find((a) => a.client_id === 'svc-stolen')?.summary).toContain('a network it never used');
   });
 
-  it('raises medium for new software from the usual network, high with failures in the same window', () => {
+  it('raises medium for new software from the usual network, high after failed requests in the hour before', () => {
     expect(raised.filter((a) => a.client_id === 'svc-new-tool')).toMatchObject([{ severity: 'medium', evidence: { new_family: 'curl', request: { new_network: false } } }]);
-    expect(raised.filter((a) => a.client_id === 'svc-tried')).toMatchObject([{ severity: 'high', evidence: { new_family: 'go-http-client', request: { failures_in_window: 1 } } }]);
+    expect(raised.filter((a) => a.client_id === 'svc-tried')).toMatchObject([{ severity: 'high', evidence: { new_family: 'go-http-client', request: { failures_before: 1 } } }]);
   });
 
   it('stays silent for a version upgrade, allowlisted or disabled clients, a young client and a first user agent ever', () => {

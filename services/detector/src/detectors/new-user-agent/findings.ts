@@ -15,7 +15,7 @@ export const NEW_USER_AGENT = defineFinding(
       as_org: evidence.text('Network operator'),
       country: evidence.text('Country'),
       new_network: evidence.flag('Network never used by the client'),
-      failures_in_window: evidence.count('Failed requests of the client in the same window'),
+      failures_before: evidence.count('Failed requests of the client in the hour before'),
     }),
     usual_families: evidence.list(
       'Software the client ran before',

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import type { AlertDraft } from '@tokenwatch/shared/alerts/alert';
-import { DAY_MS } from '@tokenwatch/shared/time';
+import { DAY_MS, HOUR_MS } from '@tokenwatch/shared/time';
+import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import { Allowlist } from '../../allowlist.js';
 import { clientKey, readClientHistory, requestSpanColumns } from '../../clients.js';
 import { allSettingsOf, settingsFor } from '../../config.js';
@@ -13,6 +14,14 @@ import { NEW_USER_AGENT } from './findings.js';
 const WINDOW_AGENTS = sql(import.meta.url, './window-agents.sql');
 const KNOWN_FAMILIES = sql(import.meta.url, './known-families.sql');
 const KNOWN_NETWORKS = sql(import.meta.url, './known-networks.sql');
+const RECENT_FAILURES = sql(import.meta.url, './recent-failures.sql');
+
+/**
+ * Failed requests of the client this long before the new software's first request (and until
+ * its last in the window) make the alert high: an attacker trying the credential. A span of
+ * event time, not the tick's window, so live ticks and a backtest judge alike.
+ */
+export const FAILURES_BEFORE_MS = HOUR_MS;
 
 /** A user agent is free text of up to 1 KiB; the evidence shows its start. */
 const USER_AGENT_SHOWN = 300;
@@ -23,7 +32,6 @@ const agentRow = z.object({
   client_name: z.string(),
   user_agent: z.string(),
   ...requestSpanColumns,
-  failures: z.coerce.number(),
   first_asn: z.coerce.number(),
   first_as_org: z.string(),
   first_country: z.string(),
@@ -49,6 +57,8 @@ const networkRow = z.object({
 });
 export type KnownNetwork = z.output<typeof networkRow>;
 
+const failureRow = z.object({ tenant: z.string(), client_id: z.string(), minute_ms: z.coerce.number(), failures: z.coerce.number() });
+
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoDay = (ms: number) => iso(ms).slice(0, 10);
 
@@ -62,7 +72,7 @@ function keysOf(rows: ReadonlyArray<{ tenant: string; client_id: string }>) {
  * news). A stolen secret is used with the attacker's tools (python-requests, curl, a custom
  * client like 2024's "rapeflake"), not the client's own (OWASP NHI2, secret leakage). Medium;
  * high together with a network (ASN) the client never used, or with failed requests of the
- * client in the same window (an attacker trying the credential).
+ * client in the hour before (an attacker trying the credential).
  *
  * Cost per tick: the window's requests grouped by user agent (window-agents.sql), the
  * client_traits rollup rows of the window's clients (known-families.sql), and client_locations
@@ -77,9 +87,7 @@ export const newUserAgent: Detector = {
     const rows = (await queryRows(clickhouse, WINDOW_AGENTS, windowParams(window), agentRow)).filter(
       (row) => settingsFor(config, 'new_user_agent', row.tenant, row.client_id).enabled,
     );
-    const failures = new Map<string, number>();
-    for (const row of rows) failures.set(clientKey(row.tenant, row.client_id), (failures.get(clientKey(row.tenant, row.client_id)) ?? 0) + row.failures);
-    const uses = familyUses(rows.filter((row) => row.requests > 0));
+    const uses = familyUses(rows);
     if (uses.length === 0) return [];
 
     const known = groupBy(await queryRows(clickhouse, KNOWN_FAMILIES, keysOf(uses), familyRow), (row) => clientKey(row.tenant, row.client_id));
@@ -101,9 +109,20 @@ export const newUserAgent: Detector = {
       await queryRows(clickhouse, KNOWN_NETWORKS, { ...keysOf(candidates), to: isoDay(Math.max(...candidates.map((use) => use.last_ms))) }, networkRow),
       (row) => clientKey(row.tenant, row.client_id),
     );
+    const failures = groupBy(
+      await queryRows(clickhouse, RECENT_FAILURES, {
+        ...keysOf(candidates),
+        from: toClickHouseTime(Math.min(...candidates.map((use) => use.first_ms)) - FAILURES_BEFORE_MS),
+        to: toClickHouseTime(Math.max(...candidates.map((use) => use.last_ms))),
+      }, failureRow),
+      (row) => clientKey(row.tenant, row.client_id),
+    );
     return candidates.map((use) => {
       const key = clientKey(use.tenant, use.client_id);
-      const draft = judgeUse(use, known.get(key) ?? [], networks.get(key) ?? [], failures.get(key) ?? 0, history.get(key)?.firstSeen ?? use.first_ms);
+      const failed = (failures.get(key) ?? [])
+        .filter((row) => row.minute_ms >= use.first_ms - FAILURES_BEFORE_MS - 60_000 && row.minute_ms <= use.last_ms)
+        .reduce((sum, row) => sum + row.failures, 0);
+      const draft = judgeUse(use, known.get(key) ?? [], networks.get(key) ?? [], failed, history.get(key)?.firstSeen ?? use.first_ms);
       return { ...draft, client_name: use.client_name || (history.get(key)?.clientName ?? '') };
     });
   },
@@ -148,7 +167,7 @@ export function judgeUse(use: FamilyUse, known: readonly KnownFamily[], networks
   const usualAsns = new Set(usualNetworks.map((row) => row.asn));
   const newNetwork = use.asns.some((asn) => asn > 0 && !usualAsns.has(asn));
   const where = `${use.ips[0] ?? 'an unknown address'} (${use.first_asn > 0 ? `AS${use.first_asn}${use.first_as_org ? ` ${use.first_as_org}` : ''}` : 'unknown network'}${use.first_country ? `, ${use.first_country}` : ''})`;
-  const news = [...(newNetwork ? ['from a network it never used'] : []), ...(failures > 0 ? [`with ${failures} failed requests in the same window`] : [])];
+  const news = [...(newNetwork ? ['from a network it never used'] : []), ...(failures > 0 ? [`with ${failures} failed requests in the hour before`] : [])];
   const usualText = usual.slice(0, 3).map((row) => row.family).join(', ');
 
   return NEW_USER_AGENT.draft({
@@ -176,7 +195,7 @@ export function judgeUse(use: FamilyUse, known: readonly KnownFamily[], networks
         as_org: use.first_as_org,
         country: use.first_country,
         new_network: newNetwork,
-        failures_in_window: failures,
+        failures_before: failures,
       },
       usual_families: usual.slice(0, 10).map((row) => ({
         family: row.family,

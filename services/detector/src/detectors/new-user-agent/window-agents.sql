@@ -1,17 +1,15 @@
--- The window's requests per client and user agent: successful ones with their first request
--- (when, from where), and the failures, which make a new software's arrival high.
+-- The window's successful requests per client and user agent, with the first one's time and
+-- place.
 SELECT tenant, client_id, any(client_name) AS client_name, toString(user_agent) AS user_agent,
-       toUnixTimestamp64Milli(minIf(time, outcome = 'success')) AS first_ms,
-       toUnixTimestamp64Milli(maxIf(time, outcome = 'success')) AS last_ms,
-       uniqExactIf(event_id, outcome = 'success') AS requests,
-       uniqExactIf(event_id, outcome = 'failure') AS failures,
-       -- first_*: the first successful request's (argMin over successes only).
-       argMinIf(asn, time, outcome = 'success') AS first_asn, argMinIf(as_org, time, outcome = 'success') AS first_as_org,
-       argMinIf(country, time, outcome = 'success') AS first_country,
-       groupUniqArrayIf(10)(asn, outcome = 'success') AS asns,
-       groupUniqArrayIf(5)(replaceRegexpOne(toString(source_ip), '^::ffff:', ''), outcome = 'success') AS ips,
-       groupArrayIf(20)(event_id, outcome = 'success') AS event_ids
+       toUnixTimestamp64Milli(min(time)) AS first_ms, toUnixTimestamp64Milli(max(time)) AS last_ms,
+       uniqExact(event_id) AS requests,
+       -- first_*: the first request's, not the column's name (an alias would shadow the column).
+       argMin(asn, time) AS first_asn, argMin(as_org, time) AS first_as_org, argMin(country, time) AS first_country,
+       groupUniqArray(10)(asn) AS asns,
+       groupUniqArray(5)(replaceRegexpOne(toString(source_ip), '^::ffff:', '')) AS ips,
+       groupArray(20)(event_id) AS event_ids
 FROM token_requests
 WHERE ingested_at > {ingested_after:DateTime64(3, 'UTC')} AND ingested_at <= {ingested_until:DateTime64(3, 'UTC')}
   AND time >= {time_from:DateTime64(3, 'UTC')} AND time < {time_to:DateTime64(3, 'UTC')}
+  AND outcome = 'success' AND user_agent != ''
 GROUP BY tenant, client_id, user_agent
