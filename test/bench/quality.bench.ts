@@ -24,7 +24,7 @@ const clickhouse = await openClickHouse({ TOKENWATCH_DATA_DIR: dataDir, CLICKHOU
 try {
   await migrate(clickhouse.client, { retention_days: 7_300 });
   let started = performance.now();
-  const { events, labels } = await storeSimulation(clickhouse, {
+  const { events, labels, allowlist } = await storeSimulation(clickhouse, {
     seed: Number(process.env.BENCH_SEED ?? 1),
     start: START,
     days: DAYS,
@@ -33,7 +33,8 @@ try {
     attacksPerKind: Number(process.env.BENCH_ATTACKS_PER_KIND ?? 2),
   });
   console.log(`stored ${events.toLocaleString('en')} simulated requests in ${((performance.now() - started) / 1000).toFixed(0)} s`);
-  const context = { clickhouse: clickhouse.client, config: parseConfig({}, 'defaults').detectors, logger: createLogger('silent') };
+  // Default settings, plus the allowlist entry that announces the simulation's scope-adding deploy.
+  const context = { clickhouse: clickhouse.client, config: parseConfig({ detectors: { allowlist } }, 'defaults').detectors, logger: createLogger('silent') };
   const alerts: StoredAlert[] = [];
   for (const detector of createDetectors()) {
     started = performance.now();

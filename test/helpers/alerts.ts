@@ -4,6 +4,8 @@ import { INVALID_CLIENT_BURST, MINT_VOLUME } from '@tokenwatch/detector/detector
 import { SECRET_NEW_LOCATION } from '@tokenwatch/detector/detectors/secret-new-location/findings';
 import { UNKNOWN_CLIENT } from '@tokenwatch/detector/detectors/unknown-client/findings';
 import { DORMANT_CLIENT } from '@tokenwatch/detector/detectors/dormant-client/findings';
+import { NEW_SCOPE } from '@tokenwatch/detector/detectors/new-scope/findings';
+import { NEW_USER_AGENT } from '@tokenwatch/detector/detectors/new-user-agent/findings';
 import { WATCHED_CREDENTIAL } from '@tokenwatch/detector/detectors/watched-credential/findings';
 import { IOC_MATCH } from '@tokenwatch/detector/sweep/findings';
 
@@ -127,6 +129,39 @@ export const sampleEvidence = {
     countries: ['NL'],
     user_agents: ['curl/8.4.0'],
     error_codes: ['invalid_client'],
+  }),
+  new_scope: (): EvidenceOf<typeof NEW_SCOPE> => ({
+    new_scopes: [{ kind: 'scope', value: 'okta.users.manage', sensitive: 'okta.*.manage' }],
+    granted_scopes: ['okta.users.manage', 'okta.users.read'],
+    audience: '',
+    client_first_seen: '2025-06-02T08:00:00.000Z',
+    request: {
+      first_request: '2026-03-01T10:00:00.000Z',
+      source_ips: ['198.51.100.7'],
+      asn: 64510,
+      as_org: 'Far Away Hosting',
+      country: 'NL',
+      user_agent: 'python-requests/2.31.0',
+      auth_method: 'client_secret_basic',
+      credential_id: '',
+    },
+    usual_scopes: [{ kind: 'scope', value: 'okta.users.read', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-03-01T09:55:00.000Z', requests: 12_000 }],
+  }),
+  new_user_agent: (): EvidenceOf<typeof NEW_USER_AGENT> => ({
+    new_family: 'python-requests',
+    user_agent: 'python-requests/2.31.0',
+    client_first_seen: '2025-06-02T08:00:00.000Z',
+    request: {
+      first_request: '2026-03-01T10:00:00.000Z',
+      source_ips: ['198.51.100.7'],
+      asn: 64510,
+      as_org: 'Far Away Hosting',
+      country: 'NL',
+      new_network: true,
+      failures_before: 3,
+    },
+    usual_families: [{ family: 'okhttp', example: 'okhttp/4.12.0', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-03-01T09:55:00.000Z', requests: 12_000 }],
+    usual_networks: [{ asn: 16509, as_org: 'AMAZON-02', country: 'US', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-03-01T09:55:00.000Z', requests: 12_000 }],
   }),
   ioc_match: (): EvidenceOf<typeof IOC_MATCH> => ({
     swept_from: '2026-02-01T00:00:00.000Z',

@@ -3,7 +3,7 @@ import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request'
 import { openEnricher } from '@tokenwatch/ingest/enrich/enricher';
 import { FORMATS } from '@tokenwatch/ingest/formats/registry';
 import { decodeMessage } from '@tokenwatch/ingest/decode';
-import { simulate, type AttackLabel, type SimulateOptions } from '@tokenwatch/simulator/index';
+import { simulate, type AttackLabel, type SimulateOptions, type Simulation } from '@tokenwatch/simulator/index';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { storeDecoded } from '@tokenwatch/ingest/store';
 import { TEST_RETENTION_DAYS } from './storage.js';
@@ -18,7 +18,7 @@ const CHUNK = 50_000;
 export async function storeSimulation(
   clickhouse: ClickHouse,
   options: SimulateOptions,
-): Promise<{ events: number; labels: readonly AttackLabel[] }> {
+): Promise<{ events: number; labels: readonly AttackLabel[]; allowlist: Simulation['allowlist'] }> {
   const simulation = simulate(options);
   const enricher = await openEnricher();
   const decode = (event: TokenRequestInput) =>
@@ -43,7 +43,7 @@ export async function storeSimulation(
     if (chunk.length >= CHUNK) await flush();
   }
   await flush();
-  return { events, labels: simulation.labels };
+  return { events, labels: simulation.labels, allowlist: simulation.allowlist };
 }
 
 /** An alert explains a label when it names the label's client and overlaps its time (an hour either side). */

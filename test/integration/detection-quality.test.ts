@@ -34,8 +34,11 @@ describe('detection quality on simulated traffic', () => {
 
   beforeAll(async () => {
     clickhouse = await openTestStorage('detection-quality');
-    ({ events, labels } = await storeSimulation(clickhouse, { seed: SEED, start: START, days: DAYS, clients: CLIENTS, attacks: 'all', attacksPerKind: 2 }));
-    const context = { clickhouse: clickhouse.client, config: parseConfig({}, 'defaults').detectors, logger: createLogger('silent') };
+    const stored = await storeSimulation(clickhouse, { seed: SEED, start: START, days: DAYS, clients: CLIENTS, attacks: 'all', attacksPerKind: 2 });
+    ({ events, labels } = stored);
+    // Default settings, plus the allowlist entry that announces the simulation's scope-adding deploy.
+    const config = parseConfig({ detectors: { allowlist: stored.allowlist } }, 'defaults').detectors;
+    const context = { clickhouse: clickhouse.client, config, logger: createLogger('silent') };
     alerts = [];
     for (const detector of createDetectors()) alerts.push(...(await backtest(context, detector, { from: START, to: START + DAYS * 86_400_000 })));
   }, 400_000);
@@ -46,8 +49,8 @@ describe('detection quality on simulated traffic', () => {
 
   it('stores the simulated requests with every attack kind labeled twice', () => {
     expect(events).toBeGreaterThan(150_000);
-    expect(labels).toHaveLength(14);
-    expect(new Set(labels.map((label) => label.kind)).size).toBe(7);
+    expect(labels).toHaveLength(18);
+    expect(new Set(labels.map((label) => label.kind)).size).toBe(9);
   });
 
   it('finds every injected attack with the right detector on the right client', () => {

@@ -12,6 +12,9 @@ describe('configuration file: detectors section', () => {
     expect(config.secret_new_location.levels).toEqual({ country: true, asn: true, network: false });
     expect(config.jti_replay.hygiene.max_lifetime_minutes).toBe(5);
     expect(config.dormant_client).toEqual({ enabled: true, dormant_days: 30, gap_margin: 1.5, learning_days: 7 });
+    expect(config.new_scope).toMatchObject({ enabled: true, learning_days: 7 });
+    expect(config.new_scope.sensitive_scopes).toContain('okta.*.manage');
+    expect(config.new_user_agent).toEqual({ enabled: true, learning_days: 7 });
   });
 
   it('lets an allowlist entry name the findings it silences, secret_new_location when it names none', () => {

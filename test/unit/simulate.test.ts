@@ -5,6 +5,7 @@ import { tokenRequestSchema, type TokenRequestInput } from '@tokenwatch/shared/e
 import { FORMATS } from '@tokenwatch/ingest/formats/registry';
 import { decodeMessage } from '@tokenwatch/ingest/decode';
 import { ALL_NETWORKS } from '@tokenwatch/simulator/networks';
+import { userAgentFamily } from '@tokenwatch/shared/user-agent-family';
 import { ATTACK_KINDS, liveTraffic, renderNative, simulate, type AttackLabel, type Simulation } from '@tokenwatch/simulator/index';
 
 /**
@@ -98,7 +99,62 @@ describe('simulate', () => {
       mint_burst: 'mint_volume',
       invalid_client_burst: 'invalid_client_burst',
       dormant_client: 'dormant_client',
+      new_scope: 'new_scope',
+      new_user_agent: 'new_user_agent',
     });
+  });
+
+  it('asks for an admin or export scope the victim never asked for, from its own hosts (new_scope)', () => {
+    const label = labelOf('new_scope');
+    const usual = benign().filter((event) => event.client_id === label.client_id && event.tenant === label.tenant);
+    const usualScopes = new Set(usual.flatMap((event) => event.scopes ?? []));
+    const attacks = attackEvents(label);
+    expect(attacks.length).toBeGreaterThanOrEqual(2);
+    for (const attack of attacks) {
+      expect(attack.outcome).toBe('success');
+      const added = (attack.scopes ?? []).filter((scope) => !usualScopes.has(scope));
+      expect(added).toHaveLength(1);
+      expect(added[0]).toMatch(/^(okta\.users\.manage|read:users|[a-z]+:export)$/);
+    }
+  });
+
+  it('uses the victim credential with a tool of another family from another network (new_user_agent)', () => {
+    const label = labelOf('new_user_agent');
+    const usual = benign().filter((event) => event.client_id === label.client_id && event.tenant === label.tenant);
+    const families = new Set(usual.map((event) => userAgentFamily(event.user_agent ?? '')));
+    const asns = new Set(usual.map((event) => lookup(event.source_ip).asn));
+    const attacks = attackEvents(label);
+    expect(attacks.length).toBeGreaterThanOrEqual(3);
+    for (const attack of attacks) {
+      expect(families.has(userAgentFamily(attack.user_agent ?? ''))).toBe(false);
+      expect(asns.has(lookup(attack.source_ip).asn)).toBe(false);
+    }
+  });
+
+  it('has the benign look-alikes of new_scope and new_user_agent: library upgrades, scopes varying inside a set, an announced scope deploy', () => {
+    const byClient = new Map<string, TokenRequestInput[]>();
+    for (const event of benign()) {
+      const list = byClient.get(event.client_id);
+      if (list) list.push(event);
+      else byClient.set(event.client_id, [event]);
+    }
+    const agents = [...byClient.values()].map((list) => new Set(list.map((event) => event.user_agent ?? '')));
+    // Library upgrades: a client sending its library alone shows several versions of one family.
+    const upgraded = agents.filter((set) => set.size > 1 && new Set([...set].map(userAgentFamily)).size === 1 && [...set].every((agent) => !agent.includes(' ') || agent.startsWith('.NET')));
+    expect(upgraded.length).toBeGreaterThan(0);
+    // No benign client ever changes software family.
+    for (const [client, list] of byClient) expect(new Set(list.map((event) => userAgentFamily(event.user_agent ?? ''))).size, client).toBe(1);
+    // Scopes varying inside a set: some clients ask for a subset of their scopes, and their whole set too.
+    const varying = [...byClient.values()].filter((list) => new Set(list.map((event) => (event.scopes ?? []).join(' '))).size > 1);
+    expect(varying.length).toBeGreaterThan(1);
+    // One deploy adds a scope, with the allowlist entry that announces it.
+    expect(sim.scopeDeploys).toHaveLength(1);
+    const [deploy] = sim.scopeDeploys;
+    const client = sim.population.clients[deploy?.client ?? -1];
+    expect(sim.allowlist).toEqual([{ findings: ['new_scope'], tenant: client?.tenant.tenant, client_id: client?.clientId, expires: expect.any(String), reason: expect.any(String) }]);
+    const own = byClient.get(client?.clientId ?? '') ?? [];
+    expect(own.filter((event) => (event.time as number) < (deploy?.at ?? 0)).some((event) => event.scopes?.includes(deploy?.scope ?? ''))).toBe(false);
+    expect(own.filter((event) => (event.time as number) >= (deploy?.at ?? 0) && event.outcome === 'success').every((event) => event.scopes?.includes(deploy?.scope ?? ''))).toBe(true);
   });
 
   it('wakes a dormant client: 30 days of traffic long before the start, silence, then the attacker', () => {

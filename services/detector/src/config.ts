@@ -79,6 +79,60 @@ export const dormantClientConfigSchema = z.strictObject({
   learning_days: z.number().min(0).default(7),
 });
 
+/**
+ * Scopes and audiences whose first grant to a client is high, not medium: the admin,
+ * management, export and write permissions of Okta, Microsoft Graph / Entra and the Auth0
+ * Management API, and generic admin/export names. A pattern is an exact value (compared
+ * case-insensitively) where `*` stands for any run of characters; matching is a left-to-right
+ * scan for the literal pieces, never a regular expression (sensitive-scopes.ts).
+ *
+ * Entra's `.default` is not on the list: every Entra daemon asks for `<resource>/.default`
+ * (it means "whatever application permissions the app holds"), so it says nothing about what
+ * was granted; a first token for a new resource is already a new audience (medium).
+ */
+export const DEFAULT_SENSITIVE_SCOPES = [
+  // Okta: okta.users.manage, okta.apps.manage, okta.roles.manage, okta.apiTokens.manage, ...
+  'okta.*.manage',
+  'okta.clients.register',
+  // Microsoft Graph application permissions: Directory.ReadWrite.All, Application.ReadWrite.All,
+  // RoleManagement.ReadWrite.Directory, AppRoleAssignment.ReadWrite.All, Files.ReadWrite.All,
+  // Mail.ReadWrite, ...; Sites.FullControl.All; Mail.Send; Exchange's full_access_as_app.
+  '*.ReadWrite',
+  '*.ReadWrite.*',
+  '*.FullControl.*',
+  'Mail.Send',
+  'full_access_as_app',
+  // Auth0 Management API: every create:, update: and delete: scope, and the reads that export
+  // users, their IdP tokens or client secrets and keys.
+  'create:*',
+  'update:*',
+  'delete:*',
+  'read:users',
+  'read:user_idp_tokens',
+  'read:client_keys',
+  'read:client_credentials',
+  // The Auth0 Management API itself as an audience.
+  'https://*.auth0.com/api/v2/',
+  // Generic names.
+  'admin',
+  '*:admin',
+  '*.admin',
+  'admin:*',
+  '*export*',
+];
+
+export const newScopeConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  // A client's first week shows its usual scopes; it is judged only after.
+  learning_days: z.number().min(0).default(7),
+  sensitive_scopes: z.array(z.string().min(1).max(256)).max(500).default(DEFAULT_SENSITIVE_SCOPES),
+});
+
+export const newUserAgentConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  learning_days: z.number().min(0).default(7),
+});
+
 const isoDate = z.iso.date('expected a date as YYYY-MM-DD').transform((value) => Date.parse(`${value}T00:00:00Z`));
 
 /**
@@ -86,7 +140,7 @@ const isoDate = z.iso.date('expected a date as YYYY-MM-DD').transform((value) =>
  * written for one finding (a partner's new country) never hides another (that partner's
  * credential waking after months).
  */
-export const ALLOWLISTED_FINDINGS = ['secret_new_location', 'dormant_client'] as const;
+export const ALLOWLISTED_FINDINGS = ['secret_new_location', 'dormant_client', 'new_scope', 'new_user_agent'] as const;
 
 /** One allowlist entry: traffic matching every given field raises none of the entry's findings. */
 export const allowlistEntrySchema = z
@@ -109,6 +163,8 @@ const detectorSections = {
   mint_volume: mintVolumeConfigSchema.prefault({}),
   secret_new_location: secretNewLocationConfigSchema.prefault({}),
   dormant_client: dormantClientConfigSchema.prefault({}),
+  new_scope: newScopeConfigSchema.prefault({}),
+  new_user_agent: newUserAgentConfigSchema.prefault({}),
 };
 
 /**
@@ -151,6 +207,8 @@ export const clientOverrideSchema = z.strictObject({
   ).optional(),
   secret_new_location: givenKeysOf(secretNewLocationConfigSchema).optional(),
   dormant_client: givenKeysOf(dormantClientConfigSchema).optional(),
+  new_scope: givenKeysOf(newScopeConfigSchema).optional(),
+  new_user_agent: givenKeysOf(newUserAgentConfigSchema).optional(),
 });
 
 export const detectorsConfigSchema = z.strictObject({
@@ -173,6 +231,8 @@ export type JtiReplayConfig = z.output<typeof jtiReplayConfigSchema>;
 export type MintVolumeConfig = z.output<typeof mintVolumeConfigSchema>;
 export type SecretNewLocationConfig = z.output<typeof secretNewLocationConfigSchema>;
 export type DormantClientConfig = z.output<typeof dormantClientConfigSchema>;
+export type NewScopeConfig = z.output<typeof newScopeConfigSchema>;
+export type NewUserAgentConfig = z.output<typeof newUserAgentConfigSchema>;
 export type AllowlistEntry = z.output<typeof allowlistEntrySchema>;
 
 type DetectorSection = keyof typeof detectorSections;

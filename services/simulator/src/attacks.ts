@@ -7,6 +7,8 @@ import { ATTACKER_NETWORKS, hostIn, subnetOf, type Network } from './networks.js
 import type { Client } from './population.js';
 import { Rng } from './prng.js';
 import type { AssertionClaims } from './request.js';
+import { sensitiveScopeFor, suitsNewScope, suitsNewUserAgent } from './usage.js';
+import { userAgentFamily } from '@tokenwatch/shared/user-agent-family';
 
 /**
  * Labeled attacks: which clients suit each kind, and the events each one adds to the stream.
@@ -71,6 +73,10 @@ export function suits(kind: AttackKind, client: Client): boolean {
     case 'dormant_client':
       // A weekly or monthly job already sleeps between runs; the victim is any other client.
       return client.schedule.type !== 'calendar';
+    case 'new_scope':
+      return suitsNewScope(client);
+    case 'new_user_agent':
+      return suitsNewUserAgent(client);
     case 'invalid_client_burst':
       // Guessing a secret; only Okta and the tap report it as invalid_client (Auth0 says
       // "Unauthorized", Entra an AADSTS number, Keycloak invalid_client_credentials).
@@ -184,6 +190,28 @@ export function launch(plan: AttackPlan, victim: ClientRuntime, engine: Engine, 
       const times = spread(start, span, rng.int(3, 10), rng);
       label.end = start + span;
       engine.add(new TimedAttack(times, (at) => victim.request(at, { host: rng.pick(hosts), userAgent: agent }), plan.order, label));
+      return;
+    }
+    case 'new_scope': {
+      // A foothold on the client's own host (or its secret used from there) asking for an
+      // admin or export scope: only the scope is off.
+      const scopes = [...client.scopes, sensitiveScopeFor(client)];
+      const span = rng.int(2, 8) * MINUTE_MS;
+      const times = spread(start, span, rng.int(2, 6), rng);
+      label.end = start + span;
+      engine.add(new TimedAttack(times, (at) => victim.request(at, { scopes }), plan.order, label));
+      return;
+    }
+    case 'new_user_agent': {
+      // The client's stolen secret or key, used with the attacker's own tool (never the
+      // client's software family) from a network the client never uses.
+      const own = userAgentFamily(victim.userAgent);
+      const tool = userAgentFamily(agent) !== own ? agent : (ATTACKER_AGENTS.find((candidate) => userAgentFamily(candidate) !== own) as string);
+      const hosts = attackerHosts(network, rng.int(1, 2), rng);
+      const span = rng.int(2, 8) * MINUTE_MS;
+      const times = spread(start, span, rng.int(3, 10), rng);
+      label.end = start + span;
+      engine.add(new TimedAttack(times, (at) => victim.request(at, { host: rng.pick(hosts), userAgent: tool }), plan.order, label));
       return;
     }
     case 'mint_burst': {

@@ -5,6 +5,7 @@ import type { Client } from './population.js';
 import { Rng } from './prng.js';
 import { buildEvent, type AssertionClaims, type FailureKind, type RequestContext } from './request.js';
 import { requestSource, type RequestSource } from './schedules.js';
+import { scopesAt, upgraded } from './usage.js';
 
 /**
  * One client's benign traffic as it runs: its addresses (growing with autoscaling, always in
@@ -26,6 +27,8 @@ export interface RequestOverrides {
   /** Re-send this exact assertion instead of signing a fresh one (a replay). */
   readonly assertion?: AssertionClaims;
   readonly replayReported?: boolean;
+  /** Ask for these scopes instead of the client's own. */
+  readonly scopes?: readonly string[];
 }
 
 /** Called with a successful benign request at or after `after`; returns what to tag it with. */
@@ -49,6 +52,9 @@ export class ClientRuntime {
   private nextGrowth: number;
   private nextRotation: number;
   private taps: SuccessTap[] = [];
+  private deploys = 0;
+  /** Scopes added by deploys (addScope), each from its time on. */
+  private readonly addedScopes: Array<{ readonly at: number; readonly scope: string }> = [];
   /** The claims of the last assertion this client signed (tap tenant only). */
   lastAssertion: AssertionClaims | undefined;
 
@@ -100,7 +106,8 @@ export class ClientRuntime {
 
   private refreshUserAgent(): void {
     const { kind, library, name } = this.client;
-    this.userAgentText = kind === 'ci' || kind === 'partner' ? library : `${name}/${this.version.join('.')} ${library}`;
+    // A CI job or partner sends its library's user agent alone; its deploys upgrade the library.
+    this.userAgentText = kind === 'ci' || kind === 'partner' ? upgraded(library, this.deploys) : `${name}/${this.version.join('.')} ${library}`;
   }
 
   /** A new address in one of the client's networks: usually in a subnet it already uses. */
@@ -120,6 +127,7 @@ export class ClientRuntime {
     while (time >= this.nextDeploy) {
       if (this.rng.chance(0.2)) this.version = [this.version[0], this.version[1] + 1, 0];
       else this.version[2] += 1;
+      this.deploys += 1;
       this.refreshUserAgent();
       this.nextDeploy += this.rng.exp(3 * DAY_MS);
     }
@@ -139,6 +147,11 @@ export class ClientRuntime {
   host(instance = -1): Host {
     const index = instance >= 0 ? instance % this.hosts.length : Math.floor(this.rng.float() * this.hosts.length);
     return this.hosts[index] as Host;
+  }
+
+  /** A deploy that makes the client ask for `scope` too, from `at` on. */
+  addScope(at: number, scope: string): void {
+    this.addedScopes.push({ at, scope });
   }
 
   /** Runs `tap.onEvent` on the first successful benign request at or after `tap.after`. */
@@ -179,6 +192,8 @@ export class ClientRuntime {
     if (overrides.failure !== undefined) context.failure = overrides.failure;
     if (assertion !== undefined) context.assertion = assertion;
     if (overrides.replayReported) context.replayReported = true;
+    const added = this.addedScopes.length === 0 ? [] : this.addedScopes.filter((entry) => time >= entry.at).map((entry) => entry.scope);
+    context.scopes = overrides.scopes ?? scopesAt(this.client, time, added);
     return buildEvent(this.client, context);
   }
 

@@ -1,9 +1,10 @@
 import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
 import { DAY_MS } from '@tokenwatch/shared/time';
-import { labelFor, planAttacks } from './attacks.js';
+import { ATTACK_FREE_DAYS, labelFor, planAttacks } from './attacks.js';
 import { ATTACK_KINDS, type AttackKind, type AttackLabel } from './labels.js';
 import { startEngine } from './start.js';
 import { buildPopulation, type Population } from './population.js';
+import { planScopeDeploy, type ScopeDeploy } from './usage.js';
 
 /**
  * The traffic simulator: benign machine-client token requests across Okta, Auth0, Entra,
@@ -44,6 +45,12 @@ export interface Simulation {
    */
   readonly labels: readonly AttackLabel[];
   readonly population: Population;
+  /**
+   * Benign deploys that add a scope to a client (new_scope's look-alike), each announced by the
+   * allowlist entry a team would write: pass `allowlist` into `detectors.allowlist`.
+   */
+  readonly scopeDeploys: readonly ScopeDeploy[];
+  readonly allowlist: ReadonlyArray<ScopeDeploy['allowlist']>;
 }
 
 export function attackKinds(option: SimulateOptions['attacks']): readonly AttackKind[] {
@@ -61,12 +68,17 @@ export function simulate(options: SimulateOptions): Simulation {
   const plans = planAttacks(attackKinds(options.attacks), options.attacksPerKind ?? 1, population.clients, start, end, seed);
   const labels = plans.map((plan) => labelFor(plan, population.clients[plan.victim] as Population['clients'][number]));
 
+  const deploy = planScopeDeploy(population.clients, new Set(plans.map((plan) => plan.victim)), start, end, ATTACK_FREE_DAYS);
+  const scopeDeploys = deploy ? [deploy] : [];
+
   return {
     population,
     labels,
+    scopeDeploys,
+    allowlist: scopeDeploys.map((entry) => entry.allowlist),
     events: {
       *[Symbol.iterator]() {
-        const { engine } = startEngine(population, plans, labels, seed, start, end);
+        const { engine } = startEngine(population, plans, labels, seed, start, end, { scopeDeploys });
         for (let emitted = engine.next(); emitted !== undefined; emitted = engine.next()) yield emitted.event;
       },
     },

@@ -8,6 +8,8 @@ export const ATTACK_KINDS = [
   'mint_burst',
   'invalid_client_burst',
   'dormant_client',
+  'new_scope',
+  'new_user_agent',
 ] as const;
 
 export type AttackKind = (typeof ATTACK_KINDS)[number];
@@ -21,6 +23,8 @@ export const ATTACK_FINDINGS: Readonly<Record<AttackKind, string>> = {
   mint_burst: 'mint_volume',
   invalid_client_burst: 'invalid_client_burst',
   dormant_client: 'dormant_client',
+  new_scope: 'new_scope',
+  new_user_agent: 'new_user_agent',
 };
 
 /**

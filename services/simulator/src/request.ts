@@ -38,6 +38,8 @@ export interface RequestContext {
   readonly failure?: FailureKind;
   readonly assertion?: AssertionClaims;
   readonly replayReported?: boolean;
+  /** The requested scopes, when not the client's own (usage.ts). */
+  readonly scopes?: readonly string[];
 }
 
 /**
@@ -104,7 +106,7 @@ export function buildEvent(client: Client, context: RequestContext): TokenReques
   if (failure !== undefined) event.error_code = errorCode(client, failure);
   event.source_ip = context.ip;
   if (idp === 'okta' || idp === 'auth0' || idp === 'oidc-provider') event.user_agent = context.userAgent;
-  event.scopes = idp === 'entra' ? (NO_SCOPES as string[]) : (client.scopes as string[]);
+  event.scopes = idp === 'entra' ? (NO_SCOPES as string[]) : ((context.scopes ?? client.scopes) as string[]);
   if (idp === 'auth0' || idp === 'entra' || idp === 'oidc-provider') event.audience = client.audience;
   if (idp === 'oidc-provider' && context.assertion !== undefined) event.assertion = { ...context.assertion };
   if (context.replayReported) event.replay_reported = true;
