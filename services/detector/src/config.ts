@@ -79,6 +79,18 @@ export const dormantClientConfigSchema = z.strictObject({
   learning_days: z.number().min(0).default(7),
 });
 
+export const concurrentNetworksConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  // A leaked token or secret used from several places at once shows within minutes; read as
+  // ceil(w / 5) + 1 five-minute slots (docs/detectors.md).
+  concurrent_window_minutes: z.number().int().min(1).max(240).default(10),
+  // Distinct ASNs in one window beyond the most the client (or credential) ever showed: two,
+  // so a client that adds one provider, or fails over once, does not page.
+  margin: z.number().int().min(1).max(100).default(2),
+  // A client (or credential) needs this much history before its windows are judged.
+  learning_days: z.number().min(0).default(7),
+});
+
 const isoDate = z.iso.date('expected a date as YYYY-MM-DD').transform((value) => Date.parse(`${value}T00:00:00Z`));
 
 /**
@@ -86,7 +98,7 @@ const isoDate = z.iso.date('expected a date as YYYY-MM-DD').transform((value) =>
  * written for one finding (a partner's new country) never hides another (that partner's
  * credential waking after months).
  */
-export const ALLOWLISTED_FINDINGS = ['secret_new_location', 'dormant_client'] as const;
+export const ALLOWLISTED_FINDINGS = ['secret_new_location', 'dormant_client', 'concurrent_networks'] as const;
 
 /** One allowlist entry: traffic matching every given field raises none of the entry's findings. */
 export const allowlistEntrySchema = z
@@ -109,6 +121,7 @@ const detectorSections = {
   mint_volume: mintVolumeConfigSchema.prefault({}),
   secret_new_location: secretNewLocationConfigSchema.prefault({}),
   dormant_client: dormantClientConfigSchema.prefault({}),
+  concurrent_networks: concurrentNetworksConfigSchema.prefault({}),
 };
 
 /**
@@ -151,6 +164,7 @@ export const clientOverrideSchema = z.strictObject({
   ).optional(),
   secret_new_location: givenKeysOf(secretNewLocationConfigSchema).optional(),
   dormant_client: givenKeysOf(dormantClientConfigSchema).optional(),
+  concurrent_networks: givenKeysOf(concurrentNetworksConfigSchema).optional(),
 });
 
 export const detectorsConfigSchema = z.strictObject({
@@ -173,6 +187,7 @@ export type JtiReplayConfig = z.output<typeof jtiReplayConfigSchema>;
 export type MintVolumeConfig = z.output<typeof mintVolumeConfigSchema>;
 export type SecretNewLocationConfig = z.output<typeof secretNewLocationConfigSchema>;
 export type DormantClientConfig = z.output<typeof dormantClientConfigSchema>;
+export type ConcurrentNetworksConfig = z.output<typeof concurrentNetworksConfigSchema>;
 export type AllowlistEntry = z.output<typeof allowlistEntrySchema>;
 
 type DetectorSection = keyof typeof detectorSections;

@@ -159,6 +159,7 @@ const RETAINED_TABLES = [
   { table: 'client_minute_counts', ttl: 'minute' },
   { table: 'client_locations', ttl: 'day' },
   { table: 'jti_uses', ttl: 'week' },
+  { table: 'client_asn_slots', ttl: 'day' },
 ] as const;
 
 /**
