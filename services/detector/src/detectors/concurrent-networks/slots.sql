@@ -1,7 +1,7 @@
 -- These clients' ASN slots per day and credential from the client_asn_slots rollup, between
 -- two days: the days around a tick's requests (to find candidates) or the whole retained
 -- history of the few candidates. The ORDER BY key starts (tenant, client_id, day): a range read.
-SELECT tenant, client_id, toString(day) AS day, credential, asn,
+SELECT tenant, client_id, day, credential, asn,
        groupUniqArrayArray(slots) AS slots, anyLast(as_org) AS as_org, anyLast(country) AS country,
        toUnixTimestamp64Milli(min(first_seen)) AS first_ms, toUnixTimestamp64Milli(max(last_seen)) AS last_ms,
        sum(requests) AS requests

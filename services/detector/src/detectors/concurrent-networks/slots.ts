@@ -120,28 +120,29 @@ export interface EpisodeRules {
 export function episodes(timeline: ReadonlyMap<number, ReadonlySet<number>>, rules: EpisodeRules): Episode[] {
   const found: Episode[] = [];
   let usual = 0;
-  let open: { start: number; end: number; asns: number; usual: number; pending: number } | undefined;
-  const close = () => {
-    if (!open) return;
-    found.push({ start: open.start, end: open.end, asns: open.asns, usual: open.usual });
-    usual = Math.max(usual, open.asns, open.pending);
-    open = undefined;
-  };
+  // Ordinary runs join the history only once they no longer overlap the run being judged: the
+  // first runs of a burst (two networks of four) must not raise the bar for the rest of it.
+  const waiting: Run[] = [];
+  let open: { start: number; end: number; asns: number; usual: number } | undefined;
   for (const run of runs(timeline, rules.length)) {
-    if (open && run.end - open.end >= rules.length) close();
+    if (open && run.end - open.end >= rules.length) {
+      found.push({ start: open.start, end: open.end, asns: open.asns, usual: open.usual });
+      usual = Math.max(usual, open.asns);
+      open = undefined;
+    }
+    // While a burst is open its bar stays where it was when it began.
+    while (!open && waiting[0] && waiting[0].end < run.start) usual = Math.max(usual, waiting.shift()?.asns ?? 0);
     const anomalous = run.end >= rules.learnedFrom && run.asns >= usual + rules.margin;
     if (anomalous && open) {
       open.end = run.end;
       open.asns = Math.max(open.asns, run.asns);
     } else if (anomalous) {
-      open = { start: firstActive(timeline, run), end: run.end, asns: run.asns, usual, pending: 0 };
-    } else if (open) {
-      open.pending = Math.max(open.pending, run.asns);
+      open = { start: firstActive(timeline, run), end: run.end, asns: run.asns, usual };
     } else {
-      usual = Math.max(usual, run.asns);
+      waiting.push(run);
     }
   }
-  close();
+  if (open) found.push({ start: open.start, end: open.end, asns: open.asns, usual: open.usual });
   return found;
 }
 
