@@ -118,7 +118,7 @@ describe('simulate', () => {
     const asnsPerClient = new Map<string, Set<number>>();
     const windows = new Map<string, Set<number>>();
     for (const event of benign()) {
-      const asn = lookup(event.source_ip).asn;
+      const asn = lookup(event.source_ip).asn ?? 0;
       const key = `${event.tenant} ${event.client_id}`;
       asnsPerClient.set(key, (asnsPerClient.get(key) ?? new Set()).add(asn));
       const window = `${key} ${Math.floor((event.time as number) / (15 * 60_000))}`;
