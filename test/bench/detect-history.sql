@@ -3,7 +3,9 @@
 -- ingestion. Rows go straight into token_requests, so the rollups' materialized views fill
 -- exactly as they do for ingested events. 500 clients in one tenant; two in three
 -- authenticate with private_key_jwt (a unique jti per request), the rest with a client
--- secret; each from 16 addresses of its own /24; 1% failures.
+-- secret; each from 16 addresses of its own /24; 1% failures. One client in 50 is multi-region,
+-- minting from three cloud ASNs in turn: concurrent_networks reads the whole rollup history of
+-- such a client on every tick (a candidate: three networks in a window), its costliest path.
 INSERT INTO token_requests
     (event_id, time, idp, tenant, client_id, client_name, grant_type, auth_method, outcome, error_code,
      source_ip, user_agent, scopes, audience, assertion_jti, assertion_iat, assertion_exp, assertion_kid,
@@ -25,5 +27,8 @@ SELECT
     if(auth_method = 'private_key_jwt', toDateTime(time, 'UTC') + 120, NULL),
     if(auth_method = 'private_key_jwt', 'k1', ''),
     if(auth_method = 'private_key_jwt', 'RS256', ''),
-    'US', 14618, 'AMAZON-AES', 'idp', 'public', 'aws'
+    'US',
+    if(number % 500 % 50 = 1, [14618, 396982, 8075][number % 3 + 1], 14618) AS asn,
+    if(number % 500 % 50 = 1, ['AMAZON-AES', 'GOOGLE-CLOUD-PLATFORM', 'MICROSOFT-CORP-MSN-AS-BLOCK'][number % 3 + 1], 'AMAZON-AES'),
+    'idp', 'public', if(number % 500 % 50 = 1, ['aws', 'gcp', 'azure'][number % 3 + 1], 'aws')
 FROM numbers({count:UInt64})

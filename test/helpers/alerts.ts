@@ -7,6 +7,7 @@ import { DORMANT_CLIENT } from '@tokenwatch/detector/detectors/dormant-client/fi
 import { NEW_SCOPE } from '@tokenwatch/detector/detectors/new-scope/findings';
 import { NEW_USER_AGENT } from '@tokenwatch/detector/detectors/new-user-agent/findings';
 import { WATCHED_CREDENTIAL } from '@tokenwatch/detector/detectors/watched-credential/findings';
+import { CONCURRENT_NETWORKS } from '@tokenwatch/detector/detectors/concurrent-networks/findings';
 import { IOC_MATCH } from '@tokenwatch/detector/sweep/findings';
 
 type EvidenceOf<F extends { draft: (fields: never) => unknown }> = Parameters<F['draft']>[0] extends { evidence: infer E } ? E : never;
@@ -162,6 +163,18 @@ export const sampleEvidence = {
     },
     usual_families: [{ family: 'okhttp', example: 'okhttp/4.12.0', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-03-01T09:55:00.000Z', requests: 12_000 }],
     usual_networks: [{ asn: 16509, as_org: 'AMAZON-02', country: 'US', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-03-01T09:55:00.000Z', requests: 12_000 }],
+  }),
+  concurrent_networks: (): EvidenceOf<typeof CONCURRENT_NETWORKS> => ({
+    scope: 'client',
+    credential_id: '',
+    window_minutes: 10,
+    networks_in_window: 4,
+    usual_max_networks: 1,
+    burst_networks: [
+      { asn: 16509, as_org: 'AMAZON-02', country: 'US', first_seen: '2026-03-01T10:00:00.000Z', last_seen: '2026-03-01T10:09:00.000Z', requests: 4, source_ips: ['3.208.10.4'], credential_ids: ['secret-1'], new_network: false },
+      { asn: 64510, as_org: 'Far Away Hosting', country: 'NL', first_seen: '2026-03-01T10:02:00.000Z', last_seen: '2026-03-01T10:02:00.000Z', requests: 1, source_ips: ['198.51.100.7'], credential_ids: ['secret-1'], new_network: true },
+    ],
+    usual_networks: [{ asn: 16509, as_org: 'AMAZON-02', country: 'US', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-03-01T10:09:00.000Z', requests: 12_000 }],
   }),
   ioc_match: (): EvidenceOf<typeof IOC_MATCH> => ({
     swept_from: '2026-02-01T00:00:00.000Z',

@@ -4,7 +4,7 @@ import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
 import { backtest } from '@tokenwatch/detector/engine';
 import { createDetectors } from '@tokenwatch/detector/registry';
 import { createLogger } from '@tokenwatch/shared/log';
-import type { AttackLabel } from '@tokenwatch/simulator/index';
+import { ATTACK_KINDS, type AttackLabel } from '@tokenwatch/simulator/index';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { scoreAlerts, storeSimulation } from '../helpers/simulation.js';
 import { openTestStorage } from '../helpers/storage.js';
@@ -49,8 +49,8 @@ describe('detection quality on simulated traffic', () => {
 
   it('stores the simulated requests with every attack kind labeled twice', () => {
     expect(events).toBeGreaterThan(150_000);
-    expect(labels).toHaveLength(18);
-    expect(new Set(labels.map((label) => label.kind)).size).toBe(9);
+    expect(labels).toHaveLength(2 * ATTACK_KINDS.length);
+    expect(new Set(labels.map((label) => label.kind)).size).toBe(ATTACK_KINDS.length);
   });
 
   it('finds every injected attack with the right detector on the right client', () => {

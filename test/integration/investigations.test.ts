@@ -205,7 +205,7 @@ describe('the SQL in docs/investigations.md and the runbooks in docs/detectors.m
     expect(events).toBeGreaterThan(100_000);
     expect(world.jti).not.toBe('');
     const findings = new Set(alerts.map((alert) => alert.finding));
-    for (const finding of ['jti_replay', 'assertion_hygiene', 'mint_volume', 'invalid_client_burst', 'secret_new_location', 'dormant_client', 'watched_credential', 'ioc_match']) {
+    for (const finding of ['jti_replay', 'assertion_hygiene', 'mint_volume', 'invalid_client_burst', 'secret_new_location', 'dormant_client', 'watched_credential', 'ioc_match', 'concurrent_networks']) {
       expect(findings, `an alert of ${finding}`).toContain(finding);
     }
   });

@@ -15,6 +15,7 @@ describe('configuration file: detectors section', () => {
     expect(config.new_scope).toMatchObject({ enabled: true, learning_days: 7 });
     expect(config.new_scope.sensitive_scopes).toContain('okta.*.manage');
     expect(config.new_user_agent).toEqual({ enabled: true, learning_days: 7 });
+    expect(config.concurrent_networks).toEqual({ enabled: true, concurrent_window_minutes: 10, margin: 2, learning_days: 7 });
   });
 
   it('lets an allowlist entry name the findings it silences, secret_new_location when it names none', () => {
@@ -60,6 +61,8 @@ describe('configuration file: detectors section', () => {
     [{ detectors: { allowlist: [{ findings: ['mint_volume'], client_id: 'x', expires: '2027-01-01', reason: 'r' }] } }, 'detectors.allowlist.0.findings.0'],
     [{ detectors: { dormant_client: { gap_margin: 0.5 } } }, 'detectors.dormant_client.gap_margin'],
     [{ detectors: { overrides: [{ client_id: 'x', dormant_client: { dormant_dayz: 9 } }] } }, 'detectors.overrides.0.dormant_client.dormant_dayz: unknown key'],
+    [{ detectors: { concurrent_networks: { concurrent_window_minutes: 0 } } }, 'detectors.concurrent_networks.concurrent_window_minutes'],
+    [{ detectors: { overrides: [{ client_id: 'x', concurrent_networks: { marginn: 3 } }] } }, 'detectors.overrides.0.concurrent_networks.marginn: unknown key'],
     [{ notifyy: {} }, 'invalid configuration in test at notifyy'],
   ])('rejects %j with one line naming the key', (document, expected) => {
     expect(() => parseConfig(document, 'test')).toThrow(expected);

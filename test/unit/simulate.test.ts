@@ -101,6 +101,7 @@ describe('simulate', () => {
       dormant_client: 'dormant_client',
       new_scope: 'new_scope',
       new_user_agent: 'new_user_agent',
+      concurrent_networks: 'concurrent_networks',
     });
   });
 
@@ -155,6 +156,37 @@ describe('simulate', () => {
     const own = byClient.get(client?.clientId ?? '') ?? [];
     expect(own.filter((event) => (event.time as number) < (deploy?.at ?? 0)).some((event) => event.scopes?.includes(deploy?.scope ?? ''))).toBe(false);
     expect(own.filter((event) => (event.time as number) >= (deploy?.at ?? 0) && event.outcome === 'success').every((event) => event.scopes?.includes(deploy?.scope ?? ''))).toBe(true);
+  });
+
+  it('uses a credential from three or four attacker networks within minutes while the client keeps its own', () => {
+    const label = labelOf('concurrent_networks');
+    const attacks = attackEvents(label);
+    const usual = new Set(benign().filter((event) => event.client_id === label.client_id && event.tenant === label.tenant).map((event) => lookup(event.source_ip).asn));
+    const attackerAsns = new Set(attacks.map((event) => lookup(event.source_ip).asn));
+    expect(usual.size).toBeLessThanOrEqual(2);
+    expect(attackerAsns.size).toBeGreaterThanOrEqual(3);
+    expect([...attackerAsns].filter((asn) => usual.has(asn))).toEqual([]);
+    expect(attacks.every((event) => event.outcome === 'success')).toBe(true);
+    expect(label.end - label.start).toBeLessThanOrEqual(6 * 60_000);
+  });
+
+  it('runs multi-region clients that mint from all three or four of their cloud ASNs within 15 minutes', () => {
+    const asnsPerClient = new Map<string, Set<number>>();
+    const windows = new Map<string, Set<number>>();
+    for (const event of benign()) {
+      const asn = lookup(event.source_ip).asn ?? 0;
+      const key = `${event.tenant} ${event.client_id}`;
+      asnsPerClient.set(key, (asnsPerClient.get(key) ?? new Set()).add(asn));
+      const window = `${key} ${Math.floor((event.time as number) / (15 * 60_000))}`;
+      windows.set(window, (windows.get(window) ?? new Set()).add(asn));
+    }
+    const multiRegion = [...asnsPerClient].filter(([, asns]) => asns.size >= 3).map(([key]) => key);
+    expect(multiRegion.length).toBeGreaterThanOrEqual(2);
+    for (const key of multiRegion) {
+      // Some 15 minutes hold all its networks (so that is its usual maximum).
+      const most = Math.max(...[...windows].filter(([window]) => window.startsWith(`${key} `)).map(([, asns]) => asns.size));
+      expect(most, key).toBe(asnsPerClient.get(key)?.size);
+    }
   });
 
   it('wakes a dormant client: 30 days of traffic long before the start, silence, then the attacker', () => {
@@ -271,7 +303,8 @@ describe('simulate', () => {
       if (event.outcome === 'failure') failures.set(bucket, (failures.get(bucket) ?? 0) + 1);
     }
     expect(places.size).toBeGreaterThan(20);
-    for (const [client, set] of places) expect([client, [...set]]).toEqual([client, [...set].slice(0, 1)]);
+    // Multi-region clients (three or four clouds from the start) are concurrent_networks' look-alike, tested above.
+    for (const [client, set] of places) if (set.size < 3) expect([client, [...set]]).toEqual([client, [...set].slice(0, 1)]);
     expect(jtis.size).toBeGreaterThan(1000);
     // The mint_volume detector's absolute floor is 100 per 5-minute bucket; failures alert from 20.
     expect(Math.max(...buckets.values())).toBeLessThan(60);

@@ -133,6 +133,18 @@ export const newUserAgentConfigSchema = z.strictObject({
   learning_days: z.number().min(0).default(7),
 });
 
+export const concurrentNetworksConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  // A leaked token or secret used from several places at once shows within minutes; read as
+  // ceil(w / 5) + 1 five-minute slots (docs/detectors.md).
+  concurrent_window_minutes: z.number().int().min(1).max(240).default(10),
+  // Distinct ASNs in one window beyond the most the client (or credential) ever showed: two,
+  // so a client that adds one provider, or fails over once, does not page.
+  margin: z.number().int().min(1).max(100).default(2),
+  // A client (or credential) needs this much history before its windows are judged.
+  learning_days: z.number().min(0).default(7),
+});
+
 const isoDate = z.iso.date('expected a date as YYYY-MM-DD').transform((value) => Date.parse(`${value}T00:00:00Z`));
 
 /**
@@ -140,7 +152,7 @@ const isoDate = z.iso.date('expected a date as YYYY-MM-DD').transform((value) =>
  * written for one finding (a partner's new country) never hides another (that partner's
  * credential waking after months).
  */
-export const ALLOWLISTED_FINDINGS = ['secret_new_location', 'dormant_client', 'new_scope', 'new_user_agent'] as const;
+export const ALLOWLISTED_FINDINGS = ['secret_new_location', 'dormant_client', 'new_scope', 'new_user_agent', 'concurrent_networks'] as const;
 
 /** One allowlist entry: traffic matching every given field raises none of the entry's findings. */
 export const allowlistEntrySchema = z
@@ -165,6 +177,7 @@ const detectorSections = {
   dormant_client: dormantClientConfigSchema.prefault({}),
   new_scope: newScopeConfigSchema.prefault({}),
   new_user_agent: newUserAgentConfigSchema.prefault({}),
+  concurrent_networks: concurrentNetworksConfigSchema.prefault({}),
 };
 
 /**
@@ -209,6 +222,7 @@ export const clientOverrideSchema = z.strictObject({
   dormant_client: givenKeysOf(dormantClientConfigSchema).optional(),
   new_scope: givenKeysOf(newScopeConfigSchema).optional(),
   new_user_agent: givenKeysOf(newUserAgentConfigSchema).optional(),
+  concurrent_networks: givenKeysOf(concurrentNetworksConfigSchema).optional(),
 });
 
 export const detectorsConfigSchema = z.strictObject({
@@ -233,6 +247,7 @@ export type SecretNewLocationConfig = z.output<typeof secretNewLocationConfigSch
 export type DormantClientConfig = z.output<typeof dormantClientConfigSchema>;
 export type NewScopeConfig = z.output<typeof newScopeConfigSchema>;
 export type NewUserAgentConfig = z.output<typeof newUserAgentConfigSchema>;
+export type ConcurrentNetworksConfig = z.output<typeof concurrentNetworksConfigSchema>;
 export type AllowlistEntry = z.output<typeof allowlistEntrySchema>;
 
 type DetectorSection = keyof typeof detectorSections;

@@ -7,13 +7,14 @@ import { unknownClient } from './detectors/unknown-client/index.js';
 import { watchedCredential } from './detectors/watched-credential/index.js';
 import { newScope } from './detectors/new-scope/index.js';
 import { newUserAgent } from './detectors/new-user-agent/index.js';
+import { concurrentNetworks } from './detectors/concurrent-networks/index.js';
 
 /**
  * Every detector, in the order a tick runs them (watched_credential first: its alerts are the
  * most urgent and its query the cheapest). mint_volume keeps a baseline cache, hence a factory.
  */
 export function createDetectors(): Detector[] {
-  return [watchedCredential, jtiReplay, createMintVolume(), secretNewLocation, dormantClient, unknownClient, newScope, newUserAgent];
+  return [watchedCredential, jtiReplay, createMintVolume(), secretNewLocation, dormantClient, unknownClient, newScope, newUserAgent, concurrentNetworks];
 }
 
 /** The detectors' names (`tokenwatch detect --detector`), from the detectors themselves. */

@@ -35,6 +35,11 @@ const isSecretClient = (client: Client) => SECRET_METHODS.has(client.authMethod)
 const asnsOf = (client: Client) => new Set(client.networks.map((network) => network.asn));
 const countriesOf = (client: Client) => new Set(client.networks.map((network) => network.country));
 
+/** One network per ASN. */
+function distinctAsns(networks: readonly Network[]): Network[] {
+  return [...new Map(networks.map((network) => [network.asn, network])).values()];
+}
+
 /** The span a victim's benign traffic is limited to, when the attack needs one. */
 export function victimLifetime(plan: AttackPlan, start: number): { from: number; until: number } | undefined {
   if (plan.kind !== 'dormant_client') return undefined;
@@ -51,6 +56,8 @@ function attackerNetworks(kind: AttackKind, client: Client): Network[] {
       return ATTACKER_NETWORKS.filter((network) => network.country === home.country && !asns.has(network.asn));
     case 'invalid_client_burst':
       return ATTACKER_NETWORKS.filter((network) => network.kind === 'hosting' && !asns.has(network.asn));
+    case 'concurrent_networks':
+      return ATTACKER_NETWORKS.filter((network) => !asns.has(network.asn));
     default:
       return ATTACKER_NETWORKS.filter((network) => !countries.has(network.country) && !asns.has(network.asn));
   }
@@ -77,6 +84,10 @@ export function suits(kind: AttackKind, client: Client): boolean {
       return suitsNewScope(client);
     case 'new_user_agent':
       return suitsNewUserAgent(client);
+    case 'concurrent_networks':
+      // The victim keeps minting from home, often enough to be seen beside the attacker, from
+      // at most two ASNs (so three new ones are news), and three attacker ASNs are left.
+      return client.schedule.type !== 'calendar' && client.meanPerMinute >= 0.2 && asnsOf(client).size <= 2 && distinctAsns(attackerNetworks(kind, client)).length >= 3;
     case 'invalid_client_burst':
       // Guessing a secret; only Okta and the tap report it as invalid_client (Auth0 says
       // "Unauthorized", Entra an AADSTS number, Keycloak invalid_client_credentials).
@@ -212,6 +223,17 @@ export function launch(plan: AttackPlan, victim: ClientRuntime, engine: Engine, 
       const times = spread(start, span, rng.int(3, 10), rng);
       label.end = start + span;
       engine.add(new TimedAttack(times, (at) => victim.request(at, { host: rng.pick(hosts), userAgent: tool }), plan.order, label));
+      return;
+    }
+    case 'concurrent_networks': {
+      // Salesloft Drift: the connector's stolen token or secret used from three or four rented
+      // networks within minutes, while the connector itself keeps minting from home.
+      const networks = rng.shuffle(distinctAsns(attackerNetworks(kind, client))).slice(0, rng.int(3, 4));
+      const hosts = networks.flatMap((attacker) => attackerHosts(attacker, 1, rng));
+      const span = rng.int(3, 6) * MINUTE_MS;
+      const times = spread(start, span, hosts.length * rng.int(2, 4), rng);
+      label.end = start + span;
+      engine.add(new TimedAttack(times, (at, index) => victim.request(at, { host: hosts[index % hosts.length] as Host, userAgent: agent }), plan.order, label));
       return;
     }
     case 'mint_burst': {

@@ -78,6 +78,8 @@ export class ClientRuntime {
     for (const network of client.networks) this.subnets.set(network.id, [subnetOf(network, () => rng.float())]);
     const initialHosts = client.kind === 'batch' || client.kind === 'cron' ? rng.int(1, 2) : rng.int(1, 6);
     for (let i = 0; i < initialHosts; i++) this.addHost();
+    // A multi-region client runs in every one of its regions from the start.
+    if (client.networks.length >= 3) for (const network of client.networks) this.addHost(network);
     this.version = [rng.int(0, 4), rng.int(0, 30), rng.int(0, 20)];
     this.refreshUserAgent();
     this.credentialId = client.tenant.idp === 'entra' ? rng.uuid() : undefined;
@@ -111,8 +113,7 @@ export class ClientRuntime {
   }
 
   /** A new address in one of the client's networks: usually in a subnet it already uses. */
-  private addHost(): void {
-    const network = this.rng.pick(this.client.networks);
+  private addHost(network = this.rng.pick(this.client.networks)): void {
     const subnets = this.subnets.get(network.id) as number[];
     if (this.rng.chance(0.15)) subnets.push(subnetOf(network, () => this.rng.float()));
     const subnet = this.rng.pick(subnets);

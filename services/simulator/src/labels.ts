@@ -10,6 +10,7 @@ export const ATTACK_KINDS = [
   'dormant_client',
   'new_scope',
   'new_user_agent',
+  'concurrent_networks',
 ] as const;
 
 export type AttackKind = (typeof ATTACK_KINDS)[number];
@@ -25,6 +26,7 @@ export const ATTACK_FINDINGS: Readonly<Record<AttackKind, string>> = {
   dormant_client: 'dormant_client',
   new_scope: 'new_scope',
   new_user_agent: 'new_user_agent',
+  concurrent_networks: 'concurrent_networks',
 };
 
 /**

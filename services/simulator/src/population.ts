@@ -193,6 +193,18 @@ function clientNetworks(kind: ClientKind, authMethod: AuthMethod, rng: Rng): Net
   return [home];
 }
 
+/** Clouds with an ASN each (AWS has two): a multi-region client uses three or four of them. */
+const MULTI_REGION_NETWORKS = ['aws-us-east-1', 'aws-eu-west-1', 'gcp-us-central1', 'azure-eastus'] as const;
+
+function multiRegionNetworks(rng: Rng): Network[] {
+  return rng.shuffle(MULTI_REGION_NETWORKS.map((id) => networkById(id))).slice(0, rng.int(3, 4));
+}
+
+/** Mints per request, one to three a minute: every window sees every region. */
+function multiRegionSchedule(rng: Rng): Schedule {
+  return { type: 'per_request', perMinute: rng.range(1, 3), amplitude: rng.range(0.1, 0.3), peakHour: rng.range(11, 16), weekend: rng.range(0.8, 1) };
+}
+
 function clientName(kind: ClientKind, domain: string, rng: Rng): string {
   switch (kind) {
     case 'service':
@@ -264,14 +276,17 @@ export function buildPopulation(seed: number, clientCount: number, volume = 1): 
     // One client in 40 is a busy API minting per request: the mint_burst attack needs victims
     // whose normal rate is high enough for 20-50x of it to clear the detector's absolute floor.
     const busy = index % 40 === 7;
-    const kind = busy ? 'service' : r.weighted<ClientKind>([['service', 0.45], ['cron', 0.2], ['batch', 0.1], ['ci', 0.1], ['partner', 0.15]]);
+    // One client in 40 runs active-active in three or four clouds and mints from all of them
+    // at once: concurrent_networks' benign look-alike (its usual is several ASNs per window).
+    const multiRegion = index % 40 === 27;
+    const kind = busy || multiRegion ? 'service' : r.weighted<ClientKind>([['service', 0.45], ['cron', 0.2], ['batch', 0.1], ['ci', 0.1], ['partner', 0.15]]);
     const authMethod = r.weighted(AUTH_METHODS[tenant.idp]);
     const domain = r.pick(DOMAINS);
     const base = clientName(kind, domain, r);
     let name = base;
     for (let n = 2; names.has(name); n++) name = `${base}-${n}`;
     names.add(name);
-    const sched = scaled(busy ? busySchedule(r) : withInstances(schedule(kind, r), r), volume);
+    const sched = scaled(busy ? busySchedule(r) : multiRegion ? multiRegionSchedule(r) : withInstances(schedule(kind, r), r), volume);
     const scopes = [`${domain}:read`, ...(r.chance(0.5) ? [`${domain}:write`] : [])];
     clients.push({
       index,
@@ -280,7 +295,7 @@ export function buildPopulation(seed: number, clientCount: number, volume = 1): 
       name,
       kind,
       authMethod,
-      networks: clientNetworks(kind, authMethod, r),
+      networks: multiRegion ? multiRegionNetworks(r) : clientNetworks(kind, authMethod, r),
       schedule: sched,
       library: kind === 'ci' ? r.pick(CI_LIBRARIES) : r.pick(LIBRARIES),
       scopes,

@@ -182,6 +182,7 @@ const RETAINED_TABLES = [
   { table: 'client_locations', ttl: 'day' },
   { table: 'jti_uses', ttl: 'week' },
   { table: 'client_traits', ttl: 'week' },
+  { table: 'client_asn_slots', ttl: 'day' },
 ] as const;
 
 /**
