@@ -1,10 +1,10 @@
-import { hostname, userInfo } from 'node:os';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { WATCHES, watchIdSchema, watchSchema, type Watch } from '@tokenwatch/detector/watch/watch-list';
 import { operatorAction } from '@tokenwatch/server/operator';
 import { readOnlySql } from '@tokenwatch/server/read-only';
 import { parseFlags, timeFlag } from '../flags.js';
+import { operatorName as operator } from '../operator-name.js';
 import type { CommandContext } from '../run.js';
 
 const text = (max: number) => z.string().trim().min(1, 'is empty').max(max, `is longer than ${max.toLocaleString('en')} characters`);
@@ -22,17 +22,6 @@ const addFlags = (now: number) =>
     .refine((flags) => flags.until === undefined || flags.until > (flags.since ?? now), { path: ['until'], message: 'must be after --since' });
 
 const listFlags = z.object({ json: z.boolean().optional() });
-
-/** Who runs the command, as the watch records it: the operating-system user and host. */
-function operator(): string {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // No passwd entry (a container with an arbitrary uid): the host still says something.
-  }
-  return `${user}@${hostname()}`.slice(0, 256);
-}
 
 /**
  * `tokenwatch watch add --tenant <t> --client <id> [--credential <id>] [--since <time>]
