@@ -90,7 +90,9 @@ export class TerminalSink extends SimpleSink {
   }
 
   protected async send(alert: StoredAlert): Promise<void> {
-    const change = alert.created_at === alert.updated_at ? 'new' : alert.status === 'resolved' ? undefined : 'repeat';
+    // A version on-call wrote (ack, resolve, suppress) says so; the status line shows the rest.
+    const triaged = alert.triage_action !== '' && alert.triaged_at === alert.updated_at && alert.status !== 'firing' ? alert.status : undefined;
+    const change = alert.created_at === alert.updated_at ? 'new' : (triaged ?? (alert.status === 'resolved' ? undefined : 'repeat'));
     const text = `${renderAlertPlain(alert, { runbookBaseUrl: this.options.runbookBaseUrl, ...(change ? { change } : {}) })}\n\n`;
     await new Promise<void>((resolve, reject) => this.output.write(text, (error) => (error ? reject(error) : resolve())));
   }
