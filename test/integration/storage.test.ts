@@ -59,7 +59,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
 
   it('migrates once; a second run applies nothing and records nothing twice', async () => {
     expect(firstMigration).toEqual({
-      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications', '0006_view_security', '0007_alert_finding', '0008_assertion_unverified', '0009_watch_list', '0010_alert_ownership'],
+      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications', '0006_view_security', '0007_alert_finding', '0008_assertion_unverified', '0009_watch_list', '0010_alert_ownership', '0014_alert_triage'],
     });
     expect(await migrate(clickhouse.client, { retention_days: RETENTION_DAYS })).toEqual({ applied: [] });
     const versions = await select<{ version: number; name: string; n: string }>(
@@ -76,6 +76,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
       { version: 8, name: '0008_assertion_unverified', n: 1 },
       { version: 9, name: '0009_watch_list', n: 1 },
       { version: 10, name: '0010_alert_ownership', n: 1 },
+      { version: 14, name: '0014_alert_triage', n: 1 },
     ]);
   });
 

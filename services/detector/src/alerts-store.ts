@@ -86,11 +86,11 @@ export async function resolveQuietAlerts(client: ClickHouseClient, finding: stri
 
 const latestTriageRow = z.object({
   alert_id: z.string(),
-  action: z.enum(TRIAGE_ACTIONS),
-  actor: z.string(),
-  note: z.string(),
-  verdict: z.union([z.enum(VERDICTS), z.literal('')]),
-  at: clickHouseTimeSchema,
+  latest_action: z.enum(TRIAGE_ACTIONS),
+  latest_actor: z.string(),
+  latest_note: z.string(),
+  latest_verdict: z.union([z.enum(VERDICTS), z.literal('')]),
+  latest_at: clickHouseTimeSchema,
 });
 
 /**
@@ -107,8 +107,8 @@ async function carryTriage(client: ClickHouseClient, alerts: readonly StoredAler
   const actions = await queryRows(client, LATEST_TRIAGE, { ids: alerts.map((alert) => alert.alert_id) }, latestTriageRow);
   for (const action of actions) {
     const entry = result.get(action.alert_id);
-    if (!entry || action.at <= entry.alert.triaged_at) continue;
-    const applied: AppliedAction = { action: action.action, actor: action.actor, note: action.note, verdict: action.verdict, at: action.at };
+    if (!entry || action.latest_at <= entry.alert.triaged_at) continue;
+    const applied: AppliedAction = { action: action.latest_action, actor: action.latest_actor, note: action.latest_note, verdict: action.latest_verdict, at: action.latest_at };
     result.set(action.alert_id, { alert: applyAction(entry.alert, applied), carried: true });
   }
   return result;

@@ -3,11 +3,11 @@
 -- predates the action (alerts-store.ts, carryTriage).
 SELECT
     alert_id,
-    argMax(action, at) AS action,
-    argMax(actor, at) AS actor,
-    argMax(note, at) AS note,
-    argMaxIf(verdict, at, verdict != '') AS verdict,
-    max(at) AS at
+    argMax(action, at) AS latest_action,
+    argMax(actor, at) AS latest_actor,
+    argMax(note, at) AS latest_note,
+    argMaxIf(verdict, at, verdict != '') AS latest_verdict,
+    max(at) AS latest_at
 FROM alert_actions
 WHERE alert_id IN {ids:Array(String)}
 GROUP BY alert_id
