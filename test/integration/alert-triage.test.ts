@@ -210,3 +210,119 @@ describe('triage in the store and the engine (real chDB)', () => {
     expect(byFinding.jti_replay).toMatchObject({ benign: 1, true_positive: 0, precision: 0 });
   });
 });
+
+describe('tokenwatch alerts ack|resolve|suppress|verdict and tokenwatch report against a running tokenwatch start', () => {
+  let env: Record<string, string>;
+  let service: CliProcess;
+  let alertId = '';
+  let sent = 0;
+
+  async function cli(args: string[]) {
+    const result = await runCli(args, env);
+    if (result.code !== 0) throw new Error(`tokenwatch ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+    return result;
+  }
+  const watched = async () => jsonLines((await cli(['alerts', '--json', '--since', '30d'])).stdout).filter((alert) => alert.finding === 'watched_credential');
+  const sqlRows = async (query: string) => jsonLines((await cli(['sql', query])).stdout);
+
+  /** One request of the watched client (tenant-0/client-3, no assertion: no jti finding), consumed. */
+  async function request(): Promise<number> {
+    sent += 1;
+    await produce(env.TOKENWATCH_TOPIC as string, [JSON.stringify(canonicalEvent(3, { event_id: `triage-${sent}`, time: Date.now() }))]);
+    await waitForConsumed(env.TOKENWATCH_CONSUMER_GROUP as string, env.TOKENWATCH_TOPIC as string);
+    return Date.now();
+  }
+
+  /** Until watched_credential's watermark has passed `at`: every request stored before then was examined. */
+  async function examinedAfter(at: number): Promise<void> {
+    await waitFor(
+      async () => Number((await sqlRows("SELECT toUnixTimestamp64Milli(watermark) AS w FROM detector_watermarks FINAL WHERE detector = 'watched_credential'"))[0]?.w ?? 0),
+      (watermark) => watermark > at,
+      { timeoutMs: 60_000, intervalMs: 1_000, what: "watched_credential's watermark to pass the request (observed: the watermark)" },
+    );
+  }
+
+  beforeAll(async () => {
+    env = testEnv('triage-cli', { TOKENWATCH_HTTP_PORT: 'off', LOG_LEVEL: 'info', TOKENWATCH_BATCH_MAX_WAIT_MS: '200' });
+    await createTopic(env.TOKENWATCH_TOPIC as string);
+    service = spawnCli(['start'], env);
+    await waitFor(() => readDiscovery(env.TOKENWATCH_DATA_DIR as string), (server) => server !== undefined, { timeoutMs: 90_000, what: 'the query server to write its discovery file' });
+    await cli(['watch', 'add', '--tenant', 'tenant-0', '--client', 'client-3', '--reason', 'triage test']);
+  }, 180_000);
+
+  afterAll(async () => {
+    if (service) expect(await terminate(service, 'SIGTERM')).toBe(0);
+  });
+
+  it('acknowledges through the running process; alerts --json shows who; the detector re-finding it keeps it acknowledged', async () => {
+    await request();
+    const [alert] = await waitFor(watched, (rows) => rows.length > 0, { timeoutMs: 60_000, intervalMs: 1_000, what: 'a watched_credential alert (observed: alerts --json)' });
+    alertId = String(alert!.alert_id);
+    expect(alert).toMatchObject({ status: 'firing', triage_action: '', verdict: '' });
+
+    const ack = await cli(['alerts', 'ack', alertId, '--user', 'alice', '--note', 'rotating the secret']);
+    expect(ack.stderr.trim()).toBe(`alice acknowledged watched_credential alert ${alertId} (client client-3 in tenant-0): now acknowledged`);
+    expect((await watched())[0]).toMatchObject({ status: 'acknowledged', triage_action: 'ack', triaged_by: 'alice', triage_note: 'rotating the secret', verdict: '' });
+    expect((await cli(['alerts', '--since', '30d'])).stdout).toContain('triage: acknowledged by alice at ');
+
+    await request();
+    const grown = await waitFor(watched, (rows) => Number(rows[0]?.event_count) === 2, { timeoutMs: 60_000, intervalMs: 1_000, what: 'the alert to count the second request' });
+    expect(grown[0]).toMatchObject({ alert_id: alertId, status: 'acknowledged', triaged_by: 'alice' });
+  });
+
+  it('refuses an unknown id, a bad verdict, a suppression over 90 days and a malformed id, in one line each, writing nothing', async () => {
+    const refused = async (args: string[], line: string | RegExp) => {
+      const result = await runCli(args, env);
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      if (typeof line === 'string') expect(result.stderr.trim()).toBe(line);
+      else expect(result.stderr.trim()).toMatch(line);
+    };
+    const unknown = 'f'.repeat(32);
+    await refused(['alerts', 'resolve', unknown], `tokenwatch: no alert ${unknown} (tokenwatch alerts --json lists them with their alert_id)`);
+    await refused(['alerts', 'verdict', alertId, '--verdict', 'maybe'], 'tokenwatch: invalid --verdict "maybe": expected true_positive, benign, needs_tuning');
+    await refused(['alerts', 'suppress', alertId, '--for', '100d'], 'tokenwatch: invalid --for "100d": a suppression lasts at most 90d');
+    await refused(['alerts', 'suppress', alertId, '--for', 'forever'], 'tokenwatch: invalid --for "forever": expected a duration such as 30s, 15m, 4h, 7d or 2w');
+    await refused(['alerts', 'ack', "x' OR 1=1"], /^tokenwatch: invalid --id .*expected an alert id: 32 hex digits/);
+    await refused(['alerts', 'ack', alertId], new RegExp(`^tokenwatch: alert ${alertId} is acknowledged by alice: only a firing alert can be acknowledged$`));
+    expect(await sqlRows('SELECT action, actor FROM alert_actions')).toEqual([{ action: 'ack', actor: 'alice' }]);
+    expect((await watched())[0]).toMatchObject({ status: 'acknowledged', event_count: 2 });
+  });
+
+  it('suppress: nothing is raised for the client while it lasts; its first request after the expiry fires the alert again', async () => {
+    const suppress = await cli(['alerts', 'suppress', alertId, '--for', '15s', '--user', 'bob', '--note', 'pen test']);
+    const until = Date.parse(/until (\S+)$/.exec(suppress.stderr.trim())?.[1] ?? '');
+    expect(until).toBeGreaterThan(Date.now());
+    expect((await watched())[0]).toMatchObject({ status: 'suppressed', triage_action: 'suppress', triaged_by: 'bob' });
+
+    const during = await request();
+    expect(during).toBeLessThan(until);
+    await examinedAfter(during);
+    expect(await watched()).toEqual([expect.objectContaining({ alert_id: alertId, status: 'suppressed', event_count: 2 })]);
+
+    await waitFor(() => Date.now(), (now) => now > until, { timeoutMs: 30_000, intervalMs: 250, what: 'the suppression to expire' });
+    await request();
+    const refired = await waitFor(watched, (rows) => rows[0]?.status === 'firing', { timeoutMs: 60_000, intervalMs: 1_000, what: 'the alert to fire again after the expiry' });
+    expect(refired).toEqual([expect.objectContaining({ alert_id: alertId, triaged_by: 'bob' })]);
+  });
+
+  it('records a verdict; tokenwatch report counts precision per finding; the audit has every action with who and when', async () => {
+    const verdict = await cli(['alerts', 'verdict', alertId, '--verdict', 'true_positive', '--user', 'carol']);
+    expect(verdict.stderr).toContain('now firing; verdict true_positive');
+    const report = jsonLines((await cli(['report', '--json'])).stdout);
+    expect(report.find((row) => row.finding === 'watched_credential')).toEqual({
+      finding: 'watched_credential', alerts: 1, true_positive: 1, benign: 0, needs_tuning: 0, without_verdict: 0, precision: 1,
+    });
+    const table = (await cli(['report'])).stdout.split('\n');
+    expect(table[0]).toMatch(/^finding\s+alerts\s+precision\s+true_positive\s+benign\s+needs_tuning\s+without_verdict$/);
+    expect(table.find((line) => line.startsWith('watched_credential'))).toMatch(/^watched_credential\s+1\s+100\.0%\s+1\s+0\s+0\s+0$/);
+
+    const audit = await sqlRows('SELECT action, actor, note, verdict, toBool(isNotNull(suppressed_until)) AS suppresses, at FROM alert_actions ORDER BY at');
+    expect(audit).toEqual([
+      expect.objectContaining({ action: 'ack', actor: 'alice', note: 'rotating the secret', verdict: '', suppresses: false }),
+      expect.objectContaining({ action: 'suppress', actor: 'bob', note: 'pen test', verdict: '', suppresses: true }),
+      expect.objectContaining({ action: 'verdict', actor: 'carol', note: '', verdict: 'true_positive', suppresses: false }),
+    ]);
+    expect(new Set(audit.map((row) => row.at)).size).toBe(3);
+  });
+});
