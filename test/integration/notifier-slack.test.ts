@@ -14,6 +14,7 @@ import { triageAlert } from '@tokenwatch/detector/triage/triage';
 import type { Severity } from '@tokenwatch/shared/alerts/alert';
 import { ConfigError, DependencyError } from '@tokenwatch/shared/errors';
 import { POSSIBLE_DUPLICATE_NOTE } from '@tokenwatch/notifier/slack-sender';
+import { formatTime } from '@tokenwatch/notifier/message';
 import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { migrate } from '@tokenwatch/shared/storage/migrate';
 import { sampleDraft, sampleEvidence } from '../helpers/alerts.js';
@@ -449,6 +450,15 @@ describe('notifier without Slack: terminal, JSON-lines file, webhook; the CLI', 
     await upsertAlerts(client, [{ ...draft(1), event_count: 4, last_seen: Date.now() }], Date.now() + 1);
     expect(await run()).toContain('[HIGH] jti_replay firing (repeat)');
     expect(received).toHaveLength(3);
+
+    // On-call's action: the terminal, the file and the webhook say who, when and the verdict.
+    const acked = await triageAlert(client, { action: 'ack', alert_id: raised[0]!.alert_id, actor: 'alice', note: 'rotating', verdict: 'true_positive' }, Date.now() + 2);
+    const printedAck = await run();
+    expect(printedAck).toContain('[HIGH] jti_replay acknowledged: client Service 1 (svc-1), tenant acme');
+    expect(printedAck).toContain(`  triage: acknowledged by alice at ${formatTime(acked.triaged_at)}: rotating; verdict true_positive`);
+    const last = JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(last).toMatchObject({ status: 'acknowledged', triage_action: 'ack', triaged_by: 'alice', triaged_at: new Date(acked.triaged_at).toISOString(), triage_note: 'rotating', verdict: 'true_positive' });
+    expect(received).toHaveLength(4);
     expect(logLines.join('\n')).not.toContain('s3cr3t');
   });
 
