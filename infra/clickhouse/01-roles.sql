@@ -46,6 +46,10 @@ GRANT SELECT ON tokenwatch.watch_list TO tokenwatch_detector;
 -- `tokenwatch watch add/remove` writes through the running process that holds the detector.
 GRANT INSERT ON tokenwatch.watch_list TO tokenwatch_detector;
 GRANT SELECT, INSERT ON tokenwatch.alerts TO tokenwatch_detector;
+-- On-call's actions (`tokenwatch alerts ack|resolve|suppress|verdict`) go through the running
+-- process that holds the detector, which appends the audit row; the detector reads the
+-- unexpired suppressions and the latest action of the alerts it updates from the same table.
+GRANT SELECT, INSERT ON tokenwatch.alert_actions TO tokenwatch_detector;
 GRANT SELECT, INSERT ON tokenwatch.detector_watermarks TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.schema_migrations TO tokenwatch_detector;
 

@@ -116,6 +116,8 @@ describe('infra/clickhouse grants (read from the SQL files)', () => {
         'INSERT detector_watermarks',
         'SELECT watch_list',
         'INSERT watch_list',
+        'SELECT alert_actions',
+        'INSERT alert_actions',
         'SELECT schema_migrations',
       ],
       tokenwatch_notifier: ['SELECT alerts', 'SELECT notifications', 'INSERT notifications', 'SELECT schema_migrations'],

@@ -10,9 +10,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startNotifier } from '@tokenwatch/notifier';
 import { parseConfig } from '@tokenwatch/server/config-file';
 import { resolveQuietAlerts, upsertAlerts } from '@tokenwatch/detector/alerts-store';
+import { triageAlert } from '@tokenwatch/detector/triage/triage';
 import type { Severity } from '@tokenwatch/shared/alerts/alert';
 import { ConfigError, DependencyError } from '@tokenwatch/shared/errors';
 import { POSSIBLE_DUPLICATE_NOTE } from '@tokenwatch/notifier/slack-sender';
+import { formatTime } from '@tokenwatch/notifier/message';
 import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { migrate } from '@tokenwatch/shared/storage/migrate';
 import { sampleDraft, sampleEvidence } from '../helpers/alerts.js';
@@ -100,6 +102,8 @@ describe('notifier → Slack (against a Slack Web API stub)', () => {
     stub = await startSlackStub({ token: TOKEN });
     await clickhouse.client.command({ query: 'TRUNCATE TABLE alerts' });
     await clickhouse.client.command({ query: 'TRUNCATE TABLE notifications' });
+    // Triage actions of one test must not be carried onto another test's alert of the same fingerprint.
+    await clickhouse.client.command({ query: 'TRUNCATE TABLE alert_actions' });
   });
 
   afterEach(async () => {
@@ -154,6 +158,44 @@ describe('notifier → Slack (against a Slack Web API stub)', () => {
     const calls = stub.requests.filter((request) => request.method.startsWith('chat.')).map((request) => request.method);
     expect(calls).toEqual(['chat.postMessage', ...Array<string[]>(3).fill(['chat.postMessage', 'chat.update']).flat()]);
     for (const update of root!.updates) expect(blockProblem(update.blocks)).toBeUndefined();
+  });
+
+  it('says in the root who acknowledged an alert, and pages nobody again as it grows: no new root, no reply, the root updated', async () => {
+    const first = draft(1);
+    const { raised } = await upsertAlerts(clickhouse.client, [first], Date.now());
+    await runOnce();
+    const [root] = stub.roots();
+    expect(root).toBeDefined();
+
+    await triageAlert(clickhouse.client, { action: 'ack', alert_id: raised[0]!.alert_id, actor: 'alice', note: 'looking <!here>' }, Date.now() + 1);
+    await runOnce();
+    expect(root!.updates).toHaveLength(1);
+    const ackUpdate = JSON.stringify(root!.updates[0]!.blocks);
+    expect(ackUpdate).toContain('acknowledged by alice at ');
+    // The note is escaped: it cannot ping the channel.
+    expect(ackUpdate).toContain('looking &lt;!here&gt;');
+    expect(root!.updates[0]!.text).toMatch(/^HIGH jti_replay \(acknowledged\): /);
+    expect(stub.replies(root!.ts).map((reply) => reply.text)).toEqual([expect.stringContaining('Acknowledged by alice at ')]);
+
+    // It grows (twice): the root shows the new count and still says who has it; nothing else is posted.
+    for (let i = 1; i <= 2; i++) {
+      await upsertAlerts(clickhouse.client, [{ ...first, event_count: 5 + i, last_seen: first.last_seen + i * 1_000 }], Date.now() + 1 + i);
+      await runOnce();
+    }
+    expect(stub.roots()).toHaveLength(1);
+    expect(stub.replies(root!.ts)).toHaveLength(1);
+    expect(root!.updates).toHaveLength(3);
+    expect(root!.updates[2]!.blocks).toContainEqual(expect.objectContaining({ fields: expect.arrayContaining([{ type: 'mrkdwn', text: '*Requests*\n7' }]) }));
+    expect(JSON.stringify(root!.updates[2]!.blocks)).toContain('acknowledged by alice at ');
+    expect(posts(stub).some((request) => /<!here>|<!channel>/.test(request.body))).toBe(false);
+
+    // Resolved by a human: a reply that says by whom, and the root says so.
+    await triageAlert(clickhouse.client, { action: 'resolve', alert_id: raised[0]!.alert_id, actor: 'bob', verdict: 'benign' }, Date.now() + 10);
+    await runOnce();
+    expect(stub.replies(root!.ts).map((reply) => reply.text)).toEqual([expect.stringContaining('Acknowledged by alice'), expect.stringContaining('Resolved: resolved by bob at ')]);
+    expect(root!.updates.at(-1)!.text).toMatch(/^HIGH jti_replay \(resolved\): .*Triage: resolved by bob at .*; verdict benign/);
+    for (const update of root!.updates) expect(blockProblem(update.blocks)).toBeUndefined();
+    expect(stub.roots()).toHaveLength(1);
   });
 
   it('rate-limits thread replies of repeats but still updates the root', async () => {
@@ -408,6 +450,15 @@ describe('notifier without Slack: terminal, JSON-lines file, webhook; the CLI', 
     await upsertAlerts(client, [{ ...draft(1), event_count: 4, last_seen: Date.now() }], Date.now() + 1);
     expect(await run()).toContain('[HIGH] jti_replay firing (repeat)');
     expect(received).toHaveLength(3);
+
+    // On-call's action: the terminal, the file and the webhook say who, when and the verdict.
+    const acked = await triageAlert(client, { action: 'ack', alert_id: raised[0]!.alert_id, actor: 'alice', note: 'rotating', verdict: 'true_positive' }, Date.now() + 2);
+    const printedAck = await run();
+    expect(printedAck).toContain('[HIGH] jti_replay acknowledged: client Service 1 (svc-1), tenant acme');
+    expect(printedAck).toContain(`  triage: acknowledged by alice at ${formatTime(acked.triaged_at)}: rotating; verdict true_positive`);
+    const last = JSON.parse(readFileSync(file, 'utf8').trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(last).toMatchObject({ status: 'acknowledged', triage_action: 'ack', triaged_by: 'alice', triaged_at: new Date(acked.triaged_at).toISOString(), triage_note: 'rotating', verdict: 'true_positive' });
+    expect(received).toHaveLength(4);
     expect(logLines.join('\n')).not.toContain('s3cr3t');
   });
 

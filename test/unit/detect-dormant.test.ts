@@ -50,7 +50,7 @@ describe('dormant_client judgement', () => {
   it('renders a Slack message with the sleep, the wake and the usual networks', () => {
     const draft = judgeWake(wake, Array.from({ length: 20 }, (_, i) => active(T0 - (60 + i) * DAY)), SETTINGS);
     if (!draft) throw new Error('expected a draft');
-    const alert: StoredAlert = { ...draft, event_ids: [...draft.event_ids], alert_id: '0123456789abcdef0123456789abcdef', status: 'firing', created_at: T0, updated_at: T0, owner: '', team: '', slack_channel: '', criticality: '', detector_severity: draft.severity };
+    const alert: StoredAlert = { ...draft, event_ids: [...draft.event_ids], alert_id: '0123456789abcdef0123456789abcdef', status: 'firing', triage_action: '', triaged_by: '', triaged_at: 0, triage_note: '', verdict: '', created_at: T0, updated_at: T0, owner: '', team: '', slack_channel: '', criticality: '', detector_severity: draft.severity };
     const message = buildAlertMessage(alert);
     expect(blockProblem(message.blocks)).toBeUndefined();
     const all = message.blocks

@@ -9,6 +9,7 @@ import {
   buildReplyMessage,
   clickhouseString,
   investigationSql,
+  classifyChange,
   renderAlertPlain,
   SLACK_LIMITS,
   type Block,
@@ -42,6 +43,11 @@ function alert(overrides: Partial<StoredAlert> = {}): StoredAlert {
     criticality: '',
     detector_severity: 'high',
     status: 'firing',
+    triage_action: '',
+    triaged_by: '',
+    triaged_at: 0,
+    triage_note: '',
+    verdict: '',
     created_at: T0 + 6 * 60_000,
     updated_at: T0 + 6 * 60_000,
     ...overrides,
@@ -165,6 +171,40 @@ describe('alert message (Block Kit)', () => {
     expectWithinLimits(storm.blocks);
     expect(storm.cut).toBe(true);
     expect(storm.text).toContain('500 new alerts (500 high)');
+  });
+});
+
+describe('triage in messages', () => {
+  const acked = alert({ status: 'acknowledged', triage_action: 'ack', triaged_by: 'alice <!channel>', triaged_at: T0 + 7 * 60_000, triage_note: 'on it *now*', updated_at: T0 + 7 * 60_000 });
+
+  it('shows who acknowledged it, when and why in the root (escaped), the header and the fallback; none before any action', () => {
+    const message = buildAlertMessage(acked);
+    const all = texts(message.blocks).join('\n');
+    expect(all).toContain('*Triage*\nacknowledged by alice &lt;!channel&gt; at 2026-03-02 10:07:00 UTC: on it *now*');
+    expect(all).toContain(':eyes: HIGH · jti_replay · acknowledged');
+    expect(all).toContain('*Status*\nacknowledged · high');
+    expect(message.text).toMatch(/^HIGH jti_replay \(acknowledged\): .* Triage: acknowledged by alice &lt;!channel&gt; at 2026-03-02 10:07:00 UTC: on it \*now\*\. /);
+    expectWithinLimits(message.blocks);
+    expect(texts(buildAlertMessage(alert()).blocks).join('\n')).not.toContain('Triage');
+    expect(texts(buildAlertMessage(alert({ verdict: 'benign' })).blocks).join('\n')).toContain('*Triage*\nverdict benign');
+    expect(renderAlertPlain(acked)).toContain('  triage: acknowledged by alice <!channel> at 2026-03-02 10:07:00 UTC: on it *now*');
+  });
+
+  it("classifies on-call's changes, and a human resolution's reply says who", () => {
+    const firing = { severity: 'high', status: 'firing', event_count: 3 };
+    expect(classifyChange(acked, firing)).toBe('acknowledged');
+    expect(classifyChange(alert({ status: 'suppressed' }), firing)).toBe('suppressed');
+    expect(classifyChange(alert({ status: 'resolved' }), { ...firing, status: 'acknowledged' })).toBe('resolved');
+    expect(classifyChange(alert({ status: 'firing' }), { ...firing, status: 'suppressed' })).toBe('refired');
+    expect(classifyChange(alert({ status: 'acknowledged', event_count: 5 }), { ...firing, status: 'acknowledged' })).toBe('repeat');
+    expect(classifyChange(alert({ status: 'acknowledged', verdict: 'benign' }), { ...firing, status: 'acknowledged' })).toBeUndefined();
+
+    const resolvedByBob = alert({ status: 'resolved', triage_action: 'resolve', triaged_by: 'bob', triaged_at: T0 + 8 * 60_000, updated_at: T0 + 8 * 60_000 });
+    expect(buildReplyMessage(resolvedByBob, firing, 'resolved').text).toContain('Resolved: resolved by bob at 2026-03-02 10:08:00 UTC.');
+    // A quiet resolution of an alert acknowledged earlier is the detector's, not bob's.
+    const quiet = { ...resolvedByBob, triage_action: 'ack' as const, updated_at: T0 + 20 * 60_000 };
+    expect(buildReplyMessage(quiet, firing, 'resolved').text).toContain('Resolved: nothing new since');
+    expect(buildReplyMessage(acked, firing, 'acknowledged').text).toContain('Acknowledged by alice &lt;!channel&gt; at 2026-03-02 10:07:00 UTC: on it *now*. No more pages for it');
   });
 });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '@tokenwatch/shared/errors';
 import { redactText } from '@tokenwatch/shared/redact';
-import { DAY_MS, HOUR_MS, MINUTE_MS, WEEK_MS } from '@tokenwatch/shared/time';
+import { DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS, WEEK_MS } from '@tokenwatch/shared/time';
 
 /**
  * The one way a command's flags are checked: commander hands over strings, a zod schema per
@@ -42,6 +42,17 @@ export const timeFlag = (now: number = Date.now()) =>
     context.addIssue({ code: 'custom', message: 'expected a date, an RFC 3339 time, or an age like 24h or 7d' });
     return z.NEVER;
   });
+
+const DURATION_UNITS: Record<string, number> = { s: SECOND_MS, ...AGE_UNITS };
+const DURATION = /^(\d{1,6})([smhdw])$/;
+
+/** A length of time such as 30s, 15m, 4h, 7d or 2w, as milliseconds. */
+export const durationFlag = z.string().transform((text, context) => {
+  const match = DURATION.exec(text.trim());
+  if (match) return Number(match[1]) * (DURATION_UNITS[match[2] ?? 's'] ?? 0);
+  context.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 15m, 4h, 7d or 2w' });
+  return z.NEVER;
+});
 
 const LISTEN = /^(?:\[([^\]]{1,64})\]|([^:[\]]{1,255})):(\d{1,5})$/;
 

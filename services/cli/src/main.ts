@@ -11,6 +11,8 @@ import { importCommand } from './commands/import.js';
 import { ingestCommand } from './commands/ingest.js';
 import { migrateCommand } from './commands/migrate.js';
 import { notifyCommand } from './commands/notify.js';
+import { reportCommand } from './commands/report.js';
+import { alertsTriageCommand, type TriageVerb } from './commands/triage.js';
 import { produceCommand } from './commands/produce.js';
 import { simulateCommand } from './commands/simulate.js';
 import { sqlCommand } from './commands/sql.js';
@@ -109,9 +111,9 @@ program
   .option('--json', 'print alerts as JSON lines')
   .action((options: unknown) => runCommand((context) => detectCommand(context, options)));
 
-program
+const alerts = program
   .command('alerts')
-  .description('list alerts that changed since a time (default: the last 24 hours), oldest first')
+  .description('list alerts that changed since a time (default: the last 24 hours), oldest first; or triage one (ack, resolve, suppress, verdict)')
   .option('--since <time>', 'RFC 3339 time, date, or an age such as 24h or 7d', '24h')
   .option('--limit <n>', 'at most this many', '1000')
   .option('--json', 'JSON lines instead of text')
@@ -122,6 +124,35 @@ program
   .description('print a one-time sign-in link to the on-call console of the running `tokenwatch start` (valid 5 minutes)')
   .option('--user <name>', 'who signs in (default: your operating-system user)')
   .action((options: unknown) => runCommand((context) => consoleCommand(context, options)));
+const triageVerbs: [TriageVerb, string][] = [
+  ['ack', 'acknowledge a firing alert: no more pages for it, it still updates and still resolves when quiet'],
+  ['resolve', 'resolve an alert now; newer evidence fires it again'],
+  ['suppress', 'resolve an alert and stop its finding for the client (--only-this-key: for this key) until --for has passed'],
+  ['verdict', 'record what the alert was (true_positive, benign, needs_tuning): tokenwatch report counts them'],
+];
+for (const [verb, description] of triageVerbs) {
+  const command = alerts
+    .command(verb)
+    .description(description)
+    .argument('<alert_id>', 'the alert (alert_id in tokenwatch alerts --json, the fingerprint in Slack)')
+    .option('--user <name>', 'who acts (default: the operating-system user@host)')
+    .option('--note <text>', 'why, for the audit and the Slack message (up to 2000 characters)');
+  if (verb === 'verdict') command.requiredOption('--verdict <verdict>', 'true_positive, benign or needs_tuning');
+  else command.option('--verdict <verdict>', 'also record a verdict: true_positive, benign or needs_tuning');
+  if (verb === 'suppress') {
+    command
+      .option('--for <duration>', 'how long: 30s, 15m, 4h, 7d, 2w (at most 90d)', '7d')
+      .option('--only-this-key', "only this alert's key of the finding (a jti, a location), not every key of the client");
+  }
+  command.action((id: string, options: object) => runCommand((context) => alertsTriageCommand(context, verb, id, options)));
+}
+
+program
+  .command('report')
+  .description('precision per finding from on-call\'s verdicts, with the count of each verdict and of alerts without one')
+  .option('--since <time>', 'alerts raised since this time (RFC 3339, a date, or an age such as 30d)', '90d')
+  .option('--json', 'JSON lines instead of a table')
+  .action((options: unknown) => runCommand((context) => reportCommand(context, options)));
 
 const watch = program
   .command('watch')

@@ -9,7 +9,7 @@ export function osUserName(): string | undefined {
   }
 }
 
-/** Who runs the command, as the watch list records it: the operating-system user and host. */
-export function operator(): string {
+/** Who runs the command, as watches and triage actions record it: the operating-system user and host. */
+export function operatorName(): string {
   return `${osUserName() ?? 'unknown'}@${hostname()}`.slice(0, 256);
 }

@@ -1,22 +1,42 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { insertJsonLines, queryRows, sql } from '@tokenwatch/shared/storage/sql';
-import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import {
   alertFingerprint,
   MAX_ALERT_EVENT_IDS,
   maxSeverity,
   severityRank,
   storedAlertSchema,
+  TRIAGE_ACTIONS,
+  VERDICTS,
   type AlertDraft,
   type AlertStatus,
   type StoredAlert,
 } from '@tokenwatch/shared/alerts/alert';
+import { z } from 'zod';
+import { clickHouseTimeSchema, toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import { FINDINGS } from './findings.js';
+import { applyAction, type AppliedAction } from './triage/apply.js';
 
 const ALERTS_BY_ID = sql(import.meta.url, './alerts-by-id.sql');
 const INSERT_ALERTS = sql(import.meta.url, './insert-alerts.sql');
 export const ALERTS_UPDATED_SINCE = sql(import.meta.url, './alerts-updated-since.sql');
 const FIRING_LAST_SEEN_BEFORE = sql(import.meta.url, './firing-alerts-last-seen-before.sql');
+const LATEST_TRIAGE = sql(import.meta.url, './latest-triage.sql');
+
+/**
+ * Every read-then-write of alerts in this process takes this lock: the detector's upserts and
+ * quiet resolutions, and on-call's actions (triage/triage.ts), which in embedded mode arrive
+ * through the running process's /action. So an action can never land between a detector's
+ * read of an alert and its write of the next version, and be overwritten by it. (Processes
+ * that share a ClickHouse server do not share it: see carryTriage.)
+ */
+let alertWrites: Promise<unknown> = Promise.resolve();
+
+export function withAlertWriteLock<T>(work: () => Promise<T>): Promise<T> {
+  const run = alertWrites.then(work, work);
+  alertWrites = run.catch(() => undefined);
+  return run;
+}
 
 export interface UpsertResult {
   /** Alerts stored for the first time. */
@@ -34,28 +54,64 @@ export interface UpsertResult {
 export async function upsertAlerts(client: ClickHouseClient, drafts: readonly AlertDraft[], now: number): Promise<UpsertResult> {
   if (drafts.length === 0) return { raised: [], updated: [] };
   const merged = mergeDrafts(drafts, now);
-  const stored = await readAlertsById(client, merged.map((alert) => alert.alert_id));
-  const raised: StoredAlert[] = [];
-  const updated: StoredAlert[] = [];
-  for (const alert of merged) {
-    const existing = stored.get(alert.alert_id);
-    if (!existing) {
-      raised.push(alert);
-      continue;
+  return withAlertWriteLock(async () => {
+    const stored = await carryTriage(client, [...(await readAlertsById(client, merged.map((alert) => alert.alert_id))).values()]);
+    const raised: StoredAlert[] = [];
+    const updated: StoredAlert[] = [];
+    for (const alert of merged) {
+      const existing = stored.get(alert.alert_id);
+      if (!existing) {
+        raised.push(alert);
+        continue;
+      }
+      const next = mergeStored(existing.alert, alert, now) ?? (existing.carried ? existing.alert : undefined);
+      if (next) updated.push(next);
     }
-    const next = mergeStored(existing, alert, now);
-    if (next) updated.push(next);
-  }
-  await writeAlerts(client, [...raised, ...updated]);
-  return { raised, updated };
+    await writeAlerts(client, [...raised, ...updated]);
+    return { raised, updated };
+  });
 }
 
-/** Marks firing alerts of a finding resolved when nothing new was seen for `quietMs`. */
+/** Marks firing (or acknowledged) alerts of a finding resolved when nothing new was seen for `quietMs`. */
 export async function resolveQuietAlerts(client: ClickHouseClient, finding: string, quietMs: number, now: number): Promise<StoredAlert[]> {
-  const firing = await queryRows(client, FIRING_LAST_SEEN_BEFORE, { finding, before: toClickHouseTime(now - quietMs) }, storedAlertSchema);
-  const resolved = firing.map((alert) => withStatus(alert, 'resolved', now));
-  await writeAlerts(client, resolved);
-  return resolved;
+  return withAlertWriteLock(async () => {
+    const quiet = await queryRows(client, FIRING_LAST_SEEN_BEFORE, { finding, before: toClickHouseTime(now - quietMs) }, storedAlertSchema);
+    const carried = await carryTriage(client, quiet);
+    // An alert a lost action resolved or suppressed is written as the action left it.
+    const resolved = [...carried.values()].map(({ alert }) => (alert.status === 'firing' || alert.status === 'acknowledged' ? withStatus(alert, 'resolved', now) : alert));
+    await writeAlerts(client, resolved);
+    return resolved;
+  });
+}
+
+const latestTriageRow = z.object({
+  alert_id: z.string(),
+  latest_action: z.enum(TRIAGE_ACTIONS),
+  latest_actor: z.string(),
+  latest_note: z.string(),
+  latest_verdict: z.union([z.enum(VERDICTS), z.literal('')]),
+  latest_at: clickHouseTimeSchema,
+});
+
+/**
+ * The alerts with the latest human action re-applied where their stored version lacks it
+ * (its triaged_at is older than the action's audit row). Within one process the lock makes
+ * that impossible; between processes on one ClickHouse server (a detector service and a
+ * `tokenwatch alerts ack` writing directly) the detector may have read an alert just before an
+ * action and written its next version just after, hiding the action. The audit row is never
+ * lost, so the next detector write of that alert puts the action back.
+ */
+async function carryTriage(client: ClickHouseClient, alerts: readonly StoredAlert[]): Promise<Map<string, { alert: StoredAlert; carried: boolean }>> {
+  const result = new Map(alerts.map((alert) => [alert.alert_id, { alert, carried: false }]));
+  if (alerts.length === 0) return result;
+  const actions = await queryRows(client, LATEST_TRIAGE, { ids: alerts.map((alert) => alert.alert_id) }, latestTriageRow);
+  for (const action of actions) {
+    const entry = result.get(action.alert_id);
+    if (!entry || action.latest_at <= entry.alert.triaged_at) continue;
+    const applied: AppliedAction = { action: action.latest_action, actor: action.latest_actor, note: action.latest_note, verdict: action.latest_verdict, at: action.latest_at };
+    result.set(action.alert_id, { alert: applyAction(entry.alert, applied), carried: true });
+  }
+  return result;
 }
 
 /** Alerts whose latest version changed after `since` (epoch ms), oldest change first. */
@@ -63,13 +119,15 @@ export async function readAlertsUpdatedSince(client: ClickHouseClient, since: nu
   return queryRows(client, ALERTS_UPDATED_SINCE, { since: toClickHouseTime(since), limit }, storedAlertSchema);
 }
 
+/** Reads the current version of these alerts by id (no triage carried: that is upsert's business). */
 export async function readAlertsById(client: ClickHouseClient, ids: readonly string[]): Promise<Map<string, StoredAlert>> {
   if (ids.length === 0) return new Map();
   const alerts = await queryRows(client, ALERTS_BY_ID, { ids }, storedAlertSchema);
   return new Map(alerts.map((alert) => [alert.alert_id, alert]));
 }
 
-async function writeAlerts(client: ClickHouseClient, alerts: readonly StoredAlert[]): Promise<void> {
+/** Appends alert versions (ReplacingMergeTree keeps the newest by updated_at). */
+export async function writeAlerts(client: ClickHouseClient, alerts: readonly StoredAlert[]): Promise<void> {
   const lines = alerts.map((alert) =>
     JSON.stringify({
       ...alert,
@@ -78,6 +136,7 @@ async function writeAlerts(client: ClickHouseClient, alerts: readonly StoredAler
       last_seen: toClickHouseTime(alert.last_seen),
       created_at: toClickHouseTime(alert.created_at),
       updated_at: toClickHouseTime(alert.updated_at),
+      triaged_at: toClickHouseTime(alert.triaged_at),
       evidence: JSON.stringify(alert.evidence),
     }),
   );
@@ -106,6 +165,11 @@ function newAlert(alert_id: string, draft: AlertDraft, now: number): StoredAlert
     criticality: draft.ownership?.criticality ?? '',
     detector_severity: draft.ownership?.detector_severity ?? draft.severity,
     status: 'firing',
+    triage_action: '',
+    triaged_by: '',
+    triaged_at: 0,
+    triage_note: '',
+    verdict: '',
     created_at: now,
     updated_at: now,
   };
@@ -133,8 +197,11 @@ export function mergeDrafts(drafts: readonly AlertDraft[], now: number): StoredA
 /** The stored alert updated with a new finding, or undefined when nothing changed. */
 function mergeStored(existing: StoredAlert, found: StoredAlert, now: number): StoredAlert | undefined {
   const next = combine(existing, found);
-  // A resolved alert fires again only for evidence newer than what it resolved on.
-  const refires = existing.status === 'resolved' && found.last_seen > existing.last_seen;
+  // A resolved alert (by the detector or by a human) fires again only for evidence newer than
+  // what it resolved on; so does a suppressed one (the engine drops findings while its
+  // suppression lasts, so this is evidence from after it expired, or of another key). An
+  // acknowledged alert stays acknowledged: it grows, but pages nobody again.
+  const refires = (existing.status === 'resolved' || existing.status === 'suppressed') && found.last_seen > existing.last_seen;
   const status: AlertStatus = refires ? 'firing' : existing.status;
   const changed =
     status !== existing.status ||

@@ -6,6 +6,7 @@ import { HOUR_MS, MINUTE_MS } from '@tokenwatch/shared/time';
 import { mergeDrafts, resolveQuietAlerts, upsertAlerts } from './alerts-store.js';
 import type { DetectContext, Detector, DetectWindow } from './detector.js';
 import { withOwnership } from './ownership.js';
+import { readActiveSuppressions, withoutSuppressed } from './triage/suppressions.js';
 import { readWatermark, writeWatermark } from './watermarks.js';
 
 const ARRIVED_SPAN = sql(import.meta.url, './arrived-span.sql');
@@ -56,7 +57,9 @@ export async function runTick(context: DetectContext, detector: Detector, now: n
         const window: DetectWindow = { ingestedAfter: after, ingestedUntil, timeFrom, timeTo: Math.min(timeFrom + TIME_SLICE_MS, span.last_ms + 1), now };
         drafts.push(...(await detector.detect(context, window)));
       }
-      const result = await upsertAlerts(clickhouse, withOwnership(drafts, context.inventory), now);
+      // Suppressions that outlast the oldest evidence examined here (on-call's, stored).
+      const suppressions = await readActiveSuppressions(clickhouse, span.first_ms);
+      const result = await upsertAlerts(clickhouse, withOwnership(withoutSuppressed(drafts, suppressions), context.inventory), now);
       raised.push(...result.raised);
       updated.push(...result.updated);
     }
@@ -72,7 +75,8 @@ export async function runTick(context: DetectContext, detector: Detector, now: n
 /**
  * The same detector over stored history: events that happened in [from, to), examined one
  * slice of event time after another as if each slice had just arrived. Returns the alerts it
- * would have raised, merged by fingerprint; it stores nothing and moves no watermark.
+ * would have raised (stored suppressions applied, as live), merged by fingerprint; it stores
+ * nothing and moves no watermark.
  */
 export async function backtest(
   context: DetectContext,
@@ -86,5 +90,6 @@ export async function backtest(
       ...(await detector.detect(context, { ingestedAfter: 0, ingestedUntil: Date.now(), timeFrom: start, timeTo: end, now: end })),
     );
   }
-  return mergeDrafts(withOwnership(drafts, context.inventory), Date.now());
+  const suppressions = await readActiveSuppressions(context.clickhouse, from);
+  return mergeDrafts(withOwnership(withoutSuppressed(drafts, suppressions), context.inventory), Date.now());
 }

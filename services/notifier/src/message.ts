@@ -1,4 +1,4 @@
-import type { Severity, StoredAlert } from '@tokenwatch/shared/alerts/alert';
+import type { AlertStatus, Severity, StoredAlert, TriageAction } from '@tokenwatch/shared/alerts/alert';
 import type { EvidenceField, EvidenceValue, ScalarKind } from '@tokenwatch/shared/alerts/evidence';
 import type { FindingCatalog } from '@tokenwatch/shared/alerts/finding';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
@@ -308,9 +308,28 @@ function fallbackText(text: string): string {
   return text.length <= SLACK_LIMITS.fallbackText ? text : `${text.slice(0, SLACK_LIMITS.fallbackText - 1)}…`;
 }
 
+const STATUS_EMOJI: Partial<Record<AlertStatus, string>> = { resolved: ':white_check_mark:', acknowledged: ':eyes:', suppressed: ':no_bell:' };
+
 function headline(alert: Pick<StoredAlert, 'severity' | 'finding' | 'status'>): string {
-  const emoji = alert.status === 'resolved' ? ':white_check_mark:' : SEVERITY_EMOJI[alert.severity];
-  return `${emoji} ${alert.severity.toUpperCase()} · ${alert.finding}${alert.status === 'resolved' ? ' · resolved' : ''}`;
+  const emoji = STATUS_EMOJI[alert.status] ?? SEVERITY_EMOJI[alert.severity];
+  return `${emoji} ${alert.severity.toUpperCase()} · ${alert.finding}${alert.status === 'firing' ? '' : ` · ${alert.status}`}`;
+}
+
+const TRIAGE_PAST: Record<TriageAction, string> = { ack: 'acknowledged', resolve: 'resolved', suppress: 'suppressed', verdict: 'verdict given' };
+
+type TriagedAlert = Pick<StoredAlert, 'triage_action' | 'triaged_by' | 'triaged_at' | 'triage_note' | 'verdict'>;
+
+/**
+ * On-call's latest action, as plain text (`acknowledged by alice at … UTC: looking`), and the
+ * verdict; '' when nobody has triaged the alert. The caller escapes it for mrkdwn.
+ */
+export function triageText(alert: TriagedAlert): string {
+  const parts: string[] = [];
+  if (alert.triage_action) {
+    parts.push(`${TRIAGE_PAST[alert.triage_action]} by ${alert.triaged_by} at ${formatTime(alert.triaged_at)}${alert.triage_note ? `: ${alert.triage_note}` : ''}`);
+  }
+  if (alert.verdict) parts.push(`verdict ${alert.verdict}`);
+  return parts.join('; ');
 }
 
 function clientLine(alert: Pick<StoredAlert, 'client_name' | 'client_id'>): string {
@@ -343,13 +362,15 @@ export function buildAlertMessage(alert: StoredAlert, options: MessageOptions = 
       fields: [
         { type: 'mrkdwn', text: `*Client*\n${clientLine(alert)}` },
         { type: 'mrkdwn', text: `*Tenant*\n${code(alert.tenant)}` },
-        { type: 'mrkdwn', text: `*Status*\n${alert.status === 'resolved' ? 'resolved' : 'firing'} · ${alert.severity}${raisedText(alert) ? ` (${raisedText(alert)})` : ''}` },
+        { type: 'mrkdwn', text: `*Status*\n${alert.status} · ${alert.severity}${raisedText(alert) ? ` (${raisedText(alert)})` : ''}` },
         { type: 'mrkdwn', text: `*Requests*\n${formatNumber(alert.event_count)}` },
         { type: 'mrkdwn', text: `*First seen*\n${formatTime(alert.first_seen)}` },
         { type: 'mrkdwn', text: `*Last seen*\n${formatTime(alert.last_seen)}` },
         ...(ownerText(alert) ? [{ type: 'mrkdwn' as const, text: `*Owner*\n${escapeMrkdwn(ownerText(alert))}` }] : []),
       ],
     },
+    // Who acted on it, so the channel sees that someone has it (or ended it) without asking.
+    ...(triageText(alert) ? [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text: `*Triage*\n${escapeMrkdwn(triageText(alert))}` } }] : []),
   ];
   const findings = options.findings ?? FINDINGS;
   const body: Block[] = evidenceSections(alert, findings).map((text) => ({ type: 'section', text: { type: 'mrkdwn', text } }));
@@ -367,7 +388,8 @@ export function buildAlertMessage(alert: StoredAlert, options: MessageOptions = 
   ];
   const { blocks, cut } = fitBlocks(head, body, tail);
   const text = fallbackText(
-    `${alert.severity.toUpperCase()} ${alert.finding}${alert.status === 'resolved' ? ' (resolved)' : ''}: ${escapeMrkdwn(alert.summary)} ` +
+    `${alert.severity.toUpperCase()} ${alert.finding}${alert.status === 'firing' ? '' : ` (${alert.status})`}: ${escapeMrkdwn(alert.summary)} ` +
+      `${triageText(alert) ? `Triage: ${escapeMrkdwn(triageText(alert))}. ` : ''}` +
       `Client ${escapeMrkdwn(alert.client_name || alert.client_id)} (${escapeMrkdwn(alert.client_id)}), tenant ${escapeMrkdwn(alert.tenant)}, ` +
       `${ownerText(alert) ? `owner ${escapeMrkdwn(ownerText(alert))}, ` : ''}` +
       `${formatNumber(alert.event_count)} requests, last seen ${formatTime(alert.last_seen)}. Fingerprint ${alert.alert_id}.`,
@@ -375,7 +397,7 @@ export function buildAlertMessage(alert: StoredAlert, options: MessageOptions = 
   return { text, blocks, cut };
 }
 
-export type ChangeKind = 'repeat' | 'escalated' | 'resolved' | 'refired';
+export type ChangeKind = 'repeat' | 'escalated' | 'resolved' | 'refired' | 'acknowledged' | 'suppressed';
 
 /** What the alert was when Slack last heard of it. */
 export interface NotifiedState {
@@ -386,8 +408,10 @@ export interface NotifiedState {
 
 /** How a new version differs from what was last sent, or undefined when nothing visible changed. */
 export function classifyChange(alert: StoredAlert, previous: NotifiedState): ChangeKind | undefined {
-  if (alert.status === 'resolved' && previous.status !== 'resolved') return 'resolved';
-  if (alert.status === 'firing' && previous.status === 'resolved') return 'refired';
+  if (alert.status !== previous.status) {
+    if (alert.status === 'resolved' || alert.status === 'acknowledged' || alert.status === 'suppressed') return alert.status;
+    if (alert.status === 'firing' && (previous.status === 'resolved' || previous.status === 'suppressed')) return 'refired';
+  }
   if (previous.severity !== alert.severity) return 'escalated';
   if (alert.event_count !== previous.event_count) return 'repeat';
   return undefined;
@@ -397,13 +421,19 @@ export function classifyChange(alert: StoredAlert, previous: NotifiedState): Cha
 export function buildReplyMessage(alert: StoredAlert, previous: NotifiedState, kind: ChangeKind): SlackMessage {
   const growth = alert.event_count - previous.event_count;
   const counts = `${formatNumber(alert.event_count)} requests so far${growth > 0 ? ` (+${formatNumber(growth)})` : ''}, last seen ${formatTime(alert.last_seen)}`;
+  const byHuman = alert.triage_action !== '' && alert.triage_action !== 'verdict' && alert.triaged_at === alert.updated_at;
+  const triage = byHuman ? escapeMrkdwn(triageText(alert)) : '';
   const line = {
     repeat: `:repeat: Seen again: ${counts}.`,
     escalated: `:arrow_up: Escalated from ${escapeMrkdwn(previous.severity)} to *${alert.severity}*: ${counts}.`,
-    resolved: `:white_check_mark: Resolved: nothing new since ${formatTime(alert.last_seen)} (${formatNumber(alert.event_count)} requests in all).`,
+    resolved: byHuman
+      ? `:white_check_mark: Resolved: ${triage}.`
+      : `:white_check_mark: Resolved: nothing new since ${formatTime(alert.last_seen)} (${formatNumber(alert.event_count)} requests in all).`,
     refired: `:rotating_light: Firing again (${alert.severity}): ${counts}.`,
+    acknowledged: `:eyes: ${triage ? `${triage.charAt(0).toUpperCase()}${triage.slice(1)}` : 'Acknowledged'}. No more pages for it; it still updates here.`,
+    suppressed: `:no_bell: ${triage ? `${triage.charAt(0).toUpperCase()}${triage.slice(1)}` : 'Suppressed'}. ${escapeMrkdwn(alert.finding)} is suppressed for this client until the suppression expires.`,
   }[kind];
-  const summary = kind === 'resolved' ? '' : `\n${escapeMrkdwn(alert.summary)}`;
+  const summary = kind === 'repeat' || kind === 'escalated' || kind === 'refired' ? `\n${escapeMrkdwn(alert.summary)}` : '';
   const { blocks, cut } = fitBlocks(
     [{ type: 'section', text: { type: 'mrkdwn', text: `${line}${summary}` } }],
     [],
@@ -453,6 +483,7 @@ export function renderAlertPlain(
     `  ${alert.summary}`,
     `  ${formatNumber(alert.event_count)} requests, ${formatTime(alert.first_seen)} → ${formatTime(alert.last_seen)}`,
     ...(ownerText(alert) || raisedText(alert) ? [`  owner: ${ownerText(alert) || '(none in the inventory)'}${raisedText(alert) ? `; severity ${raisedText(alert)}` : ''}`] : []),
+    ...(triageText(alert) ? [`  triage: ${triageText(alert)}`] : []),
     ...(evidence.trim() ? [evidence] : []),
     `  investigate: ${investigationSql(alert, findings).replace(/\n\s*/g, ' ')}`,
     `  runbook: ${runbook.url ?? runbook.text}   fingerprint: ${alert.alert_id}`,

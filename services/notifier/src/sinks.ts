@@ -35,6 +35,8 @@ export function alertDocument(alert: StoredAlert, runbookBaseUrl: string | undef
     last_seen: iso(alert.last_seen),
     created_at: iso(alert.created_at),
     updated_at: iso(alert.updated_at),
+    // null until on-call acts (stored as 1970).
+    triaged_at: alert.triage_action ? iso(alert.triaged_at) : null,
     runbook: runbook.url ?? runbook.text,
     investigation_sql: investigationSql(alert),
   };
@@ -90,7 +92,9 @@ export class TerminalSink extends SimpleSink {
   }
 
   protected async send(alert: StoredAlert): Promise<void> {
-    const change = alert.created_at === alert.updated_at ? 'new' : alert.status === 'resolved' ? undefined : 'repeat';
+    // A version on-call wrote is no repeat: its status and triage line say what happened.
+    const triaged = alert.triage_action !== '' && alert.triaged_at === alert.updated_at;
+    const change = alert.created_at === alert.updated_at ? 'new' : triaged || alert.status === 'resolved' ? undefined : 'repeat';
     const text = `${renderAlertPlain(alert, { runbookBaseUrl: this.options.runbookBaseUrl, ...(change ? { change } : {}) })}\n\n`;
     await new Promise<void>((resolve, reject) => this.output.write(text, (error) => (error ? reject(error) : resolve())));
   }

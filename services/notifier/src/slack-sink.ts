@@ -17,6 +17,9 @@ import type { AlertSink } from './sinks.js';
  * - repeats: a thread reply (at most one per repeat_reply_interval_seconds) and a chat.update
  *   of the root with the new count and last_seen;
  * - escalation, resolution, re-firing: a thread reply and a chat.update;
+ * - on-call's actions (acknowledged, resolved or suppressed by someone): a thread reply that
+ *   says who, and a chat.update whose Triage line says it too; an acknowledged alert that
+ *   grows only updates the root (no "seen again" reply: on-call already has it);
  * - storms: more than digest_threshold new alerts for one channel within a minute become one
  *   digest message with each alert in its thread (later repeats reply in that thread).
  */
@@ -190,7 +193,9 @@ export class SlackSink implements AlertSink {
     const previous: NotifiedState = state.notified ?? { severity: alert.severity, status: alert.status, event_count: alert.event_count };
     const change = classifyChange(alert, previous);
     const intervalMs = this.options.config.slack.repeat_reply_interval_seconds * 1000;
-    const due = change !== undefined && (change !== 'repeat' || this.now() - state.lastReplyAt >= intervalMs);
+    // An acknowledged alert that grows pages nobody again: the root is updated, no reply.
+    const quiet = change === 'repeat' && alert.status === 'acknowledged';
+    const due = change !== undefined && !quiet && (change !== 'repeat' || this.now() - state.lastReplyAt >= intervalMs);
     if (due && state.replySentVersion < alert.updated_at) {
       await this.reply(alert, state, root, previous, change);
     }

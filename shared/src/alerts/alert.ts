@@ -13,8 +13,22 @@ import { clickHouseTimeSchema } from '../storage/time.js';
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-export const ALERT_STATUSES = ['firing', 'resolved'] as const;
+/**
+ * firing and resolved are the detector's; acknowledged and suppressed are set by on-call
+ * (services/detector/src/triage, docs/incident-response.md "Triage"). An acknowledged alert
+ * still grows and still resolves when quiet; a suppressed one is resolved with a stored
+ * suppression of its finding for the client.
+ */
+export const ALERT_STATUSES = ['firing', 'resolved', 'acknowledged', 'suppressed'] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
+
+/** What on-call can do to an alert; each is one row of `alert_actions` (migration 0014). */
+export const TRIAGE_ACTIONS = ['ack', 'resolve', 'suppress', 'verdict'] as const;
+export type TriageAction = (typeof TRIAGE_ACTIONS)[number];
+
+/** On-call's judgement of an alert, independent of its status: what precision per finding counts. */
+export const VERDICTS = ['true_positive', 'benign', 'needs_tuning'] as const;
+export type Verdict = (typeof VERDICTS)[number];
 
 export function severityRank(severity: Severity): number {
   return SEVERITIES.indexOf(severity);
@@ -122,6 +136,12 @@ export const storedAlertSchema = z.object({
   // '' for alerts stored before 0010: their severity is the detector's.
   detector_severity: z.union([z.enum(SEVERITIES), z.literal('')]).default(''),
   status: z.enum(ALERT_STATUSES),
+  // The latest human action (migration 0014): '' and 1970 (0) when nobody has triaged the alert.
+  triage_action: z.union([z.enum(TRIAGE_ACTIONS), z.literal('')]).default(''),
+  triaged_by: z.string().default(''),
+  triaged_at: clickHouseTimeSchema.default(0),
+  triage_note: z.string().default(''),
+  verdict: z.union([z.enum(VERDICTS), z.literal('')]).default(''),
   created_at: clickHouseTimeSchema,
   updated_at: clickHouseTimeSchema,
 });

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { WATCHES, watchIdSchema, watchSchema, type Watch } from '@tokenwatch/detector/watch/watch-list';
 import { operatorAction } from '@tokenwatch/server/operator';
 import { readOnlySql } from '@tokenwatch/server/read-only';
-import { operator } from '../operator.js';
 import { parseFlags, timeFlag } from '../flags.js';
+import { operatorName } from '../operator.js';
 import type { CommandContext } from '../run.js';
 
 const text = (max: number) => z.string().trim().min(1, 'is empty').max(max, `is longer than ${max.toLocaleString('en')} characters`);
@@ -41,7 +41,7 @@ export async function watchAddCommand({ settings, logger }: CommandContext, flag
       since: options.since ?? now,
       ...(options.until === undefined ? {} : { until: options.until }),
       reason: options.reason,
-      added_by: operator(),
+      added_by: operatorName(),
     },
   });
   if (!('watch' in result)) throw new Error('watch add: unexpected answer');
@@ -68,7 +68,7 @@ export async function watchListCommand({ settings }: CommandContext, flags: unkn
 /** `tokenwatch watch remove <id>`: ends a watch (kept, marked removed, with who removed it). */
 export async function watchRemoveCommand({ settings, logger }: CommandContext, id: string): Promise<void> {
   const watchId = parseFlags(z.object({ id: watchIdSchema }), { id }).id;
-  const result = await operatorAction(settings, logger, { action: 'watch_remove', removal: { watch_id: watchId, removed_by: operator() } });
+  const result = await operatorAction(settings, logger, { action: 'watch_remove', removal: { watch_id: watchId, removed_by: operatorName() } });
   if (!('watch' in result)) throw new Error('watch remove: unexpected answer');
   process.stderr.write(`removed ${result.watch.watch_id} (${describe(result.watch)})\n`);
 }

@@ -7,11 +7,13 @@ import { backtest } from '@tokenwatch/detector/engine';
 import type { Logger } from '@tokenwatch/shared/log';
 import { WEEK_MS } from '@tokenwatch/shared/time';
 import { iocMatchDrafts, sweepMatchSchema } from '@tokenwatch/detector/sweep/sweep';
+import { triageAlert, triageRequestSchema, triageResultSchema } from '@tokenwatch/detector/triage/triage';
 import { addWatch, newWatchSchema, removeWatch, watchJsonSchema, watchRemovalSchema } from '@tokenwatch/detector/watch/watch-list';
 
 /**
  * The few writes an operator makes from the command line while the embedded engine is held by
- * a running `tokenwatch start`: add or remove a watch, store a sweep's ioc_match alerts. Each
+ * a running `tokenwatch start`: add or remove a watch, store a sweep's ioc_match alerts,
+ * triage an alert (ack, resolve, suppress, verdict: the detector's triage/triage.ts). Each
  * is a typed request (zod) that this module turns into exactly one kind of write; there is no
  * way to send SQL through it. The query server serves these on their own path (/action) with
  * the service's writable client, and `tokenwatch sql` keeps its read-only path (/query) and
@@ -31,6 +33,7 @@ export const operatorActionSchema = z.discriminatedUnion('action', [
     to: z.number().int().nonnegative(),
     indicators_swept: z.number().int().nonnegative(),
   }),
+  z.strictObject({ action: z.literal('alert_triage'), triage: triageRequestSchema }),
 ]);
 export type OperatorAction = z.input<typeof operatorActionSchema>;
 
@@ -38,6 +41,7 @@ export const operatorResultSchema = z.union([
   // raised: alerts a new watch with a past --since found at once in stored history.
   z.strictObject({ watch: watchJsonSchema, raised: z.number().int().nonnegative().optional() }),
   z.strictObject({ raised: z.number().int().nonnegative(), updated: z.number().int().nonnegative() }),
+  z.strictObject({ triaged: triageResultSchema }),
 ]);
 export type OperatorResult = z.output<typeof operatorResultSchema>;
 
@@ -62,5 +66,7 @@ export async function runOperatorAction(client: ClickHouseClient, logger: Logger
       const { raised, updated } = await upsertAlerts(client, drafts, now);
       return { raised: raised.length, updated: updated.length };
     }
+    case 'alert_triage':
+      return { triaged: await triageAlert(client, action.triage, now) };
   }
 }

@@ -24,7 +24,8 @@ export interface QueryServer {
  * runReadOnlyQuery's limits.
  *
  * With a `writer` (the service's own client) it also serves POST /action: the typed operator
- * actions of operator-action.ts (add or remove a watch, store ioc_match alerts), never SQL.
+ * actions of operator-action.ts (add or remove a watch, store ioc_match alerts, triage an
+ * alert), never SQL.
  * The two paths share nothing but the token: /query runs only on the read-only connection.
  */
 export async function startQueryServer(options: {

@@ -1,0 +1,1 @@
+INSERT INTO alert_actions FORMAT JSONEachRow
