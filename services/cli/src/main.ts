@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { FORMAT_NAMES } from '@tokenwatch/shared/events/source-formats';
 import type { FormatChoice } from '@tokenwatch/ingest/decode';
 import { DEFAULT_KEYCLOAK_LOG, DEFAULT_KEYCLOAK_URL } from '@tokenwatch/demo/keycloak/client';
+import { DETECTOR_NAMES } from '@tokenwatch/detector/registry';
 import { alertsCommand } from './commands/alerts.js';
 import { clientsCommand } from './commands/clients.js';
 import { consoleCommand } from './commands/console.js';
@@ -106,7 +107,7 @@ program
   .option('--once', 'run once and exit')
   .option('--from <time>', 'backtest from this time (RFC 3339, a date, or an age such as 7d)')
   .option('--to <time>', 'backtest up to this time (default: now)')
-  .option('--detector <name>', 'only this detector: watched_credential, jti_replay, mint_volume, secret_new_location, dormant_client or unknown_client')
+  .option('--detector <name>', `only this detector: ${DETECTOR_NAMES.join(', ')}`)
   .option('--store', 'store the alerts a backtest finds (default: print only)')
   .option('--json', 'print alerts as JSON lines')
   .action((options: unknown) => runCommand((context) => detectCommand(context, options)));
