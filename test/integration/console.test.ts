@@ -95,6 +95,18 @@ describe('the console of tokenwatch start', () => {
     expect(await page.locator('table.events').textContent()).toContain('203.0.113.50');
     expect(await page.locator('pre.sql').first().textContent()).toContain('FROM token_requests FINAL');
     await page.locator('.chart canvas').first().waitFor();
+    // Acknowledge it: the page, and `tokenwatch alerts --json`, say so and who did it.
+    await page.locator('input[name=note]').fill('looking into it (INC-9)');
+    await page.getByRole('button', { name: 'Acknowledge' }).click();
+    await expect.poll(() => page.locator('h1 .status').textContent(), { timeout: 20_000 }).toBe('acknowledged');
+    expect(await page.locator('[data-triage]').textContent()).toMatch(/^ack by alice at .* UTC: looking into it \(INC-9\)$/);
+    const stored = (await cli(['alerts', '--json'])).stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(stored.find((alert) => alert.finding === 'watched_credential')).toMatchObject({ status: 'acknowledged', triaged_by: 'alice', triage_note: 'looking into it (INC-9)' });
+    // A second acknowledgement is refused with the triage rule's reason.
+    expect(await page.getByRole('button', { name: 'Acknowledge' }).isDisabled()).toBe(true);
+    await page.locator('select[aria-label=verdict]').selectOption('true_positive');
+    await page.getByRole('button', { name: 'Record verdict' }).click();
+    await expect.poll(() => page.locator('[data-triage]').textContent(), { timeout: 20_000 }).toContain('verdict: true positive');
     await page.screenshot({ path: `${SCREENSHOTS}alert.png`, fullPage: true });
 
     // The client's whole story, one click from the alert.
@@ -111,9 +123,18 @@ describe('the console of tokenwatch start', () => {
 
     // Keyboard: back to the feed, j/k and Enter open the selected alert.
     await page.goBack();
-    await page.locator('table.feed tbody tr').first().waitFor();
+    await page.locator('table.feed tbody tr').nth(1).waitFor();
+    // Firing first: the acknowledged alert is now second. j moves to it, Enter opens it.
+    expect(await page.locator('table.feed tbody tr').nth(1).textContent()).toContain('watched_credential');
+    await page.keyboard.press('j');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: /watched_credential/ }).waitFor();
+
+    // Precision from the verdicts: one true positive of one judged watched_credential alert.
+    await page.getByRole('link', { name: 'Precision' }).click();
+    const precisionRow = page.locator('table.precision tr', { hasText: 'watched_credential' });
+    await precisionRow.waitFor();
+    expect(await precisionRow.locator('td').allTextContents()).toEqual(['watched_credential', '1', '1', '0', '0', '0', '100%']);
 
     // Investigate: read-only SQL with parameters, the saved queries of docs/investigations.md.
     await page.getByRole('link', { name: 'Investigate' }).click();
@@ -194,6 +215,17 @@ describe('the console of tokenwatch start', () => {
     const badFilter = await fetch(`${base}/api/alerts?finding=${encodeURIComponent("x' OR 1=1 --")}`, { headers: { cookie: session } });
     expect(badFilter.status).toBe(400);
     expect(((await badFilter.json()) as { error: string }).error).toMatch(/^bad filter: finding: /);
+
+    // Actions need the CSRF token too, and say why a refused one was refused.
+    const alertId = feed.alerts[0]?.alert_id as string;
+    const act = (headers: Record<string, string>, body: unknown) =>
+      fetch(`${base}/api/alerts/${alertId}/actions`, { method: 'POST', headers: { cookie: session, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    expect((await act({}, { action: 'resolve' })).status).toBe(403);
+    const tooLong = await act({ 'x-csrf-token': csrf }, { action: 'suppress', suppress_for_ms: 365 * 86_400_000 });
+    expect(tooLong.status).toBe(422);
+    expect(((await tooLong.json()) as { error: string }).error).toContain('at most 90 days');
+    const badAction = await act({ 'x-csrf-token': csrf }, { action: 'delete' });
+    expect(badAction.status).toBe(400);
 
     // The CSV download: the whole result, through the same read-only guard.
     const csv = await fetch(`${base}/api/sql.csv`, {

@@ -5,6 +5,7 @@ import { errorMessage, QueryError } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
 import type { Registry } from '@tokenwatch/shared/metrics';
 import { alertIdSchema, feedFilterSchema, readAlertDetail, readFeed } from './api/alerts.js';
+import { actionBodySchema, type ReadPrecision, type TriageAction } from './api/actions.js';
 import { clientKeySchema, readClientStory, type OwnerLookup } from './api/clients.js';
 import { readHealth } from './api/health.js';
 import { investigateRequestSchema, runForCsv, runForTable, type ReadOnlyQuery } from './api/investigate.js';
@@ -21,6 +22,10 @@ export interface ConsoleOptions {
   readonly registry: Registry;
   /** `tokenwatch sql`'s guarded, bounded read-only path: the investigate page's only way to run SQL. */
   readonly readOnlyQuery: ReadOnlyQuery;
+  /** Acknowledge, resolve, suppress, verdict: the detector's triage, as the signed-in user. */
+  readonly triage: TriageAction;
+  /** Precision per finding from the verdicts, for the precision page. */
+  readonly readPrecision: ReadPrecision;
   /** The client inventory's entry of a client, for the client page. */
   readonly ownerOf: OwnerLookup;
   /** Signs login links (auth/console-key.ts). */
@@ -136,6 +141,25 @@ export function createConsoleApp(options: ConsoleOptions): ConsoleApp {
     if (path === '/api/alerts/stream' && method === 'GET') {
       if (!live.open(response)) sendError(response, 503, 'too many open live feeds: close some console tabs');
       return;
+    }
+    if (path === '/api/precision' && method === 'GET') {
+      const days = z.coerce.number().int().min(1).max(3_650).default(90).safeParse(url.searchParams.get('days') ?? undefined);
+      if (!days.success) return sendError(response, 400, 'expected ?days=<1 to 3650>');
+      return sendJson(response, 200, { days: days.data, findings: await options.readPrecision(now() - days.data * 86_400_000) });
+    }
+    const actionPath = /^\/api\/alerts\/([0-9a-f]{32})\/actions$/.exec(path);
+    if (actionPath && method === 'POST') {
+      const body = actionBodySchema.safeParse(await readJsonBody(request));
+      if (!body.success) return sendError(response, 400, `bad action: ${body.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ')}`);
+      try {
+        const result = await options.triage({ ...body.data, alert_id: actionPath[1] as string, actor: session.user });
+        logger.info({ user: session.user, action: body.data.action, alert_id: actionPath[1] }, 'console: alert action');
+        return sendJson(response, 200, result);
+      } catch (error) {
+        // The triage rules' refusals (an unknown alert, an ack of a resolved one) are the user's to read.
+        if (error instanceof QueryError) return sendError(response, 422, error.message);
+        throw error;
+      }
     }
     const alertPath = /^\/api\/alerts\/([^/]{1,64})$/.exec(path);
     if (alertPath && method === 'GET') {

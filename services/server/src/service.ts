@@ -2,6 +2,8 @@ import type { Writable } from 'node:stream';
 import { z } from 'zod';
 import { createConsoleApp, loadConsoleKey, type ConsoleApp } from '@tokenwatch/console';
 import type { DetectorService } from '@tokenwatch/detector';
+import { PRECISION_BY_FINDING, precisionRowSchema } from '@tokenwatch/detector/triage/precision';
+import { triageAlert, type TriageRequest } from '@tokenwatch/detector/triage/triage';
 import { startIngest, type IngestService } from '@tokenwatch/ingest';
 import type { NotifierService } from '@tokenwatch/notifier';
 import type { ConfigFile } from './config-file.js';
@@ -13,6 +15,7 @@ import { createRegistry, type Registry } from '@tokenwatch/shared/metrics';
 import { openInventory, type InventorySource } from '@tokenwatch/shared/inventory/watch';
 import { openClickHouse, type ClickHouseClient } from '@tokenwatch/shared/storage/clickhouse';
 import { queryRows } from '@tokenwatch/shared/storage/sql';
+import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import { readOnlySql } from './read-only.js';
 import { openStorage, type Storage } from './storage.js';
 import { startLeaderWork } from './leader-work.js';
@@ -89,6 +92,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           key: loadConsoleKey(settings),
           readOnlyQuery: (request) => readOnlySql(settings, request),
           ownerOf: (tenant, clientId) => inventorySource?.current().get(tenant, clientId),
+          // triageAlert validates every request with its own schema (the status rules, the bounds).
+          triage: (request) => triageAlert(storage.client, request as TriageRequest),
+          readPrecision: (since) => queryRows(storage.client, PRECISION_BY_FINDING, { since: toClickHouseTime(since) }, precisionRowSchema),
         });
         cleanups.push(async () => app.close());
         consoleApp = app;

@@ -17,6 +17,11 @@ export interface Alert {
   owner: string;
   team: string;
   status: string;
+  triage_action: string;
+  triaged_by: string;
+  triaged_at: number;
+  triage_note: string;
+  verdict: string;
   created_at: number;
   updated_at: number;
 }
@@ -173,6 +178,35 @@ export function readClient(tenant: string, client: string): Promise<ClientStory>
 
 export function clientHref(tenant: string, client: string): string {
   return `/client?${new URLSearchParams({ tenant, client })}`;
+}
+
+export type ActionName = 'ack' | 'resolve' | 'suppress' | 'verdict';
+export type Verdict = 'true_positive' | 'benign' | 'needs_tuning';
+
+export interface ActionRequest {
+  action: ActionName;
+  note?: string;
+  verdict?: Verdict;
+  suppress_for_ms?: number;
+  only_this_key?: boolean;
+}
+
+export function actOnAlert(id: string, request: ActionRequest): Promise<unknown> {
+  return call('POST', `/api/alerts/${encodeURIComponent(id)}/actions`, request);
+}
+
+export interface PrecisionRow {
+  finding: string;
+  alerts: number;
+  true_positive: number;
+  benign: number;
+  needs_tuning: number;
+  without_verdict: number;
+  precision: number | null;
+}
+
+export function readPrecision(days: number): Promise<{ days: number; findings: PrecisionRow[] }> {
+  return call('GET', `/api/precision?days=${days}`);
 }
 
 export interface Health {

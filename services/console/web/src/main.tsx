@@ -6,6 +6,7 @@ import { ClientPage } from './pages/client-page.js';
 import { FeedPage } from './pages/feed-page.js';
 import { HealthPage } from './pages/health-page.js';
 import { InvestigatePage } from './pages/investigate-page.js';
+import { PrecisionPage } from './pages/precision-page.js';
 import { SignInPage } from './pages/sign-in-page.js';
 import { Link, usePath } from './router.js';
 import './style.css';
@@ -23,6 +24,7 @@ const PAGES: Record<string, () => JSX.Element> = {
   '/client': ClientPage,
   '/health': HealthPage,
   '/investigate': InvestigatePage,
+  '/precision': PrecisionPage,
 };
 
 function App() {
@@ -51,6 +53,7 @@ function App() {
         <nav>
           <Link href="/">Alerts</Link>
           <Link href="/investigate">Investigate</Link>
+          <Link href="/precision">Precision</Link>
           <Link href="/health">Health</Link>
         </nav>
         <span class="user">

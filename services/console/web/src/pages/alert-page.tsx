@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { ActionsPanel } from '../actions-panel.js';
 import { ActivityChart } from '../activity-chart.js';
 import { clientHref, readAlert, watchAlerts, type AlertDetail } from '../api.js';
 import { utc } from '../format.js';
@@ -8,6 +9,8 @@ import { Link } from '../router.js';
 export function AlertPage(props: { id: string }) {
   const [detail, setDetail] = useState<AlertDetail | undefined>();
   const [error, setError] = useState<string | undefined>();
+
+  const [version, setVersion] = useState(0);
 
   useEffect(() => {
     const load = () =>
@@ -19,7 +22,7 @@ export function AlertPage(props: { id: string }) {
         .catch((failure: Error) => setError(failure.message));
     void load();
     return watchAlerts(() => void load());
-  }, [props.id]);
+  }, [props.id, version]);
 
   if (error) return <p class="error" role="alert">{error}</p>;
   if (!detail) return <p aria-busy="true">Loading…</p>;
@@ -34,6 +37,7 @@ export function AlertPage(props: { id: string }) {
         <span class={`status ${alert.status}`}>{alert.status}</span>
       </h1>
       <p class="summary">{alert.summary}</p>
+      <ActionsPanel alert={alert} onDone={() => setVersion((current) => current + 1)} />
       <dl class="facts">
         <dt>client</dt>
         <dd>
