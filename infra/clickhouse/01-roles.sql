@@ -40,6 +40,8 @@ GRANT SELECT ON tokenwatch.client_minute_counts TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.client_locations TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.jti_uses TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.clients TO tokenwatch_detector;
+GRANT SELECT ON tokenwatch.client_credentials TO tokenwatch_detector;
+GRANT SELECT ON tokenwatch.credential_days TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.watch_list TO tokenwatch_detector;
 -- `tokenwatch watch add/remove` writes through the running process that holds the detector.
 GRANT INSERT ON tokenwatch.watch_list TO tokenwatch_detector;

@@ -159,6 +159,7 @@ const RETAINED_TABLES = [
   { table: 'client_minute_counts', ttl: 'minute' },
   { table: 'client_locations', ttl: 'day' },
   { table: 'jti_uses', ttl: 'week' },
+  { table: 'credential_days', ttl: 'day' },
 ] as const;
 
 /**
