@@ -79,6 +79,22 @@ export const dormantClientConfigSchema = z.strictObject({
   learning_days: z.number().min(0).default(7),
 });
 
+export const newCredentialConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  // A client needs this much history before a credential's first use: a client set up this
+  // week still gets its keys in the order its owners deploy them.
+  learning_days: z.number().min(0).default(7),
+  // An old credential minting this close to the new one's first uses, from other networks only,
+  // is parallel use (two holders of the client), not a rotation's overlap on the same hosts.
+  parallel_window_minutes: z.number().int().min(1).max(1_440).default(60),
+});
+
+export const staleCredentialConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  // NIST SP 800-57 and most vendors' guidance rotate client secrets and keys within 90 days.
+  max_credential_age_days: z.number().min(1).max(3_650).default(90),
+});
+
 const isoDate = z.iso.date('expected a date as YYYY-MM-DD').transform((value) => Date.parse(`${value}T00:00:00Z`));
 
 /**
@@ -86,7 +102,7 @@ const isoDate = z.iso.date('expected a date as YYYY-MM-DD').transform((value) =>
  * written for one finding (a partner's new country) never hides another (that partner's
  * credential waking after months).
  */
-export const ALLOWLISTED_FINDINGS = ['secret_new_location', 'dormant_client'] as const;
+export const ALLOWLISTED_FINDINGS = ['secret_new_location', 'dormant_client', 'new_credential', 'stale_credential'] as const;
 
 /** One allowlist entry: traffic matching every given field raises none of the entry's findings. */
 export const allowlistEntrySchema = z
@@ -109,6 +125,8 @@ const detectorSections = {
   mint_volume: mintVolumeConfigSchema.prefault({}),
   secret_new_location: secretNewLocationConfigSchema.prefault({}),
   dormant_client: dormantClientConfigSchema.prefault({}),
+  new_credential: newCredentialConfigSchema.prefault({}),
+  stale_credential: staleCredentialConfigSchema.prefault({}),
 };
 
 /**
@@ -151,6 +169,8 @@ export const clientOverrideSchema = z.strictObject({
   ).optional(),
   secret_new_location: givenKeysOf(secretNewLocationConfigSchema).optional(),
   dormant_client: givenKeysOf(dormantClientConfigSchema).optional(),
+  new_credential: givenKeysOf(newCredentialConfigSchema).optional(),
+  stale_credential: givenKeysOf(staleCredentialConfigSchema).optional(),
 });
 
 export const detectorsConfigSchema = z.strictObject({
@@ -173,6 +193,8 @@ export type JtiReplayConfig = z.output<typeof jtiReplayConfigSchema>;
 export type MintVolumeConfig = z.output<typeof mintVolumeConfigSchema>;
 export type SecretNewLocationConfig = z.output<typeof secretNewLocationConfigSchema>;
 export type DormantClientConfig = z.output<typeof dormantClientConfigSchema>;
+export type NewCredentialConfig = z.output<typeof newCredentialConfigSchema>;
+export type StaleCredentialConfig = z.output<typeof staleCredentialConfigSchema>;
 export type AllowlistEntry = z.output<typeof allowlistEntrySchema>;
 
 type DetectorSection = keyof typeof detectorSections;

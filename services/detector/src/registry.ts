@@ -5,13 +5,15 @@ import { createMintVolume } from './detectors/mint-volume/index.js';
 import { secretNewLocation } from './detectors/secret-new-location/index.js';
 import { unknownClient } from './detectors/unknown-client/index.js';
 import { watchedCredential } from './detectors/watched-credential/index.js';
+import { newCredential } from './detectors/new-credential/index.js';
+import { staleCredential } from './detectors/stale-credential/index.js';
 
 /**
  * Every detector, in the order a tick runs them (watched_credential first: its alerts are the
  * most urgent and its query the cheapest). mint_volume keeps a baseline cache, hence a factory.
  */
 export function createDetectors(): Detector[] {
-  return [watchedCredential, jtiReplay, createMintVolume(), secretNewLocation, dormantClient, unknownClient];
+  return [watchedCredential, jtiReplay, createMintVolume(), secretNewLocation, dormantClient, unknownClient, newCredential, staleCredential];
 }
 
 /** The detectors' names (`tokenwatch detect --detector`), from the detectors themselves. */
