@@ -46,8 +46,8 @@ describe('detection quality on simulated traffic', () => {
 
   it('stores the simulated requests with every attack kind labeled twice', () => {
     expect(events).toBeGreaterThan(150_000);
-    expect(labels).toHaveLength(14);
-    expect(new Set(labels.map((label) => label.kind)).size).toBe(7);
+    expect(labels).toHaveLength(16);
+    expect(new Set(labels.map((label) => label.kind)).size).toBe(8);
   });
 
   it('finds every injected attack with the right detector on the right client', () => {

@@ -98,6 +98,7 @@ describe('simulate', () => {
       mint_burst: 'mint_volume',
       invalid_client_burst: 'invalid_client_burst',
       dormant_client: 'dormant_client',
+      new_credential: 'new_credential',
     });
   });
 

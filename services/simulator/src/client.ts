@@ -26,6 +26,11 @@ export interface RequestOverrides {
   /** Re-send this exact assertion instead of signing a fresh one (a replay). */
   readonly assertion?: AssertionClaims;
   readonly replayReported?: boolean;
+  /**
+   * A credential the client's owners never issued (an attacker-added key): the credential id
+   * where the IdP logs one, else the kid of the assertion signed for this request.
+   */
+  readonly credential?: string;
 }
 
 /** Called with a successful benign request at or after `after`; returns what to tag it with. */
@@ -146,7 +151,7 @@ export class ClientRuntime {
     this.taps.push(tap);
   }
 
-  private signAssertion(time: number): AssertionClaims | undefined {
+  private signAssertion(time: number, kid?: string): AssertionClaims | undefined {
     const profile = this.client.assertion;
     if (!profile || this.client.tenant.idp !== 'oidc-provider') return undefined;
     const iat = Math.floor(time / 1000) - this.rng.int(0, 2);
@@ -157,7 +162,7 @@ export class ClientRuntime {
       iss: this.client.clientId,
       sub: this.client.clientId,
       aud: this.client.tenant.tokenEndpoint,
-      kid: `${profile.kidPrefix}${this.keyGeneration}`,
+      kid: kid ?? `${profile.kidPrefix}${this.keyGeneration}`,
       alg: profile.alg,
     };
   }
@@ -166,8 +171,8 @@ export class ClientRuntime {
   request(time: number, overrides: RequestOverrides = {}): TokenRequestInput {
     this.evolve(time);
     const host = overrides.host ?? this.host();
-    const assertion = overrides.assertion ?? this.signAssertion(time);
-    if (overrides.assertion === undefined) this.lastAssertion = assertion;
+    const assertion = overrides.assertion ?? this.signAssertion(time, this.credentialId === undefined ? overrides.credential : undefined);
+    if (overrides.assertion === undefined && overrides.credential === undefined) this.lastAssertion = assertion;
     // A plain object filled in place: spreads of optional parts cost measurable time per event.
     const context: { -readonly [K in keyof RequestContext]: RequestContext[K] } = {
       time,
@@ -175,7 +180,7 @@ export class ClientRuntime {
       network: host.network,
       userAgent: overrides.userAgent ?? this.userAgentText,
     };
-    if (this.credentialId !== undefined) context.credentialId = this.credentialId;
+    if (this.credentialId !== undefined) context.credentialId = overrides.credential ?? this.credentialId;
     if (overrides.failure !== undefined) context.failure = overrides.failure;
     if (assertion !== undefined) context.assertion = assertion;
     if (overrides.replayReported) context.replayReported = true;

@@ -8,6 +8,7 @@ export const ATTACK_KINDS = [
   'mint_burst',
   'invalid_client_burst',
   'dormant_client',
+  'new_credential',
 ] as const;
 
 export type AttackKind = (typeof ATTACK_KINDS)[number];
@@ -21,6 +22,7 @@ export const ATTACK_FINDINGS: Readonly<Record<AttackKind, string>> = {
   mint_burst: 'mint_volume',
   invalid_client_burst: 'invalid_client_burst',
   dormant_client: 'dormant_client',
+  new_credential: 'new_credential',
 };
 
 /**
