@@ -12,6 +12,8 @@ describe('configuration file: detectors section', () => {
     expect(config.secret_new_location.levels).toEqual({ country: true, asn: true, network: false });
     expect(config.jti_replay.hygiene.max_lifetime_minutes).toBe(5);
     expect(config.dormant_client).toEqual({ enabled: true, dormant_days: 30, gap_margin: 1.5, learning_days: 7 });
+    expect(config.new_credential).toEqual({ enabled: true, learning_days: 7, parallel_window_minutes: 60 });
+    expect(config.stale_credential).toEqual({ enabled: true, max_credential_age_days: 90 });
   });
 
   it('lets an allowlist entry name the findings it silences, secret_new_location when it names none', () => {
@@ -57,6 +59,8 @@ describe('configuration file: detectors section', () => {
     [{ detectors: { allowlist: [{ findings: ['mint_volume'], client_id: 'x', expires: '2027-01-01', reason: 'r' }] } }, 'detectors.allowlist.0.findings.0'],
     [{ detectors: { dormant_client: { gap_margin: 0.5 } } }, 'detectors.dormant_client.gap_margin'],
     [{ detectors: { overrides: [{ client_id: 'x', dormant_client: { dormant_dayz: 9 } }] } }, 'detectors.overrides.0.dormant_client.dormant_dayz: unknown key'],
+    [{ detectors: { new_credential: { parallel_window_minutes: 0 } } }, 'detectors.new_credential.parallel_window_minutes'],
+    [{ detectors: { overrides: [{ client_id: 'x', stale_credential: { max_age_days: 9 } }] } }, 'detectors.overrides.0.stale_credential.max_age_days: unknown key'],
     [{ notifyy: {} }, 'invalid configuration in test at notifyy'],
   ])('rejects %j with one line naming the key', (document, expected) => {
     expect(() => parseConfig(document, 'test')).toThrow(expected);
