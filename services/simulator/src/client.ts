@@ -4,6 +4,7 @@ import { hostIn, subnetOf, type Network } from './networks.js';
 import type { Client } from './population.js';
 import { Rng } from './prng.js';
 import { buildEvent, type AssertionClaims, type FailureKind, type RequestContext } from './request.js';
+import { rotatedCredentialId } from './rotations.js';
 import { requestSource, type RequestSource } from './schedules.js';
 
 /**
@@ -53,6 +54,8 @@ export class ClientRuntime {
   private nextDeploy: number;
   private nextGrowth: number;
   private nextRotation: number;
+  /** A rotation planned for the simulation (rotations.ts), once; Infinity: none. */
+  private plannedRotation: number;
   private taps: SuccessTap[] = [];
   /** The claims of the last assertion this client signed (tap tenant only). */
   lastAssertion: AssertionClaims | undefined;
@@ -69,6 +72,7 @@ export class ClientRuntime {
     seed: number,
     clientStart: number,
     lifetime?: { readonly from: number; readonly until: number },
+    plannedRotation?: number,
   ) {
     const start = lifetime?.from ?? clientStart;
     this.until = lifetime?.until ?? Infinity;
@@ -84,6 +88,7 @@ export class ClientRuntime {
     this.nextDeploy = start + rng.exp(3 * DAY_MS);
     this.nextGrowth = start + rng.exp(2 * DAY_MS);
     this.nextRotation = start + rng.range(3, 90) * DAY_MS;
+    this.plannedRotation = plannedRotation ?? Infinity;
     const home = client.networks[0] as Network;
     this.source = requestSource(client.schedule, start, home.utcOffsetHours, rng.fork(7));
     this.nextTime = this.scheduled(this.source.next());
@@ -137,6 +142,11 @@ export class ClientRuntime {
       if (this.credentialId !== undefined) this.credentialId = this.rng.uuid();
       this.keyGeneration += 1;
       this.nextRotation += this.rng.range(30, 90) * DAY_MS;
+    }
+    if (time >= this.plannedRotation) {
+      if (this.credentialId !== undefined) this.credentialId = rotatedCredentialId(this.credentialId);
+      this.keyGeneration += 1;
+      this.plannedRotation = Infinity;
     }
   }
 

@@ -4,6 +4,7 @@ import { ClientRuntime } from './client.js';
 import { Engine } from './engine.js';
 import type { AttackLabel } from './labels.js';
 import type { Population } from './population.js';
+import { plannedRotation } from './rotations.js';
 
 /** An engine with every client's benign stream and the planned attacks in it. */
 export function startEngine(
@@ -19,7 +20,7 @@ export function startEngine(
   const engine = new Engine(seed, end);
   const lifetimes = new Map(plans.map((plan) => [plan.victim, victimLifetime(plan, start)] as const));
   const runtimes = population.clients.map(
-    (client) => new ClientRuntime(client, seed, start - (priorHistory ? client.historyDays * DAY_MS : 0), lifetimes.get(client.index)),
+    (client) => new ClientRuntime(client, seed, start - (priorHistory ? client.historyDays * DAY_MS : 0), lifetimes.get(client.index), plannedRotation(client, start)),
   );
   plans.forEach((plan, i) => launch(plan, runtimes[plan.victim] as ClientRuntime, engine, labels[i] as AttackLabel));
   for (const runtime of runtimes) engine.add(runtime);
