@@ -125,8 +125,12 @@ export class ClientRuntime {
     if (this.hosts.length > MAX_HOSTS) this.hosts.shift();
   }
 
-  /** Deploys, autoscaling and rotations that fall due by `time`. */
-  private evolve(time: number): void {
+  /**
+   * Deploys, autoscaling and, for the client's own requests (`rotate`), rotations that fall due
+   * by `time`. An attack's request never rotates the victim's key: a stolen credential is the
+   * one the attacker took, and the first use of a new key must be the owners'.
+   */
+  private evolve(time: number, rotate: boolean): void {
     while (time >= this.nextDeploy) {
       if (this.rng.chance(0.2)) this.version = [this.version[0], this.version[1] + 1, 0];
       else this.version[2] += 1;
@@ -138,12 +142,12 @@ export class ClientRuntime {
       for (let i = 0; i < added; i++) this.addHost();
       this.nextGrowth += this.rng.exp(2 * DAY_MS);
     }
-    while (time >= this.nextRotation) {
+    while (rotate && time >= this.nextRotation) {
       if (this.credentialId !== undefined) this.credentialId = this.rng.uuid();
       this.keyGeneration += 1;
       this.nextRotation += this.rng.range(30, 90) * DAY_MS;
     }
-    if (time >= this.plannedRotation) {
+    if (rotate && time >= this.plannedRotation) {
       if (this.credentialId !== undefined) this.credentialId = rotatedCredentialId(this.credentialId);
       this.keyGeneration += 1;
       this.plannedRotation = Infinity;
@@ -179,7 +183,7 @@ export class ClientRuntime {
 
   /** A request by this client (or with its credentials) at `time`, as its IdP logs it. */
   request(time: number, overrides: RequestOverrides = {}): TokenRequestInput {
-    this.evolve(time);
+    this.evolve(time, false);
     const host = overrides.host ?? this.host();
     const assertion = overrides.assertion ?? this.signAssertion(time, this.credentialId === undefined ? overrides.credential : undefined);
     if (overrides.assertion === undefined && overrides.credential === undefined) this.lastAssertion = assertion;
@@ -200,7 +204,7 @@ export class ClientRuntime {
   /** The next benign request; advances nextTime. */
   take(): TokenRequestInput {
     const time = this.nextTime;
-    this.evolve(time);
+    this.evolve(time, true);
     const host = this.host(this.source.instance);
     const failure: FailureKind | undefined = this.rng.float() < this.client.failureRate ? (this.rng.chance(0.7) ? 'bad_credential' : 'bad_scope') : undefined;
     const event = this.request(time, failure === undefined ? { host } : { host, failure });
