@@ -42,6 +42,8 @@ GRANT SELECT ON tokenwatch.jti_uses TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.client_traits TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.clients TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.client_asn_slots TO tokenwatch_detector;
+GRANT SELECT ON tokenwatch.client_credentials TO tokenwatch_detector;
+GRANT SELECT ON tokenwatch.credential_days TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.watch_list TO tokenwatch_detector;
 -- `tokenwatch watch add/remove` writes through the running process that holds the detector.
 GRANT INSERT ON tokenwatch.watch_list TO tokenwatch_detector;

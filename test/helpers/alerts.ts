@@ -9,6 +9,8 @@ import { NEW_USER_AGENT } from '@tokenwatch/detector/detectors/new-user-agent/fi
 import { WATCHED_CREDENTIAL } from '@tokenwatch/detector/detectors/watched-credential/findings';
 import { CONCURRENT_NETWORKS } from '@tokenwatch/detector/detectors/concurrent-networks/findings';
 import { IOC_MATCH } from '@tokenwatch/detector/sweep/findings';
+import { NEW_CREDENTIAL } from '@tokenwatch/detector/detectors/new-credential/findings';
+import { STALE_CREDENTIAL } from '@tokenwatch/detector/detectors/stale-credential/findings';
 
 type EvidenceOf<F extends { draft: (fields: never) => unknown }> = Parameters<F['draft']>[0] extends { evidence: infer E } ? E : never;
 
@@ -110,6 +112,30 @@ export const sampleEvidence = {
     },
     usual_networks: [{ asn: 16509, as_org: 'AMAZON-02', country: 'US', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-01-20T03:00:00.000Z', requests: 12_000 }],
     usual_credentials: [{ credential_id: 'key-1', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-01-20T03:00:00.000Z', requests: 12_000 }],
+  }),
+  new_credential: (): EvidenceOf<typeof NEW_CREDENTIAL> => ({
+    credential_id: 'key-evil',
+    credential_source: 'credential_id',
+    auth_method: 'private_key_jwt',
+    first_use: '2026-03-01T10:00:00.000Z',
+    new_network: true,
+    parallel_use: true,
+    first_uses: [{ asn: 64510, as_org: 'Far Away Hosting', country: 'NL', source_ips: ['198.51.100.7'], first_seen: '2026-03-01T10:00:00.000Z', last_seen: '2026-03-01T10:20:00.000Z', requests: 9 }],
+    parallel_old_uses: [{ credential_id: 'key-1', asn: 16509, as_org: 'AMAZON-02', country: 'US', first_seen: '2026-03-01T00:00:05.000Z', last_seen: '2026-03-01T10:15:00.000Z', requests: 410 }],
+    old_credentials: [{ credential_id: 'key-1', first_seen: '2025-06-02T08:00:00.000Z', last_seen: '2026-03-01T10:15:00.000Z', requests: 12_000, networks: [16509] }],
+    usual_networks: [16509],
+  }),
+  stale_credential: (): EvidenceOf<typeof STALE_CREDENTIAL> => ({
+    credential_id: 'key-1',
+    credential_source: 'credential_id',
+    auth_method: 'client_secret',
+    first_use: '2025-06-02T08:00:00.000Z',
+    last_use: '2026-03-01T10:00:00.000Z',
+    age_days: 272.1,
+    max_credential_age_days: 90,
+    requests: 12_000,
+    networks: [16509],
+    countries: ['US'],
   }),
   watched_credential: (): EvidenceOf<typeof WATCHED_CREDENTIAL> => ({
     watch: {

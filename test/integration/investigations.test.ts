@@ -115,6 +115,9 @@ const RUNBOOK_ALERT_OF: Record<string, string> = {
   jti_cross_client: 'jti_replay',
   // No inventory here, so no unknown_client alert; its runbook needs only the alert's tenant and client.
   unknown_client: 'secret_new_location',
+  // The simulator rotates every credential within 90 days, so no stale_credential alert; its
+  // runbook needs only the alert's tenant and client, which a new_credential alert names too.
+  stale_credential: 'new_credential',
 };
 
 describe('the SQL in docs/investigations.md and the runbooks in docs/detectors.md', () => {

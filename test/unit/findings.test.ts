@@ -43,7 +43,7 @@ describe('findings', () => {
   it('are the findings the detectors declare: one list, nothing written twice', () => {
     // ioc_match is raised by `tokenwatch sweep --alert`, not by a detector.
     expect(FINDINGS.names).toEqual([...createDetectors().flatMap((detector) => detector.findings.map((finding) => finding.name)), 'ioc_match']);
-    expect(FINDINGS.names).toEqual(['watched_credential', 'jti_replay', 'jti_cross_client', 'assertion_hygiene', 'mint_volume', 'invalid_client_burst', 'secret_new_location', 'dormant_client', 'unknown_client', 'new_scope', 'new_user_agent', 'concurrent_networks', 'ioc_match']);
+    expect(FINDINGS.names).toEqual(['watched_credential', 'jti_replay', 'jti_cross_client', 'assertion_hygiene', 'mint_volume', 'invalid_client_burst', 'secret_new_location', 'dormant_client', 'unknown_client', 'new_scope', 'new_user_agent', 'concurrent_networks', 'new_credential', 'stale_credential', 'ioc_match']);
   });
 
   it('label every evidence field, nested ones included', () => {
@@ -77,7 +77,7 @@ describe('findings', () => {
       'alert draft refused: jti_replay evidence is invalid at uses.0.time: Invalid ISO datetime',
     );
     expect(() => mergeDrafts([draft('jti_reply', sampleEvidence.jti_replay())], T0)).toThrow(
-      'alert draft refused: unknown finding "jti_reply" (known: watched_credential, jti_replay, jti_cross_client, assertion_hygiene, mint_volume, invalid_client_burst, secret_new_location, dormant_client, unknown_client, new_scope, new_user_agent, concurrent_networks, ioc_match)',
+      'alert draft refused: unknown finding "jti_reply" (known: watched_credential, jti_replay, jti_cross_client, assertion_hygiene, mint_volume, invalid_client_burst, secret_new_location, dormant_client, unknown_client, new_scope, new_user_agent, concurrent_networks, new_credential, stale_credential, ioc_match)',
     );
     // A valid draft passes, its evidence as the schema parsed it.
     const [alert] = mergeDrafts([draft('jti_replay', sampleEvidence.jti_replay())], T0);

@@ -283,7 +283,7 @@ describe('routing', () => {
     const unknown = () => parseConfig({ notify: { routes: [{ channel: 'C1', findings: ['jti_replay', 'jti_reply'] }] } }, 'test.yaml');
     expect(unknown).toThrow(
       'invalid configuration in test.yaml at notify.routes.0.findings.1: unknown finding "jti_reply": expected one of ' +
-        'watched_credential, jti_replay, jti_cross_client, assertion_hygiene, mint_volume, invalid_client_burst, secret_new_location, dormant_client, unknown_client, new_scope, new_user_agent, concurrent_networks, ioc_match',
+        'watched_credential, jti_replay, jti_cross_client, assertion_hygiene, mint_volume, invalid_client_burst, secret_new_location, dormant_client, unknown_client, new_scope, new_user_agent, concurrent_networks, new_credential, stale_credential, ioc_match',
     );
     expect(() => parseConfig({ notify: { routes: [{ channel: 'C1', detectors: ['jti_replay'] }] } }, 'test.yaml')).toThrow(
       /^invalid configuration in test\.yaml at notify\.routes\.0\.detectors: Unrecognized key/,

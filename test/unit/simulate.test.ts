@@ -102,6 +102,7 @@ describe('simulate', () => {
       new_scope: 'new_scope',
       new_user_agent: 'new_user_agent',
       concurrent_networks: 'concurrent_networks',
+      new_credential: 'new_credential',
     });
   });
 
@@ -187,6 +188,52 @@ describe('simulate', () => {
       const most = Math.max(...[...windows].filter(([window]) => window.startsWith(`${key} `)).map(([, asns]) => asns.size));
       expect(most, key).toBe(asnsPerClient.get(key)?.size);
     }
+  });
+
+  it('adds an attacker key beside the victim\'s own: a new credential from the attacker\'s network while the old one mints', () => {
+    const label = labelOf('new_credential');
+    const attack = attackEvents(label);
+    const credentialOf = (event: TokenRequestInput) => event.credential_id ?? event.assertion?.kid ?? '';
+    const own = benign().filter((event) => event.client_id === label.client_id && event.tenant === label.tenant && event.outcome === 'success');
+    const ownCredentials = new Set(own.map(credentialOf));
+    const asnOf = (event: TokenRequestInput) => lookup(event.source_ip).asn;
+    const ownAsns = new Set(own.map(asnOf));
+    expect(attack.length).toBeGreaterThan(0);
+    expect(new Set(attack.map(credentialOf)).size).toBe(1);
+    for (const event of attack) {
+      expect(event.outcome).toBe('success');
+      expect(ownCredentials.has(credentialOf(event))).toBe(false);
+      expect(asnOf(event)).toBeDefined();
+      expect(ownAsns.has(asnOf(event))).toBe(false);
+    }
+    // The owners' key is in use within an hour of the attack.
+    expect(own.some((event) => Math.abs((event.time as number) - label.start) < 3_600_000)).toBe(true);
+  });
+
+  it('rotates some clients\' credentials after the attack-free days: a new credential from the usual networks, the old one stops', () => {
+    const attacked = new Set(sim.labels.map((label) => `${label.tenant}/${label.client_id}`));
+    const byClient = new Map<string, TokenRequestInput[]>();
+    for (const event of benign()) {
+      const key = `${event.tenant}/${event.client_id}`;
+      if (event.outcome !== 'success' || attacked.has(key) || !(event.credential_id ?? event.assertion?.kid)) continue;
+      byClient.set(key, [...(byClient.get(key) ?? []), event]);
+    }
+    const credentialOf = (event: TokenRequestInput) => event.credential_id ?? event.assertion?.kid ?? '';
+    let rotations = 0;
+    for (const requests of byClient.values()) {
+      const inWindow = requests.filter((event) => (event.time as number) >= START);
+      const credentials = [...new Set(inWindow.map(credentialOf))];
+      if (credentials.length < 2) continue;
+      rotations += 1;
+      // One credential at a time: the new one's first use comes after the old one's last.
+      const [older, newer] = credentials as [string, string];
+      const lastOld = Math.max(...inWindow.filter((event) => credentialOf(event) === older).map((event) => event.time as number));
+      const firstNew = Math.min(...inWindow.filter((event) => credentialOf(event) === newer).map((event) => event.time as number));
+      expect(firstNew).toBeGreaterThan(lastOld);
+      const asnsBefore = new Set(requests.filter((event) => (event.time as number) < firstNew).map((event) => lookup(event.source_ip).asn));
+      for (const event of inWindow.filter((e) => credentialOf(e) === newer)) expect(asnsBefore.has(lookup(event.source_ip).asn)).toBe(true);
+    }
+    expect(rotations).toBeGreaterThan(0);
   });
 
   it('wakes a dormant client: 30 days of traffic long before the start, silence, then the attacker', () => {

@@ -6,6 +6,7 @@ import { DETECTOR_NAMES } from '@tokenwatch/detector/registry';
 import { alertsCommand } from './commands/alerts.js';
 import { clientsCommand } from './commands/clients.js';
 import { consoleCommand } from './commands/console.js';
+import { credentialsCommand } from './commands/credentials.js';
 import { demoCommand } from './commands/demo.js';
 import { detectCommand } from './commands/detect.js';
 import { importCommand } from './commands/import.js';
@@ -200,6 +201,15 @@ program
   .option('--after <cursor>', 'the next page: the cursor the previous page printed on stderr')
   .option('--json', 'JSON lines instead of text')
   .action((options: unknown) => runCommand((context) => clientsCommand(context, options)));
+
+program
+  .command('credentials')
+  .description('every credential per client (credential id or assertion kid): first and last use, age, networks, countries')
+  .option('--tenant <tenant>', 'only this tenant')
+  .option('--client <client_id>', 'only this client')
+  .option('--limit <n>', 'at most this many (up to 10000)', '1000')
+  .option('--json', 'JSON lines instead of text')
+  .action((options: unknown) => runCommand((context) => credentialsCommand(context, options)));
 
 program
   .command('simulate')

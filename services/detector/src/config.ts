@@ -145,6 +145,22 @@ export const concurrentNetworksConfigSchema = z.strictObject({
   learning_days: z.number().min(0).default(7),
 });
 
+export const newCredentialConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  // A client needs this much history before a credential's first use: a client set up this
+  // week still gets its keys in the order its owners deploy them.
+  learning_days: z.number().min(0).default(7),
+  // An old credential minting this close to the new one's first uses, from other networks only,
+  // is parallel use (two holders of the client), not a rotation's overlap on the same hosts.
+  parallel_window_minutes: z.number().int().min(1).max(1_440).default(60),
+});
+
+export const staleCredentialConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  // NIST SP 800-57 and most vendors' guidance rotate client secrets and keys within 90 days.
+  max_credential_age_days: z.number().min(1).max(3_650).default(90),
+});
+
 const isoDate = z.iso.date('expected a date as YYYY-MM-DD').transform((value) => Date.parse(`${value}T00:00:00Z`));
 
 /**
@@ -152,7 +168,7 @@ const isoDate = z.iso.date('expected a date as YYYY-MM-DD').transform((value) =>
  * written for one finding (a partner's new country) never hides another (that partner's
  * credential waking after months).
  */
-export const ALLOWLISTED_FINDINGS = ['secret_new_location', 'dormant_client', 'new_scope', 'new_user_agent', 'concurrent_networks'] as const;
+export const ALLOWLISTED_FINDINGS = ['secret_new_location', 'dormant_client', 'new_scope', 'new_user_agent', 'concurrent_networks', 'new_credential', 'stale_credential'] as const;
 
 /** One allowlist entry: traffic matching every given field raises none of the entry's findings. */
 export const allowlistEntrySchema = z
@@ -178,6 +194,8 @@ const detectorSections = {
   new_scope: newScopeConfigSchema.prefault({}),
   new_user_agent: newUserAgentConfigSchema.prefault({}),
   concurrent_networks: concurrentNetworksConfigSchema.prefault({}),
+  new_credential: newCredentialConfigSchema.prefault({}),
+  stale_credential: staleCredentialConfigSchema.prefault({}),
 };
 
 /**
@@ -223,6 +241,8 @@ export const clientOverrideSchema = z.strictObject({
   new_scope: givenKeysOf(newScopeConfigSchema).optional(),
   new_user_agent: givenKeysOf(newUserAgentConfigSchema).optional(),
   concurrent_networks: givenKeysOf(concurrentNetworksConfigSchema).optional(),
+  new_credential: givenKeysOf(newCredentialConfigSchema).optional(),
+  stale_credential: givenKeysOf(staleCredentialConfigSchema).optional(),
 });
 
 export const detectorsConfigSchema = z.strictObject({
@@ -248,6 +268,8 @@ export type DormantClientConfig = z.output<typeof dormantClientConfigSchema>;
 export type NewScopeConfig = z.output<typeof newScopeConfigSchema>;
 export type NewUserAgentConfig = z.output<typeof newUserAgentConfigSchema>;
 export type ConcurrentNetworksConfig = z.output<typeof concurrentNetworksConfigSchema>;
+export type NewCredentialConfig = z.output<typeof newCredentialConfigSchema>;
+export type StaleCredentialConfig = z.output<typeof staleCredentialConfigSchema>;
 export type AllowlistEntry = z.output<typeof allowlistEntrySchema>;
 
 type DetectorSection = keyof typeof detectorSections;

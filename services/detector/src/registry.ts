@@ -8,13 +8,15 @@ import { watchedCredential } from './detectors/watched-credential/index.js';
 import { newScope } from './detectors/new-scope/index.js';
 import { newUserAgent } from './detectors/new-user-agent/index.js';
 import { concurrentNetworks } from './detectors/concurrent-networks/index.js';
+import { newCredential } from './detectors/new-credential/index.js';
+import { staleCredential } from './detectors/stale-credential/index.js';
 
 /**
  * Every detector, in the order a tick runs them (watched_credential first: its alerts are the
  * most urgent and its query the cheapest). mint_volume keeps a baseline cache, hence a factory.
  */
 export function createDetectors(): Detector[] {
-  return [watchedCredential, jtiReplay, createMintVolume(), secretNewLocation, dormantClient, unknownClient, newScope, newUserAgent, concurrentNetworks];
+  return [watchedCredential, jtiReplay, createMintVolume(), secretNewLocation, dormantClient, unknownClient, newScope, newUserAgent, concurrentNetworks, newCredential, staleCredential];
 }
 
 /** The detectors' names (`tokenwatch detect --detector`), from the detectors themselves. */

@@ -77,6 +77,15 @@ export function suits(kind: AttackKind, client: Client): boolean {
     case 'mint_burst':
       // 20x of one request a minute is 100 per 5-minute bucket: the detector's absolute floor.
       return client.meanPerMinute >= 1;
+    case 'new_credential':
+      // A credential the IdP logs (Entra's key id, the tap's kid), and a client minting at least
+      // hourly, so its own key is in use while the attacker's mints.
+      return (
+        (client.tenant.idp === 'entra' || (client.tenant.idp === 'oidc-provider' && client.assertion !== undefined)) &&
+        client.schedule.type !== 'calendar' &&
+        client.meanPerMinute >= 1 / 60 &&
+        attackerNetworks(kind, client).length > 0
+      );
     case 'dormant_client':
       // A weekly or monthly job already sleeps between runs; the victim is any other client.
       return client.schedule.type !== 'calendar';
@@ -234,6 +243,17 @@ export function launch(plan: AttackPlan, victim: ClientRuntime, engine: Engine, 
       const times = spread(start, span, hosts.length * rng.int(2, 4), rng);
       label.end = start + span;
       engine.add(new TimedAttack(times, (at, index) => victim.request(at, { host: hosts[index % hosts.length] as Host, userAgent: agent }), plan.order, label));
+      return;
+    }
+    case 'new_credential': {
+      // A key added to the application by someone who can edit it (Midnight Blizzard), used
+      // from the attacker's network while the owners' key keeps minting from theirs.
+      const hosts = attackerHosts(network, rng.int(1, 2), rng);
+      const credential = client.tenant.idp === 'entra' ? rng.uuid() : `${client.assertion?.kidPrefix ?? ''}${rng.uuid().slice(0, 8)}`;
+      const span = rng.int(5, 30) * MINUTE_MS;
+      const times = spread(start, span, rng.int(3, 10), rng);
+      label.end = start + span;
+      engine.add(new TimedAttack(times, (at) => victim.request(at, { host: rng.pick(hosts), userAgent: agent, credential }), plan.order, label));
       return;
     }
     case 'mint_burst': {

@@ -4,6 +4,7 @@ import { hostIn, subnetOf, type Network } from './networks.js';
 import type { Client } from './population.js';
 import { Rng } from './prng.js';
 import { buildEvent, type AssertionClaims, type FailureKind, type RequestContext } from './request.js';
+import { rotatedCredentialId } from './rotations.js';
 import { requestSource, type RequestSource } from './schedules.js';
 import { scopesAt, upgraded } from './usage.js';
 
@@ -29,6 +30,11 @@ export interface RequestOverrides {
   readonly replayReported?: boolean;
   /** Ask for these scopes instead of the client's own. */
   readonly scopes?: readonly string[];
+  /**
+   * A credential the client's owners never issued (an attacker-added key): the credential id
+   * where the IdP logs one, else the kid of the assertion signed for this request.
+   */
+  readonly credential?: string;
 }
 
 /** Called with a successful benign request at or after `after`; returns what to tag it with. */
@@ -51,6 +57,8 @@ export class ClientRuntime {
   private nextDeploy: number;
   private nextGrowth: number;
   private nextRotation: number;
+  /** A rotation planned for the simulation (rotations.ts), once; Infinity: none. */
+  private plannedRotation: number;
   private taps: SuccessTap[] = [];
   private deploys = 0;
   /** Scopes added by deploys (addScope), each from its time on. */
@@ -70,6 +78,7 @@ export class ClientRuntime {
     seed: number,
     clientStart: number,
     lifetime?: { readonly from: number; readonly until: number },
+    plannedRotation?: number,
   ) {
     const start = lifetime?.from ?? clientStart;
     this.until = lifetime?.until ?? Infinity;
@@ -87,6 +96,7 @@ export class ClientRuntime {
     this.nextDeploy = start + rng.exp(3 * DAY_MS);
     this.nextGrowth = start + rng.exp(2 * DAY_MS);
     this.nextRotation = start + rng.range(3, 90) * DAY_MS;
+    this.plannedRotation = plannedRotation ?? Infinity;
     const home = client.networks[0] as Network;
     this.source = requestSource(client.schedule, start, home.utcOffsetHours, rng.fork(7));
     this.nextTime = this.scheduled(this.source.next());
@@ -123,8 +133,12 @@ export class ClientRuntime {
     if (this.hosts.length > MAX_HOSTS) this.hosts.shift();
   }
 
-  /** Deploys, autoscaling and rotations that fall due by `time`. */
-  private evolve(time: number): void {
+  /**
+   * Deploys, autoscaling and, for the client's own requests (`rotate`), rotations that fall due
+   * by `time`. An attack's request never rotates the victim's key: a stolen credential is the
+   * one the attacker took, and the first use of a new key must be the owners'.
+   */
+  private evolve(time: number, rotate: boolean): void {
     while (time >= this.nextDeploy) {
       if (this.rng.chance(0.2)) this.version = [this.version[0], this.version[1] + 1, 0];
       else this.version[2] += 1;
@@ -137,10 +151,15 @@ export class ClientRuntime {
       for (let i = 0; i < added; i++) this.addHost();
       this.nextGrowth += this.rng.exp(2 * DAY_MS);
     }
-    while (time >= this.nextRotation) {
+    while (rotate && time >= this.nextRotation) {
       if (this.credentialId !== undefined) this.credentialId = this.rng.uuid();
       this.keyGeneration += 1;
       this.nextRotation += this.rng.range(30, 90) * DAY_MS;
+    }
+    if (rotate && time >= this.plannedRotation) {
+      if (this.credentialId !== undefined) this.credentialId = rotatedCredentialId(this.credentialId);
+      this.keyGeneration += 1;
+      this.plannedRotation = Infinity;
     }
   }
 
@@ -160,7 +179,7 @@ export class ClientRuntime {
     this.taps.push(tap);
   }
 
-  private signAssertion(time: number): AssertionClaims | undefined {
+  private signAssertion(time: number, kid?: string): AssertionClaims | undefined {
     const profile = this.client.assertion;
     if (!profile || this.client.tenant.idp !== 'oidc-provider') return undefined;
     const iat = Math.floor(time / 1000) - this.rng.int(0, 2);
@@ -171,17 +190,17 @@ export class ClientRuntime {
       iss: this.client.clientId,
       sub: this.client.clientId,
       aud: this.client.tenant.tokenEndpoint,
-      kid: `${profile.kidPrefix}${this.keyGeneration}`,
+      kid: kid ?? `${profile.kidPrefix}${this.keyGeneration}`,
       alg: profile.alg,
     };
   }
 
   /** A request by this client (or with its credentials) at `time`, as its IdP logs it. */
   request(time: number, overrides: RequestOverrides = {}): TokenRequestInput {
-    this.evolve(time);
+    this.evolve(time, false);
     const host = overrides.host ?? this.host();
-    const assertion = overrides.assertion ?? this.signAssertion(time);
-    if (overrides.assertion === undefined) this.lastAssertion = assertion;
+    const assertion = overrides.assertion ?? this.signAssertion(time, this.credentialId === undefined ? overrides.credential : undefined);
+    if (overrides.assertion === undefined && overrides.credential === undefined) this.lastAssertion = assertion;
     // A plain object filled in place: spreads of optional parts cost measurable time per event.
     const context: { -readonly [K in keyof RequestContext]: RequestContext[K] } = {
       time,
@@ -189,7 +208,7 @@ export class ClientRuntime {
       network: host.network,
       userAgent: overrides.userAgent ?? this.userAgentText,
     };
-    if (this.credentialId !== undefined) context.credentialId = this.credentialId;
+    if (this.credentialId !== undefined) context.credentialId = overrides.credential ?? this.credentialId;
     if (overrides.failure !== undefined) context.failure = overrides.failure;
     if (assertion !== undefined) context.assertion = assertion;
     if (overrides.replayReported) context.replayReported = true;
@@ -201,7 +220,7 @@ export class ClientRuntime {
   /** The next benign request; advances nextTime. */
   take(): TokenRequestInput {
     const time = this.nextTime;
-    this.evolve(time);
+    this.evolve(time, true);
     const host = this.host(this.source.instance);
     const failure: FailureKind | undefined = this.rng.float() < this.client.failureRate ? (this.rng.chance(0.7) ? 'bad_credential' : 'bad_scope') : undefined;
     const event = this.request(time, failure === undefined ? { host } : { host, failure });

@@ -11,6 +11,7 @@ export const ATTACK_KINDS = [
   'new_scope',
   'new_user_agent',
   'concurrent_networks',
+  'new_credential',
 ] as const;
 
 export type AttackKind = (typeof ATTACK_KINDS)[number];
@@ -27,6 +28,7 @@ export const ATTACK_FINDINGS: Readonly<Record<AttackKind, string>> = {
   new_scope: 'new_scope',
   new_user_agent: 'new_user_agent',
   concurrent_networks: 'concurrent_networks',
+  new_credential: 'new_credential',
 };
 
 /**

@@ -183,6 +183,7 @@ const RETAINED_TABLES = [
   { table: 'jti_uses', ttl: 'week' },
   { table: 'client_traits', ttl: 'week' },
   { table: 'client_asn_slots', ttl: 'day' },
+  { table: 'credential_days', ttl: 'day' },
 ] as const;
 
 /**
