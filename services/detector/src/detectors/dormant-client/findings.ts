@@ -1,5 +1,6 @@
 import { evidence, evidenceSchema } from '@tokenwatch/shared/alerts/evidence';
 import { defineFinding } from '@tokenwatch/shared/alerts/finding';
+import { networkUse } from '../network-evidence.js';
 
 /** A client silent for longer than dormant_days and than any gap in its history got a token. */
 export const DORMANT_CLIENT = defineFinding(
@@ -23,14 +24,7 @@ export const DORMANT_CLIENT = defineFinding(
     }),
     usual_networks: evidence.list(
       'Networks before the sleep',
-      evidenceSchema({
-        asn: evidence.asn('ASN'),
-        as_org: evidence.text('Network operator'),
-        country: evidence.text('Country'),
-        first_seen: evidence.time('First seen'),
-        last_seen: evidence.time('Last seen'),
-        requests: evidence.count('Requests'),
-      }),
+      evidenceSchema(networkUse),
     ),
     usual_credentials: evidence.list(
       'Credentials before the sleep',

@@ -1,5 +1,6 @@
 import { evidence, evidenceSchema } from '@tokenwatch/shared/alerts/evidence';
 import { defineFinding } from '@tokenwatch/shared/alerts/finding';
+import { networkUse } from '../network-evidence.js';
 
 /** A client got a token with software (a user-agent family, versions ignored) it never ran before. */
 export const NEW_USER_AGENT = defineFinding(
@@ -29,14 +30,7 @@ export const NEW_USER_AGENT = defineFinding(
     ),
     usual_networks: evidence.list(
       'Networks the client used before',
-      evidenceSchema({
-        asn: evidence.asn('ASN'),
-        as_org: evidence.text('Network operator'),
-        country: evidence.text('Country'),
-        first_seen: evidence.time('First seen'),
-        last_seen: evidence.time('Last seen'),
-        requests: evidence.count('Requests'),
-      }),
+      evidenceSchema(networkUse),
     ),
   }),
 );
