@@ -58,7 +58,17 @@ WHERE database = currentDatabase() AND table = 'token_requests'
 ORDER BY data_compressed_bytes DESC`;
 
 /** The tables that grow with requests; alerts, notifications and the watch list grow with alerts. */
-const TABLES = ['token_requests', 'client_minute_counts', 'client_locations', 'jti_uses', 'clients'];
+const TABLES = [
+  'token_requests',
+  'client_minute_counts',
+  'client_locations',
+  'jti_uses',
+  'clients',
+  'client_traits',
+  'client_credentials',
+  'credential_days',
+  'client_asn_slots',
+];
 
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
 
