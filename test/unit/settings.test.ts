@@ -32,7 +32,7 @@ describe('loadSettings', () => {
       TOKENWATCH_INVENTORY_REQUIRE: false,
       TOKENWATCH_CONSUMER_GROUP: 'tokenwatch-ingest',
       TOKENWATCH_TOPIC_PARTITIONS: 4,
-      TOKENWATCH_LEADER_ELECTION: 'off',
+      TOKENWATCH_LEADER_ELECTION: false,
       TOKENWATCH_LEADER_SESSION_TIMEOUT_MS: 10_000,
       TOKENWATCH_BATCH_MAX_EVENTS: 10_000,
       TOKENWATCH_BATCH_MAX_WAIT_MS: 1_000,
@@ -71,6 +71,10 @@ describe('loadSettings', () => {
     expect(settings.LOG_LEVEL).toBe('debug');
     expect(loadSettings({ KAFKA_SSL: 'false' }).KAFKA_SSL).toBe(false);
     expect(loadSettings({ KAFKA_SSL: '0' }).KAFKA_SSL).toBe(false);
+    // One spelling for every on/off setting: on/off reads as true/false everywhere.
+    expect(loadSettings({ TOKENWATCH_LEADER_ELECTION: 'on' }).TOKENWATCH_LEADER_ELECTION).toBe(true);
+    expect(loadSettings({ TOKENWATCH_LEADER_ELECTION: 'true' }).TOKENWATCH_LEADER_ELECTION).toBe(true);
+    expect(loadSettings({ TOKENWATCH_CONSOLE: 'off' }).TOKENWATCH_CONSOLE).toBe(false);
   });
 
   it.each([

@@ -51,7 +51,7 @@ export async function startLeaderWork(options: LeaderWorkOptions): Promise<Leade
   const startDetectorNow = () => startDetector({ config: config.detectors, logger, clickhouse: clients.detector, registry, inventory });
   const metrics = createLeaderMetrics(registry);
 
-  if (settings.TOKENWATCH_LEADER_ELECTION === 'off') {
+  if (!settings.TOKENWATCH_LEADER_ELECTION) {
     const notifier = await startNotifierNow(true);
     let detector: DetectorService;
     try {

@@ -173,7 +173,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     work.done.catch(onFailure('detector and notifier'));
 
     logger.info(
-      { http: ops ? `${ops.host}:${ops.port}` : 'off', notifier: notifier.sinks, leader_election: settings.TOKENWATCH_LEADER_ELECTION },
+      { http: ops ? `${ops.host}:${ops.port}` : 'off', notifier: notifier.sinks, leader_election: settings.TOKENWATCH_LEADER_ELECTION ? 'on' : 'off' },
       'tokenwatch service running',
     );
     return {

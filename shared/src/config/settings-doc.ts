@@ -39,7 +39,7 @@ export const SETTING_DOCS: { readonly [K in keyof Settings]-?: SettingDoc } = {
   TOKENWATCH_FORMAT: { shownDefault: '`auto`', meaning: 'log format of the topic: `auto` (detect per record) or one of the formats above' },
   TOKENWATCH_CONSUMER_GROUP: { shownDefault: '`tokenwatch-ingest`', meaning: 'consumer group of the ingest workers' },
   TOKENWATCH_TOPIC_PARTITIONS: { shownDefault: '`4`', meaning: 'partitions when tokenwatch creates a missing topic' },
-  TOKENWATCH_LEADER_ELECTION: { shownDefault: '`off`', meaning: '`on`: of several `tokenwatch start` replicas only the elected leader runs the detectors and the notifier ([replicas](docs/scaling.md#replicas))' },
+  TOKENWATCH_LEADER_ELECTION: { shownDefault: '`off`', meaning: '`on` (or `true`, like every on/off setting): of several `tokenwatch start` replicas only the elected leader runs the detectors and the notifier ([replicas](docs/scaling.md#replicas))' },
   TOKENWATCH_LEADER_TOPIC: { shownDefault: '`<TOKENWATCH_TOPIC>.leader`', meaning: 'one-partition coordination topic of the election; its consumer group has the same name' },
   TOKENWATCH_LEADER_SESSION_TIMEOUT_MS: { shownDefault: '`10000`', meaning: 'a silent leader is replaced after this long; it stops its detectors and notifier before' },
   TOKENWATCH_BATCH_MAX_EVENTS: { shownDefault: '`10000`', meaning: 'a batch is inserted when it holds this many messages…' },

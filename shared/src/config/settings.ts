@@ -30,9 +30,10 @@ const brokerList = z
       .min(1, 'expected at least one host:port'),
   );
 
+/** Every on/off setting reads the same words, so no setting has a spelling of its own. */
 const booleanFlag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes' || value === 'on');
 
 const optionalString = z.string().optional();
 
@@ -75,7 +76,7 @@ export const settingsSchema = z.object({
   TOKENWATCH_TOPIC_PARTITIONS: positiveInt(4),
   // Several `tokenwatch start` replicas: `on` runs the detectors and the notifier only in the
   // replica that holds the one partition of the coordination topic (a Kafka consumer group).
-  TOKENWATCH_LEADER_ELECTION: z.enum(['on', 'off']).default('off'),
+  TOKENWATCH_LEADER_ELECTION: booleanFlag.default(false),
   // Unset: `<TOKENWATCH_TOPIC>.leader`. The election's consumer group has the topic's name.
   TOKENWATCH_LEADER_TOPIC: optionalString,
   // The hand-over time after a leader dies; the broker refuses less than its
