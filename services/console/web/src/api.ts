@@ -123,6 +123,13 @@ export function readAlert(id: string): Promise<AlertDetail> {
   return call('GET', `/api/alerts/${encodeURIComponent(id)}`);
 }
 
+export type { GridRow, Picture } from '../../src/api/pictures/kinds.js';
+
+/** The picture that fits the alert's finding (services/console/src/api/pictures/kinds.ts). */
+export function readPicture(id: string): Promise<import('../../src/api/pictures/kinds.js').Picture> {
+  return call('GET', `/api/alerts/${encodeURIComponent(id)}/picture`);
+}
+
 export interface QueryTable {
   columns: string[];
   types: string[];
