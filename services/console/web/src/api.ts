@@ -174,8 +174,8 @@ export interface ClientStory extends Span {
   activity: ClientActivity;
   credentials: Array<Span & { auth_method: string; credential_id: string; requests: number; failures: number; asns: number[] }>;
   networks: Array<Span & { asn: number; as_org: string; country: string; hosting_provider: string; requests: number; failures: number; networks: number }>;
-  scopes: Array<Span & { value: string; requests: number }>;
-  user_agents: Array<Span & { value: string; requests: number }>;
+  scopes: Array<Span & { kind: 'scope' | 'audience'; value: string; example: string; requests: number }>;
+  user_agents: Array<Span & { kind: 'user_agent_family'; value: string; example: string; requests: number }>;
   alerts: Array<Span & { alert_id: string; finding: string; severity: string; status: string; summary: string }>;
 }
 
