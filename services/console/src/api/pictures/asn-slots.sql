@@ -3,7 +3,7 @@
 -- At most 41 rows: the reader shows 40 and says it cut.
 SELECT asn, anyLast(country) AS country, anyLast(as_org) AS as_org,
        toUnixTimestamp64Milli(min(first_seen)) AS first_ms, toUnixTimestamp64Milli(max(last_seen)) AS last_ms,
-       sum(requests) AS requests, arraySort(groupUniqArrayArray(slots)) AS slots,
+       sum(client_asn_slots.requests) AS requests, arraySort(groupUniqArrayArray(client_asn_slots.slots)) AS slots,
        has({marked:Array(UInt32)}, asn) AS marked
 FROM client_asn_slots
 WHERE tenant = {tenant:String} AND client_id = {client:String} AND day = {day:Date}

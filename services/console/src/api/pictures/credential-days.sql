@@ -10,7 +10,7 @@ FROM
 (
     SELECT toString(credential_source) AS credential_source, credential, toString(anyLast(auth_method)) AS auth_method,
            toUnixTimestamp64Milli(min(first_seen)) AS first_ms, toUnixTimestamp64Milli(max(last_seen)) AS last_ms,
-           sum(requests) AS requests
+           sum(client_credentials.requests) AS requests
     FROM client_credentials
     WHERE tenant = {tenant:String} AND client_id = {client:String}
     GROUP BY credential_source, credential
@@ -18,7 +18,7 @@ FROM
 LEFT JOIN
 (
     SELECT toString(credential_source) AS credential_source, credential,
-           sumMap([toUInt32(dateDiff('day', {from:Date}, day))], [toUInt64(requests)]) AS per_day
+           sumMap([toUInt32(dateDiff('day', {from:Date}, day))], [toUInt64(credential_days.requests)]) AS per_day
     FROM credential_days
     WHERE tenant = {tenant:String} AND client_id = {client:String} AND day >= {from:Date} AND day < {to:Date}
     GROUP BY credential_source, credential

@@ -4,8 +4,8 @@
 -- the marked ones first, then the most recent. At most 41 rows: the reader shows 40 and says it cut.
 SELECT asn, toString(country) AS country, anyLast(as_org) AS as_org, anyLast(hosting_provider) AS hosting_provider,
        toUnixTimestamp64Milli(min(first_seen)) AS first_ms, toUnixTimestamp64Milli(max(last_seen)) AS last_ms,
-       sumIf(requests, day >= {from:Date}) AS requests,
-       sumMapIf([toUInt32(dateDiff('day', {from:Date}, day))], [toUInt64(requests)], day >= {from:Date}) AS per_day,
+       sumIf(client_locations.requests, day >= {from:Date}) AS requests,
+       sumMapIf([toUInt32(dateDiff('day', {from:Date}, day))], [toUInt64(client_locations.requests)], day >= {from:Date}) AS per_day,
        has({marked:Array(String)}, concat(toString(asn), '|', toString(country))) AS marked
 FROM client_locations
 WHERE tenant = {tenant:String} AND client_id = {client:String} AND day < {to:Date}

@@ -128,7 +128,7 @@ async function readVolumeBand(client: ClickHouseClient, alert: StoredAlert, sett
 
 const jtiEvidence = z.object({ jti: z.string().min(1), uses: z.array(z.object({ client_id: z.string() })).default([]), clients: z.array(z.string()).default([]) });
 const jtiRow = z.object({
-  time: z.coerce.number(),
+  time_ms: z.coerce.number(),
   client_id: z.string(),
   outcome: z.string(),
   error_code: z.string(),
@@ -155,7 +155,7 @@ async function readJtiTimeline(client: ClickHouseClient, alert: StoredAlert): Pr
   return {
     kind: 'jti_timeline',
     jti,
-    uses: rows.slice(0, JTI_USES_SHOWN),
+    uses: rows.slice(0, JTI_USES_SHOWN).map(({ time_ms, ...use }) => ({ time: time_ms, ...use })),
     truncated: rows.length > JTI_USES_SHOWN,
     legend: `Each request that presented the assertion ${jti}, from a day before the alert to a day after, coloured by network (${networks} ASN${networks === 1 ? '' : 's'}); a hollow mark is a refused request.`,
   };

@@ -4,8 +4,8 @@
 -- values first, then the most recent. At most 41 rows: the reader shows 40 and says it cut.
 SELECT toString(kind) AS kind, toString(value) AS value, anyLast(example) AS example,
        toUnixTimestamp64Milli(min(first_seen)) AS first_ms, toUnixTimestamp64Milli(max(last_seen)) AS last_ms,
-       sumIf(requests, week >= {from:Date}) AS requests,
-       sumMapIf([toUInt32(intDiv(dateDiff('day', {from:Date}, week), 7))], [toUInt64(requests)], week >= {from:Date}) AS per_week,
+       sumIf(client_traits.requests, week >= {from:Date}) AS requests,
+       sumMapIf([toUInt32(intDiv(dateDiff('day', {from:Date}, week), 7))], [toUInt64(client_traits.requests)], week >= {from:Date}) AS per_week,
        has({marked:Array(String)}, toString(value)) AS marked
 FROM client_traits
 WHERE tenant = {tenant:String} AND client_id = {client:String} AND kind IN {kinds:Array(String)} AND week < {to:Date}
