@@ -249,6 +249,7 @@ describe('the picture of each alert on the console', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await openAlert(page, 'secret_new_location');
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await page.evaluate('document.querySelector(".alert-picture").scrollIntoView()');
     await page.screenshot({ path: `${SCREENSHOTS}picture-phone.png` });
     await openAlert(page, 'jti_replay');
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);

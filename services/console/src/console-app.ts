@@ -170,7 +170,7 @@ export function createConsoleApp(options: ConsoleOptions): ConsoleApp {
       if (!id.success) return sendError(response, 400, 'expected an alert id (32 hex digits)');
       const alert = await readStoredAlert(client, id.data);
       if (!alert) return sendError(response, 404, `no alert ${id.data}`);
-      return sendJson(response, 200, await readAlertPicture(client, alert, { burstFailureCodes: options.burstFailureCodes }));
+      return sendJson(response, 200, await readAlertPicture(client, alert, { burstFailureCodes: options.burstFailureCodes, now: now() }));
     }
     const alertPath = /^\/api\/alerts\/([^/]{1,64})$/.exec(path);
     if (alertPath && method === 'GET') {

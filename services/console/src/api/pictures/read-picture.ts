@@ -30,6 +30,8 @@ const SLOT_MS = 5 * MINUTE_MS;
 export interface PictureSettings {
   /** The error codes invalid_client_burst counts as failed client authentication (its config). */
   readonly burstFailureCodes: readonly string[];
+  /** Now (epoch ms): a picture never draws the future as silence. */
+  readonly now: number;
 }
 
 /** What the page draws for an alert: the picture that fits its finding (kinds.ts), validated on the way out. */
@@ -97,7 +99,7 @@ async function readVolumeBand(client: ClickHouseClient, alert: StoredAlert, sett
   const series = alert.finding === 'invalid_client_burst' ? 'failures' : 'successes';
   const markedFrom = Math.min(alert.first_seen, bucketStart);
   const markedTo = Math.max(alert.last_seen, bucketStart + bucketMs);
-  const to = Math.ceil((markedTo + VOLUME_AFTER_MS) / bucketMs) * bucketMs;
+  const to = Math.ceil(Math.min(markedTo + VOLUME_AFTER_MS, Math.max(markedTo, settings.now)) / bucketMs) * bucketMs;
   const from = Math.max(Math.floor((markedFrom - VOLUME_BEFORE_MS) / bucketMs) * bucketMs, to - VOLUME_MAX_MS);
   const rows = await queryRows(client, VOLUME_BUCKETS, {
     ...key(alert),

@@ -37,9 +37,9 @@ export function GridPicture(props: { picture: Grid; rowName: string; columnName:
                   <span class="row-label">{row.label}</span>
                 </th>
                 <td class="detail">{row.detail}</td>
-                <td>{utc(row.first_ms)}</td>
-                <td>{utc(row.last_ms)}</td>
-                <td>{row.requests.toLocaleString('en')}</td>
+                <td class="seen" data-label="first">{utc(row.first_ms)}</td>
+                <td class="seen" data-label="last">{utc(row.last_ms)}</td>
+                <td class="requests" data-label="requests">{row.requests.toLocaleString('en')}</td>
                 <td class="strip-cell"><Strip row={row} columns={picture.columns} columnName={props.columnName} /></td>
               </tr>
             ))}

@@ -4,6 +4,9 @@ import { seriesVar } from './theme.js';
 
 type JtiTimeline = Extract<Picture, { kind: 'jti_timeline' }>;
 
+/** Room for a lane's label (AS and up to ten digits). */
+const LEFT = 130;
+
 /**
  * jti_replay and jti_cross_client: each use of the assertion at its time, one lane and one
  * colour per network, hollow when refused; the uses listed below for reading and copying.
@@ -18,13 +21,14 @@ export function JtiTimeline(props: { picture: JtiTimeline }) {
   const width = 1000;
   const laneHeight = 28;
   const height = Math.max(1, networks.length) * laneHeight + 24;
-  const x = (time: number) => 60 + ((time - first) / span) * (width - 120);
+  // Lanes start right of their labels; a single use sits in the middle.
+  const x = (time: number) => (picture.uses.length < 2 ? width / 2 : LEFT + ((time - first) / span) * (width - LEFT - 40));
   return (
     <figure class="picture jti-timeline" tabIndex={0}>
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${picture.uses.length} uses of jti ${picture.jti} from ${networks.length} networks`}>
         {networks.map((asn, index) => (
           <g>
-            <line x1={60} x2={width - 60} y1={index * laneHeight + 14} y2={index * laneHeight + 14} class="lane" />
+            <line x1={LEFT - 12} x2={width - 20} y1={index * laneHeight + 14} y2={index * laneHeight + 14} class="lane" />
             <text x={4} y={index * laneHeight + 18} class="lane-label">AS{asn}</text>
           </g>
         ))}
@@ -39,8 +43,8 @@ export function JtiTimeline(props: { picture: JtiTimeline }) {
             <title>{`${utc(use.time)} ${use.outcome}${use.error_code ? ` (${use.error_code})` : ''} from ${use.source_ip} AS${use.asn} ${use.country} by ${use.client_id}`}</title>
           </circle>
         ))}
-        <text x={60} y={height - 4} class="axis-label">{utc(first)}</text>
-        <text x={width - 60} y={height - 4} class="axis-label" text-anchor="end">{utc(last)}</text>
+        <text x={LEFT} y={height - 4} class="axis-label">{utc(first)}</text>
+        <text x={width - 40} y={height - 4} class="axis-label" text-anchor="end">{utc(last)}</text>
       </svg>
       <figcaption>
         <p class="legend">{picture.legend}{picture.truncated ? ' Only the first 200 uses are shown.' : ''}</p>

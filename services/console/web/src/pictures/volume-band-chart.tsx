@@ -39,7 +39,9 @@ export function VolumeBandChart(props: { picture: VolumeBand }) {
           const left = plot.valToPos(marked.from / 1000, 'x', true);
           const right = plot.valToPos(marked.to / 1000, 'x', true);
           ctx.fillStyle = themeColour('--band');
-          ctx.fillRect(left, bbox.top, Math.max(2, right - left), bbox.height);
+          // At least 8 px: one 5-minute bucket of a day is under a pixel wide.
+          const wide = Math.max(8 * devicePixelRatio, right - left);
+          ctx.fillRect((left + right) / 2 - wide / 2, bbox.top, wide, bbox.height);
           ctx.restore();
         },
       },
