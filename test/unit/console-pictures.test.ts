@@ -44,6 +44,8 @@ describe('the picture of each finding', () => {
     expect(marked('stale_credential').values).toEqual([sampleEvidence.stale_credential().credential_id]);
     // A watch of every credential marks the credentials used while watched.
     expect(marked('watched_credential').values).toEqual(['key-1']);
+    const namedNone = markersOf({ finding: 'watched_credential', evidence: { ...sampleEvidence.watched_credential(), credentials: [] } });
+    expect(namedNone).toEqual({ values: [], reason: 'Nothing is marked: the watch covers every credential of the client, and the requests named none.' });
     // Every grid finding marks something from its sample, unless it marks nothing by design.
     for (const name of Object.keys(sampleEvidence) as SampleFinding[]) {
       if (!MARKING_KINDS.has(pictureKindOf(name)) || MARKS_NOTHING.has(name)) continue;

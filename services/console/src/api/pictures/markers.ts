@@ -14,6 +14,8 @@ export interface Markers {
 }
 
 const network = (asn: number, country: string) => `${asn}|${country}`;
+/** More than a grid shows would mark nothing more. */
+const MAX_MARKED = 40;
 
 const newLocation = z.object({
   level: z.string(),
@@ -71,8 +73,9 @@ const READERS: Record<string, (evidence: unknown) => Markers | undefined> = {
     const found = watched.safeParse(evidence);
     if (!found.success) return undefined;
     const { watch, credentials } = found.data;
-    const values = watch.credential_id ? [watch.credential_id] : credentials;
-    return { values, reason: watch.credential_id ? `Marked: ${watch.credential_id}, the watched credential.` : 'Marked: the credentials used while the client is watched (the watch covers every credential).' };
+    if (watch.credential_id) return { values: [watch.credential_id], reason: `Marked: ${watch.credential_id}, the watched credential.` };
+    if (credentials.length === 0) return { values: [], reason: 'Nothing is marked: the watch covers every credential of the client, and the requests named none.' };
+    return { values: credentials, reason: 'Marked: the credentials used while the client is watched (the watch covers every credential).' };
   },
   unknown_client: () => ({ values: [], reason: 'Nothing is marked: the client is missing from the inventory, so every network of it is unexplained.' }),
   ioc_match: () => ({ values: [], reason: 'Nothing is marked here: the matched indicators are listed in the evidence.' }),
@@ -80,5 +83,7 @@ const READERS: Record<string, (evidence: unknown) => Markers | undefined> = {
 
 export function markersOf(alert: Pick<StoredAlert, 'finding' | 'evidence'>): Markers {
   const read = Object.hasOwn(READERS, alert.finding) ? READERS[alert.finding] : undefined;
-  return read?.(alert.evidence) ?? { values: [], reason: `Nothing is marked: this ${alert.finding} alert's evidence does not name what to mark.` };
+  const markers = read?.(alert.evidence) ?? { values: [], reason: `Nothing is marked: this ${alert.finding} alert's evidence does not name what to mark.` };
+  // Query parameters are bounded like every size: a list in evidence is not.
+  return { values: markers.values.slice(0, MAX_MARKED), reason: markers.reason };
 }

@@ -128,7 +128,7 @@ async function readVolumeBand(client: ClickHouseClient, alert: StoredAlert, sett
   };
 }
 
-const jtiEvidence = z.object({ jti: z.string().min(1), uses: z.array(z.object({ client_id: z.string() })).default([]), clients: z.array(z.string()).default([]) });
+const jtiEvidence = z.object({ jti: z.string().min(1).max(1_024), uses: z.array(z.object({ client_id: z.string().max(1_024) })).default([]), clients: z.array(z.string().max(1_024)).default([]) });
 const jtiRow = z.object({
   time_ms: z.coerce.number(),
   client_id: z.string(),

@@ -49,7 +49,8 @@ export function GridPicture(props: { picture: Grid; rowName: string; columnName:
       <figcaption>
         {picture.rows.length === 0 ? <p class="empty">Nothing recorded in this span.</p> : null}
         <p class="legend">
-          <span class="mark">◆</span> marked by the alert. {picture.legend}
+          {picture.rows.some((row) => row.marked) ? <><span class="mark">◆</span> marked by the alert. </> : null}
+          {picture.legend}
           {picture.truncated ? ' Only the first 40 rows are shown.' : ''}
         </p>
       </figcaption>
