@@ -4,12 +4,13 @@ import { z } from 'zod';
 import { errorMessage, QueryError } from '@tokenwatch/shared/errors';
 import type { Logger } from '@tokenwatch/shared/log';
 import type { Registry } from '@tokenwatch/shared/metrics';
-import { alertIdSchema, feedFilterSchema, readAlertDetail, readFeed } from './api/alerts.js';
+import { alertIdSchema, feedFilterSchema, readAlertDetail, readFeed, readStoredAlert } from './api/alerts.js';
 import { actionBodySchema, type ReadPrecision, type TriageAction } from './api/actions.js';
 import { clientKeySchema, readClientStory, type OwnerLookup } from './api/clients.js';
 import { readHealth } from './api/health.js';
 import { investigateRequestSchema, runForCsv, runForTable, type ReadOnlyQuery } from './api/investigate.js';
 import { LiveFeed } from './api/live-feed.js';
+import { readAlertPicture } from './api/pictures/read-picture.js';
 import { RedeemedTokens, verifyLoginToken } from './auth/login-token.js';
 import { csrfMatches, Sessions, type Session } from './auth/sessions.js';
 import { BadRequest, cookieValue, readJsonBody, SECURITY_HEADERS, sendError, sendJson } from './http/respond.js';
@@ -28,6 +29,8 @@ export interface ConsoleOptions {
   readonly readPrecision: ReadPrecision;
   /** The client inventory's entry of a client, for the client page. */
   readonly ownerOf: OwnerLookup;
+  /** The error codes invalid_client_burst counts (the detector's config), for its picture. */
+  readonly burstFailureCodes: readonly string[];
   /** Signs login links (auth/console-key.ts). */
   readonly key: Buffer;
   readonly sessions?: Sessions;
@@ -160,6 +163,14 @@ export function createConsoleApp(options: ConsoleOptions): ConsoleApp {
         if (error instanceof QueryError) return sendError(response, 422, error.message);
         throw error;
       }
+    }
+    const picturePath = /^\/api\/alerts\/([^/]{1,64})\/picture$/.exec(path);
+    if (picturePath && method === 'GET') {
+      const id = alertIdSchema.safeParse(picturePath[1]);
+      if (!id.success) return sendError(response, 400, 'expected an alert id (32 hex digits)');
+      const alert = await readStoredAlert(client, id.data);
+      if (!alert) return sendError(response, 404, `no alert ${id.data}`);
+      return sendJson(response, 200, await readAlertPicture(client, alert, { burstFailureCodes: options.burstFailureCodes, now: now() }));
     }
     const alertPath = /^\/api\/alerts\/([^/]{1,64})$/.exec(path);
     if (alertPath && method === 'GET') {

@@ -92,6 +92,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           key: loadConsoleKey(settings),
           readOnlyQuery: (request) => readOnlySql(settings, request),
           ownerOf: (tenant, clientId) => inventorySource?.current().get(tenant, clientId),
+          burstFailureCodes: config.detectors.mint_volume.failure_error_codes,
           // triageAlert validates every request with its own schema (the status rules, the bounds).
           triage: (request) => triageAlert(storage.client, request as TriageRequest),
           readPrecision: (since) => queryRows(storage.client, PRECISION_BY_FINDING, { since: toClickHouseTime(since) }, precisionRowSchema),

@@ -85,8 +85,14 @@ export interface AlertDetail {
   readonly query: { readonly sql: string; readonly params: Record<string, unknown> };
 }
 
-export async function readAlertDetail(client: ClickHouseClient, id: string): Promise<AlertDetail | undefined> {
+/** The current version of one alert, or undefined. */
+export async function readStoredAlert(client: ClickHouseClient, id: string): Promise<StoredAlert | undefined> {
   const [alert] = await queryRows(client, ALERT_BY_ID, { id }, storedAlertSchema);
+  return alert;
+}
+
+export async function readAlertDetail(client: ClickHouseClient, id: string): Promise<AlertDetail | undefined> {
+  const alert = await readStoredAlert(client, id);
   if (!alert) return undefined;
   const params = { tenant: alert.tenant, client: alert.client_id, ids: alert.event_ids };
   const [events, activity] = await Promise.all([
@@ -96,7 +102,8 @@ export async function readAlertDetail(client: ClickHouseClient, id: string): Pro
   return { alert, activity, events, query: { sql: ALERT_EVENTS, params } };
 }
 
-async function readAlertActivity(client: ClickHouseClient, alert: StoredAlert): Promise<ClientActivity> {
+/** The client's requests per hour around an alert: the alert page's chart, and the fallback picture. */
+export async function readAlertActivity(client: ClickHouseClient, alert: StoredAlert): Promise<ClientActivity> {
   const to = Math.ceil((alert.last_seen + ACTIVITY_AFTER_MS) / HOUR_MS) * HOUR_MS;
   // A long-lived alert (a credential watched for months) shows its last 31 days: 744 points at most.
   const from = Math.max(Math.floor((alert.first_seen - ACTIVITY_BEFORE_MS) / HOUR_MS) * HOUR_MS, to - 31 * 24 * HOUR_MS);

@@ -20,7 +20,7 @@ const span = { first_ms: z.coerce.number(), last_ms: z.coerce.number() };
 const summaryRow = z.object({ client_name: z.string(), ...span });
 const credentialRow = z.object({ auth_method: z.string(), credential_id: z.string(), ...span, requests: z.coerce.number(), failures: z.coerce.number(), asns: z.array(z.coerce.number()) });
 const networkRow = z.object({ asn: z.coerce.number(), as_org: z.string(), country: z.string(), hosting_provider: z.string(), ...span, requests: z.coerce.number(), failures: z.coerce.number(), networks: z.coerce.number() });
-const softwareRow = z.object({ kind: z.enum(['scope', 'user_agent']), value: z.string(), requests: z.coerce.number(), ...span });
+const softwareRow = z.object({ kind: z.enum(['scope', 'audience', 'user_agent_family']), value: z.string(), example: z.string(), requests: z.coerce.number(), ...span });
 const alertRow = z.object({ alert_id: z.string(), finding: z.string(), severity: z.string(), status: z.string(), summary: z.string(), ...span });
 
 /** Who owns a client, from the inventory the running process holds (undefined: no entry). */
@@ -38,7 +38,9 @@ export interface ClientStory {
   readonly activity: ClientActivity;
   readonly credentials: Array<z.output<typeof credentialRow>>;
   readonly networks: Array<z.output<typeof networkRow>>;
+  /** Scopes and audiences granted in the last 30 days (whole weeks, from client_traits). */
   readonly scopes: Array<z.output<typeof softwareRow>>;
+  /** Software (user-agent families, an example user agent of each) run in the same weeks. */
   readonly user_agents: Array<z.output<typeof softwareRow>>;
   readonly alerts: Array<z.output<typeof alertRow>>;
 }
@@ -67,8 +69,8 @@ export async function readClientStory(client: ClickHouseClient, tenant: string, 
     activity,
     credentials,
     networks,
-    scopes: software.filter((row) => row.kind === 'scope'),
-    user_agents: software.filter((row) => row.kind === 'user_agent'),
+    scopes: software.filter((row) => row.kind !== 'user_agent_family'),
+    user_agents: software.filter((row) => row.kind === 'user_agent_family'),
     alerts,
   };
 }

@@ -123,6 +123,13 @@ export function readAlert(id: string): Promise<AlertDetail> {
   return call('GET', `/api/alerts/${encodeURIComponent(id)}`);
 }
 
+export type { GridRow, Picture } from '../../src/api/pictures/kinds.js';
+
+/** The picture that fits the alert's finding (services/console/src/api/pictures/kinds.ts). */
+export function readPicture(id: string): Promise<import('../../src/api/pictures/kinds.js').Picture> {
+  return call('GET', `/api/alerts/${encodeURIComponent(id)}/picture`);
+}
+
 export interface QueryTable {
   columns: string[];
   types: string[];
@@ -167,8 +174,8 @@ export interface ClientStory extends Span {
   activity: ClientActivity;
   credentials: Array<Span & { auth_method: string; credential_id: string; requests: number; failures: number; asns: number[] }>;
   networks: Array<Span & { asn: number; as_org: string; country: string; hosting_provider: string; requests: number; failures: number; networks: number }>;
-  scopes: Array<Span & { value: string; requests: number }>;
-  user_agents: Array<Span & { value: string; requests: number }>;
+  scopes: Array<Span & { kind: 'scope' | 'audience'; value: string; example: string; requests: number }>;
+  user_agents: Array<Span & { kind: 'user_agent_family'; value: string; example: string; requests: number }>;
   alerts: Array<Span & { alert_id: string; finding: string; severity: string; status: string; summary: string }>;
 }
 

@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ActionsPanel } from '../actions-panel.js';
 import { ActivityChart } from '../activity-chart.js';
-import { clientHref, readAlert, watchAlerts, type AlertDetail } from '../api.js';
+import { clientHref, readAlert, readPicture, watchAlerts, type AlertDetail, type Picture } from '../api.js';
 import { utc } from '../format.js';
+import { AlertPicture } from '../pictures/alert-picture.js';
 import { Link } from '../router.js';
 
 /** One alert: summary, who owns the client, the evidence, the requests behind it and the SQL that reads them. */
@@ -11,6 +12,19 @@ export function AlertPage(props: { id: string }) {
   const [error, setError] = useState<string | undefined>();
 
   const [version, setVersion] = useState(0);
+  // The picture is its own request: a slow one never holds back the alert and its actions.
+  const [picture, setPicture] = useState<Picture | undefined>();
+  const [pictureError, setPictureError] = useState<string | undefined>();
+
+  useEffect(() => {
+    setPicture(undefined);
+    readPicture(props.id)
+      .then((found) => {
+        setPicture(found);
+        setPictureError(undefined);
+      })
+      .catch((failure: Error) => setPictureError(failure.message));
+  }, [props.id]);
 
   useEffect(() => {
     const load = () =>
@@ -57,8 +71,14 @@ export function AlertPage(props: { id: string }) {
         <dt>alert id</dt>
         <dd><code>{alert.alert_id}</code></dd>
       </dl>
-      <h2>The client's requests per hour</h2>
-      <ActivityChart activity={activity} from={alert.first_seen} to={alert.last_seen} />
+      {pictureError ? <p class="error" role="alert">The picture could not be read: {pictureError}</p> : null}
+      {picture ? <AlertPicture picture={picture} from={alert.first_seen} to={alert.last_seen} /> : pictureError ? null : <p aria-busy="true">Loading the picture…</p>}
+      {picture?.kind === 'activity' ? null : (
+        <>
+          <h2>The client's requests per hour</h2>
+          <ActivityChart activity={activity} from={alert.first_seen} to={alert.last_seen} />
+        </>
+      )}
       <h2>Evidence</h2>
       <pre class="evidence">{JSON.stringify(alert.evidence, null, 2)}</pre>
       <h2>Requests behind it ({events.length})</h2>

@@ -53,10 +53,10 @@ export function ClientPage() {
         rows={story.networks.map((row) => [row.asn > 0 ? `AS${row.asn} ${row.as_org}` : 'unknown', row.country || '-', row.hosting_provider || '-', utc(row.first_ms), utc(row.last_ms), row.requests, row.failures])}
         name="networks"
       />
-      <h2>Scopes, last 30 days</h2>
-      <Rows head={['scope', 'requests', 'first', 'last']} rows={story.scopes.map((row) => [row.value, row.requests, utc(row.first_ms), utc(row.last_ms)])} name="scopes" />
+      <h2>Scopes and audiences granted, last 30 days</h2>
+      <Rows head={['scope or audience', 'kind', 'requests', 'first', 'last']} rows={story.scopes.map((row) => [row.value, row.kind, row.requests, utc(row.first_ms), utc(row.last_ms)])} name="scopes" />
       <h2>Client software, last 30 days</h2>
-      <Rows head={['user agent', 'requests', 'first', 'last']} rows={story.user_agents.map((row) => [row.value, row.requests, utc(row.first_ms), utc(row.last_ms)])} name="software" />
+      <Rows head={['software', 'user agent (an example)', 'requests', 'first', 'last']} rows={story.user_agents.map((row) => [row.value, row.example, row.requests, utc(row.first_ms), utc(row.last_ms)])} name="software" />
       <h2>Alerts</h2>
       {story.alerts.length === 0 ? (
         <p class="empty">No alerts.</p>
