@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../helpers/browser.js';
@@ -15,6 +16,8 @@ import { waitFor } from '../helpers/wait.js';
 // of this test's own (made with the admin API, removed after), a real `tokenwatch start` and a
 // real headless Chromium. The console is at 127.0.0.1 and Keycloak is reached as localhost: two
 // sites, as a console and its IdP are, so the browser applies its cross-site cookie rules.
+
+const SIGN_IN_SCREENSHOT = fileURLToPath(new URL('../../docs/console/sign-in-idp.png', import.meta.url));
 
 /** Keycloak as the browser and tokenwatch reach it: localhost when it runs on loopback (another site than 127.0.0.1). */
 const IDP_URL = KEYCLOAK_URL.replace('//127.0.0.1:', '//localhost:');
@@ -90,6 +93,8 @@ describe('console sign-in through the real Keycloak (OpenID Connect)', () => {
     });
     await page.goto(`${base}/`);
     const button = page.getByRole('link', { name: `Sign in with ${new URL(IDP_URL).host}` });
+    await button.waitFor();
+    await page.screenshot({ path: SIGN_IN_SCREENSHOT });
     await button.click();
     await page.waitForURL((url) => url.origin === new URL(IDP_URL).origin);
     await page.locator('#username').fill(person.username);

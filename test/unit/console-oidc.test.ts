@@ -239,7 +239,7 @@ describe('console OIDC settings', () => {
     expect(refusal({ TOKENWATCH_CONSOLE_OIDC_ISSUER: issuer, TOKENWATCH_CONSOLE_OIDC_CLIENT_ID: 'c', TOKENWATCH_CONSOLE_OIDC_USERS: 'alice', TOKENWATCH_HTTP_HOST: '0.0.0.0' })).toMatch(
       /^invalid setting TOKENWATCH_CONSOLE_OIDC_REDIRECT_URL: required when TOKENWATCH_HTTP_HOST is 0.0.0.0/,
     );
-    expect(refusal({ TOKENWATCH_CONSOLE_OIDC_REDIRECT_URL: 'https://console.example.com/callback' })).toMatch(/ending in \/api\/oidc\/callback/);
+    expect(refusal({ TOKENWATCH_CONSOLE_OIDC_REDIRECT_URL: 'https://console.example.com/tokenwatch/api/oidc/callback' })).toMatch(/^invalid setting TOKENWATCH_CONSOLE_OIDC_REDIRECT_URL: expected a URL whose path is \/api\/oidc\/callback/);
     // The secret is never echoed, even when refused.
     expect(refusal({ TOKENWATCH_CONSOLE_OIDC_CLIENT_SECRET: '' + 'x'.repeat(2_000) })).not.toMatch(/xxxx/);
   });

@@ -138,8 +138,9 @@ export const settingsSchema = z.object({
   TOKENWATCH_CONSOLE_OIDC_CLIENT_SECRET: z.string().min(1).max(1024).optional(),
   // Unset: http://<TOKENWATCH_HTTP_HOST>:<port>/api/oidc/callback; set it behind a proxy.
   TOKENWATCH_CONSOLE_OIDC_REDIRECT_URL: z
-    .url({ protocol: /^https?$/, error: 'expected an http(s):// URL ending in /api/oidc/callback' })
-    .refine((value) => new URL(value).pathname.endsWith('/api/oidc/callback') && new URL(value).search === '', 'expected a URL ending in /api/oidc/callback (the console\'s callback path), without a query')
+    .url({ protocol: /^https?$/, error: 'expected an http(s):// URL whose path is /api/oidc/callback' })
+    // The console lives at / of its address (its pages and cookies use absolute paths), so a proxy maps the host, not a prefix.
+    .refine((value) => new URL(value).pathname === '/api/oidc/callback' && new URL(value).search === '', 'expected a URL whose path is /api/oidc/callback (the console\'s callback), without a query')
     .optional(),
   // Who may sign in through the IdP: these user names, and/or the members of this group. One of
   // the two is required: without it every account of the IdP (every employee, every guest)
