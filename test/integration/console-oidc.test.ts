@@ -146,6 +146,9 @@ describe('console sign-in through the real Keycloak (OpenID Connect)', () => {
 
     const noState = await fetch(`${base}/api/oidc/callback?code=abc`, { redirect: 'manual' });
     expect(noState.status).toBe(400);
+    // A page for the browser that came back, under the console's CSP like every other answer.
+    expect(noState.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(noState.headers.get('content-security-policy')).toMatch(/^default-src 'none'; script-src 'self'/);
     expect(noState.headers.getSetCookie().join('\n')).not.toContain('tokenwatch_session=');
     // A sign-in started elsewhere (an attacker's own, whose callback link a victim is sent): its state is not this browser's.
     const started = await fetch(`${base}/api/oidc/login`, { redirect: 'manual' });
