@@ -128,6 +128,7 @@ describe('console sign-in through the real Keycloak (OpenID Connect)', () => {
     }
     // The log says who signed in (and Keycloak's subject), never the secret, a code or a token.
     const logs = service.logs();
+    expect(logs).toContain('"msg":"console: sign-in through the IdP is ready"');
     expect(logs).toContain('"msg":"console: signed in through the IdP"');
     expect(logs).not.toContain(env.TOKENWATCH_CONSOLE_OIDC_CLIENT_SECRET);
     const code = new URL(callbacks[0] ?? base).searchParams.get('code');

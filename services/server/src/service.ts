@@ -245,7 +245,7 @@ function consoleOidc(settings: Settings, logger: Logger, ops: () => OpsServer | 
   const issuer = settings.TOKENWATCH_CONSOLE_OIDC_ISSUER;
   const clientId = settings.TOKENWATCH_CONSOLE_OIDC_CLIENT_ID;
   if (!issuer || !clientId) return undefined;
-  return new OidcSignIn({
+  const oidc = new OidcSignIn({
     issuer,
     clientId,
     clientSecret: settings.TOKENWATCH_CONSOLE_OIDC_CLIENT_SECRET,
@@ -262,4 +262,9 @@ function consoleOidc(settings: Settings, logger: Logger, ops: () => OpsServer | 
     groupClaim: settings.TOKENWATCH_CONSOLE_OIDC_GROUP_CLAIM,
     logger,
   });
+  oidc.check().then(
+    () => logger.info({ issuer }, 'console: sign-in through the IdP is ready'),
+    (error: unknown) => logger.warn({ err: errorMessage(error) }, 'console: the IdP did not answer; sign-in through it will try again at the first sign-in'),
+  );
+  return oidc;
 }

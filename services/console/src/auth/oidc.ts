@@ -68,6 +68,15 @@ export class OidcSignIn {
     return this.options.redirectUrl().startsWith('https:');
   }
 
+  /**
+   * Reads the discovery document now, so a wrong issuer shows in the log at start-up rather
+   * than at the first sign-in; it is not fatal (the IdP may be down while tokenwatch starts:
+   * watching tokens matters more, and a one-time link still signs people in).
+   */
+  async check(): Promise<void> {
+    await this.discover();
+  }
+
   /** Starts a sign-in: the IdP's authorization URL to send the browser to, and the state to bind to that browser. */
   async begin(now: number): Promise<{ readonly url: URL; readonly state: string }> {
     const config = await this.discover();
