@@ -188,6 +188,9 @@ describe('the console of tokenwatch start', () => {
   it('answers 401 without a session, 403 without or with a wrong CSRF token and from another origin', async () => {
     expect((await fetch(`${base}/api/alerts`)).status).toBe(401);
     expect((await fetch(`${base}/api/session`)).status).toBe(401);
+    // Without TOKENWATCH_CONSOLE_OIDC_ISSUER the one-time link is the only way in.
+    expect(await (await fetch(`${base}/api/sign-in-methods`)).json()).toEqual({ idp: null });
+    expect((await fetch(`${base}/api/oidc/login`, { redirect: 'manual' })).status).toBe(404);
 
     const token = (await link('carol')).split('#login=')[1] as string;
     const login = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });

@@ -29,6 +29,7 @@ describe('loadSettings', () => {
       TOKENWATCH_HTTP_HOST: '127.0.0.1',
       TOKENWATCH_HTTP_PORT: 9464,
       TOKENWATCH_CONSOLE: true,
+      TOKENWATCH_CONSOLE_OIDC_GROUP_CLAIM: 'groups',
       TOKENWATCH_INVENTORY_REQUIRE: false,
       TOKENWATCH_CONSUMER_GROUP: 'tokenwatch-ingest',
       TOKENWATCH_TOPIC_PARTITIONS: 4,

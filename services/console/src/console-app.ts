@@ -12,8 +12,9 @@ import { investigateRequestSchema, runForCsv, runForTable, type ReadOnlyQuery } 
 import { LiveFeed } from './api/live-feed.js';
 import { readAlertPicture } from './api/pictures/read-picture.js';
 import { RedeemedTokens, verifyLoginToken } from './auth/login-token.js';
+import { IdpUnreachable, type OidcSignIn } from './auth/oidc.js';
 import { csrfMatches, Sessions, type Session } from './auth/sessions.js';
-import { BadRequest, cookieValue, readJsonBody, SECURITY_HEADERS, sendError, sendJson } from './http/respond.js';
+import { BadRequest, cookieValue, readJsonBody, redirect, SECURITY_HEADERS, sendError, sendJson, sendPage } from './http/respond.js';
 import { StaticFiles } from './http/static-files.js';
 
 export interface ConsoleOptions {
@@ -33,6 +34,8 @@ export interface ConsoleOptions {
   readonly burstFailureCodes: readonly string[];
   /** Signs login links (auth/console-key.ts). */
   readonly key: Buffer;
+  /** Sign-in through the team's IdP (OpenID Connect), when configured. */
+  readonly oidc?: OidcSignIn | undefined;
   readonly sessions?: Sessions;
   readonly staticFiles?: StaticFiles;
   readonly now?: () => number;
@@ -46,6 +49,12 @@ export interface ConsoleApp {
 }
 
 const SESSION_COOKIE = 'tokenwatch_session';
+/**
+ * Binds an IdP sign-in to the browser that started it (against login CSRF: a callback link made
+ * from someone else's sign-in is refused). SameSite=Lax, not Strict: the IdP's redirect back is
+ * a cross-site navigation, which a Strict cookie would not ride on. It grants nothing by itself.
+ */
+const OIDC_STATE_COOKIE = 'tokenwatch_oidc_state';
 const loginBody = z.strictObject({ token: z.string().min(1).max(512) });
 
 /**
@@ -73,6 +82,37 @@ export function createConsoleApp(options: ConsoleOptions): ConsoleApp {
     return origin === `${scheme}://${request.headers.host ?? ''}`;
   }
 
+  function isSecure(request: IncomingMessage): boolean {
+    return Boolean((request.socket as { encrypted?: boolean }).encrypted);
+  }
+
+  function sessionCookie(session: Session, secure: boolean): string {
+    return `${SESSION_COOKIE}=${session.id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=86400${secure ? '; Secure' : ''}`;
+  }
+
+  async function oidcLogin(response: ServerResponse, oidc: OidcSignIn): Promise<void> {
+    try {
+      const { url, state } = await oidc.begin(now());
+      const secure = oidc.secure ? '; Secure' : '';
+      return redirect(response, url.href, { 'set-cookie': `${OIDC_STATE_COOKIE}=${state}; HttpOnly; SameSite=Lax; Path=/api/oidc/; Max-Age=600${secure}` });
+    } catch (error) {
+      if (!(error instanceof IdpUnreachable)) throw error;
+      logger.warn({ err: error.message }, 'console: the IdP did not answer');
+      return sendPage(response, 502, 'sign-in unavailable', `${error.message}. A one-time link still works: run \`tokenwatch console --user <you>\`.`);
+    }
+  }
+
+  async function oidcCallback(request: IncomingMessage, response: ServerResponse, url: URL, oidc: OidcSignIn): Promise<void> {
+    const clearState = `${OIDC_STATE_COOKIE}=; HttpOnly; SameSite=Lax; Path=/api/oidc/; Max-Age=0`;
+    const result = await oidc.finish(url.searchParams, cookieValue(request, OIDC_STATE_COOKIE), now());
+    if (!result.ok) {
+      logger.warn({ reason: result.reason }, 'console: an IdP sign-in was refused');
+      return sendPage(response, result.status, 'sign-in failed', result.reason, { 'set-cookie': clearState });
+    }
+    const session = sessions.create(result.user, now());
+    return redirect(response, '/', { 'set-cookie': [clearState, sessionCookie(session, oidc.secure || isSecure(request))] });
+  }
+
   async function login(request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (!sameOrigin(request)) return sendError(response, 403, 'cross-origin sign-in refused');
     const body = loginBody.safeParse(await readJsonBody(request));
@@ -88,16 +128,19 @@ export function createConsoleApp(options: ConsoleOptions): ConsoleApp {
     }
     const session = sessions.create(check.user, now());
     logger.info({ user: check.user }, 'console: signed in');
-    const secure = (request.socket as { encrypted?: boolean }).encrypted ? '; Secure' : '';
-    sendJson(response, 200, { user: session.user, csrf: session.csrf }, {
-      'set-cookie': `${SESSION_COOKIE}=${session.id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=86400${secure}`,
-    });
+    sendJson(response, 200, { user: session.user, csrf: session.csrf }, { 'set-cookie': sessionCookie(session, isSecure(request)) });
   }
 
   async function api(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname;
     const method = request.method ?? 'GET';
     if (path === '/api/login' && method === 'POST') return login(request, response);
+    // What the sign-in page offers besides the one-time link.
+    if (path === '/api/sign-in-methods' && method === 'GET') return sendJson(response, 200, { idp: options.oidc ? options.oidc.issuerHost : null });
+    if ((path === '/api/oidc/login' || path === '/api/oidc/callback') && method === 'GET') {
+      if (!options.oidc) return sendError(response, 404, 'sign-in through an IdP is not configured (TOKENWATCH_CONSOLE_OIDC_ISSUER)');
+      return path === '/api/oidc/login' ? oidcLogin(response, options.oidc) : oidcCallback(request, response, url, options.oidc);
+    }
 
     const session = sessionOf(request);
     if (!session) return sendError(response, 401, 'sign in first: run `tokenwatch console --user <you>` and open the link it prints');

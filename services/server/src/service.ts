@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import { z } from 'zod';
 import { createConsoleApp, loadConsoleKey, type ConsoleApp } from '@tokenwatch/console';
+import { OidcSignIn } from '@tokenwatch/console/auth/oidc';
 import type { DetectorService } from '@tokenwatch/detector';
 import { PRECISION_BY_FINDING, precisionRowSchema } from '@tokenwatch/detector/triage/precision';
 import { triageAlert, type TriageRequest } from '@tokenwatch/detector/triage/triage';
@@ -90,6 +91,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           logger,
           registry,
           key: loadConsoleKey(settings),
+          oidc: consoleOidc(settings, logger, () => ops),
           readOnlyQuery: (request) => readOnlySql(settings, request),
           ownerOf: (tenant, clientId) => inventorySource?.current().get(tenant, clientId),
           burstFailureCodes: config.detectors.mint_volume.failure_error_codes,
@@ -237,4 +239,33 @@ async function componentClients(settings: Settings, storage: Storage): Promise<R
     await close();
     throw error;
   }
+}
+
+/** Console sign-in through the IdP, when TOKENWATCH_CONSOLE_OIDC_ISSUER is set (loadSettings checked the rest). */
+function consoleOidc(settings: Settings, logger: Logger, ops: () => OpsServer | undefined): OidcSignIn | undefined {
+  const issuer = settings.TOKENWATCH_CONSOLE_OIDC_ISSUER;
+  const clientId = settings.TOKENWATCH_CONSOLE_OIDC_CLIENT_ID;
+  if (!issuer || !clientId) return undefined;
+  const oidc = new OidcSignIn({
+    issuer,
+    clientId,
+    clientSecret: settings.TOKENWATCH_CONSOLE_OIDC_CLIENT_SECRET,
+    // The default is the ops server's own address, known once it listens (port 0 picks one).
+    redirectUrl: () => {
+      if (settings.TOKENWATCH_CONSOLE_OIDC_REDIRECT_URL) return settings.TOKENWATCH_CONSOLE_OIDC_REDIRECT_URL;
+      const server = ops();
+      if (!server) throw new Error('the console answered before the ops server listened');
+      const host = server.host.includes(':') ? `[${server.host}]` : server.host;
+      return `http://${host}:${server.port}/api/oidc/callback`;
+    },
+    users: settings.TOKENWATCH_CONSOLE_OIDC_USERS,
+    group: settings.TOKENWATCH_CONSOLE_OIDC_GROUP,
+    groupClaim: settings.TOKENWATCH_CONSOLE_OIDC_GROUP_CLAIM,
+    logger,
+  });
+  oidc.check().then(
+    () => logger.info({ issuer }, 'console: sign-in through the IdP is ready'),
+    (error: unknown) => logger.warn({ err: errorMessage(error) }, 'console: the IdP did not answer; sign-in through it will try again at the first sign-in'),
+  );
+  return oidc;
 }

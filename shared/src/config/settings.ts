@@ -127,6 +127,34 @@ export const settingsSchema = z.object({
   // Signs console login links; unset, a random key in TOKENWATCH_DATA_DIR/console.key. Replicas
   // behind one address set the same key. 32 characters at least: it is an HMAC key.
   TOKENWATCH_CONSOLE_KEY: z.string().min(32, 'at least 32 characters').optional(),
+  // Console sign-in through the team's IdP (OpenID Connect, docs/console.md). The issuer is
+  // https, or http on a loopback address only (a development IdP): over plain http on a network
+  // the code and the ID token could be read and replayed.
+  TOKENWATCH_CONSOLE_OIDC_ISSUER: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s):// URL (the IdP\'s issuer, e.g. https://login.example.com/realms/acme)' })
+    .refine((value) => new URL(value).protocol === 'https:' || isLoopbackHost(new URL(value).hostname), 'expected https:// (http is accepted only for a loopback address: 127.0.0.1, ::1 or localhost)')
+    .optional(),
+  TOKENWATCH_CONSOLE_OIDC_CLIENT_ID: z.string().min(1).max(256).optional(),
+  // Unset: a public client (PKCE only). Set: client_secret_basic. Never logged.
+  TOKENWATCH_CONSOLE_OIDC_CLIENT_SECRET: z.string().min(1).max(1024).optional(),
+  // Unset: http://<TOKENWATCH_HTTP_HOST>:<port>/api/oidc/callback; set it behind a proxy.
+  TOKENWATCH_CONSOLE_OIDC_REDIRECT_URL: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s):// URL whose path is /api/oidc/callback' })
+    // The console lives at / of its address (its pages and cookies use absolute paths), so a proxy maps the host, not a prefix.
+    .refine((value) => new URL(value).pathname === '/api/oidc/callback' && new URL(value).search === '', 'expected a URL whose path is /api/oidc/callback (the console\'s callback), without a query')
+    .optional(),
+  // Who may sign in through the IdP: these user names, and/or the members of this group. One of
+  // the two is required: without it every account of the IdP (every employee, every guest)
+  // could acknowledge and suppress alerts.
+  TOKENWATCH_CONSOLE_OIDC_USERS: z
+    .string()
+    .transform((value) => value.split(',').map((user) => user.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'expected comma-separated user names (letters, digits, . _ @ -)')).min(1).max(1_000))
+    .optional(),
+  TOKENWATCH_CONSOLE_OIDC_GROUP: z.string().min(1).max(256).optional(),
+  // The ID token's claim listing the user's groups or roles: Keycloak and Okta `groups` (with a
+  // mapper or a groups claim set up), Entra `roles` (app roles) or `groups` (object ids).
+  TOKENWATCH_CONSOLE_OIDC_GROUP_CLAIM: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'expected a claim name, e.g. groups or roles').default('groups'),
 
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
@@ -134,7 +162,7 @@ export const settingsSchema = z.object({
 export type Settings = z.infer<typeof settingsSchema>;
 
 /** Settings whose values must never be echoed back, even inside an error message. */
-const SECRET_SETTINGS = new Set(['CLICKHOUSE_PASSWORD', 'CLICKHOUSE_INGEST_PASSWORD', 'CLICKHOUSE_DETECTOR_PASSWORD', 'CLICKHOUSE_NOTIFIER_PASSWORD', 'KAFKA_SASL_PASSWORD', 'SLACK_BOT_TOKEN', 'TOKENWATCH_WEBHOOK_URL', 'TOKENWATCH_CONSOLE_KEY']);
+const SECRET_SETTINGS = new Set(['CLICKHOUSE_PASSWORD', 'CLICKHOUSE_INGEST_PASSWORD', 'CLICKHOUSE_DETECTOR_PASSWORD', 'CLICKHOUSE_NOTIFIER_PASSWORD', 'KAFKA_SASL_PASSWORD', 'SLACK_BOT_TOKEN', 'TOKENWATCH_WEBHOOK_URL', 'TOKENWATCH_CONSOLE_KEY', 'TOKENWATCH_CONSOLE_OIDC_CLIENT_SECRET']);
 
 /**
  * Reads and validates the environment. On a bad value it throws a ConfigError whose
@@ -153,6 +181,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     if (settings.TOKENWATCH_CLICKHOUSE_CLUSTER && !settings.CLICKHOUSE_URL) {
       throw new ConfigError('invalid setting TOKENWATCH_CLICKHOUSE_CLUSTER: a cluster needs ClickHouse servers, set CLICKHOUSE_URL (the embedded engine is one node)');
     }
+    checkConsoleOidc(settings);
     return settings;
   }
   const issue = result.error.issues[0];
@@ -161,4 +190,29 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const value = String(env[name] ?? '').replace(/\/\/[^/@\s]*@/, '//***@');
   const shown = SECRET_SETTINGS.has(name) ? '' : ` (got ${JSON.stringify(value)})`;
   throw new ConfigError(`invalid setting ${name}: ${issue?.message ?? 'invalid value'}${shown}`);
+}
+
+/** The OIDC settings that mean nothing alone, and the one choice that must not be a default (who may sign in). */
+function checkConsoleOidc(settings: Settings): void {
+  const dependents = ['TOKENWATCH_CONSOLE_OIDC_CLIENT_ID', 'TOKENWATCH_CONSOLE_OIDC_CLIENT_SECRET', 'TOKENWATCH_CONSOLE_OIDC_REDIRECT_URL', 'TOKENWATCH_CONSOLE_OIDC_USERS', 'TOKENWATCH_CONSOLE_OIDC_GROUP'] as const;
+  if (!settings.TOKENWATCH_CONSOLE_OIDC_ISSUER) {
+    const orphan = dependents.find((name) => settings[name] !== undefined);
+    if (orphan) throw new ConfigError(`invalid setting ${orphan}: it needs TOKENWATCH_CONSOLE_OIDC_ISSUER (the IdP to sign in with)`);
+    return;
+  }
+  if (!settings.TOKENWATCH_CONSOLE_OIDC_CLIENT_ID) throw new ConfigError('invalid setting TOKENWATCH_CONSOLE_OIDC_ISSUER: it needs TOKENWATCH_CONSOLE_OIDC_CLIENT_ID (the console\'s client at the IdP)');
+  if (!settings.TOKENWATCH_CONSOLE_OIDC_USERS && !settings.TOKENWATCH_CONSOLE_OIDC_GROUP) {
+    throw new ConfigError(
+      'invalid setting TOKENWATCH_CONSOLE_OIDC_ISSUER: it needs TOKENWATCH_CONSOLE_OIDC_USERS or TOKENWATCH_CONSOLE_OIDC_GROUP (who may sign in); without one, every account of the IdP could acknowledge and suppress alerts',
+    );
+  }
+  const host = settings.TOKENWATCH_HTTP_HOST;
+  if (!settings.TOKENWATCH_CONSOLE_OIDC_REDIRECT_URL && (host === '0.0.0.0' || host === '::')) {
+    throw new ConfigError(`invalid setting TOKENWATCH_CONSOLE_OIDC_REDIRECT_URL: required when TOKENWATCH_HTTP_HOST is ${host} (the browser's address of the console cannot be guessed from it)`);
+  }
+}
+
+/** 127.0.0.0/8, ::1 and localhost: addresses that never leave the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }

@@ -25,6 +25,28 @@ export function sendError(response: ServerResponse, status: number, error: strin
   sendJson(response, status, { error });
 }
 
+/**
+ * A page a browser navigated to (the IdP's callback) that cannot go on: the reason in words and
+ * a link back, no script. The reason is escaped: parts of it may come from the address bar.
+ */
+export function sendPage(response: ServerResponse, status: number, title: string, reason: string, headers: Readonly<Record<string, string | string[]>> = {}): void {
+  response.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...headers });
+  response.end(
+    `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>tokenwatch: ${escapeHtml(title)}</title></head>` +
+      `<body><main><h1>${escapeHtml(title)}</h1><p role="alert">${escapeHtml(reason)}</p><p><a href="/">Back to the console</a></p></main></body></html>\n`,
+  );
+}
+
+/** 303 See Other: the browser follows with a GET, whatever brought it here. */
+export function redirect(response: ServerResponse, location: string, headers: Readonly<Record<string, string | string[]>> = {}): void {
+  response.writeHead(303, { ...SECURITY_HEADERS, location, 'cache-control': 'no-store', ...headers });
+  response.end();
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+}
+
 /** Request bodies are small JSON objects (a login token, an action with a note). */
 export const MAX_BODY_BYTES = 16 * 1024;
 

@@ -101,6 +101,11 @@ export async function currentSession(): Promise<Session | undefined> {
   }
 }
 
+/** The ways in besides a one-time link: `idp` is the host of the team's IdP when OpenID Connect sign-in is configured. */
+export function signInMethods(): Promise<{ idp: string | null }> {
+  return call('GET', '/api/sign-in-methods');
+}
+
 export async function signIn(token: string): Promise<Session> {
   const session = await call<Session>('POST', '/api/login', { token });
   csrf = session.csrf;
