@@ -142,9 +142,9 @@ function pipelines(mode: string): Pipeline[] {
     .split(';')
     .filter((spec) => spec.trim() !== '')
     .map((spec): Pipeline => {
-      const [label = '', cli = CLI, settings = ''] = spec.split('|');
+      const [label = '', cli = '', settings = ''] = spec.split('|');
       const env = Object.fromEntries(settings.split(/\s+/).filter(Boolean).map((pair) => pair.split('=', 2) as [string, string]));
-      return { name: `tokenwatch ingest, ${label}`, run: (round) => runTokenwatch(round, cli, env) };
+      return { name: `tokenwatch ingest, ${label}`, run: (round) => runTokenwatch(round, cli || CLI, env) };
     });
   const tokenwatch = [{ name: 'tokenwatch ingest', run: (round: number) => runTokenwatch(round, CLI, {}) }, ...extra];
   if (mode === 'tokenwatch') return tokenwatch;
