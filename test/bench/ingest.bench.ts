@@ -143,7 +143,8 @@ function pipelines(mode: string): Pipeline[] {
     .filter((spec) => spec.trim() !== '')
     .map((spec): Pipeline => {
       const [label = '', cli = '', settings = ''] = spec.split('|');
-      const env = Object.fromEntries(settings.split(/\s+/).filter(Boolean).map((pair) => pair.split('=', 2) as [string, string]));
+      // Split at the first `=` only: a value may hold one (NODE_OPTIONS=--max-semi-space-size=64).
+      const env = Object.fromEntries(settings.split(/\s+/).filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
       return { name: `tokenwatch ingest, ${label}`, run: (round) => runTokenwatch(round, cli || CLI, env) };
     });
   const tokenwatch = [{ name: 'tokenwatch ingest', run: (round: number) => runTokenwatch(round, CLI, {}) }, ...extra];
