@@ -10,7 +10,8 @@ export const BENCH_EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const PARTITIONS = 4;
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
-function event(i: number): string {
+/** The i-th benchmark event, as its JSON text (also what bench:decode decodes). */
+export function benchEvent(i: number): string {
   const time = Date.UTC(2026, 10, 28, 1, 2, 3, 456) + i;
   const iat = Math.floor(time / 1000);
   return JSON.stringify({
@@ -55,7 +56,7 @@ export async function ensureBenchTopic(): Promise<void> {
   const started = Date.now();
   for (let offset = 0; offset < BENCH_EVENTS; offset += 8_000) {
     const messages = [];
-    for (let i = offset; i < Math.min(offset + 8_000, BENCH_EVENTS); i += 1) messages.push({ partition: i % PARTITIONS, value: event(i) });
+    for (let i = offset; i < Math.min(offset + 8_000, BENCH_EVENTS); i += 1) messages.push({ partition: i % PARTITIONS, value: benchEvent(i) });
     await producer.send({ topic: BENCH_TOPIC, acks: -1, compression: CompressionTypes.None, messages });
   }
   await producer.disconnect();

@@ -1,8 +1,10 @@
 /**
- * npm run bench:ingest — sustained ingest throughput and peak RSS for 1,000,000 events, with
- * ClickHouse's own Kafka engine on the same topic, machine and table as the baseline.
- * Rounds alternate (tokenwatch, baseline, tokenwatch, ...) so both see the same noise;
- * medians and their ratio are what docs/benchmarks.md quotes. BENCH_ROUNDS (default 3).
+ * npm run bench:ingest — sustained ingest throughput and peak RSS for 1,000,000 events, three
+ * pipelines on the same topic and machine: tokenwatch, ClickHouse's own Kafka engine into
+ * tokenwatch's schema, and the Kafka engine into a lean table (the ceiling: same parsing, no
+ * detection schema). Rounds alternate (each pipeline once per round) so all see the same
+ * noise; medians and their ratios are what docs/benchmarks.md quotes. BENCH_ROUNDS (default 3).
+ * `npm run bench:ingest-views` (BENCH_MODE=views) prices each rollup view and table choice.
  *
  * tokenwatch: `tokenwatch ingest` as its own process with a fresh data directory and group;
  * the clock starts when it logs that it is consuming and stops when token_requests holds
@@ -14,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { text as streamText } from 'node:stream/consumers';
+import { DependencyError } from '@tokenwatch/shared/errors';
 import { queryThroughServer } from '@tokenwatch/server/query-server/client';
 import { readDiscovery } from '@tokenwatch/server/query-server/discovery';
 import { BENCH_EVENTS, BENCH_TOPIC, ensureBenchTopic } from './bench-events.js';
@@ -21,18 +24,30 @@ import { BENCH_EVENTS, BENCH_TOPIC, ensureBenchTopic } from './bench-events.js';
 const CLI = fileURLToPath(new URL('../../services/cli/bin/tokenwatch.js', import.meta.url));
 const BASELINE = fileURLToPath(new URL('./kafka-engine-baseline.ts', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** BENCH_CPU_PROF=<dir>: every tokenwatch run writes a V8 CPU profile there (node --cpu-prof). */
+const NODE_OPTIONS = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
 
 interface Run {
   events: number;
   seconds: number;
+  /** CPU time of the whole process (every thread) while it ingested: less sensitive to a shared machine than the rate. */
+  cpuSeconds: number;
   peakRssMb: number;
 }
 
-async function runTokenwatch(round: number): Promise<Run> {
+/** utime + stime of a process, in seconds (every thread: the main thread and chDB's). */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100;
+
+async function runTokenwatch(round: number, cli: string, settings: Record<string, string>): Promise<Run> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-'));
-  const child = spawn(process.execPath, [CLI, 'ingest'], {
+  const child = spawn(process.execPath, [...NODE_OPTIONS, cli, 'ingest'], {
     env: {
       ...process.env,
+      ...settings,
       TOKENWATCH_DATA_DIR: dataDir,
       TOKENWATCH_TOPIC: BENCH_TOPIC,
       TOKENWATCH_CONSUMER_GROUP: `bench-tokenwatch-${Date.now()}-${round}`,
@@ -41,10 +56,14 @@ async function runTokenwatch(round: number): Promise<Run> {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let started = 0;
+  let cpuAtStart = 0;
   let logs = '';
   child.stderr.on('data', (chunk: Buffer) => {
     logs += chunk.toString('utf8');
-    if (!started && logs.includes('ingest worker consuming')) started = performance.now();
+    if (!started && logs.includes('ingest worker consuming')) {
+      started = performance.now();
+      cpuAtStart = cpuSecondsOf(child.pid as number);
+    }
   });
   let stored = 0;
   const deadline = Date.now() + 600_000;
@@ -53,10 +72,16 @@ async function runTokenwatch(round: number): Promise<Run> {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const server = readDiscovery(dataDir);
     if (!started || !server) continue;
-    const text = await streamText(await queryThroughServer(server, { query: 'SELECT count() AS n FROM token_requests', format: 'JSONEachRow' }));
-    stored = Number((JSON.parse(text) as { n: string }).n);
+    try {
+      const text = await streamText(await queryThroughServer(server, { query: 'SELECT count() AS n FROM token_requests', format: 'JSONEachRow' }));
+      stored = Number((JSON.parse(text) as { n: string }).n);
+    } catch (error) {
+      // A busy process may miss a poll on a loaded machine; the deadline bounds the wait.
+      if (!(error instanceof DependencyError)) throw error;
+    }
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds = cpuSecondsOf(child.pid as number) - cpuAtStart;
   const peakRssKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]);
   const server = readDiscovery(dataDir);
   const unique = server
@@ -66,23 +91,23 @@ async function runTokenwatch(round: number): Promise<Run> {
   await new Promise((resolve) => child.once('exit', resolve));
   rmSync(dataDir, { recursive: true, force: true });
   if (unique !== BENCH_EVENTS) throw new Error(`tokenwatch stored ${unique} unique events, expected ${BENCH_EVENTS}`);
-  return { events: stored, seconds, peakRssMb: Math.round(peakRssKb / 1024) };
+  return { events: stored, seconds, cpuSeconds, peakRssMb: Math.round(peakRssKb / 1024) };
 }
 
-async function runBaseline(round: number): Promise<Run> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-baseline-'));
+async function runEngine(round: number, variant: string): Promise<Run> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-engine-'));
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', BASELINE, dataDir, BENCH_TOPIC, `bench-kafka-engine-${Date.now()}-${round}`, String(BENCH_EVENTS)],
+    ['--import', 'tsx', BASELINE, dataDir, BENCH_TOPIC, `bench-kafka-engine-${Date.now()}-${round}`, String(BENCH_EVENTS), variant],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   const code = await new Promise((resolve) => child.once('exit', resolve));
   rmSync(dataDir, { recursive: true, force: true });
-  if (code !== 0) throw new Error(`baseline exited with ${String(code)}`);
+  if (code !== 0) throw new Error(`Kafka engine (${variant}) exited with ${String(code)}`);
   const run = JSON.parse(output.trim().split('\n').pop() ?? '{}') as Run;
-  if (run.events < BENCH_EVENTS) throw new Error(`baseline stored only ${run.events} events`);
+  if (run.events < BENCH_EVENTS) throw new Error(`Kafka engine (${variant}) stored only ${run.events} events`);
   return run;
 }
 
@@ -92,25 +117,81 @@ const median = (values: number[]): number => {
   return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
 
+/** One pipeline of the table: a name and how to run one round of it. */
+interface Pipeline {
+  readonly name: string;
+  readonly run: (round: number) => Promise<Run>;
+}
+
+/**
+ * BENCH_MODE=pipelines (default): tokenwatch, the Kafka engine into tokenwatch's schema and the
+ * Kafka engine into a lean table. BENCH_MODE=views: the Kafka engine into the full schema and
+ * into the full schema minus one thing at a time (each rollup view, the raw column,
+ * ReplacingMergeTree), so each costs a figure. BENCH_MODE=tokenwatch: tokenwatch (and its
+ * variants) alone. BENCH_TOKENWATCH adds tokenwatch variants to
+ * the pipelines table, `;`-separated `label|cli path|ENV=value ...` (another build's
+ * services/cli/bin/tokenwatch.js, other settings), to compare changes in the same run.
+ */
+function pipelines(mode: string): Pipeline[] {
+  if (mode === 'views') {
+    const variants = ['full', ...ROLLUP_VIEWS.map((view) => `no:${view}`), 'no-raw', 'mergetree', 'lean'];
+    return variants.map((variant) => ({ name: `Kafka engine, ${variant}`, run: (round) => runEngine(round, variant) }));
+  }
+  if (mode !== 'pipelines' && mode !== 'tokenwatch') throw new Error(`BENCH_MODE must be pipelines, views or tokenwatch, not ${mode}`);
+  const extra = (process.env.BENCH_TOKENWATCH ?? '')
+    .split(';')
+    .filter((spec) => spec.trim() !== '')
+    .map((spec): Pipeline => {
+      const [label = '', cli = '', settings = ''] = spec.split('|');
+      // Split at the first `=` only: a value may hold one (NODE_OPTIONS=--max-semi-space-size=64).
+      const env = Object.fromEntries(settings.split(/\s+/).filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+      return { name: `tokenwatch ingest, ${label}`, run: (round) => runTokenwatch(round, cli || CLI, env) };
+    });
+  const tokenwatch = [{ name: 'tokenwatch ingest', run: (round: number) => runTokenwatch(round, CLI, {}) }, ...extra];
+  if (mode === 'tokenwatch') return tokenwatch;
+  return [
+    ...tokenwatch,
+    { name: 'Kafka engine into tokenwatch schema', run: (round) => runEngine(round, 'full') },
+    { name: 'Kafka engine into lean table', run: (round) => runEngine(round, 'lean') },
+  ];
+}
+
+const ROLLUP_VIEWS = [
+  'client_minute_counts_mv',
+  'client_locations_mv',
+  'jti_uses_mv',
+  'clients_mv',
+  'client_traits_mv',
+  'client_credentials_mv',
+  'credential_days_mv',
+  'client_asn_slots_mv',
+];
+
+const MODE = process.env.BENCH_MODE ?? 'pipelines';
+const table = pipelines(MODE);
 await ensureBenchTopic();
-const tokenwatch: Run[] = [];
-const baseline: Run[] = [];
+const runs = new Map<string, Run[]>(table.map((pipeline) => [pipeline.name, []]));
+const perSecond = (run: Run) => run.events / run.seconds;
+const cpuPerEvent = (run: Run) => (1e6 * run.cpuSeconds) / run.events;
 for (let round = 1; round <= ROUNDS; round += 1) {
-  tokenwatch.push(await runTokenwatch(round));
-  baseline.push(await runBaseline(round));
-  const [t, b] = [tokenwatch.at(-1) as Run, baseline.at(-1) as Run];
-  console.error(
-    `round ${round}: tokenwatch ${Math.round(t.events / t.seconds)} events/s (${t.peakRssMb} MB peak RSS), ` +
-      `Kafka engine ${Math.round(b.events / b.seconds)} events/s (${b.peakRssMb} MB)`,
+  for (const pipeline of table) {
+    const run = await pipeline.run(round);
+    runs.get(pipeline.name)?.push(run);
+    console.error(`round ${round}: ${pipeline.name}: ${Math.round(perSecond(run))} events/s, ${cpuPerEvent(run).toFixed(1)} CPU µs/event (${run.peakRssMb} MB peak RSS)`);
+  }
+}
+const rate = (name: string) => median((runs.get(name) ?? []).map(perSecond));
+const referenceName = { views: 'Kafka engine, full', tokenwatch: 'tokenwatch ingest' }[MODE] ?? 'Kafka engine into tokenwatch schema';
+const reference = rate(referenceName);
+console.log(`\n${BENCH_EVENTS.toLocaleString('en')} events, topic ${BENCH_TOPIC}, ${ROUNDS} alternating rounds, medians:\n`);
+console.log(`| pipeline | events/s (median) | runs (events/s) | CPU µs/event (median) | peak RSS MB (median) | rate vs ${referenceName} | CPU vs ${referenceName} |`);
+console.log('|---|---|---|---|---|---|---|');
+const referenceCpu = median((runs.get(referenceName) ?? []).map(cpuPerEvent));
+for (const { name } of table) {
+  const own = runs.get(name) ?? [];
+  const ownRate = rate(name);
+  console.log(
+    `| ${name} | ${Math.round(ownRate).toLocaleString('en')} | ${own.map((run) => Math.round(perSecond(run)).toLocaleString('en')).join(', ')} | ` +
+      `${median(own.map(cpuPerEvent)).toFixed(1)} | ${median(own.map((run) => run.peakRssMb))} | ${(ownRate / reference).toFixed(2)} | ${(median(own.map(cpuPerEvent)) / referenceCpu).toFixed(2)} |`,
   );
 }
-const rate = (runs: Run[]) => median(runs.map((run) => run.events / run.seconds));
-const twRate = rate(tokenwatch);
-const baseRate = rate(baseline);
-console.log(`\n${BENCH_EVENTS.toLocaleString('en')} events, topic ${BENCH_TOPIC}, ${ROUNDS} alternating rounds, medians:\n`);
-console.log('| pipeline | events/s (median) | runs (events/s) | peak RSS MB (median) |');
-console.log('|---|---|---|---|');
-for (const [name, runs, value] of [['tokenwatch ingest', tokenwatch, twRate], ['ClickHouse Kafka engine (chDB)', baseline, baseRate]] as const) {
-  console.log(`| ${name} | ${Math.round(value)} | ${runs.map((run) => Math.round(run.events / run.seconds)).join(', ')} | ${median(runs.map((run) => run.peakRssMb))} |`);
-}
-console.log(`\nratio tokenwatch / Kafka engine: ${(twRate / baseRate).toFixed(2)}`);

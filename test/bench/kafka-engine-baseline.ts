@@ -1,15 +1,26 @@
 /**
- * The baseline for `npm run bench:ingest`: ClickHouse's own Kafka table engine (built into
- * chDB) reading the benchmark topic into the same token_requests table, through the same
- * token_requests_input materialized view. Run as a child process (chDB binds one data
- * directory per process): prints one JSON line {events, seconds, peakRssMb}.
- *   tsx test/bench/kafka-engine-baseline.ts <dataDir> <topic> <group> <expected>
+ * The Kafka-engine pipelines of `npm run bench:ingest`: ClickHouse's own Kafka table engine
+ * (built into chDB) reading the benchmark topic through the same token_requests_input view
+ * into a variant of tokenwatch's schema. Run as a child process (chDB binds one data
+ * directory per process): prints one JSON line {events, seconds, cpuSeconds, peakRssMb}.
+ *   tsx test/bench/kafka-engine-baseline.ts <dataDir> <topic> <group> <expected> [variant]
+ *
+ * Variants (the schema is migrated as usual, then changed before consumption starts):
+ * - `full`: tokenwatch's schema as `tokenwatch migrate` leaves it (the default);
+ * - `lean`: token_requests as a plain MergeTree without the raw column and without any rollup
+ *   view: the same parsing and sort, none of the detection schema's extra work (the ceiling);
+ * - `no:<view>`: the full schema without one materialized view (e.g. `no:jti_uses_mv`);
+ * - `mergetree`: the full schema with token_requests a plain MergeTree, not ReplacingMergeTree;
+ * - `no-raw`: the full schema without token_requests' raw column.
  */
 import { readFileSync } from 'node:fs';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { z } from 'zod';
 import { openClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { migrate } from '@tokenwatch/shared/storage/migrate';
+import { queryRows } from '@tokenwatch/shared/storage/sql';
 
-const [dataDir, topic, group, expectedText] = process.argv.slice(2) as [string, string, string, string];
+const [dataDir, topic, group, expectedText, variant = 'full'] = process.argv.slice(2) as [string, string, string, string, string?];
 const expected = Number(expectedText);
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 
@@ -21,6 +32,7 @@ const clickhouse = await openClickHouse({
 });
 const { client } = clickhouse;
 await migrate(client, { retention_days: 90 });
+await applyVariant(client, variant);
 
 // Settings from a sweep on this machine (4 consumers, one thread each, 64k blocks was best).
 await client.command({
@@ -34,6 +46,7 @@ await client.command({
   query_params: { brokers, topic, group },
 });
 const started = performance.now();
+const cpuAtStart = process.cpuUsage();
 // Consumption starts when a materialized view is attached; the clock starts here.
 await client.command({ query: 'CREATE MATERIALIZED VIEW token_requests_kafka_mv TO token_requests_input AS SELECT * FROM token_requests_kafka' });
 let stored = 0;
@@ -43,8 +56,54 @@ while (stored < expected && performance.now() - started < 600_000) {
   stored = Number((await result.json<{ n: string }>())[0]?.n);
 }
 const seconds = (performance.now() - started) / 1000;
+// Every thread of the process (chDB's included): what the work costs, whatever else the machine runs.
+const cpu = process.cpuUsage(cpuAtStart);
 await client.command({ query: 'DROP TABLE token_requests_kafka_mv SYNC' });
 await client.command({ query: 'DROP TABLE token_requests_kafka SYNC' });
 await clickhouse.close();
 const peakRssKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
-console.log(JSON.stringify({ events: stored, seconds, peakRssMb: Math.round(peakRssKb / 1024) }));
+console.log(JSON.stringify({ events: stored, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMb: Math.round(peakRssKb / 1024) }));
+
+/** Changes the migrated schema into the variant: views dropped, token_requests re-created. */
+async function applyVariant(client: ClickHouseClient, name: string): Promise<void> {
+  if (name === 'full') return;
+  const views = await queryRows(
+    client,
+    `SELECT name, create_table_query AS ddl FROM system.tables
+     WHERE database = currentDatabase() AND engine = 'MaterializedView'`,
+    {},
+    z.object({ name: z.string(), ddl: z.string() }),
+  );
+  const rollupViews = views.map((view) => view.name).filter((view) => view !== 'token_requests_input_mv');
+  if (name.startsWith('no:')) {
+    const view = name.slice(3);
+    if (!rollupViews.includes(view)) throw new Error(`unknown rollup view ${view}; known: ${rollupViews.join(', ')}`);
+    await client.command({ query: `DROP TABLE ${view} SYNC` });
+    return;
+  }
+  if (!['lean', 'mergetree', 'no-raw'].includes(name)) throw new Error(`unknown variant ${name}`);
+  const [table] = await queryRows(client, 'SHOW CREATE TABLE token_requests', {}, z.object({ statement: z.string() }));
+  let ddl = (table as { statement: string }).statement;
+  if (name === 'lean' || name === 'mergetree') ddl = replaceOnce(ddl, 'ENGINE = ReplacingMergeTree', 'ENGINE = MergeTree');
+  if (name === 'lean' || name === 'no-raw') ddl = replaceOnce(ddl, /^\s*`raw` String[^\n]*\n/m, '');
+  for (const view of views) await client.command({ query: `DROP TABLE ${view.name} SYNC` });
+  await client.command({ query: 'DROP TABLE token_requests SYNC' });
+  await client.command({ query: ddl });
+  for (const view of views) {
+    if (name === 'lean' && view.name !== 'token_requests_input_mv') continue;
+    // The input view also selects `raw`; without the column in the target, the view's own list must lose it.
+    const viewDdl = name !== 'full' && view.name === 'token_requests_input_mv' && !ddl.includes('`raw`') ? withoutRaw(view.ddl) : view.ddl;
+    await client.command({ query: viewDdl });
+  }
+}
+
+/** The input view without its `raw` column (in its column list and its SELECT). */
+function withoutRaw(ddl: string): string {
+  return replaceOnce(replaceOnce(ddl, ', `raw` String', ''), /,\s*raw\s+FROM/, ' FROM');
+}
+
+function replaceOnce(text: string, pattern: string | RegExp, replacement: string): string {
+  const changed = text.replace(pattern, replacement);
+  if (changed === text) throw new Error(`variant: ${String(pattern)} not found in ${text.slice(0, 200)}`);
+  return changed;
+}
