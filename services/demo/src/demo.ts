@@ -10,11 +10,12 @@ import { ConfigError, DependencyError, errorMessage } from '@tokenwatch/shared/e
 import { createKafka, createProducer } from '@tokenwatch/shared/kafka/client';
 import { createLogger, type Logger } from '@tokenwatch/shared/log';
 import type { Registry } from '@tokenwatch/shared/metrics';
-import { queryRows } from '@tokenwatch/shared/storage/sql';
-import { MINUTE_MS } from '@tokenwatch/shared/time';
-import { liveTraffic, renderNative, type LiveItem } from '@tokenwatch/simulator/index';
+import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
+import { DAY_MS, MINUTE_MS } from '@tokenwatch/shared/time';
+import { liveTraffic, populationEventsPerSecond, renderNative, type LiveItem } from '@tokenwatch/simulator/index';
 import { StatusLine } from './status-line.js';
-import type { TrafficTask } from './traffic-task.js';
+import { backfillStatus } from './backfill-status.js';
+import type { BackfillProgress, TrafficTask } from './traffic-task.js';
 import { DEFAULT_KEYCLOAK_URL, KeycloakDemoRealm } from './keycloak/client.js';
 import { keycloakDemoConfig, keycloakDemoPlan, keycloakTraffic } from './keycloak/traffic.js';
 
@@ -22,6 +23,9 @@ import { keycloakDemoConfig, keycloakDemoPlan, keycloakTraffic } from './keycloa
 const SEND_CHUNK = 1_000;
 const FLUSH_MS = 250;
 const STATUS_MS = 2_000;
+
+const STATUS_COUNTS = sql(import.meta.url, './status-counts.sql');
+const ALERTS_FIRING = sql(import.meta.url, './alerts-firing.sql');
 
 const KAFKA_SCRIPT = fileURLToPath(new URL('../../../infra/kafka/kafka.sh', import.meta.url));
 const KEYCLOAK_SCRIPT = fileURLToPath(new URL('../../../infra/keycloak/keycloak.sh', import.meta.url));
@@ -213,6 +217,13 @@ function produceTraffic(args: {
   const { settings, logger, status, abort, historyDays, options } = args;
   const run = Date.now().toString(36);
   let produced = 0;
+  const liveStart = Date.now();
+  const historyStart = liveStart - historyDays * DAY_MS;
+  let backfill: BackfillProgress | undefined =
+    historyDays > 0
+      ? { historyStart, liveStart, expected: Math.round((options.rate ?? populationEventsPerSecond(options.seed, options.clients)) * historyDays * 86_400), complete: false }
+      : undefined;
+  let backfillSent = 0;
   const done = (async () => {
     const producer = createProducer(createKafka(settings, logger));
     await producer.connect();
@@ -235,9 +246,8 @@ function produceTraffic(args: {
       return sending;
     };
     const timer = setInterval(() => void flush(), FLUSH_MS);
-    const liveStart = Date.now();
-    let backfilling = historyDays > 0;
-    if (backfilling) status.note(`back-filling ${historyDays} days of history first (about ${Math.round((options.rate ?? estimateRate(options.clients)) * historyDays * 86_400).toLocaleString('en')} events)`);
+    let backfilling = backfill !== undefined;
+    if (backfill) status.note(`back-filling ${historyDays} days of history first (about ${backfill.expected.toLocaleString('en')} events); the first attack is in its first minute`);
     try {
       const traffic: AsyncGenerator<LiveItem> = liveTraffic({
         seed: options.seed,
@@ -258,8 +268,10 @@ function produceTraffic(args: {
         if (backfilling && time >= liveStart - MINUTE_MS) {
           backfilling = false;
           await flush();
+          if (backfill) backfill = { ...backfill, expected: backfillSent, complete: true };
           status.note('history back-filled; live traffic from now on');
         }
+        if (backfilling) backfillSent += 1;
         pending.push({ key: `${event.tenant}/${event.client_id}`, value: JSON.stringify(renderNative(event)) });
         if (pending.length >= SEND_CHUNK) await flush(); // backpressure while back-filling
       }
@@ -272,17 +284,17 @@ function produceTraffic(args: {
     if (failure !== undefined) throw new DependencyError(`demo traffic: cannot publish to ${settings.TOKENWATCH_TOPIC}: ${errorMessage(failure)}`);
   })();
   done.catch(() => undefined);
-  return { done, produced: async () => produced };
+  return { done, produced: async () => produced, backfill: () => backfill };
 }
 
-/** The default population's own mean rate, for the back-fill estimate: about one request a second per 300 clients. */
-function estimateRate(clients: number): number {
-  return clients / 300;
-}
-
-/** Every STATUS_MS: events/s produced and stored, stored rows, consumer lag, alerts firing. */
+/**
+ * Every STATUS_MS: while the history back-fill is being stored, its progress (requests stored of
+ * those expected, days of history covered) and an ETA; then events/s produced and stored, stored
+ * rows and consumer lag. Alerts firing, always.
+ */
 function startStatus(status: StatusLine, service: Service, traffic: TrafficTask): { stop(): void } {
   let last = { at: Date.now(), produced: 0, stored: 0 };
+  const started = Date.now();
   let busy = false;
   const timer = setInterval(() => {
     if (busy) return; // a slow ClickHouse must not pile up status queries
@@ -292,16 +304,23 @@ function startStatus(status: StatusLine, service: Service, traffic: TrafficTask)
         const now = Date.now();
         const produced = await traffic.produced();
         const stored = await counterValue(service.registry, 'tokenwatch_ingest_events_stored_total');
-        const [rows, firing] = await Promise.all([
-          scalar(service, 'SELECT count() AS value FROM token_requests FINAL'),
-          scalar(service, "SELECT countIf(status = 'firing') AS value FROM alerts FINAL"),
+        const [[counts], [firing]] = await Promise.all([
+          queryRows(service.storage.client, STATUS_COUNTS, {}, statusCountsRow),
+          queryRows(service.storage.client, ALERTS_FIRING, {}, scalarRow),
         ]);
-        const seconds = Math.max(0.001, (now - last.at) / 1000);
-        const lag = service.ingest.lag();
-        status.show(
-          `${rate((produced - last.produced) / seconds)} events/s produced, ${rate((stored - last.stored) / seconds)} stored | ` +
-            `${rows.toLocaleString('en')} requests stored | lag ${lag === undefined ? '?' : lag.toLocaleString('en')} | ${firing} alerts firing`,
-        );
+        const rows = counts?.stored ?? 0;
+        const alerts = `${firing?.value ?? 0} alerts firing`;
+        const backfill = traffic.backfill?.();
+        if (backfill && !(backfill.complete && rows >= backfill.expected)) {
+          status.show(`${backfillStatus(backfill, rows, counts?.newest_ms ?? 0, now - started)} | ${alerts}`);
+        } else {
+          const seconds = Math.max(0.001, (now - last.at) / 1000);
+          const lag = service.ingest.lag();
+          status.show(
+            `${rate((produced - last.produced) / seconds)} events/s produced, ${rate((stored - last.stored) / seconds)} stored | ` +
+              `${rows.toLocaleString('en')} requests stored | lag ${lag === undefined ? '?' : lag.toLocaleString('en')} | ${alerts}`,
+          );
+        }
         last = { at: now, produced, stored };
       } catch {
         // ClickHouse busy or closing: skip this update
@@ -324,8 +343,4 @@ async function counterValue(registry: Registry, name: string): Promise<number> {
 }
 
 const scalarRow = z.object({ value: z.coerce.number() });
-
-async function scalar(service: Service, query: string): Promise<number> {
-  const [row] = await queryRows(service.storage.client, query, {}, scalarRow);
-  return row?.value ?? 0;
-}
+const statusCountsRow = z.object({ stored: z.coerce.number(), newest_ms: z.coerce.number() });

@@ -4,4 +4,16 @@ export interface TrafficTask {
   readonly done: Promise<void>;
   /** Messages published so far, for the status line (the Keycloak demo reads its follower's counter). */
   produced(): Promise<number>;
+  /** The history back-fill's progress on the producing side; undefined when there is none. */
+  backfill?(): BackfillProgress | undefined;
+}
+
+export interface BackfillProgress {
+  /** Event time the history starts at and the live part starts at (epoch ms). */
+  readonly historyStart: number;
+  readonly liveStart: number;
+  /** Events in the whole back-fill: an estimate from the population's mean rate until `complete`, then the exact count. */
+  readonly expected: number;
+  /** Whether every history event has been published. */
+  readonly complete: boolean;
 }
