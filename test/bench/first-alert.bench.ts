@@ -20,7 +20,7 @@
  * BENCH_DEMO_ARGS adds flags to both runs (e.g. "--history-days 2"), to compare variants.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,8 @@ interface Run {
   readonly alert: string;
   /** Events the back-fill sent and stored by the time of the alert (from the last status line). */
   readonly storedAtAlert: number | undefined;
+  /** Everything the demo wrote to stderr (notes and status lines), kept for reading after. */
+  readonly stderr: string;
 }
 
 async function runDemo(env: Record<string, string>, label: string): Promise<Run> {
@@ -82,7 +84,7 @@ async function runDemo(env: Record<string, string>, label: string): Promise<Run>
     });
   });
   await stop(child, label);
-  return { startedS, backfilledS, injectedS, alertS: alert.seconds, alert: alert.line.slice(0, 120), storedAtAlert: lastStored };
+  return { startedS, backfilledS, injectedS, alertS: alert.seconds, alert: alert.line.slice(0, 120), storedAtAlert: lastStored, stderr };
 }
 
 async function stop(child: ChildProcess, label: string): Promise<void> {
@@ -131,10 +133,10 @@ for (let round = 1; round <= ROUNDS; round++) {
   try {
     const first = await runDemo(env, `round ${round}, first run`);
     firsts.push(first);
-    process.stderr.write(`round ${round} first run: alert after ${first.alertS.toFixed(1)} s: ${first.alert}\n`);
+    process.stderr.write(`round ${round} first run: alert after ${first.alertS.toFixed(1)} s: ${first.alert}; its stderr: ${keepLog(round, 'first', first)}\n`);
     const second = await runDemo(env, `round ${round}, second run`);
     seconds2.push(second);
-    process.stderr.write(`round ${round} second run: alert after ${second.alertS.toFixed(1)} s: ${second.alert}\n`);
+    process.stderr.write(`round ${round} second run: alert after ${second.alertS.toFixed(1)} s: ${second.alert}; its stderr: ${keepLog(round, 'second', second)}\n`);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
     await deleteTopics([topic, `${topic}.dlq`]);
@@ -152,6 +154,12 @@ const table = [
   `median time to first alert: first run ${median(firsts.map((run) => run.alertS)).toFixed(1)} s, second run ${median(seconds2.map((run) => run.alertS)).toFixed(1)} s`,
 ];
 process.stdout.write(`${table.join('\n')}\n`);
+
+function keepLog(round: number, kind: string, run: Run): string {
+  const path = join(tmpdir(), `tokenwatch-first-alert-${process.pid}-${round}-${kind}.log`);
+  writeFileSync(path, run.stderr);
+  return path;
+}
 
 function row(kind: string, round: number, run: Run): string {
   return `| ${kind} | ${round} | ${seconds(run.startedS)} | ${seconds(run.backfilledS)} | ${seconds(run.injectedS)} | **${run.alertS.toFixed(1)}** | ${run.storedAtAlert?.toLocaleString('en') ?? '–'} | \`${run.alert.replaceAll('|', '\\|')}\` |`;

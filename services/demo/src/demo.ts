@@ -1,7 +1,13 @@
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Message } from 'kafkajs';
+import { decodeMessage } from '@tokenwatch/ingest/decode';
+import { openEnricherFromSettings } from '@tokenwatch/ingest/enrich/from-settings';
+import { FORMATS } from '@tokenwatch/ingest/formats/registry';
+import { importLines, type ImportLine } from '@tokenwatch/ingest/import-file';
 import { z } from 'zod';
 import { loadConfigFile } from '@tokenwatch/server/config-file';
 import { startService, type Service } from '@tokenwatch/server/service';
@@ -19,9 +25,19 @@ import type { BackfillProgress, TrafficTask } from './traffic-task.js';
 import { DEFAULT_KEYCLOAK_URL, KeycloakDemoRealm } from './keycloak/client.js';
 import { keycloakDemoConfig, keycloakDemoPlan, keycloakTraffic } from './keycloak/traffic.js';
 
-/** Messages per Kafka send while back-filling (native records are ~1 KB; a partition's share of a send must stay under the broker's 1 MB batch limit); the live part sends what is due every FLUSH_MS. */
+/** Live messages per Kafka send at most (native records are ~1 KB; a partition's share of a send must stay under the broker's 1 MB batch limit); the live part sends what is due every FLUSH_MS. */
 const SEND_CHUNK = 1_000;
 const FLUSH_MS = 250;
+/** History records per write while back-filling straight into storage. */
+const HISTORY_CHUNK = 5_000;
+/**
+ * The history's first part, stored and examined by the detectors before the rest: the first
+ * attack is in its first minute. A tick examines everything that arrived since the last one, so
+ * without the pause the tick that finds the attack would also examine minutes of back-fill.
+ */
+const FIRST_PART_MS = 10 * MINUTE_MS;
+/** Ticks the demo runs at most while it waits for the detectors to examine the first part. */
+const FIRST_PART_TICKS = 4;
 const STATUS_MS = 2_000;
 
 const STATUS_COUNTS = sql(import.meta.url, './status-counts.sql');
@@ -91,7 +107,17 @@ export async function runDemo(settings: Settings, options: DemoOptions, stopRequ
     } else {
       const { historyDays, reason } = await chooseHistory(settings, logger, service, options.historyDays);
       if (reason) status.note(reason);
-      producer = produceTraffic({ settings, logger, status, abort: abort.signal, historyDays, options });
+      const running = service;
+      producer = produceTraffic({
+        settings,
+        logger,
+        status,
+        abort: abort.signal,
+        historyDays,
+        options,
+        storage: service.storage.client,
+        examined: (storedAt) => untilExamined(running, config.detectors.safety_lag_seconds * 1000, storedAt, abort.signal),
+      });
     }
     const ticker = startStatus(status, service, producer);
     const traffic = keycloak
@@ -124,6 +150,24 @@ export async function runDemo(settings: Settings, options: DemoOptions, stopRequ
     status.clear();
     await idp.stop();
     await broker.stop();
+  }
+}
+
+/**
+ * Waits until every detector has examined what was stored by `storedAt`: a tick stops
+ * safety_lag behind now, so it first waits that long, then joins the tick under way or runs
+ * one, until each detector's examined span reaches `storedAt` (FIRST_PART_TICKS at most; a
+ * replica that does not lead, or a failing tick, does not hold the demo up).
+ */
+async function untilExamined(service: Service, safetyLagMs: number, storedAt: number, signal: AbortSignal): Promise<void> {
+  try {
+    await sleep(safetyLagMs + 100, undefined, { signal });
+    for (let ticks = 0; ticks < FIRST_PART_TICKS; ticks++) {
+      const results = await service.detector.tick();
+      if (results.every((result) => result.until >= storedAt)) return;
+    }
+  } catch {
+    // aborted, or not the leader: carry on with the back-fill
   }
 }
 
@@ -201,7 +245,8 @@ async function chooseHistory(settings: Settings, logger: Logger, service: Servic
 }
 
 /**
- * Feeds liveTraffic into the topic: each event as its IdP logs it (renderNative; the tap
+ * Feeds liveTraffic in: the history straight into storage (historyWriter), the live part into
+ * the topic. Each event as its IdP logs it (renderNative; the tap
  * tenant's are canonical already), keyed by tenant and client so one client's events stay in
  * order on one partition. Event ids get a per-run suffix: the simulator numbers events from 0
  * on every run, and an id is the idempotency key.
@@ -213,8 +258,11 @@ function produceTraffic(args: {
   abort: AbortSignal;
   historyDays: number;
   options: DemoOptions;
+  storage: Service['storage']['client'];
+  /** Resolves once the detectors have examined what was stored by the given time. */
+  examined: (storedAt: number) => Promise<void>;
 }): TrafficTask {
-  const { settings, logger, status, abort, historyDays, options } = args;
+  const { settings, logger, status, abort, historyDays, options, storage, examined } = args;
   const run = Date.now().toString(36);
   let produced = 0;
   const liveStart = Date.now();
@@ -247,7 +295,13 @@ function produceTraffic(args: {
     };
     const timer = setInterval(() => void flush(), FLUSH_MS);
     let backfilling = backfill !== undefined;
-    if (backfill) status.note(`back-filling ${historyDays} days of history first (about ${backfill.expected.toLocaleString('en')} events); the first attack is in its first minute`);
+    let firstPartExamined = false;
+    const history = backfilling ? await historyWriter(settings, logger, storage) : undefined;
+    if (backfill) {
+      status.note(
+        `back-filling ${historyDays} days of history first (about ${backfill.expected.toLocaleString('en')} events) straight into storage, as \`tokenwatch import\` loads an IdP's export; live traffic goes through Kafka. The first attack is in the history's first minute: its first ${FIRST_PART_MS / MINUTE_MS} minutes are stored and examined by the detectors before the rest`,
+      );
+    }
     try {
       const traffic: AsyncGenerator<LiveItem> = liveTraffic({
         seed: options.seed,
@@ -267,17 +321,30 @@ function produceTraffic(args: {
         const time = typeof event.time === 'number' ? event.time : Date.parse(event.time);
         if (backfilling && time >= liveStart - MINUTE_MS) {
           backfilling = false;
-          await flush();
-          if (backfill) backfill = { ...backfill, expected: backfillSent, complete: true };
+          const rejected = await history?.finish();
+          if (backfill) backfill = { ...backfill, expected: backfillSent - (rejected?.count ?? 0), complete: true };
+          if (rejected?.count) status.note(`${rejected.count} history records were rejected: see ${rejected.path}`);
           status.note('history back-filled; live traffic from now on');
         }
-        if (backfilling) backfillSent += 1;
-        pending.push({ key: `${event.tenant}/${event.client_id}`, value: JSON.stringify(renderNative(event)) });
-        if (pending.length >= SEND_CHUNK) await flush(); // backpressure while back-filling
+        const text = JSON.stringify(renderNative(event));
+        if (backfilling && history && !firstPartExamined && time >= historyStart + FIRST_PART_MS) {
+          firstPartExamined = true;
+          await history.flush();
+          await examined(Date.now());
+        }
+        if (backfilling && history) {
+          backfillSent += 1;
+          await history.add(text);
+          continue;
+        }
+        pending.push({ key: `${event.tenant}/${event.client_id}`, value: text });
+        if (pending.length >= SEND_CHUNK) await flush();
       }
+      await history?.finish();
       await flush();
     } finally {
       clearInterval(timer);
+      await history?.finish().catch(() => undefined);
       await sending;
       await producer.disconnect().catch(() => undefined);
     }
@@ -285,6 +352,59 @@ function produceTraffic(args: {
   })();
   done.catch(() => undefined);
   return { done, produced: async () => produced, backfill: () => backfill };
+}
+
+async function* oneChunk(chunk: readonly ImportLine[]): AsyncGenerator<readonly ImportLine[]> {
+  yield chunk;
+}
+
+/**
+ * Writes the back-filled history straight into token_requests, the way `tokenwatch import`
+ * loads an IdP's log export: each record as its IdP logs it, through the same decoders (format
+ * detected per record), enrichment and write path (storeDecoded) as the Kafka worker, HISTORY_CHUNK
+ * records a write, one write in flight while the next chunk is generated. What it skips is the
+ * broker round trip, which made the back-fill the slowest part of a first run. Rejected records
+ * (there should be none: the simulator renders valid records) go to a rejects file, as import's.
+ */
+async function historyWriter(
+  settings: Settings,
+  logger: Logger,
+  clickhouse: Service['storage']['client'],
+): Promise<{ add(text: string): Promise<void>; flush(): Promise<void>; finish(): Promise<{ count: number; path: string }> }> {
+  const enricher = await openEnricherFromSettings(settings, logger);
+  const rejectsPath = join(settings.TOKENWATCH_DATA_DIR, 'demo-history.rejects.jsonl');
+  const decode = (text: string) => decodeMessage(text, { adapters: FORMATS, format: 'auto', enrich: enricher.enrich });
+  let lines: ImportLine[] = [];
+  let number = 0;
+  let rejected = 0;
+  let writing: Promise<void> = Promise.resolve();
+  const write = async (chunk: readonly ImportLine[]) => {
+    const counts = await importLines(oneChunk(chunk), { clickhouse, decode, retentionDays: settings.TOKENWATCH_RETENTION_DAYS, rejectsPath });
+    rejected += counts.rejected;
+  };
+  const startWrite = async () => {
+    const chunk = lines;
+    lines = [];
+    await writing; // one write in flight; a failed one stops the back-fill here
+    writing = write(chunk);
+    writing.catch(() => undefined);
+  };
+  return {
+    add: async (text) => {
+      lines.push({ number: ++number, text });
+      if (lines.length >= HISTORY_CHUNK) await startWrite();
+    },
+    /** Resolves once everything added so far is stored. */
+    flush: async () => {
+      if (lines.length > 0) await startWrite();
+      await writing;
+    },
+    finish: async () => {
+      if (lines.length > 0) await startWrite();
+      await writing;
+      return { count: rejected, path: rejectsPath };
+    },
+  };
 }
 
 /**
@@ -296,6 +416,7 @@ function startStatus(status: StatusLine, service: Service, traffic: TrafficTask)
   let last = { at: Date.now(), produced: 0, stored: 0 };
   const started = Date.now();
   let busy = false;
+  let stopped = false;
   const timer = setInterval(() => {
     if (busy) return; // a slow ClickHouse must not pile up status queries
     busy = true;
@@ -311,6 +432,7 @@ function startStatus(status: StatusLine, service: Service, traffic: TrafficTask)
         const rows = counts?.stored ?? 0;
         const alerts = `${firing?.value ?? 0} alerts firing`;
         const backfill = traffic.backfill?.();
+        if (stopped) return; // an update that was under way when the demo began to stop
         if (backfill && !(backfill.complete && rows >= backfill.expected)) {
           status.show(`${backfillStatus(backfill, rows, counts?.newest_ms ?? 0, now - started)} | ${alerts}`);
         } else {
@@ -330,7 +452,12 @@ function startStatus(status: StatusLine, service: Service, traffic: TrafficTask)
     })();
   }, STATUS_MS);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }
 
 const rate = (value: number) => (value >= 100 ? Math.round(value).toLocaleString('en') : value.toFixed(1));
