@@ -65,7 +65,8 @@ async function runDemo(env: Record<string, string>, label: string): Promise<Run>
     if (startedS === undefined && stderr.includes('demo running')) startedS = now;
     if (backfilledS === undefined && stderr.includes('history back-filled')) backfilledS = now;
     if (injectedS === undefined && stderr.includes('injected ')) injectedS = now;
-    const stored = [...stderr.slice(-4_000).matchAll(/([\d,]+) requests stored/g)].at(-1)?.[1];
+    // "back-filling history: 12,345 of about ..." or "| 12,345 requests stored |".
+    const stored = [...stderr.slice(-4_000).matchAll(/(?:history: |\| )([\d,]+) (?:of|requests stored)/g)].at(-1)?.[1];
     if (stored !== undefined) lastStored = Number(stored.replaceAll(',', ''));
   });
   const alert = await new Promise<{ line: string; seconds: number }>((resolve, reject) => {

@@ -4,9 +4,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Message } from 'kafkajs';
-import { decodeMessage } from '@tokenwatch/ingest/decode';
-import { openEnricherFromSettings } from '@tokenwatch/ingest/enrich/from-settings';
-import { FORMATS } from '@tokenwatch/ingest/formats/registry';
 import { importLines, type ImportLine } from '@tokenwatch/ingest/import-file';
 import { z } from 'zod';
 import { loadConfigFile } from '@tokenwatch/server/config-file';
@@ -115,7 +112,7 @@ export async function runDemo(settings: Settings, options: DemoOptions, stopRequ
         abort: abort.signal,
         historyDays,
         options,
-        storage: service.storage.client,
+        service: running,
         examined: (storedAt) => untilExamined(running, config.detectors.safety_lag_seconds * 1000, storedAt, abort.signal),
       });
     }
@@ -258,11 +255,11 @@ function produceTraffic(args: {
   abort: AbortSignal;
   historyDays: number;
   options: DemoOptions;
-  storage: Service['storage']['client'];
+  service: Service;
   /** Resolves once the detectors have examined what was stored by the given time. */
   examined: (storedAt: number) => Promise<void>;
 }): TrafficTask {
-  const { settings, logger, status, abort, historyDays, options, storage, examined } = args;
+  const { settings, logger, status, abort, historyDays, options, service, examined } = args;
   const run = Date.now().toString(36);
   let produced = 0;
   const liveStart = Date.now();
@@ -296,13 +293,14 @@ function produceTraffic(args: {
     const timer = setInterval(() => void flush(), FLUSH_MS);
     let backfilling = backfill !== undefined;
     let firstPartExamined = false;
-    const history = backfilling ? await historyWriter(settings, logger, storage) : undefined;
     if (backfill) {
       status.note(
         `back-filling ${historyDays} days of history first (about ${backfill.expected.toLocaleString('en')} events) straight into storage, as \`tokenwatch import\` loads an IdP's export; live traffic goes through Kafka. The first attack is in the history's first minute: its first ${FIRST_PART_MS / MINUTE_MS} minutes are stored and examined by the detectors before the rest`,
       );
     }
+    let history: HistoryWriter | undefined;
     try {
+      if (backfilling) history = historyWriter(settings, service);
       const traffic: AsyncGenerator<LiveItem> = liveTraffic({
         seed: options.seed,
         clients: options.clients,
@@ -360,20 +358,24 @@ async function* oneChunk(chunk: readonly ImportLine[]): AsyncGenerator<readonly 
 
 /**
  * Writes the back-filled history straight into token_requests, the way `tokenwatch import`
- * loads an IdP's log export: each record as its IdP logs it, through the same decoders (format
- * detected per record), enrichment and write path (storeDecoded) as the Kafka worker, HISTORY_CHUNK
- * records a write, one write in flight while the next chunk is generated. What it skips is the
+ * loads an IdP's log export: each record as its IdP logs it, through the Kafka worker's own
+ * decoder (its formats and enrichment) and the write path (storeDecoded), HISTORY_CHUNK records
+ * a write, one write in flight while the next chunk is generated. What it skips is the
  * broker round trip, which made the back-fill the slowest part of a first run. Rejected records
  * (there should be none: the simulator renders valid records) go to a rejects file, as import's.
  */
-async function historyWriter(
-  settings: Settings,
-  logger: Logger,
-  clickhouse: Service['storage']['client'],
-): Promise<{ add(text: string): Promise<void>; flush(): Promise<void>; finish(): Promise<{ count: number; path: string }> }> {
-  const enricher = await openEnricherFromSettings(settings, logger);
+interface HistoryWriter {
+  add(text: string): Promise<void>;
+  /** Resolves once everything added so far is stored. */
+  flush(): Promise<void>;
+  /** Stores the rest; the records rejected in all and the file that holds them. */
+  finish(): Promise<{ count: number; path: string }>;
+}
+
+function historyWriter(settings: Settings, service: Service): HistoryWriter {
+  const clickhouse = service.storage.client;
+  const decode = (text: string) => service.ingest.decode(text);
   const rejectsPath = join(settings.TOKENWATCH_DATA_DIR, 'demo-history.rejects.jsonl');
-  const decode = (text: string) => decodeMessage(text, { adapters: FORMATS, format: 'auto', enrich: enricher.enrich });
   let lines: ImportLine[] = [];
   let number = 0;
   let rejected = 0;
@@ -394,7 +396,6 @@ async function historyWriter(
       lines.push({ number: ++number, text });
       if (lines.length >= HISTORY_CHUNK) await startWrite();
     },
-    /** Resolves once everything added so far is stored. */
     flush: async () => {
       if (lines.length > 0) await startWrite();
       await writing;

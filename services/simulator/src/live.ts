@@ -14,9 +14,9 @@ import { startEngine } from './start.js';
  * secret_new_location detector learns for 7 days before it alerts, the others need far less.
  *
  * Time to the first alert: the first attack is a replay (it needs no baseline) on the client
- * whose next request comes soonest, re-sent within seconds. With history it is placed in the
- * backfill's first minute, so the detectors find it while the rest of the history is still
- * arriving; without history it starts with the live part.
+ * whose next request comes soonest, re-sent within seconds, placed in the first minute of the
+ * backfill (so the detectors find it while the rest of the history is still arriving), or
+ * without history in the minute before the live start, emitted at once.
  */
 
 export interface LiveOptions {
@@ -51,6 +51,13 @@ export const LIVE_ATTACK_KINDS: readonly AttackKind[] = ATTACK_KINDS.filter((kin
 /** Victims are not reused until this many other attacks have run. */
 const VICTIM_COOLDOWN = 8;
 
+/**
+ * Without history the traffic still starts this far in the past, emitted at once: the first
+ * attack replays an assertion its victim used moments before, so it is due at once instead of
+ * at the victim's next request.
+ */
+const LEAD_MS = MINUTE_MS;
+
 /** Kinds whose finding needs no learnt baseline: the only ones placed in the history's first minute. */
 const NO_BASELINE_KINDS: ReadonlySet<AttackKind> = new Set(['replay_accepted', 'replay_rejected']);
 
@@ -74,7 +81,7 @@ export async function* liveTraffic(options: LiveOptions = {}): AsyncGenerator<Li
   const volume = options.eventsPerSecond === undefined ? 1 : options.eventsPerSecond / populationEventsPerSecond(seed, clients);
   const population = buildPopulation(seed, clients, volume);
   const liveStart = now();
-  const historyStart = liveStart - (options.historyDays ?? 0) * DAY_MS;
+  const historyStart = liveStart - Math.max((options.historyDays ?? 0) * DAY_MS, LEAD_MS);
   const { engine, runtimes } = startEngine(population, [], [], seed, historyStart, Infinity, { priorHistory: false });
   const rng = new Rng(seed, 0x11fe);
   const recent: number[] = [];
