@@ -19,6 +19,12 @@ describe('the demo status line while back-filling', () => {
     );
   });
 
+  it('says when the back-fill waits for the detectors to examine its first part', () => {
+    expect(backfillStatus({ ...backfill, examiningFirstMs: 600_000 }, 559, backfill.historyStart + 600_000, 10_000)).toBe(
+      'back-filling history: 559 of about 795,000 requests stored (0%), 0.0 of 8 days of history | the detectors examine its first 10 minutes before the rest',
+    );
+  });
+
   it('formats durations in seconds, then minutes and seconds', () => {
     expect(duration(44_600)).toBe('45 s');
     expect(duration(125_000)).toBe('2 min 05 s');

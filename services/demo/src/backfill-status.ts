@@ -1,4 +1,4 @@
-import { DAY_MS } from '@tokenwatch/shared/time';
+import { DAY_MS, MINUTE_MS } from '@tokenwatch/shared/time';
 import type { BackfillProgress } from './traffic-task.js';
 
 /**
@@ -13,11 +13,17 @@ export function backfillStatus(backfill: BackfillProgress, stored: number, newes
   const count = `${stored.toLocaleString('en')} of ${backfill.complete ? '' : 'about '}${backfill.expected.toLocaleString('en')} requests stored`;
   const percent = backfill.expected > 0 ? ` (${Math.min(100, Math.floor((100 * stored) / backfill.expected))}%)` : '';
   const days = `${(covered / DAY_MS).toFixed(1)} of ${formatDays(span / DAY_MS)} days of history`;
-  const eta = fraction > 0.005 ? `ETA ${duration((elapsedMs * (1 - fraction)) / fraction)}` : 'ETA –';
+  const eta =
+    backfill.examiningFirstMs !== undefined
+      ? `the detectors examine its first ${Math.round(backfill.examiningFirstMs / MINUTE_MS)} minutes before the rest`
+      : fraction > 0.005
+        ? `ETA ${duration((elapsedMs * (1 - fraction)) / fraction)}`
+        : 'ETA –';
   return `back-filling history: ${count}${percent}, ${days} | ${eta}`;
 }
 
-const formatDays = (days: number) => (Number.isInteger(days) ? String(days) : days.toFixed(1));
+/** "8", "2.5". */
+export const formatDays = (days: number) => (Number.isInteger(days) ? String(days) : days.toFixed(1));
 
 /** "45 s", "2 min 05 s". */
 export function duration(ms: number): string {

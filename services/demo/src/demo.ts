@@ -17,7 +17,7 @@ import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import { DAY_MS, MINUTE_MS } from '@tokenwatch/shared/time';
 import { liveTraffic, populationEventsPerSecond, renderNative, type LiveItem } from '@tokenwatch/simulator/index';
 import { StatusLine } from './status-line.js';
-import { backfillStatus } from './backfill-status.js';
+import { backfillStatus, duration, formatDays } from './backfill-status.js';
 import type { BackfillProgress, TrafficTask } from './traffic-task.js';
 import { DEFAULT_KEYCLOAK_URL, KeycloakDemoRealm } from './keycloak/client.js';
 import { keycloakDemoConfig, keycloakDemoPlan, keycloakTraffic } from './keycloak/traffic.js';
@@ -33,6 +33,8 @@ const HISTORY_CHUNK = 5_000;
  * without the pause the tick that finds the attack would also examine minutes of back-fill.
  */
 const FIRST_PART_MS = 10 * MINUTE_MS;
+/** A gap this long since the newest stored request is back-filled at start (chooseHistory). */
+const FILL_GAP_MS = 10 * MINUTE_MS;
 /** Ticks the demo runs at most while it waits for the detectors to examine the first part. */
 const FIRST_PART_TICKS = 4;
 const STATUS_MS = 2_000;
@@ -102,7 +104,7 @@ export async function runDemo(settings: Settings, options: DemoOptions, stopRequ
       }
       producer = keycloakTraffic({ settings, logger, registry: service.registry, note: (text) => status.note(text), abort: abort.signal, options: { realm: keycloak, logFile: options.keycloakLog, rate: keycloakRate, attackEvery: options.attackEvery } });
     } else {
-      const { historyDays, reason } = await chooseHistory(settings, logger, service, options.historyDays);
+      const { historyDays, reason } = await chooseHistory(service, options.historyDays, Date.now());
       if (reason) status.note(reason);
       const running = service;
       producer = produceTraffic({
@@ -219,26 +221,23 @@ function runScript(script: string, command: 'start' | 'stop' | 'status', stderr:
 }
 
 /**
- * History is back-filled only into an empty installation: rows in token_requests, or messages
- * ever written to the topic (a back-fill interrupted before anything was stored), mean an
- * earlier run did it. Re-sending it would double every baseline.
+ * How much history to back-fill: `wanted` days into an empty installation; after an earlier
+ * run, the gap since the newest stored request (at most `wanted` days) when it is longer than
+ * FILL_GAP_MS. A back-fill cut short (Ctrl-C soon after the first alert) or a demo stopped for a
+ * while would otherwise leave the baselines with a hole, and the detectors would find the
+ * networks and user agents of clients that were quiet in it new. History never goes through
+ * the topic, so what the topic holds is live traffic of an earlier run, never history twice.
  */
-async function chooseHistory(settings: Settings, logger: Logger, service: Service, wanted: number): Promise<{ historyDays: number; reason?: string }> {
+async function chooseHistory(service: Service, wanted: number, now: number): Promise<{ historyDays: number; reason?: string }> {
   if (wanted === 0) return { historyDays: 0 };
-  const [row] = await queryRows(service.storage.client, 'SELECT count() AS value FROM token_requests FINAL', {}, scalarRow);
-  const stored = row?.value ?? 0;
-  const admin = createKafka(settings, logger).admin();
-  await admin.connect();
-  let written = 0;
-  try {
-    written = (await admin.fetchTopicOffsets(settings.TOKENWATCH_TOPIC)).reduce((sum, { high }) => sum + Number(high), 0);
-  } finally {
-    await admin.disconnect();
-  }
-  if (stored > 0 || written > 0) {
-    return { historyDays: 0, reason: `found earlier data (${stored} stored requests, ${written} messages in ${settings.TOKENWATCH_TOPIC}): continuing without a back-fill` };
-  }
-  return { historyDays: wanted };
+  const [row] = await queryRows(service.storage.client, STATUS_COUNTS, {}, statusCountsRow);
+  const stored = row?.stored ?? 0;
+  if (stored === 0) return { historyDays: wanted };
+  const gap = Math.max(0, now - (row?.newest_ms ?? now));
+  const found = `found earlier data (${stored.toLocaleString('en')} stored requests, the newest ${gap < DAY_MS ? duration(gap) : `${(gap / DAY_MS).toFixed(1)} days`} old)`;
+  if (gap <= FILL_GAP_MS) return { historyDays: 0, reason: `${found}: continuing without a back-fill` };
+  const historyDays = Math.min(wanted, gap / DAY_MS);
+  return { historyDays, reason: `${found}: back-filling the ${formatDays(historyDays)} days since` };
 }
 
 /**
@@ -295,7 +294,7 @@ function produceTraffic(args: {
     let firstPartExamined = false;
     if (backfill) {
       status.note(
-        `back-filling ${historyDays} days of history first (about ${backfill.expected.toLocaleString('en')} events) straight into storage, as \`tokenwatch import\` loads an IdP's export; live traffic goes through Kafka. The first attack is in the history's first minute: its first ${FIRST_PART_MS / MINUTE_MS} minutes are stored and examined by the detectors before the rest`,
+        `back-filling ${formatDays(historyDays)} days of history first (about ${backfill.expected.toLocaleString('en')} events) straight into storage, as \`tokenwatch import\` loads an IdP's export; live traffic goes through Kafka. The first attack is in the history's first minute: its first ${FIRST_PART_MS / MINUTE_MS} minutes are stored and examined by the detectors before the rest`,
       );
     }
     let history: HistoryWriter | undefined;
@@ -328,7 +327,9 @@ function produceTraffic(args: {
         if (backfilling && history && !firstPartExamined && time >= historyStart + FIRST_PART_MS) {
           firstPartExamined = true;
           await history.flush();
+          if (backfill) backfill = { ...backfill, examiningFirstMs: FIRST_PART_MS };
           await examined(Date.now());
+          if (backfill) backfill = { ...backfill, examiningFirstMs: undefined };
         }
         if (backfilling && history) {
           backfillSent += 1;

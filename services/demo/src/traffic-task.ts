@@ -16,4 +16,6 @@ export interface BackfillProgress {
   readonly expected: number;
   /** Whether every history event has been published. */
   readonly complete: boolean;
+  /** Set while the back-fill waits for the detectors to examine its first part: how much history that is (ms). */
+  readonly examiningFirstMs?: number;
 }
