@@ -3,27 +3,32 @@ import type { BackfillProgress } from './traffic-task.js';
 
 /**
  * "back-filling history: 123,456 of about 795,000 requests stored (16%), 1.3 of 8 days of history | ETA 1 min 40 s".
- * The ETA extrapolates the days of history stored so far (their span is exact, the request count
- * only estimated until the last one is sent) at the average pace since the demo started.
+ * The ETA extrapolates the history stored so far (its span is exact, the request count only
+ * estimated until the last one is sent) at the pace since the bulk of it began (`pace`), after
+ * the pause for the first part.
  */
-export function backfillStatus(backfill: BackfillProgress, stored: number, newestMs: number, elapsedMs: number): string {
+export function backfillStatus(backfill: BackfillProgress, stored: number, newestMs: number, now: number): string {
   const span = backfill.liveStart - backfill.historyStart;
   const covered = newestMs > backfill.historyStart ? Math.min(span, newestMs - backfill.historyStart) : 0;
-  const fraction = covered / span;
   const count = `${stored.toLocaleString('en')} of ${backfill.complete ? '' : 'about '}${backfill.expected.toLocaleString('en')} requests stored`;
   const percent = backfill.expected > 0 ? ` (${Math.min(100, Math.floor((100 * stored) / backfill.expected))}%)` : '';
-  const days = `${(covered / DAY_MS).toFixed(1)} of ${formatDays(span / DAY_MS)} days of history`;
-  const eta =
-    backfill.examiningFirstMs !== undefined
-      ? `the detectors examine its first ${Math.round(backfill.examiningFirstMs / MINUTE_MS)} minutes before the rest`
-      : fraction > 0.005
-        ? `ETA ${duration((elapsedMs * (1 - fraction)) / fraction)}`
-        : 'ETA –';
-  return `back-filling history: ${count}${percent}, ${days} | ${eta}`;
+  const days = `${(covered / DAY_MS).toFixed(1)} of ${daysText(span / DAY_MS)} of history`;
+  return `back-filling history: ${count}${percent}, ${days} | ${eta(backfill, covered, span, now)}`;
 }
 
-/** "8", "2.5". */
-export const formatDays = (days: number) => (Number.isInteger(days) ? String(days) : days.toFixed(1));
+function eta(backfill: BackfillProgress, covered: number, span: number, now: number): string {
+  if (backfill.examiningFirstMs !== undefined) return `the detectors examine its first ${Math.round(backfill.examiningFirstMs / MINUTE_MS)} minutes before the rest`;
+  const pace = backfill.pace;
+  // Too little done yet for a pace worth quoting (under 0.5 % of the span).
+  if (pace === undefined || covered - pace.coveredMs < span / 200) return 'ETA –';
+  return `ETA ${duration(((now - pace.since) * (span - covered)) / (covered - pace.coveredMs))}`;
+}
+
+/** "1 day", "8 days", "2.5 days". */
+export function daysText(days: number): string {
+  if (days === 1) return '1 day';
+  return `${Number.isInteger(days) ? String(days) : days.toFixed(1)} days`;
+}
 
 /** "45 s", "2 min 05 s". */
 export function duration(ms: number): string {

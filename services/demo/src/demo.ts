@@ -17,7 +17,7 @@ import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import { DAY_MS, MINUTE_MS } from '@tokenwatch/shared/time';
 import { liveTraffic, populationEventsPerSecond, renderNative, type LiveItem } from '@tokenwatch/simulator/index';
 import { StatusLine } from './status-line.js';
-import { backfillStatus, duration, formatDays } from './backfill-status.js';
+import { backfillStatus, daysText, duration } from './backfill-status.js';
 import type { BackfillProgress, TrafficTask } from './traffic-task.js';
 import { DEFAULT_KEYCLOAK_URL, KeycloakDemoRealm } from './keycloak/client.js';
 import { keycloakDemoConfig, keycloakDemoPlan, keycloakTraffic } from './keycloak/traffic.js';
@@ -237,7 +237,7 @@ async function chooseHistory(service: Service, wanted: number, now: number): Pro
   const found = `found earlier data (${stored.toLocaleString('en')} stored requests, the newest ${gap < DAY_MS ? duration(gap) : `${(gap / DAY_MS).toFixed(1)} days`} old)`;
   if (gap <= FILL_GAP_MS) return { historyDays: 0, reason: `${found}: continuing without a back-fill` };
   const historyDays = Math.min(wanted, gap / DAY_MS);
-  return { historyDays, reason: `${found}: back-filling the ${formatDays(historyDays)} days since` };
+  return { historyDays, reason: `${found}: back-filling the ${daysText(historyDays)} since` };
 }
 
 /**
@@ -294,7 +294,7 @@ function produceTraffic(args: {
     let firstPartExamined = false;
     if (backfill) {
       status.note(
-        `back-filling ${formatDays(historyDays)} days of history first (about ${backfill.expected.toLocaleString('en')} events) straight into storage, as \`tokenwatch import\` loads an IdP's export; live traffic goes through Kafka. The first attack is in the history's first minute: its first ${FIRST_PART_MS / MINUTE_MS} minutes are stored and examined by the detectors before the rest`,
+        `back-filling ${daysText(historyDays)} of history first (about ${backfill.expected.toLocaleString('en')} events) straight into storage, as \`tokenwatch import\` loads an IdP's export; live traffic goes through Kafka. The first attack is in the history's first minute: its first ${FIRST_PART_MS / MINUTE_MS} minutes are stored and examined by the detectors before the rest`,
       );
     }
     let history: HistoryWriter | undefined;
@@ -329,7 +329,7 @@ function produceTraffic(args: {
           await history.flush();
           if (backfill) backfill = { ...backfill, examiningFirstMs: FIRST_PART_MS };
           await examined(Date.now());
-          if (backfill) backfill = { ...backfill, examiningFirstMs: undefined };
+          if (backfill) backfill = { ...backfill, examiningFirstMs: undefined, pace: { since: Date.now(), coveredMs: time - historyStart } };
         }
         if (backfilling && history) {
           backfillSent += 1;
@@ -416,7 +416,6 @@ function historyWriter(settings: Settings, service: Service): HistoryWriter {
  */
 function startStatus(status: StatusLine, service: Service, traffic: TrafficTask): { stop(): void } {
   let last = { at: Date.now(), produced: 0, stored: 0 };
-  const started = Date.now();
   let busy = false;
   let stopped = false;
   const timer = setInterval(() => {
@@ -436,7 +435,7 @@ function startStatus(status: StatusLine, service: Service, traffic: TrafficTask)
         const backfill = traffic.backfill?.();
         if (stopped) return; // an update that was under way when the demo began to stop
         if (backfill && !(backfill.complete && rows >= backfill.expected)) {
-          status.show(`${backfillStatus(backfill, rows, counts?.newest_ms ?? 0, now - started)} | ${alerts}`);
+          status.show(`${backfillStatus(backfill, rows, counts?.newest_ms ?? 0, now)} | ${alerts}`);
         } else {
           const seconds = Math.max(0.001, (now - last.at) / 1000);
           const lag = service.ingest.lag();

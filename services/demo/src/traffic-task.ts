@@ -18,4 +18,6 @@ export interface BackfillProgress {
   readonly complete: boolean;
   /** Set while the back-fill waits for the detectors to examine its first part: how much history that is (ms). */
   readonly examiningFirstMs?: number;
+  /** When the bulk of the back-fill began (epoch ms) and how much history was stored then (ms): the ETA's pace. */
+  readonly pace?: { readonly since: number; readonly coveredMs: number };
 }
