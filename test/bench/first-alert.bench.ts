@@ -70,14 +70,14 @@ async function runDemo(env: Record<string, string>, label: string, { untilBackfi
     const stored = [...stderr.slice(-4_000).matchAll(/(?:history: |\| )([\d,]+) (?:of|requests stored)/g)].at(-1)?.[1];
     if (stored !== undefined) lastStored = Number(stored.replaceAll(',', ''));
   });
-  const alert = await new Promise<{ line: string; seconds: number }>((resolve, reject) => {
+  const alert = await new Promise<{ line: string; seconds: number; stored: number | undefined }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${label}: no alert in ${GIVE_UP_MS / 1000} s; stderr ends: ${stderr.slice(-2_000)}`)), GIVE_UP_MS);
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString('utf8');
       const line = ALERT_LINE.exec(stdout);
       if (line) {
         clearTimeout(timer);
-        resolve({ line: stdout.slice(line.index).split('\n')[0] ?? line[0], seconds: at() });
+        resolve({ line: stdout.slice(line.index).split('\n')[0] ?? line[0], seconds: at(), stored: lastStored });
       }
     });
     child.once('exit', (code) => {
@@ -95,7 +95,7 @@ async function runDemo(env: Record<string, string>, label: string, { untilBackfi
     }
   }
   await stop(child, label);
-  return { startedS, backfilledS, injectedS, alertS: alert.seconds, alert: alert.line.slice(0, 120), storedAtAlert: lastStored, stderr };
+  return { startedS, backfilledS, injectedS, alertS: alert.seconds, alert: alert.line.slice(0, 120), storedAtAlert: alert.stored, stderr };
 }
 
 async function stop(child: ChildProcess, label: string): Promise<void> {

@@ -4,7 +4,7 @@ import { backfillStatus, daysText, duration } from '@tokenwatch/demo/backfill-st
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 const liveStart = Date.UTC(2026, 10, 30, 8);
-const backfill = { historyStart: liveStart - 8 * DAY, liveStart, expected: 795_000, complete: false };
+const backfill = { historyStart: liveStart - 8 * DAY, liveStart, storedBefore: 0, expected: 795_000, complete: false };
 
 describe('the demo status line while back-filling', () => {
   it('shows requests stored of those expected, days covered, and an ETA from the pace since the bulk began', () => {
@@ -28,6 +28,13 @@ describe('the demo status line while back-filling', () => {
   it('says when the back-fill waits for the detectors to examine its first part', () => {
     expect(backfillStatus({ ...backfill, examiningFirstMs: 10 * MINUTE }, 559, backfill.historyStart + 10 * MINUTE, liveStart)).toBe(
       'back-filling history: 559 of about 795,000 requests stored (0%), 0.0 of 8 days of history | the detectors examine its first 10 minutes before the rest',
+    );
+  });
+
+  it('counts only what this back-fill stored when it fills the gap after an earlier run', () => {
+    const gap = { ...backfill, historyStart: liveStart - 2 * DAY, storedBefore: 5_000, expected: 200_000 };
+    expect(backfillStatus(gap, 55_000, gap.historyStart + DAY / 2, liveStart)).toBe(
+      'back-filling history: 50,000 of about 200,000 requests stored (25%), 0.5 of 2 days of history | ETA –',
     );
   });
 

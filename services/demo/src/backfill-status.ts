@@ -2,12 +2,14 @@ import { DAY_MS, MINUTE_MS } from '@tokenwatch/shared/time';
 import type { BackfillProgress } from './traffic-task.js';
 
 /**
- * "back-filling history: 123,456 of about 795,000 requests stored (16%), 1.3 of 8 days of history | ETA 1 min 40 s".
+ * "back-filling history: 123,456 of about 795,000 requests stored (16%), 1.3 of 8 days of history | ETA 1 min 40 s"
+ * from the rows in token_requests (`storedRows`, an earlier run's included) and the newest event time among them.
  * The ETA extrapolates the history stored so far (its span is exact, the request count only
  * estimated until the last one is sent) at the pace since the bulk of it began (`pace`), after
  * the pause for the first part.
  */
-export function backfillStatus(backfill: BackfillProgress, stored: number, newestMs: number, now: number): string {
+export function backfillStatus(backfill: BackfillProgress, storedRows: number, newestMs: number, now: number): string {
+  const stored = Math.max(0, storedRows - backfill.storedBefore);
   const span = backfill.liveStart - backfill.historyStart;
   const covered = newestMs > backfill.historyStart ? Math.min(span, newestMs - backfill.historyStart) : 0;
   const count = `${stored.toLocaleString('en')} of ${backfill.complete ? '' : 'about '}${backfill.expected.toLocaleString('en')} requests stored`;

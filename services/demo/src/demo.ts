@@ -104,7 +104,7 @@ export async function runDemo(settings: Settings, options: DemoOptions, stopRequ
       }
       producer = keycloakTraffic({ settings, logger, registry: service.registry, note: (text) => status.note(text), abort: abort.signal, options: { realm: keycloak, logFile: options.keycloakLog, rate: keycloakRate, attackEvery: options.attackEvery } });
     } else {
-      const { historyDays, reason } = await chooseHistory(service, options.historyDays, Date.now());
+      const { historyDays, stored, reason } = await chooseHistory(service, options.historyDays, Date.now());
       if (reason) status.note(reason);
       const running = service;
       producer = produceTraffic({
@@ -113,6 +113,7 @@ export async function runDemo(settings: Settings, options: DemoOptions, stopRequ
         status,
         abort: abort.signal,
         historyDays,
+        storedBefore: stored,
         options,
         service: running,
         examined: (storedAt) => untilExamined(running, config.detectors.safety_lag_seconds * 1000, storedAt, abort.signal),
@@ -228,16 +229,16 @@ function runScript(script: string, command: 'start' | 'stop' | 'status', stderr:
  * networks and user agents of clients that were quiet in it new. History never goes through
  * the topic, so what the topic holds is live traffic of an earlier run, never history twice.
  */
-async function chooseHistory(service: Service, wanted: number, now: number): Promise<{ historyDays: number; reason?: string }> {
-  if (wanted === 0) return { historyDays: 0 };
+async function chooseHistory(service: Service, wanted: number, now: number): Promise<{ historyDays: number; stored: number; reason?: string }> {
   const [row] = await queryRows(service.storage.client, STATUS_COUNTS, {}, statusCountsRow);
   const stored = row?.stored ?? 0;
-  if (stored === 0) return { historyDays: wanted };
+  if (wanted === 0) return { historyDays: 0, stored };
+  if (stored === 0) return { historyDays: wanted, stored };
   const gap = Math.max(0, now - (row?.newest_ms ?? now));
   const found = `found earlier data (${stored.toLocaleString('en')} stored requests, the newest ${gap < DAY_MS ? duration(gap) : `${(gap / DAY_MS).toFixed(1)} days`} old)`;
-  if (gap <= FILL_GAP_MS) return { historyDays: 0, reason: `${found}: continuing without a back-fill` };
+  if (gap <= FILL_GAP_MS) return { historyDays: 0, stored, reason: `${found}: continuing without a back-fill` };
   const historyDays = Math.min(wanted, gap / DAY_MS);
-  return { historyDays, reason: `${found}: back-filling the ${daysText(historyDays)} since` };
+  return { historyDays, stored, reason: `${found}: back-filling the ${daysText(historyDays)} since` };
 }
 
 /**
@@ -253,19 +254,27 @@ function produceTraffic(args: {
   status: StatusLine;
   abort: AbortSignal;
   historyDays: number;
+  /** Requests stored before this run (a gap back-fill counts from there). */
+  storedBefore: number;
   options: DemoOptions;
   service: Service;
   /** Resolves once the detectors have examined what was stored by the given time. */
   examined: (storedAt: number) => Promise<void>;
 }): TrafficTask {
-  const { settings, logger, status, abort, historyDays, options, service, examined } = args;
+  const { settings, logger, status, abort, historyDays, storedBefore, options, service, examined } = args;
   const run = Date.now().toString(36);
   let produced = 0;
   const liveStart = Date.now();
   const historyStart = liveStart - historyDays * DAY_MS;
   let backfill: BackfillProgress | undefined =
     historyDays > 0
-      ? { historyStart, liveStart, expected: Math.round((options.rate ?? populationEventsPerSecond(options.seed, options.clients)) * historyDays * 86_400), complete: false }
+      ? {
+          historyStart,
+          liveStart,
+          storedBefore,
+          expected: Math.round((options.rate ?? populationEventsPerSecond(options.seed, options.clients)) * historyDays * 86_400),
+          complete: false,
+        }
       : undefined;
   let backfillSent = 0;
   const done = (async () => {
@@ -357,14 +366,7 @@ async function* oneChunk(chunk: readonly ImportLine[]): AsyncGenerator<readonly 
   yield chunk;
 }
 
-/**
- * Writes the back-filled history straight into token_requests, the way `tokenwatch import`
- * loads an IdP's log export: each record as its IdP logs it, through the Kafka worker's own
- * decoder (its formats and enrichment) and the write path (storeDecoded), HISTORY_CHUNK records
- * a write, one write in flight while the next chunk is generated. What it skips is the
- * broker round trip, which made the back-fill the slowest part of a first run. Rejected records
- * (there should be none: the simulator renders valid records) go to a rejects file, as import's.
- */
+/** Where the back-fill's records go (historyWriter). */
 interface HistoryWriter {
   add(text: string): Promise<void>;
   /** Resolves once everything added so far is stored. */
@@ -373,6 +375,14 @@ interface HistoryWriter {
   finish(): Promise<{ count: number; path: string }>;
 }
 
+/**
+ * Writes the back-filled history straight into token_requests, the way `tokenwatch import`
+ * loads an IdP's log export: each record as its IdP logs it, through the Kafka worker's own
+ * decoder (its formats and enrichment) and the write path (storeDecoded), HISTORY_CHUNK records
+ * a write, one write in flight while the next chunk is generated. What it skips is the
+ * broker round trip. Rejected records (there should be none: the simulator renders valid
+ * records) go to a rejects file, as import's do.
+ */
 function historyWriter(settings: Settings, service: Service): HistoryWriter {
   const clickhouse = service.storage.client;
   const decode = (text: string) => service.ingest.decode(text);
@@ -434,7 +444,7 @@ function startStatus(status: StatusLine, service: Service, traffic: TrafficTask)
         const alerts = `${firing?.value ?? 0} alerts firing`;
         const backfill = traffic.backfill?.();
         if (stopped) return; // an update that was under way when the demo began to stop
-        if (backfill && !(backfill.complete && rows >= backfill.expected)) {
+        if (backfill && !(backfill.complete && rows - backfill.storedBefore >= backfill.expected)) {
           status.show(`${backfillStatus(backfill, rows, counts?.newest_ms ?? 0, now)} | ${alerts}`);
         } else {
           const seconds = Math.max(0.001, (now - last.at) / 1000);

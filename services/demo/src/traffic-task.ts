@@ -12,6 +12,8 @@ export interface BackfillProgress {
   /** Event time the history starts at and the live part starts at (epoch ms). */
   readonly historyStart: number;
   readonly liveStart: number;
+  /** Requests stored before the back-fill began (an earlier run's, when it fills a gap): not counted as its progress. */
+  readonly storedBefore: number;
   /** Events in the whole back-fill: an estimate from the population's mean rate until `complete`, then the exact count. */
   readonly expected: number;
   /** Whether every history event has been published. */
