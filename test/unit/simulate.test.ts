@@ -444,7 +444,29 @@ describe('liveTraffic', () => {
     for (const label of labels) {
       expect(ATTACK_KINDS).toContain(label.kind);
       expect(label.event_ids.length).toBeGreaterThan(0);
-      expect(label.start).toBeGreaterThanOrEqual(liveStart);
     }
+    // The first attack, a replay, in the history's first minutes (the demo's first alert comes
+    // while the rest of the history is still arriving), re-sent within 10 s; the rest live.
+    const [first, ...live] = labels as [AttackLabel, ...AttackLabel[]];
+    expect(first.kind).toBe('replay_accepted');
+    expect(first.start).toBeLessThan(liveStart - 0.5 * 86_400_000 + 10 * 60_000);
+    expect(first.end - first.start).toBeLessThanOrEqual(10_000);
+    for (const label of live) expect(label.start).toBeGreaterThanOrEqual(liveStart);
+  });
+
+  it('without history, emits the first attack, a replay, at once: in the minute before the live start', async () => {
+    let clock = START + 30 * 86_400_000;
+    const liveStart = clock;
+    const now = () => (clock += 20_000);
+    for await (const item of liveTraffic({ seed: 3, clients: 60, historyDays: 0, attackEveryMinutes: 5, now })) {
+      if (item.type !== 'label') continue;
+      expect(item.label.kind).toBe('replay_accepted');
+      // The victim is the client whose next request comes soonest; its replay within 10 s.
+      expect(item.label.start).toBeGreaterThanOrEqual(liveStart - 60_000);
+      expect(item.label.end).toBeLessThan(liveStart);
+      expect(item.label.end - item.label.start).toBeLessThanOrEqual(10_000);
+      return;
+    }
+    throw new Error('no attack');
   });
 });

@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Message } from 'kafkajs';
+import { importLines, type ImportLine } from '@tokenwatch/ingest/import-file';
 import { z } from 'zod';
 import { loadConfigFile } from '@tokenwatch/server/config-file';
 import { startService, type Service } from '@tokenwatch/server/service';
@@ -10,18 +13,34 @@ import { ConfigError, DependencyError, errorMessage } from '@tokenwatch/shared/e
 import { createKafka, createProducer } from '@tokenwatch/shared/kafka/client';
 import { createLogger, type Logger } from '@tokenwatch/shared/log';
 import type { Registry } from '@tokenwatch/shared/metrics';
-import { queryRows } from '@tokenwatch/shared/storage/sql';
-import { MINUTE_MS } from '@tokenwatch/shared/time';
-import { liveTraffic, renderNative, type LiveItem } from '@tokenwatch/simulator/index';
+import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
+import { DAY_MS, MINUTE_MS } from '@tokenwatch/shared/time';
+import { liveTraffic, populationEventsPerSecond, renderNative, type LiveItem } from '@tokenwatch/simulator/index';
 import { StatusLine } from './status-line.js';
-import type { TrafficTask } from './traffic-task.js';
+import { backfillStatus, daysText, duration } from './backfill-status.js';
+import type { BackfillProgress, TrafficTask } from './traffic-task.js';
 import { DEFAULT_KEYCLOAK_URL, KeycloakDemoRealm } from './keycloak/client.js';
 import { keycloakDemoConfig, keycloakDemoPlan, keycloakTraffic } from './keycloak/traffic.js';
 
-/** Messages per Kafka send while back-filling (native records are ~1 KB; a partition's share of a send must stay under the broker's 1 MB batch limit); the live part sends what is due every FLUSH_MS. */
+/** Live messages per Kafka send at most (native records are ~1 KB; a partition's share of a send must stay under the broker's 1 MB batch limit); the live part sends what is due every FLUSH_MS. */
 const SEND_CHUNK = 1_000;
 const FLUSH_MS = 250;
+/** History records per write while back-filling straight into storage. */
+const HISTORY_CHUNK = 5_000;
+/**
+ * The history's first part, stored and examined by the detectors before the rest: the first
+ * attack is in its first minute. A tick examines everything that arrived since the last one, so
+ * without the pause the tick that finds the attack would also examine minutes of back-fill.
+ */
+const FIRST_PART_MS = 10 * MINUTE_MS;
+/** A gap this long since the newest stored request is back-filled at start (chooseHistory). */
+const FILL_GAP_MS = 10 * MINUTE_MS;
+/** Ticks the demo runs at most while it waits for the detectors to examine the first part. */
+const FIRST_PART_TICKS = 4;
 const STATUS_MS = 2_000;
+
+const STATUS_COUNTS = sql(import.meta.url, './status-counts.sql');
+const ALERTS_FIRING = sql(import.meta.url, './alerts-firing.sql');
 
 const KAFKA_SCRIPT = fileURLToPath(new URL('../../../infra/kafka/kafka.sh', import.meta.url));
 const KEYCLOAK_SCRIPT = fileURLToPath(new URL('../../../infra/keycloak/keycloak.sh', import.meta.url));
@@ -85,9 +104,20 @@ export async function runDemo(settings: Settings, options: DemoOptions, stopRequ
       }
       producer = keycloakTraffic({ settings, logger, registry: service.registry, note: (text) => status.note(text), abort: abort.signal, options: { realm: keycloak, logFile: options.keycloakLog, rate: keycloakRate, attackEvery: options.attackEvery } });
     } else {
-      const { historyDays, reason } = await chooseHistory(settings, logger, service, options.historyDays);
+      const { historyDays, stored, reason } = await chooseHistory(service, options.historyDays, Date.now());
       if (reason) status.note(reason);
-      producer = produceTraffic({ settings, logger, status, abort: abort.signal, historyDays, options });
+      const running = service;
+      producer = produceTraffic({
+        settings,
+        logger,
+        status,
+        abort: abort.signal,
+        historyDays,
+        storedBefore: stored,
+        options,
+        service: running,
+        examined: (storedAt) => untilExamined(running, config.detectors.safety_lag_seconds * 1000, storedAt, abort.signal),
+      });
     }
     const ticker = startStatus(status, service, producer);
     const traffic = keycloak
@@ -120,6 +150,24 @@ export async function runDemo(settings: Settings, options: DemoOptions, stopRequ
     status.clear();
     await idp.stop();
     await broker.stop();
+  }
+}
+
+/**
+ * Waits until every detector has examined what was stored by `storedAt`: a tick stops
+ * safety_lag behind now, so it first waits that long, then joins the tick under way or runs
+ * one, until each detector's examined span reaches `storedAt` (FIRST_PART_TICKS at most; a
+ * replica that does not lead, or a failing tick, does not hold the demo up).
+ */
+async function untilExamined(service: Service, safetyLagMs: number, storedAt: number, signal: AbortSignal): Promise<void> {
+  try {
+    await sleep(safetyLagMs + 100, undefined, { signal });
+    for (let ticks = 0; ticks < FIRST_PART_TICKS; ticks++) {
+      const results = await service.detector.tick();
+      if (results.every((result) => result.until >= storedAt)) return;
+    }
+  } catch {
+    // aborted, or not the leader: carry on with the back-fill
   }
 }
 
@@ -174,30 +222,28 @@ function runScript(script: string, command: 'start' | 'stop' | 'status', stderr:
 }
 
 /**
- * History is back-filled only into an empty installation: rows in token_requests, or messages
- * ever written to the topic (a back-fill interrupted before anything was stored), mean an
- * earlier run did it. Re-sending it would double every baseline.
+ * How much history to back-fill: `wanted` days into an empty installation; after an earlier
+ * run, the gap since the newest stored request (at most `wanted` days) when it is longer than
+ * FILL_GAP_MS. A back-fill cut short (Ctrl-C soon after the first alert) or a demo stopped for a
+ * while would otherwise leave the baselines with a hole, and the detectors would find the
+ * networks and user agents of clients that were quiet in it new. History never goes through
+ * the topic, so what the topic holds is live traffic of an earlier run, never history twice.
  */
-async function chooseHistory(settings: Settings, logger: Logger, service: Service, wanted: number): Promise<{ historyDays: number; reason?: string }> {
-  if (wanted === 0) return { historyDays: 0 };
-  const [row] = await queryRows(service.storage.client, 'SELECT count() AS value FROM token_requests FINAL', {}, scalarRow);
-  const stored = row?.value ?? 0;
-  const admin = createKafka(settings, logger).admin();
-  await admin.connect();
-  let written = 0;
-  try {
-    written = (await admin.fetchTopicOffsets(settings.TOKENWATCH_TOPIC)).reduce((sum, { high }) => sum + Number(high), 0);
-  } finally {
-    await admin.disconnect();
-  }
-  if (stored > 0 || written > 0) {
-    return { historyDays: 0, reason: `found earlier data (${stored} stored requests, ${written} messages in ${settings.TOKENWATCH_TOPIC}): continuing without a back-fill` };
-  }
-  return { historyDays: wanted };
+async function chooseHistory(service: Service, wanted: number, now: number): Promise<{ historyDays: number; stored: number; reason?: string }> {
+  const [row] = await queryRows(service.storage.client, STATUS_COUNTS, {}, statusCountsRow);
+  const stored = row?.stored ?? 0;
+  if (wanted === 0) return { historyDays: 0, stored };
+  if (stored === 0) return { historyDays: wanted, stored };
+  const gap = Math.max(0, now - (row?.newest_ms ?? now));
+  const found = `found earlier data (${stored.toLocaleString('en')} stored requests, the newest ${gap < DAY_MS ? duration(gap) : `${(gap / DAY_MS).toFixed(1)} days`} old)`;
+  if (gap <= FILL_GAP_MS) return { historyDays: 0, stored, reason: `${found}: continuing without a back-fill` };
+  const historyDays = Math.min(wanted, gap / DAY_MS);
+  return { historyDays, stored, reason: `${found}: back-filling the ${daysText(historyDays)} since` };
 }
 
 /**
- * Feeds liveTraffic into the topic: each event as its IdP logs it (renderNative; the tap
+ * Feeds liveTraffic in: the history straight into storage (historyWriter), the live part into
+ * the topic. Each event as its IdP logs it (renderNative; the tap
  * tenant's are canonical already), keyed by tenant and client so one client's events stay in
  * order on one partition. Event ids get a per-run suffix: the simulator numbers events from 0
  * on every run, and an id is the idempotency key.
@@ -208,11 +254,29 @@ function produceTraffic(args: {
   status: StatusLine;
   abort: AbortSignal;
   historyDays: number;
+  /** Requests stored before this run (a gap back-fill counts from there). */
+  storedBefore: number;
   options: DemoOptions;
+  service: Service;
+  /** Resolves once the detectors have examined what was stored by the given time. */
+  examined: (storedAt: number) => Promise<void>;
 }): TrafficTask {
-  const { settings, logger, status, abort, historyDays, options } = args;
+  const { settings, logger, status, abort, historyDays, storedBefore, options, service, examined } = args;
   const run = Date.now().toString(36);
   let produced = 0;
+  const liveStart = Date.now();
+  const historyStart = liveStart - historyDays * DAY_MS;
+  let backfill: BackfillProgress | undefined =
+    historyDays > 0
+      ? {
+          historyStart,
+          liveStart,
+          storedBefore,
+          expected: Math.round((options.rate ?? populationEventsPerSecond(options.seed, options.clients)) * historyDays * 86_400),
+          complete: false,
+        }
+      : undefined;
+  let backfillSent = 0;
   const done = (async () => {
     const producer = createProducer(createKafka(settings, logger));
     await producer.connect();
@@ -235,10 +299,16 @@ function produceTraffic(args: {
       return sending;
     };
     const timer = setInterval(() => void flush(), FLUSH_MS);
-    const liveStart = Date.now();
-    let backfilling = historyDays > 0;
-    if (backfilling) status.note(`back-filling ${historyDays} days of history first (about ${Math.round((options.rate ?? estimateRate(options.clients)) * historyDays * 86_400).toLocaleString('en')} events)`);
+    let backfilling = backfill !== undefined;
+    let firstPartExamined = false;
+    if (backfill) {
+      status.note(
+        `back-filling ${daysText(historyDays)} of history first (about ${backfill.expected.toLocaleString('en')} events) straight into storage, as \`tokenwatch import\` loads an IdP's export; live traffic goes through Kafka. The first attack is in the history's first minute: its first ${FIRST_PART_MS / MINUTE_MS} minutes are stored and examined by the detectors before the rest`,
+      );
+    }
+    let history: HistoryWriter | undefined;
     try {
+      if (backfilling) history = historyWriter(settings, service);
       const traffic: AsyncGenerator<LiveItem> = liveTraffic({
         seed: options.seed,
         clients: options.clients,
@@ -257,33 +327,107 @@ function produceTraffic(args: {
         const time = typeof event.time === 'number' ? event.time : Date.parse(event.time);
         if (backfilling && time >= liveStart - MINUTE_MS) {
           backfilling = false;
-          await flush();
+          const rejected = await history?.finish();
+          if (backfill) backfill = { ...backfill, expected: backfillSent - (rejected?.count ?? 0), complete: true };
+          if (rejected?.count) status.note(`${rejected.count} history records were rejected: see ${rejected.path}`);
           status.note('history back-filled; live traffic from now on');
         }
-        pending.push({ key: `${event.tenant}/${event.client_id}`, value: JSON.stringify(renderNative(event)) });
-        if (pending.length >= SEND_CHUNK) await flush(); // backpressure while back-filling
+        const text = JSON.stringify(renderNative(event));
+        if (backfilling && history && !firstPartExamined && time >= historyStart + FIRST_PART_MS) {
+          firstPartExamined = true;
+          await history.flush();
+          if (backfill) backfill = { ...backfill, examiningFirstMs: FIRST_PART_MS };
+          await examined(Date.now());
+          if (backfill) backfill = { ...backfill, examiningFirstMs: undefined, pace: { since: Date.now(), coveredMs: time - historyStart } };
+        }
+        if (backfilling && history) {
+          backfillSent += 1;
+          await history.add(text);
+          continue;
+        }
+        pending.push({ key: `${event.tenant}/${event.client_id}`, value: text });
+        if (pending.length >= SEND_CHUNK) await flush();
       }
+      await history?.finish();
       await flush();
     } finally {
       clearInterval(timer);
+      await history?.finish().catch(() => undefined);
       await sending;
       await producer.disconnect().catch(() => undefined);
     }
     if (failure !== undefined) throw new DependencyError(`demo traffic: cannot publish to ${settings.TOKENWATCH_TOPIC}: ${errorMessage(failure)}`);
   })();
   done.catch(() => undefined);
-  return { done, produced: async () => produced };
+  return { done, produced: async () => produced, backfill: () => backfill };
 }
 
-/** The default population's own mean rate, for the back-fill estimate: about one request a second per 300 clients. */
-function estimateRate(clients: number): number {
-  return clients / 300;
+async function* oneChunk(chunk: readonly ImportLine[]): AsyncGenerator<readonly ImportLine[]> {
+  yield chunk;
 }
 
-/** Every STATUS_MS: events/s produced and stored, stored rows, consumer lag, alerts firing. */
+/** Where the back-fill's records go (historyWriter). */
+interface HistoryWriter {
+  add(text: string): Promise<void>;
+  /** Resolves once everything added so far is stored. */
+  flush(): Promise<void>;
+  /** Stores the rest; the records rejected in all and the file that holds them. */
+  finish(): Promise<{ count: number; path: string }>;
+}
+
+/**
+ * Writes the back-filled history straight into token_requests, the way `tokenwatch import`
+ * loads an IdP's log export: each record as its IdP logs it, through the Kafka worker's own
+ * decoder (its formats and enrichment) and the write path (storeDecoded), HISTORY_CHUNK records
+ * a write, one write in flight while the next chunk is generated. What it skips is the
+ * broker round trip. Rejected records (there should be none: the simulator renders valid
+ * records) go to a rejects file, as import's do.
+ */
+function historyWriter(settings: Settings, service: Service): HistoryWriter {
+  const clickhouse = service.storage.client;
+  const decode = (text: string) => service.ingest.decode(text);
+  const rejectsPath = join(settings.TOKENWATCH_DATA_DIR, 'demo-history.rejects.jsonl');
+  let lines: ImportLine[] = [];
+  let number = 0;
+  let rejected = 0;
+  let writing: Promise<void> = Promise.resolve();
+  const write = async (chunk: readonly ImportLine[]) => {
+    const counts = await importLines(oneChunk(chunk), { clickhouse, decode, retentionDays: settings.TOKENWATCH_RETENTION_DAYS, rejectsPath });
+    rejected += counts.rejected;
+  };
+  const startWrite = async () => {
+    const chunk = lines;
+    lines = [];
+    await writing; // one write in flight; a failed one stops the back-fill here
+    writing = write(chunk);
+    writing.catch(() => undefined);
+  };
+  return {
+    add: async (text) => {
+      lines.push({ number: ++number, text });
+      if (lines.length >= HISTORY_CHUNK) await startWrite();
+    },
+    flush: async () => {
+      if (lines.length > 0) await startWrite();
+      await writing;
+    },
+    finish: async () => {
+      if (lines.length > 0) await startWrite();
+      await writing;
+      return { count: rejected, path: rejectsPath };
+    },
+  };
+}
+
+/**
+ * Every STATUS_MS: while the history back-fill is being stored, its progress (requests stored of
+ * those expected, days of history covered) and an ETA; then events/s produced and stored, stored
+ * rows and consumer lag. Alerts firing, always.
+ */
 function startStatus(status: StatusLine, service: Service, traffic: TrafficTask): { stop(): void } {
   let last = { at: Date.now(), produced: 0, stored: 0 };
   let busy = false;
+  let stopped = false;
   const timer = setInterval(() => {
     if (busy) return; // a slow ClickHouse must not pile up status queries
     busy = true;
@@ -292,16 +436,24 @@ function startStatus(status: StatusLine, service: Service, traffic: TrafficTask)
         const now = Date.now();
         const produced = await traffic.produced();
         const stored = await counterValue(service.registry, 'tokenwatch_ingest_events_stored_total');
-        const [rows, firing] = await Promise.all([
-          scalar(service, 'SELECT count() AS value FROM token_requests FINAL'),
-          scalar(service, "SELECT countIf(status = 'firing') AS value FROM alerts FINAL"),
+        const [[counts], [firing]] = await Promise.all([
+          queryRows(service.storage.client, STATUS_COUNTS, {}, statusCountsRow),
+          queryRows(service.storage.client, ALERTS_FIRING, {}, scalarRow),
         ]);
-        const seconds = Math.max(0.001, (now - last.at) / 1000);
-        const lag = service.ingest.lag();
-        status.show(
-          `${rate((produced - last.produced) / seconds)} events/s produced, ${rate((stored - last.stored) / seconds)} stored | ` +
-            `${rows.toLocaleString('en')} requests stored | lag ${lag === undefined ? '?' : lag.toLocaleString('en')} | ${firing} alerts firing`,
-        );
+        const rows = counts?.stored ?? 0;
+        const alerts = `${firing?.value ?? 0} alerts firing`;
+        const backfill = traffic.backfill?.();
+        if (stopped) return; // an update that was under way when the demo began to stop
+        if (backfill && !(backfill.complete && rows - backfill.storedBefore >= backfill.expected)) {
+          status.show(`${backfillStatus(backfill, rows, counts?.newest_ms ?? 0, now)} | ${alerts}`);
+        } else {
+          const seconds = Math.max(0.001, (now - last.at) / 1000);
+          const lag = service.ingest.lag();
+          status.show(
+            `${rate((produced - last.produced) / seconds)} events/s produced, ${rate((stored - last.stored) / seconds)} stored | ` +
+              `${rows.toLocaleString('en')} requests stored | lag ${lag === undefined ? '?' : lag.toLocaleString('en')} | ${alerts}`,
+          );
+        }
         last = { at: now, produced, stored };
       } catch {
         // ClickHouse busy or closing: skip this update
@@ -311,7 +463,12 @@ function startStatus(status: StatusLine, service: Service, traffic: TrafficTask)
     })();
   }, STATUS_MS);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }
 
 const rate = (value: number) => (value >= 100 ? Math.round(value).toLocaleString('en') : value.toFixed(1));
@@ -324,8 +481,4 @@ async function counterValue(registry: Registry, name: string): Promise<number> {
 }
 
 const scalarRow = z.object({ value: z.coerce.number() });
-
-async function scalar(service: Service, query: string): Promise<number> {
-  const [row] = await queryRows(service.storage.client, query, {}, scalarRow);
-  return row?.value ?? 0;
-}
+const statusCountsRow = z.object({ stored: z.coerce.number(), newest_ms: z.coerce.number() });

@@ -3,6 +3,7 @@ import type { Settings } from '@tokenwatch/shared/config/settings';
 import { openEnricherFromSettings } from './enrich/from-settings.js';
 import { FORMATS } from './formats/registry.js';
 import { decodeMessage } from './decode.js';
+import type { DecodeResult } from './results.js';
 import { DeadLetterGuard } from './dead-letter-guard.js';
 import { createIngestPipeline } from './pipeline.js';
 import { BatchingConsumer } from './batching-consumer.js';
@@ -23,6 +24,11 @@ export interface IngestService {
   notConsumingBecause(): string | undefined;
   /** Total consumer lag at the last poll of the broker, undefined before the first. */
   lag(): number | undefined;
+  /**
+   * The worker's decoder (its formats and IP enrichment), for writers in the same process that
+   * store records without the broker (the demo's back-fill), so the enrichment loads once.
+   */
+  decode(record: Buffer | string | null): DecodeResult[];
 }
 
 /**
@@ -40,6 +46,7 @@ export async function startIngest(options: {
   const { settings, clickhouse, registry } = options;
   const logger = options.logger.child({ component: 'ingest' });
   const enricher = await openEnricherFromSettings(settings, logger);
+  const decode = (record: Buffer | string | null) => decodeMessage(record, { adapters: FORMATS, format: settings.TOKENWATCH_FORMAT, enrich: enricher.enrich });
   const kafka = createKafka(settings, logger);
   await ensureTopics(settings, logger, [
     { topic: settings.TOKENWATCH_TOPIC, numPartitions: settings.TOKENWATCH_TOPIC_PARTITIONS },
@@ -55,7 +62,7 @@ export async function startIngest(options: {
     guard: new DeadLetterGuard(settings.TOKENWATCH_DLQ_MAX_RATIO, settings.TOKENWATCH_DLQ_MIN_MESSAGES, `topic ${settings.TOKENWATCH_TOPIC}`),
     metrics,
     retentionDays: settings.TOKENWATCH_RETENTION_DAYS,
-    decode: (value) => decodeMessage(value, { adapters: FORMATS, format: settings.TOKENWATCH_FORMAT, enrich: enricher.enrich }),
+    decode,
   });
   const consumer = new BatchingConsumer({
     kafka,
@@ -82,5 +89,6 @@ export async function startIngest(options: {
     consuming: () => consumer.consuming,
     notConsumingBecause: () => consumer.notConsumingBecause,
     lag: () => lag.total(),
+    decode,
   };
 }

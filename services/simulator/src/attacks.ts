@@ -148,6 +148,8 @@ export interface AttackPlan {
   /** Tie-break order of the attack's source in the engine, and its generator stream. */
   readonly order: number;
   readonly seed: number;
+  /** Replays only: re-sent this long after the original use at the latest (default 90 s; never past the assertion's exp). */
+  readonly replayWithinMs?: number;
 }
 
 /** The attack's label with its planned window; launch() fills it in. */
@@ -191,7 +193,7 @@ export function launch(plan: AttackPlan, victim: ClientRuntime, engine: Engine, 
           engine.claim(original, label);
           const time = original.time as number;
           // Re-sent while the assertion is still valid: between 3 s later and its exp.
-          const latest = Math.min(claims.exp * SECOND_MS - 1_000, time + 90 * SECOND_MS);
+          const latest = Math.min(claims.exp * SECOND_MS - 1_000, time + (plan.replayWithinMs ?? 90 * SECOND_MS));
           const count = accepted ? rng.int(1, 2) : rng.int(1, 3);
           const times = spread(time + 3 * SECOND_MS, Math.max(1_000, latest - time - 3 * SECOND_MS), count, rng);
           const reported = !accepted && rng.chance(0.5);

@@ -184,7 +184,10 @@ export class ClientRuntime {
     if (!profile || this.client.tenant.idp !== 'oidc-provider') return undefined;
     const iat = Math.floor(time / 1000) - this.rng.int(0, 2);
     return {
-      jti: this.rng.uuid(),
+      // The time in the node field: a client's random draws repeat in every demo run (each
+      // starts the clients afresh), its jti values must not, or a later run's assertions would
+      // be replays of the first run's.
+      jti: `${this.rng.uuid().slice(0, 24)}${Math.floor(time).toString(16).padStart(12, '0').slice(-12)}`,
       iat,
       exp: iat + profile.lifetimeSeconds,
       iss: this.client.clientId,

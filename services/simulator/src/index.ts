@@ -18,7 +18,7 @@ import { planScopeDeploy, type ScopeDeploy } from './usage.js';
 
 export { ATTACK_FINDINGS, ATTACK_KINDS, type AttackKind, type AttackLabel } from './labels.js';
 export type { Client, Population, Tenant } from './population.js';
-export { liveTraffic, type LiveItem, type LiveOptions } from './live.js';
+export { liveTraffic, populationEventsPerSecond, type LiveItem, type LiveOptions } from './live.js';
 export { renderNative } from './native.js';
 
 export interface SimulateOptions {

@@ -12,6 +12,11 @@ import { startEngine } from './start.js';
  * wall clock, with an attack every few minutes (kinds in turn, victims rotating). Optionally
  * starts with `historyDays` of backfill, emitted at once, so detectors have a baseline: the
  * secret_new_location detector learns for 7 days before it alerts, the others need far less.
+ *
+ * Time to the first alert: the first attack is a replay (it needs no baseline) on the client
+ * whose next request comes soonest, re-sent within seconds, placed in the first minute of the
+ * backfill (so the detectors find it while the rest of the history is still arriving), or
+ * without history in the minute before the live start, emitted at once.
  */
 
 export interface LiveOptions {
@@ -46,7 +51,26 @@ export const LIVE_ATTACK_KINDS: readonly AttackKind[] = ATTACK_KINDS.filter((kin
 /** Victims are not reused until this many other attacks have run. */
 const VICTIM_COOLDOWN = 8;
 
-const FIRST_ATTACK_AFTER_MS = 20_000;
+/**
+ * Without history the traffic still starts this far in the past, emitted at once: the first
+ * attack replays an assertion its victim used moments before, so it is due at once instead of
+ * at the victim's next request.
+ */
+const LEAD_MS = MINUTE_MS;
+
+/** Kinds whose finding needs no learnt baseline: the only ones placed in the history's first minute. */
+const NO_BASELINE_KINDS: ReadonlySet<AttackKind> = new Set(['replay_accepted', 'replay_rejected']);
+
+/**
+ * The first attack's replays are re-sent within this long of the original use (the others
+ * within 90 s, as in simulate()): the demo's first alert waits on it.
+ */
+const FIRST_REPLAY_WITHIN_MS = 10_000;
+
+/** The population's own mean rate (events per second at volume 1), e.g. to estimate a backfill's size. */
+export function populationEventsPerSecond(seed: number, clients: number): number {
+  return buildPopulation(seed, clients).clients.reduce((sum, client) => sum + client.meanPerMinute, 0) / 60;
+}
 
 export async function* liveTraffic(options: LiveOptions = {}): AsyncGenerator<LiveItem> {
   const seed = options.seed ?? 1;
@@ -54,19 +78,18 @@ export async function* liveTraffic(options: LiveOptions = {}): AsyncGenerator<Li
   const now = options.now ?? Date.now;
   const every = (options.attackEveryMinutes ?? 5) * MINUTE_MS;
   const kinds = options.attacks ?? LIVE_ATTACK_KINDS;
-  let volume = 1;
-  if (options.eventsPerSecond !== undefined) {
-    const perSecond = buildPopulation(seed, clients).clients.reduce((sum, client) => sum + client.meanPerMinute, 0) / 60;
-    volume = options.eventsPerSecond / perSecond;
-  }
+  const volume = options.eventsPerSecond === undefined ? 1 : options.eventsPerSecond / populationEventsPerSecond(seed, clients);
   const population = buildPopulation(seed, clients, volume);
   const liveStart = now();
-  const { engine, runtimes } = startEngine(population, [], [], seed, liveStart - (options.historyDays ?? 0) * DAY_MS, Infinity, { priorHistory: false });
+  const historyStart = liveStart - Math.max((options.historyDays ?? 0) * DAY_MS, LEAD_MS);
+  const { engine, runtimes } = startEngine(population, [], [], seed, historyStart, Infinity, { priorHistory: false });
   const rng = new Rng(seed, 0x11fe);
   const recent: number[] = [];
-  // The first attack (a replay: it needs no history) comes soon after the live start, so a
-  // newcomer sees an alert within a minute of the traffic going live; the rest follow `every`.
-  let nextAttack = liveStart + Math.min(every, FIRST_ATTACK_AFTER_MS);
+  // The first attack at once: in the history's first minute when there is one and the first
+  // kind needs no baseline (a replay), else at the live start. The rest follow `every` apart
+  // from the live start.
+  const inHistory = historyStart < liveStart && NO_BASELINE_KINDS.has(kinds[0] as AttackKind);
+  let nextAttack = inHistory ? historyStart : liveStart;
   let attacks = 0;
 
   while (!options.signal?.aborted) {
@@ -74,22 +97,31 @@ export async function* liveTraffic(options: LiveOptions = {}): AsyncGenerator<Li
     if (every > 0 && kinds.length > 0 && due >= nextAttack - MINUTE_MS) {
       const kind = kinds[attacks % kinds.length] as AttackKind;
       const candidates = population.clients.filter((client) => suits(kind, client) && !recent.includes(client.index));
-      // The first victim is the busiest one that suits: a replay waits for the victim's next
-      // request, and a client that asks once an hour would keep the first alert waiting.
+      // The first victim is the one whose next request comes soonest: a replay waits for the
+      // victim's next request, and a client that asks once an hour would keep the first alert
+      // waiting.
       const victim =
         candidates.length === 0
           ? undefined
           : attacks === 0
-            ? candidates.reduce((busiest, client) => (client.meanPerMinute > busiest.meanPerMinute ? client : busiest))
+            ? candidates.reduce((soonest, client) => (runtimes[client.index]!.nextTime < runtimes[soonest.index]!.nextTime ? client : soonest))
             : rng.pick(candidates);
       if (victim !== undefined) {
-        const plan: AttackPlan = { kind, victim: victim.index, start: nextAttack, id: `live-${seed}-${attacks}`, order: 1_000_000 + attacks, seed };
+        const plan: AttackPlan = {
+          kind,
+          victim: victim.index,
+          start: nextAttack,
+          id: `live-${seed}-${attacks}`,
+          order: 1_000_000 + attacks,
+          seed,
+          ...(attacks === 0 ? { replayWithinMs: FIRST_REPLAY_WITHIN_MS } : {}),
+        };
         launch(plan, runtimes[victim.index]!, engine, labelFor(plan, victim));
         recent.push(victim.index);
         if (recent.length > VICTIM_COOLDOWN) recent.shift();
       }
       attacks += 1;
-      nextAttack += every;
+      nextAttack = nextAttack < liveStart ? liveStart + every : nextAttack + every;
       continue;
     }
     const wait = due - now();

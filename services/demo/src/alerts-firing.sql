@@ -1,0 +1,3 @@
+-- The demo's status line: alerts firing now.
+SELECT countIf(status = 'firing') AS value
+FROM alerts FINAL
