@@ -62,6 +62,12 @@ interface Run {
   /** Events stored per second while ingesting (start-1m only). */
   eventsPerSecond?: number;
   samples: Sample[];
+  /** What the engine's limit cost: queries it refused, GROUP BY / ORDER BY parts spilled to disk. */
+  refusedForMemory: number;
+  spilledParts: number;
+  /** Failed detector runs and insert attempts (each retried). */
+  detectorErrors: number;
+  insertErrors: number;
 }
 
 function parseVariants(text: string | undefined): Variant[] {
@@ -217,7 +223,23 @@ async function run(scenario: ScenarioName, variant: Variant, round: number): Pro
     }
     sampler.stop();
     const peakRssMb = procStatusKb(child.pid as number, 'VmHWM') / 1024;
-    return { scenario, variant: variant.name, peakRssMb, eventsPerSecond, samples: sampler.samples };
+    const events = await queryRowsThroughServer<{ event: string; value: string }>(
+      dataDir,
+      "SELECT event, value FROM system.events WHERE event IN ('QueryMemoryLimitExceeded', 'ExternalAggregationWritePart', 'ExternalSortWritePart')",
+    );
+    const event = (name: string) => Number(events.find((row) => row.event === name)?.value ?? 0);
+    const errors = await scrape(httpPort, ['tokenwatch_detector_run_errors_total', 'tokenwatch_ingest_insert_errors_total']);
+    return {
+      scenario,
+      variant: variant.name,
+      peakRssMb,
+      eventsPerSecond,
+      samples: sampler.samples,
+      refusedForMemory: event('QueryMemoryLimitExceeded'),
+      spilledParts: event('ExternalAggregationWritePart') + event('ExternalSortWritePart'),
+      detectorErrors: errors.get('tokenwatch_detector_run_errors_total') ?? 0,
+      insertErrors: errors.get('tokenwatch_ingest_insert_errors_total') ?? 0,
+    };
   } finally {
     sampler.stop();
     child.kill('SIGTERM');
@@ -253,15 +275,18 @@ for (let round = 1; round <= ROUNDS; round += 1) {
     for (const variant of variants) {
       const result = await run(scenario, variant, round);
       runs.push(result);
-      console.error(`round ${round}: ${scenario} / ${variant.name}: peak RSS ${mb(result.peakRssMb)} MB${result.eventsPerSecond ? `, ${Math.round(result.eventsPerSecond)} events/s` : ''}`);
+      console.error(
+        `round ${round}: ${scenario} / ${variant.name}: peak RSS ${mb(result.peakRssMb)} MB${result.eventsPerSecond ? `, ${Math.round(result.eventsPerSecond)} events/s` : ''}, ` +
+          `${result.refusedForMemory} queries refused for memory, ${result.spilledParts} parts spilled, ${result.detectorErrors} detector errors, ${result.insertErrors} insert retries`,
+      );
       console.error(series(result));
     }
   }
 }
 
 console.log(`\n${ROUNDS} round(s), variants alternating; medians over rounds of each run's maximum (MB):\n`);
-console.log('| scenario | variant | peak RSS (VmHWM) | RSS p50 | V8 heap used | V8 heap total | external | chDB MemoryTracking | chDB caches | events/s |');
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('| scenario | variant | peak RSS (VmHWM) | RSS p50 | V8 heap used | V8 heap total | external | chDB MemoryTracking | chDB caches | events/s | refused for memory / spilled parts / detector errors / insert retries |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const scenario of SCENARIOS) {
   for (const variant of variants) {
     const mine = runs.filter((r) => r.scenario === scenario && r.variant === variant.name);
@@ -270,7 +295,8 @@ for (const scenario of SCENARIOS) {
     console.log(
       `| ${scenario} | ${variant.name} | ${mb(median(mine.map((r) => r.peakRssMb)))} | ${mb(median(mine.map((r) => median(r.samples.map((s) => s.rssMb)))))} | ` +
         `${mb(of((s) => s.heapUsedMb))} | ${mb(of((s) => s.heapTotalMb))} | ${mb(of((s) => s.externalMb))} | ${mb(of((s) => s.engineTrackedMb))} | ${mb(of((s) => s.engineCachesMb))} | ` +
-        `${Number.isFinite(rate) ? Math.round(rate).toLocaleString('en') : '–'} |`,
+        `${Number.isFinite(rate) ? Math.round(rate).toLocaleString('en') : '–'} | ` +
+        `${mine.map((r) => `${r.refusedForMemory} / ${r.spilledParts} / ${r.detectorErrors} / ${r.insertErrors}`).join('; ')} |`,
     );
   }
 }
