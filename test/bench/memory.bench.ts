@@ -248,7 +248,10 @@ async function run(scenario: ScenarioName, variant: Variant, round: number): Pro
   }
 }
 
-const max = (values: number[]) => values.filter(Number.isFinite).reduce((a, b) => Math.max(a, b), Number.NaN);
+const max = (values: number[]) => {
+  const finite = values.filter(Number.isFinite);
+  return finite.length ? Math.max(...finite) : Number.NaN;
+};
 const mb = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en') : '–');
 const median = (values: number[]): number => {
   const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
