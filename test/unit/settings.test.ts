@@ -23,7 +23,7 @@ describe('loadSettings', () => {
       KAFKA_CLIENT_ID: 'tokenwatch',
       KAFKA_SSL: false,
       KAFKA_SESSION_TIMEOUT_MS: 30_000,
-      KAFKA_FETCH_MAX_MB: 8,
+      KAFKA_FETCH_MAX_MB: 4,
       TOKENWATCH_TOPIC: 'idp.token-requests',
       TOKENWATCH_DLQ_TOPIC: 'idp.token-requests.dlq',
       TOKENWATCH_FORMAT: 'auto',
@@ -45,7 +45,7 @@ describe('loadSettings', () => {
       TOKENWATCH_SQL_MAX_BYTES: 128 * 1024 * 1024,
       TOKENWATCH_SQL_MAX_MEMORY: 512 * 1024 * 1024,
       TOKENWATCH_SQL_TIMEOUT_SECONDS: 120,
-      TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: 320,
+      TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: 256,
       TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: 32,
       LOG_LEVEL: 'info',
     });

@@ -82,8 +82,8 @@ export class BatchingConsumer {
   constructor(private readonly options: BatchingConsumerOptions) {
     this.consumer = options.kafka.consumer({
       groupId: options.groupId,
-      // One fetch should fill most of a batch at full speed (the default 8 MiB holds about
-      // 19,000 events of 430 bytes, two batches of 10,000) and no more: what is fetched sits in
+      // One fetch should fill most of a batch at full speed (the default 4 MiB holds about
+      // 9,700 events of 430 bytes, a batch of 10,000) and no more: what is fetched sits in
       // memory until it is stored. A partition may fill a quarter, so four share one fetch.
       maxBytesPerPartition: Math.max(MIN_PARTITION_FETCH_BYTES, Math.floor(options.maxFetchBytes / 4)),
       maxBytes: options.maxFetchBytes,

@@ -24,7 +24,7 @@ export const SQL_LIMIT_DEFAULTS = {
  * start` stays under 600 MB of RSS through `npm run bench:memory` (docs/memory.md).
  */
 export const ENGINE_MEMORY_DEFAULTS = {
-  limitMb: 320,
+  limitMb: 256,
   markCacheMb: 32,
 } as const;
 
@@ -77,7 +77,7 @@ export const settingsSchema = z.object({
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
   // Most of one fetch of the ingest consumer: held in memory until stored. Lower saves memory,
   // higher saves round trips; 1 MiB still fills a 2,000-event batch in one fetch.
-  KAFKA_FETCH_MAX_MB: z.coerce.number().int().min(1, 'at least 1 (MiB)').max(256, 'at most 256 (MiB)').default(8),
+  KAFKA_FETCH_MAX_MB: z.coerce.number().int().min(1, 'at least 1 (MiB)').max(256, 'at most 256 (MiB)').default(4),
 
   TOKENWATCH_TOPIC: z.string().min(1).default('idp.token-requests'),
   TOKENWATCH_DLQ_TOPIC: z.string().min(1).default('idp.token-requests.dlq'),
