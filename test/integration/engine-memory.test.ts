@@ -37,10 +37,10 @@ afterEach(async () => {
 
 describe('embedded engine memory settings', () => {
   it('starts the engine with TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB and _MARK_CACHE_MB, seen by read-only connections too', async () => {
-    const writer = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '300', TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: '16' });
+    const writer = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '288', TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: '16' });
     expect(await serverSettings(writer)).toEqual({
-      max_server_memory_usage: 300 * MIB,
-      merges_mutations_memory_usage_soft_limit: 150 * MIB,
+      max_server_memory_usage: 288 * MIB,
+      merges_mutations_memory_usage_soft_limit: 144 * MIB,
       mark_cache_size: 16 * MIB,
       uncompressed_cache_size: 0,
       primary_index_cache_size: 16 * MIB,
@@ -48,8 +48,8 @@ describe('embedded engine memory settings', () => {
       query_condition_cache_size: 8 * MIB,
     });
     // The query server's connection joins the running engine: same limits.
-    const reader = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '300', TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: '16' }, true);
-    expect((await serverSettings(reader)).max_server_memory_usage).toBe(300 * MIB);
+    const reader = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '288', TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: '16' }, true);
+    expect((await serverSettings(reader)).max_server_memory_usage).toBe(288 * MIB);
   });
 
   it('holds the engine to its limit: a query needing more fails with MEMORY_LIMIT_EXCEEDED, and the engine goes on', async () => {

@@ -53,7 +53,7 @@ export const SETTING_DOCS: { readonly [K in keyof Settings]-?: SettingDoc } = {
   TOKENWATCH_SQL_MAX_BYTES: { shownDefault: '`134217728` (128 MiB)', meaning: 'most result bytes of such a query' },
   TOKENWATCH_SQL_MAX_MEMORY: { shownDefault: '`536870912` (512 MiB)', meaning: 'most engine memory of such a query; bounds the serving process\'s memory' },
   TOKENWATCH_SQL_TIMEOUT_SECONDS: { shownDefault: '`120`', meaning: 'longest such a query runs' },
-  TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: { shownDefault: '`256`', meaning: 'most memory (MiB) the embedded engine holds for all its queries, inserts and merges together; past it an insert waits and retries ([docs/memory.md](docs/memory.md))' },
+  TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: { shownDefault: '`320`', meaning: 'most memory (MiB) the embedded engine holds for all its queries, inserts and merges together; past it an insert waits and retries ([docs/memory.md](docs/memory.md))' },
   TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: { shownDefault: '`32`', meaning: 'embedded engine\'s mark cache (MiB): where in each column file a granule starts' },
   TOKENWATCH_GEOIP_COUNTRY_DB: { shownDefault: '(packaged)', meaning: 'country database, MaxMind `.mmdb` format' },
   TOKENWATCH_GEOIP_ASN_DB: { shownDefault: '(packaged)', meaning: 'ASN database: one GeoLite2-ASN-style `.mmdb`, or comma-separated ip-location-db range CSVs' },

@@ -24,7 +24,7 @@ export const SQL_LIMIT_DEFAULTS = {
  * start` stays under 600 MB of RSS through `npm run bench:memory` (docs/memory.md).
  */
 export const ENGINE_MEMORY_DEFAULTS = {
-  limitMb: 256,
+  limitMb: 320,
   markCacheMb: 32,
 } as const;
 
