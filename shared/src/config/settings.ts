@@ -20,8 +20,9 @@ export const SQL_LIMIT_DEFAULTS = {
 } as const;
 
 /**
- * Defaults of the TOKENWATCH_CLICKHOUSE_*_MB settings: with them a whole embedded `tokenwatch
- * start` stays under 600 MB of RSS through `npm run bench:memory` (docs/memory.md).
+ * Defaults of the TOKENWATCH_CLICKHOUSE_*_MB settings, chosen with `npm run bench:memory`
+ * (docs/memory.md): 320 MiB bounds a detector tick over a large window without refusing the
+ * inserts beside it (256 refused dozens, retried), where chDB's own default is 90% of the host.
  */
 export const ENGINE_MEMORY_DEFAULTS = {
   limitMb: 320,
