@@ -18,7 +18,10 @@ RUN --mount=type=cache,target=/root/.npm \
 
 FROM ${NODE_IMAGE} AS runtime
 # PATH: the `tokenwatch` bin that npm links for the cli workspace.
+# NODE_OPTIONS: V8 sizes its heap from the host's memory and lets it grow to 2-3x what is live;
+# a cap keeps `start` near 600 MB in a 1 GB container (docs/memory.md). Override it to resize.
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-old-space-size=384 \
     TOKENWATCH_DATA_DIR=/var/lib/tokenwatch \
     PATH=/app/node_modules/.bin:$PATH
 WORKDIR /app

@@ -23,6 +23,7 @@ describe('loadSettings', () => {
       KAFKA_CLIENT_ID: 'tokenwatch',
       KAFKA_SSL: false,
       KAFKA_SESSION_TIMEOUT_MS: 30_000,
+      KAFKA_FETCH_MAX_MB: 4,
       TOKENWATCH_TOPIC: 'idp.token-requests',
       TOKENWATCH_DLQ_TOPIC: 'idp.token-requests.dlq',
       TOKENWATCH_FORMAT: 'auto',
@@ -45,6 +46,8 @@ describe('loadSettings', () => {
       TOKENWATCH_SQL_MAX_BYTES: 128 * 1024 * 1024,
       TOKENWATCH_SQL_MAX_MEMORY: 512 * 1024 * 1024,
       TOKENWATCH_SQL_TIMEOUT_SECONDS: 120,
+      TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: 320,
+      TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: 32,
       LOG_LEVEL: 'info',
     });
   });
@@ -99,6 +102,13 @@ describe('loadSettings', () => {
     // A TTL past 2106 wraps DateTime and would delete every row at the next merge.
     ['TOKENWATCH_RETENTION_DAYS', '36500'],
     ['KAFKA_SASL_MECHANISM', 'gssapi'],
+    // Below 128 MiB the embedded engine cannot even run the migrations.
+    ['TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB', '64'],
+    ['TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB', '1g'],
+    ['TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB', '0'],
+    ['TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB', '-5'],
+    ['KAFKA_FETCH_MAX_MB', '0'],
+    ['KAFKA_FETCH_MAX_MB', '1024'],
   ])('rejects %s=%j with a one-line ConfigError naming the variable and the value', (name, value) => {
     const error = configError({ [name]: value });
     expect(error.message).toMatch(new RegExp(`^invalid setting ${name}: `));
@@ -114,6 +124,7 @@ describe('loadSettings', () => {
   it('says what is expected', () => {
     expect(configError({ KAFKA_BROKERS: 'nohostport' }).message).toContain('expected host:port');
     expect(configError({ CLICKHOUSE_URL: 'ftp://x' }).message).toContain('expected an http(s):// URL');
+    expect(configError({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '64' }).message).toBe('invalid setting TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: at least 128 (MiB) (got "64")');
   });
 
   it('never echoes CLICKHOUSE_PASSWORD or KAFKA_SASL_PASSWORD', () => {

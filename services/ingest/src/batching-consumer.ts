@@ -26,6 +26,12 @@ export interface BatchingConsumerOptions {
   readonly topic: string;
   readonly maxBatchSize: number;
   readonly maxBatchWaitMs: number;
+  /**
+   * Most bytes of one fetch (KAFKA_FETCH_MAX_MB). kafkajs decodes a whole fetch into message
+   * objects at once, each holding a slice of the response buffer: the fetch, not the batch,
+   * is what the consumer holds in memory.
+   */
+  readonly maxFetchBytes: number;
   readonly sessionTimeoutMs: number;
   readonly logger: Logger;
   readonly onBatch: BatchHandler;
@@ -76,9 +82,11 @@ export class BatchingConsumer {
   constructor(private readonly options: BatchingConsumerOptions) {
     this.consumer = options.kafka.consumer({
       groupId: options.groupId,
-      // Fetch big chunks: one fetch should fill most of a batch at full speed.
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxBytes: 32 * 1024 * 1024,
+      // One fetch should fill most of a batch at full speed (the default 4 MiB holds about
+      // 9,700 events of 430 bytes, a batch of 10,000) and no more: what is fetched sits in
+      // memory until it is stored. A partition may fill a quarter, so four share one fetch.
+      maxBytesPerPartition: Math.max(MIN_PARTITION_FETCH_BYTES, Math.floor(options.maxFetchBytes / 4)),
+      maxBytes: options.maxFetchBytes,
       maxWaitTimeInMs: Math.min(options.maxBatchWaitMs, 500),
       sessionTimeout: options.sessionTimeoutMs,
       heartbeatInterval: Math.min(3_000, Math.floor(options.sessionTimeoutMs / 3)),
@@ -307,6 +315,9 @@ export class BatchingConsumer {
     });
   }
 }
+
+/** A partition's share of a fetch is never below this (a message larger than it still comes: Kafka sends at least one). */
+const MIN_PARTITION_FETCH_BYTES = 1024 * 1024;
 
 /** Batches being stored at once: one being inserted while the next is decoded. */
 const MAX_IN_FLIGHT = 2;

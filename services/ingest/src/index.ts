@@ -70,6 +70,7 @@ export async function startIngest(options: {
     topic: settings.TOKENWATCH_TOPIC,
     maxBatchSize: settings.TOKENWATCH_BATCH_MAX_EVENTS,
     maxBatchWaitMs: settings.TOKENWATCH_BATCH_MAX_WAIT_MS,
+    maxFetchBytes: settings.KAFKA_FETCH_MAX_MB * 1024 * 1024,
     sessionTimeoutMs: settings.KAFKA_SESSION_TIMEOUT_MS,
     logger,
     onBatch: ingestBatch,

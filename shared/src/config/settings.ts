@@ -19,6 +19,16 @@ export const SQL_LIMIT_DEFAULTS = {
   timeoutSeconds: 120,
 } as const;
 
+/**
+ * Defaults of the TOKENWATCH_CLICKHOUSE_*_MB settings, chosen with `npm run bench:memory`
+ * (docs/memory.md): 320 MiB bounds a detector tick over a large window without refusing the
+ * inserts beside it (256 refused dozens, retried), where chDB's own default is 90% of the host.
+ */
+export const ENGINE_MEMORY_DEFAULTS = {
+  limitMb: 320,
+  markCacheMb: 32,
+} as const;
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const brokerList = z
@@ -67,6 +77,9 @@ export const settingsSchema = z.object({
   // How long the broker waits for a silent (crashed) worker before giving its partitions to
   // another; lower means faster recovery after kill -9, higher tolerates longer pauses.
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
+  // Most of one fetch of the ingest consumer: held in memory until stored. Lower saves memory,
+  // higher saves round trips; 1 MiB still fills a 2,000-event batch in one fetch.
+  KAFKA_FETCH_MAX_MB: z.coerce.number().int().min(1, 'at least 1 (MiB)').max(256, 'at most 256 (MiB)').default(4),
 
   TOKENWATCH_TOPIC: z.string().min(1).default('idp.token-requests'),
   TOKENWATCH_DLQ_TOPIC: z.string().min(1).default('idp.token-requests.dlq'),
@@ -95,6 +108,12 @@ export const settingsSchema = z.object({
   TOKENWATCH_SQL_MAX_BYTES: positiveInt(SQL_LIMIT_DEFAULTS.maxBytes),
   TOKENWATCH_SQL_MAX_MEMORY: positiveInt(SQL_LIMIT_DEFAULTS.maxMemory),
   TOKENWATCH_SQL_TIMEOUT_SECONDS: positiveInt(SQL_LIMIT_DEFAULTS.timeoutSeconds),
+
+  // What the embedded engine may hold (shared/src/storage/engine-memory.ts, docs/memory.md);
+  // ignored with CLICKHOUSE_URL, where the server's own configuration decides. Below 128 MiB
+  // the engine cannot run the migrations; the caches need at least 1 MiB to hold anything.
+  TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: z.coerce.number().int().min(128, 'at least 128 (MiB)').max(1_048_576, 'at most 1048576 (MiB, 1 TiB)').default(ENGINE_MEMORY_DEFAULTS.limitMb),
+  TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: z.coerce.number().int().min(1, 'at least 1 (MiB)').max(65_536, 'at most 65536 (MiB)').default(ENGINE_MEMORY_DEFAULTS.markCacheMb),
 
   // Offline IP databases; unset uses the files of the packaged npm databases.
   TOKENWATCH_GEOIP_COUNTRY_DB: optionalString,

@@ -1,8 +1,9 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import { SQL_LIMIT_DEFAULTS, type Settings } from '../config/settings.js';
+import { ENGINE_MEMORY_DEFAULTS, SQL_LIMIT_DEFAULTS, type Settings } from '../config/settings.js';
 import { ConfigError, DependencyError, errorMessage } from '../errors.js';
+import { engineMemoryArgs, type EngineMemorySettings } from './engine-memory.js';
 
 export type { ClickHouseClient };
 
@@ -27,7 +28,8 @@ type StorageSettings = Pick<
   Settings,
   'CLICKHOUSE_URL' | 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD' | 'CLICKHOUSE_DATABASE' | 'TOKENWATCH_DATA_DIR'
 > &
-  Partial<Pick<Settings, 'TOKENWATCH_SQL_MAX_ROWS' | 'TOKENWATCH_SQL_MAX_BYTES' | 'TOKENWATCH_SQL_MAX_MEMORY' | 'TOKENWATCH_SQL_TIMEOUT_SECONDS' | 'TOKENWATCH_CLICKHOUSE_CLUSTER'>>;
+  Partial<Pick<Settings, 'TOKENWATCH_SQL_MAX_ROWS' | 'TOKENWATCH_SQL_MAX_BYTES' | 'TOKENWATCH_SQL_MAX_MEMORY' | 'TOKENWATCH_SQL_TIMEOUT_SECONDS' | 'TOKENWATCH_CLICKHOUSE_CLUSTER'>> &
+  Partial<EngineMemorySettings>;
 
 /**
  * Limits for ad-hoc (investigation) connections: no writes, no query longer than this. On a
@@ -57,7 +59,14 @@ export const CLUSTER_WRITE_SETTINGS = { distributed_foreground_insert: 1 } as co
  */
 export async function openClickHouse(settings: StorageSettings, { readOnly = false } = {}): Promise<ClickHouse> {
   if (settings.CLICKHOUSE_URL) return openServer(settings, settings.CLICKHOUSE_URL, readOnly);
-  return openEmbedded(resolve(settings.TOKENWATCH_DATA_DIR), readOnly ? embeddedReadOnlyLimits(settings) : undefined);
+  return openEmbedded(resolve(settings.TOKENWATCH_DATA_DIR), engineMemoryArgs(withEngineMemoryDefaults(settings)), readOnly ? embeddedReadOnlyLimits(settings) : undefined);
+}
+
+function withEngineMemoryDefaults(settings: StorageSettings): EngineMemorySettings {
+  return {
+    TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: settings.TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB ?? ENGINE_MEMORY_DEFAULTS.limitMb,
+    TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: settings.TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB ?? ENGINE_MEMORY_DEFAULTS.markCacheMb,
+  };
 }
 
 /**
@@ -98,15 +107,33 @@ async function openServer(settings: StorageSettings, url: string, readOnly: bool
   return { client, mode: 'server', close: () => client.close() };
 }
 
-async function openEmbedded(dataDir: string, readOnlyLimits: ReturnType<typeof embeddedReadOnlyLimits> | undefined): Promise<ClickHouse> {
+async function openEmbedded(
+  dataDir: string,
+  engineArgs: readonly string[],
+  readOnlyLimits: ReturnType<typeof embeddedReadOnlyLimits> | undefined,
+): Promise<ClickHouse> {
   const chdbDir = resolve(dataDir, 'clickhouse');
   createPrivateDir(dataDir, chdbDir);
   // Loaded lazily so that server deployments never load the native engine.
-  const { createChdbConnection } = await import('chdb/connection');
+  const [{ Session }, { createChdbConnection }] = await Promise.all([import('chdb'), import('chdb/connection')]);
+  // The engine reads its memory limits and cache sizes once, when the first connection to the
+  // directory starts it; chdb/connection cannot pass them, so a plain session opened first with
+  // them as arguments starts it, and stays open as long as this connection so that the engine
+  // is not stopped and restarted without them. Later connections to the same directory in this
+  // process (the read-only ones) join the running engine with the same arguments.
+  let engine: InstanceType<typeof Session>;
   let connection: ReturnType<typeof createChdbConnection>;
+  try {
+    engine = new Session(chdbDir, { connectionArgs: engineArgs });
+  } catch (error) {
+    throw new DependencyError(
+      `cannot open the embedded ClickHouse in TOKENWATCH_DATA_DIR=${dataDir}: ${describeChdbError(error)}`,
+    );
+  }
   try {
     connection = createChdbConnection({ path: chdbDir });
   } catch (error) {
+    engine.close();
     throw new DependencyError(
       `cannot open the embedded ClickHouse in TOKENWATCH_DATA_DIR=${dataDir}: ${describeChdbError(error)}`,
     );
@@ -114,7 +141,11 @@ async function openEmbedded(dataDir: string, readOnlyLimits: ReturnType<typeof e
   // chdb/connection implements @clickhouse/client-common's Connection interface; the client
   // package bundles its own copy of those declarations, identical in shape but distinct to tsc.
   const client = createClient({ connection: connection as unknown as ChdbCompatibleConnection, log: { level: ClickHouseLogLevel.OFF } });
-  if (!readOnlyLimits) return { client, mode: 'embedded', dataDir, close: () => client.close() };
+  const closeEngine = async (): Promise<void> => {
+    await client.close();
+    engine.close();
+  };
+  if (!readOnlyLimits) return { client, mode: 'embedded', dataDir, close: closeEngine };
   // Read-only connections of their own (chDB lets connections to one path coexist in a
   // process), so the session-wide read-only mode cannot leak into the writers' connection.
   await setAll(client, readOnlyLimits);
@@ -129,7 +160,7 @@ async function openEmbedded(dataDir: string, readOnlyLimits: ReturnType<typeof e
     dataDir,
     close: async () => {
       await parser.close();
-      await client.close();
+      await closeEngine();
     },
   };
 }

@@ -9,7 +9,7 @@ import { windowParams, type DetectContext, type Detector, type DetectWindow } fr
 import { groupBy } from '../../group-by.js';
 import { ASSERTION_HYGIENE, JTI_CROSS_CLIENT, JTI_REPLAY } from './findings.js';
 
-const NEW_JTIS = sql(import.meta.url, './new-jtis.sql');
+const REPLAY_REPORTS = sql(import.meta.url, './replay-reports.sql');
 const REUSED_JTIS = sql(import.meta.url, './reused-jtis.sql');
 const JTI_REQUESTS = sql(import.meta.url, './jti-requests.sql');
 const NAMED_USES = sql(import.meta.url, './named-uses.sql');
@@ -20,7 +20,7 @@ const UNVERIFIED_NOTE = ' Every use was refused by the IdP and its claims are un
 /** Clock difference tolerated between the IdP and the assertion's issuer when judging exp. */
 const EXP_LEEWAY_MS = MINUTE_MS;
 
-const newJtiRow = z.object({
+const replayReportRow = z.object({
   tenant: z.string(),
   jti: z.string(),
   reported_without_jti: z.array(z.string()),
@@ -93,14 +93,8 @@ export const jtiReplay: Detector = {
 
 async function findReplays(context: DetectContext, window: DetectWindow): Promise<AlertDraft[]> {
   const { clickhouse, config } = context;
-  const fresh = await queryRows(clickhouse, NEW_JTIS, windowParams(window), newJtiRow);
-  if (fresh.length === 0) return [];
-  const withJti = fresh.filter((row) => row.jti !== '');
-  const reused = withJti.length === 0 ? [] : await queryRows(clickhouse, REUSED_JTIS, {
-    tenants: [...new Set(withJti.map((row) => row.tenant))],
-    jtis: withJti.map((row) => row.jti),
-  }, reusedJtiRow);
-  const reported = fresh.filter((row) => row.reported);
+  const reused = await queryRows(clickhouse, REUSED_JTIS, windowParams(window), reusedJtiRow);
+  const reported = await queryRows(clickhouse, REPLAY_REPORTS, windowParams(window), replayReportRow);
   // A report of a jti may name no client (Keycloak's `issuedFor 'null'`): the tenants where a
   // named client used that jti are read too, so the report can join that client's alert.
   const reportedJtis = [...new Set(reported.map((row) => row.jti).filter(Boolean))];

@@ -1,0 +1,305 @@
+/**
+ * npm run bench:memory — where a whole embedded `tokenwatch` process's memory goes, sampled once
+ * a second, in two scenarios:
+ *
+ * - `start-1m`: `tokenwatch start` (ingest + detectors + notifier + query server, embedded chDB)
+ *   on a fresh data directory, reading the 1,000,000 bench events (bench-events.ts) until
+ *   `token_requests` holds them all, then until every detector ran once more.
+ * - `demo-day`: `tokenwatch demo --history-days 1` against the running broker with a fresh topic
+ *   and data directory: until the day's back-fill is produced and consumed (consumer lag 0),
+ *   then until every detector ran three more times.
+ *
+ * Each sample: the process's RSS (/proc/<pid>/status), V8's heap and external memory (its own
+ * /metrics, prom-client's default collectors) and chDB's MemoryTracking and cache bytes
+ * (system.metrics through the query server). Peak RSS is VmHWM at the end. The Node figures
+ * are what a server-mode (CLICKHOUSE_URL) process holds besides its client's buffers: there the
+ * engine runs elsewhere.
+ *
+ * BENCH_MEMORY_SCENARIOS (default `start-1m,demo-day`); BENCH_ROUNDS (default 1). Variants:
+ * BENCH_MEMORY_VARIANTS is a `;`-separated list of `name:VAR=value,VAR=value` (default one
+ * variant, `defaults`, with the shipped settings); rounds alternate variants so they see the
+ * same noise. Prints a Markdown table for docs/benchmarks.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { text as streamText } from 'node:stream/consumers';
+import { queryThroughServer } from '@tokenwatch/server/query-server/client';
+import { readDiscovery } from '@tokenwatch/server/query-server/discovery';
+import { BENCH_EVENTS, BENCH_TOPIC, ensureBenchTopic } from './bench-events.js';
+
+const CLI = fileURLToPath(new URL('../../services/cli/bin/tokenwatch.js', import.meta.url));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const SCENARIOS = (process.env.BENCH_MEMORY_SCENARIOS ?? 'start-1m,demo-day').split(',').map((name) => name.trim()) as ScenarioName[];
+const MB = 1024 * 1024;
+const SAMPLE_MS = 1_000;
+const DEADLINE_MS = 20 * 60_000;
+
+type ScenarioName = 'start-1m' | 'demo-day';
+
+interface Variant {
+  name: string;
+  env: Record<string, string>;
+}
+
+interface Sample {
+  seconds: number;
+  rssMb: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
+  externalMb: number;
+  engineTrackedMb: number;
+  engineCachesMb: number;
+}
+
+interface Run {
+  scenario: ScenarioName;
+  variant: string;
+  peakRssMb: number;
+  /** Events stored per second while ingesting (start-1m only). */
+  eventsPerSecond?: number;
+  samples: Sample[];
+  /** What the engine's limit cost: queries it refused, GROUP BY / ORDER BY parts spilled to disk. */
+  refusedForMemory: number;
+  spilledParts: number;
+  /** Failed detector runs and insert attempts (each retried). */
+  detectorErrors: number;
+  insertErrors: number;
+}
+
+function parseVariants(text: string | undefined): Variant[] {
+  if (!text) return [{ name: 'defaults', env: {} }];
+  return text.split(';').filter(Boolean).map((entry) => {
+    const [name = '', assignments = ''] = entry.split(/:(.*)/s);
+    const env = Object.fromEntries(assignments.split(',').filter(Boolean).map((pair) => pair.split(/=(.*)/s).slice(0, 2) as [string, string]));
+    return { name: name.trim(), env };
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN);
+}
+
+/** Sums of the Prometheus samples named, each without labels or over all its labels. */
+async function scrape(port: number, names: readonly string[]): Promise<Map<string, number>> {
+  const sums = new Map<string, number>();
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+  if (!response?.ok) return sums;
+  for (const line of (await response.text()).split('\n')) {
+    const name = /^[a-z_]+/.exec(line)?.[0];
+    if (!name || !names.includes(name)) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    sums.set(name, (sums.get(name) ?? 0) + value);
+  }
+  return sums;
+}
+
+const ENGINE_QUERY =
+  "SELECT metric, value FROM system.metrics WHERE metric = 'MemoryTracking' OR (metric LIKE '%CacheBytes' AND value > 0)";
+
+async function queryRowsThroughServer<T>(dataDir: string, query: string): Promise<T[]> {
+  const server = readDiscovery(dataDir);
+  if (!server) return [];
+  const text = await streamText(await queryThroughServer(server, { query, format: 'JSONEachRow' }));
+  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as T);
+}
+
+class Sampler {
+  readonly samples: Sample[] = [];
+  private readonly started = performance.now();
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+
+  constructor(private readonly child: ChildProcess, private readonly dataDir: string, private readonly httpPort: number) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.sample(), SAMPLE_MS);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private async sample(): Promise<void> {
+    if (this.busy || this.child.exitCode !== null || !this.child.pid) return;
+    this.busy = true;
+    try {
+      const rssMb = procStatusKb(this.child.pid, 'VmRSS') / 1024;
+      const node = await scrape(this.httpPort, ['tokenwatch_nodejs_heap_size_used_bytes', 'tokenwatch_nodejs_heap_size_total_bytes', 'tokenwatch_nodejs_external_memory_bytes']);
+      const engine = await queryRowsThroughServer<{ metric: string; value: string }>(this.dataDir, ENGINE_QUERY).catch(() => []);
+      const metric = (name: string) => Number(engine.find((row) => row.metric === name)?.value ?? Number.NaN);
+      this.samples.push({
+        seconds: (performance.now() - this.started) / 1000,
+        rssMb,
+        heapUsedMb: (node.get('tokenwatch_nodejs_heap_size_used_bytes') ?? Number.NaN) / MB,
+        heapTotalMb: (node.get('tokenwatch_nodejs_heap_size_total_bytes') ?? Number.NaN) / MB,
+        externalMb: (node.get('tokenwatch_nodejs_external_memory_bytes') ?? Number.NaN) / MB,
+        engineTrackedMb: metric('MemoryTracking') / MB,
+        engineCachesMb: engine.filter((row) => row.metric !== 'MemoryTracking').reduce((sum, row) => sum + Number(row.value), 0) / MB,
+      });
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+async function until(what: string, child: ChildProcess, logs: () => string, done: () => Promise<boolean> | boolean): Promise<void> {
+  const deadline = Date.now() + DEADLINE_MS;
+  while (!(await done())) {
+    if (child.exitCode !== null) throw new Error(`tokenwatch exited (${String(child.exitCode)}) before ${what}: ${logs().slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${logs().slice(-2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+async function detectorRuns(port: number): Promise<number> {
+  return (await scrape(port, ['tokenwatch_detector_run_seconds_count'])).get('tokenwatch_detector_run_seconds_count') ?? 0;
+}
+
+async function detectorCount(port: number): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+  const text = response?.ok ? await response.text() : '';
+  return new Set(text.match(/^tokenwatch_detector_run_seconds_count\{[^}]*detector="[^"]+"/gm) ?? []).size;
+}
+
+async function run(scenario: ScenarioName, variant: Variant, round: number): Promise<Run> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-memory-'));
+  const httpPort = await freePort();
+  const stamp = `${Date.now()}-${round}`;
+  const topic = scenario === 'start-1m' ? BENCH_TOPIC : `bench.memory.demo.${stamp}`;
+  const args = scenario === 'start-1m' ? ['start'] : ['demo', '--history-days', '1', '--attack-every', '3'];
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+      TOKENWATCH_DATA_DIR: dataDir,
+      TOKENWATCH_TOPIC: topic,
+      TOKENWATCH_DLQ_TOPIC: `${topic}.dlq`,
+      TOKENWATCH_CONSUMER_GROUP: `bench-memory-${scenario}-${stamp}`,
+      TOKENWATCH_HTTP_PORT: String(httpPort),
+      LOG_LEVEL: 'info',
+      ...variant.env,
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let logs = '';
+  child.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')).length > 1_000_000 && (logs = logs.slice(-100_000)));
+  const sampler = new Sampler(child, dataDir, httpPort);
+  sampler.start();
+  try {
+    let eventsPerSecond: number | undefined;
+    if (scenario === 'start-1m') {
+      await until('consuming', child, () => logs, () => logs.includes('ingest worker consuming'));
+      const started = performance.now();
+      await until('all events stored', child, () => logs, async () => {
+        const [row] = await queryRowsThroughServer<{ n: string }>(dataDir, 'SELECT count() AS n FROM token_requests').catch(() => []);
+        return Number(row?.n ?? 0) >= BENCH_EVENTS;
+      });
+      eventsPerSecond = BENCH_EVENTS / ((performance.now() - started) / 1000);
+      const detectors = await detectorCount(httpPort);
+      const before = await detectorRuns(httpPort);
+      await until('one more run of every detector', child, () => logs, async () => (await detectorRuns(httpPort)) >= before + Math.max(detectors, 1));
+    } else {
+      await until('the back-fill produced', child, () => logs, () => logs.includes('history back-filled'));
+      await until('the back-fill consumed', child, () => logs, async () => {
+        const lag = await scrape(httpPort, ['tokenwatch_ingest_consumer_lag']);
+        return lag.get('tokenwatch_ingest_consumer_lag') === 0;
+      });
+      const detectors = await detectorCount(httpPort);
+      const before = await detectorRuns(httpPort);
+      await until('three more detector ticks', child, () => logs, async () => (await detectorRuns(httpPort)) >= before + 3 * Math.max(detectors, 1));
+    }
+    sampler.stop();
+    const peakRssMb = procStatusKb(child.pid as number, 'VmHWM') / 1024;
+    const events = await queryRowsThroughServer<{ event: string; value: string }>(
+      dataDir,
+      "SELECT event, value FROM system.events WHERE event IN ('QueryMemoryLimitExceeded', 'ExternalAggregationWritePart', 'ExternalSortWritePart')",
+    );
+    const event = (name: string) => Number(events.find((row) => row.event === name)?.value ?? 0);
+    const errors = await scrape(httpPort, ['tokenwatch_detector_run_errors_total', 'tokenwatch_ingest_insert_errors_total']);
+    return {
+      scenario,
+      variant: variant.name,
+      peakRssMb,
+      eventsPerSecond,
+      samples: sampler.samples,
+      refusedForMemory: event('QueryMemoryLimitExceeded'),
+      spilledParts: event('ExternalAggregationWritePart') + event('ExternalSortWritePart'),
+      detectorErrors: errors.get('tokenwatch_detector_run_errors_total') ?? 0,
+      insertErrors: errors.get('tokenwatch_ingest_insert_errors_total') ?? 0,
+    };
+  } finally {
+    sampler.stop();
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const max = (values: number[]) => {
+  const finite = values.filter(Number.isFinite);
+  return finite.length ? Math.max(...finite) : Number.NaN;
+};
+const mb = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en') : '–');
+const median = (values: number[]): number => {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!sorted.length) return Number.NaN;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
+/** About ten evenly spaced samples: how memory moved over the run. */
+function series(run: Run): string {
+  const step = Math.max(1, Math.floor(run.samples.length / 10));
+  const rows = run.samples.filter((_, index) => index % step === 0 || index === run.samples.length - 1);
+  return [
+    `${run.scenario} / ${run.variant}: seconds, RSS, V8 heap used / total, external, chDB MemoryTracking, chDB caches (MB)`,
+    ...rows.map((s) => `  ${s.seconds.toFixed(0).padStart(5)} s  ${mb(s.rssMb).padStart(6)}  ${mb(s.heapUsedMb).padStart(5)} / ${mb(s.heapTotalMb).padStart(5)}  ${mb(s.externalMb).padStart(5)}  ${mb(s.engineTrackedMb).padStart(6)}  ${mb(s.engineCachesMb).padStart(5)}`),
+  ].join('\n');
+}
+
+const variants = parseVariants(process.env.BENCH_MEMORY_VARIANTS);
+if (SCENARIOS.includes('start-1m')) await ensureBenchTopic();
+const runs: Run[] = [];
+for (let round = 1; round <= ROUNDS; round += 1) {
+  for (const scenario of SCENARIOS) {
+    for (const variant of variants) {
+      const result = await run(scenario, variant, round);
+      runs.push(result);
+      console.error(
+        `round ${round}: ${scenario} / ${variant.name}: peak RSS ${mb(result.peakRssMb)} MB${result.eventsPerSecond ? `, ${Math.round(result.eventsPerSecond)} events/s` : ''}, ` +
+          `${result.refusedForMemory} queries refused for memory, ${result.spilledParts} parts spilled, ${result.detectorErrors} detector errors, ${result.insertErrors} insert retries`,
+      );
+      console.error(series(result));
+    }
+  }
+}
+
+console.log(`\n${ROUNDS} round(s), variants alternating; medians over rounds of each run's maximum (MB):\n`);
+console.log('| scenario | variant | peak RSS (VmHWM) | RSS p50 | V8 heap used | V8 heap total | external | chDB MemoryTracking | chDB caches | events/s | refused for memory / spilled parts / detector errors / insert retries |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+for (const scenario of SCENARIOS) {
+  for (const variant of variants) {
+    const mine = runs.filter((r) => r.scenario === scenario && r.variant === variant.name);
+    const of = (pick: (s: Sample) => number) => median(mine.map((r) => max(r.samples.map(pick))));
+    const rate = median(mine.map((r) => r.eventsPerSecond ?? Number.NaN));
+    console.log(
+      `| ${scenario} | ${variant.name} | ${mb(median(mine.map((r) => r.peakRssMb)))} | ${mb(median(mine.map((r) => median(r.samples.map((s) => s.rssMb)))))} | ` +
+        `${mb(of((s) => s.heapUsedMb))} | ${mb(of((s) => s.heapTotalMb))} | ${mb(of((s) => s.externalMb))} | ${mb(of((s) => s.engineTrackedMb))} | ${mb(of((s) => s.engineCachesMb))} | ` +
+        `${Number.isFinite(rate) ? Math.round(rate).toLocaleString('en') : '–'} | ` +
+        `${mine.map((r) => `${r.refusedForMemory} / ${r.spilledParts} / ${r.detectorErrors} / ${r.insertErrors}`).join('; ')} |`,
+    );
+  }
+}

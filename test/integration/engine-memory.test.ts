@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ENGINE_MEMORY_DEFAULTS } from '@tokenwatch/shared/config/settings';
+import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
+import { queryRows } from '@tokenwatch/shared/storage/sql';
+import { z } from 'zod';
+import { settingsFrom, testEnv } from '../helpers/settings.js';
+
+// One embedded data directory for the whole file (chDB binds one per process); each test opens
+// it afresh after the previous one closed it, so the engine restarts with that test's arguments.
+
+const MIB = 1024 * 1024;
+const env = testEnv('engine-memory');
+const opened: ClickHouse[] = [];
+
+async function open(overrides: Record<string, string>, readOnly = false): Promise<ClickHouse> {
+  const clickhouse = await openClickHouse(settingsFrom({ ...env, ...overrides }), { readOnly });
+  opened.push(clickhouse);
+  return clickhouse;
+}
+
+const serverSettingRow = z.object({ name: z.string(), value: z.coerce.number() });
+
+async function serverSettings(clickhouse: ClickHouse): Promise<Record<string, number>> {
+  // system.server_settings shows what the engine runs with, not what was asked for.
+  const rows = await queryRows(
+    clickhouse.client,
+    "SELECT name, value FROM system.server_settings WHERE name IN ('max_server_memory_usage', 'merges_mutations_memory_usage_soft_limit', 'mark_cache_size', 'uncompressed_cache_size', 'primary_index_cache_size', 'index_mark_cache_size', 'query_condition_cache_size')",
+    {},
+    serverSettingRow,
+  );
+  return Object.fromEntries(rows.map((row) => [row.name, row.value]));
+}
+
+afterEach(async () => {
+  for (const clickhouse of opened.splice(0).reverse()) await clickhouse.close();
+});
+
+describe('embedded engine memory settings', () => {
+  it('starts the engine with TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB and _MARK_CACHE_MB, seen by read-only connections too', async () => {
+    const writer = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '288', TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: '16' });
+    expect(await serverSettings(writer)).toEqual({
+      max_server_memory_usage: 288 * MIB,
+      merges_mutations_memory_usage_soft_limit: 144 * MIB,
+      mark_cache_size: 16 * MIB,
+      uncompressed_cache_size: 0,
+      primary_index_cache_size: 16 * MIB,
+      index_mark_cache_size: 8 * MIB,
+      query_condition_cache_size: 8 * MIB,
+    });
+    // The query server's connection joins the running engine: same limits.
+    const reader = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '288', TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: '16' }, true);
+    expect((await serverSettings(reader)).max_server_memory_usage).toBe(288 * MIB);
+  });
+
+  it('holds the engine to its limit: a query needing more fails with MEMORY_LIMIT_EXCEEDED, and the engine goes on', async () => {
+    const clickhouse = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '128' });
+    // An array of 64 million UInt64 is 512 MiB, four times the limit.
+    await expect(clickhouse.client.query({ query: 'SELECT length(groupArray(number)) AS n FROM numbers(64000000)', format: 'JSONEachRow' }).then((result) => result.json()))
+      .rejects.toThrow(/MEMORY_LIMIT_EXCEEDED|memory limit exceeded/i);
+    const [row] = await queryRows(clickhouse.client, 'SELECT count() AS n FROM numbers(1000)', {}, z.object({ n: z.coerce.number() }));
+    expect(row?.n).toBe(1000);
+  });
+
+  it('uses the documented defaults when the settings are unset', async () => {
+    const clickhouse = await open({});
+    const settings = await serverSettings(clickhouse);
+    expect(settings.max_server_memory_usage).toBe(ENGINE_MEMORY_DEFAULTS.limitMb * MIB);
+    expect(settings.mark_cache_size).toBe(ENGINE_MEMORY_DEFAULTS.markCacheMb * MIB);
+  });
+});
