@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import { waitFor } from '../helpers/wait.js';
 
 const CLI = fileURLToPath(new URL('../../services/cli/bin/tokenwatch.js', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -88,11 +89,11 @@ async function runDemo(env: Record<string, string>, label: string, { untilBackfi
   if (untilBackfilled) {
     // As a user who watches the first run for a few minutes: the second run then finds the
     // whole history stored. The back-fill is not on the clock.
-    const deadline = Date.now() + GIVE_UP_MS;
-    while (backfilledS === undefined && stderr.includes('back-filling') && child.exitCode === null) {
-      if (Date.now() > deadline) throw new Error(`${label}: back-fill not done in ${GIVE_UP_MS / 1000} s`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await waitFor(
+      () => backfilledS !== undefined || !stderr.includes('back-filling') || child.exitCode !== null,
+      (over) => over,
+      { timeoutMs: GIVE_UP_MS, intervalMs: 500, what: `${label}: the back-fill to finish` },
+    );
   }
   await stop(child, label);
   return { startedS, backfilledS, injectedS, alertS: alert.seconds, alert: alert.line.slice(0, 120), storedAtAlert: alert.stored, stderr };
