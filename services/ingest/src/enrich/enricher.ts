@@ -89,6 +89,13 @@ interface Classified {
   readonly ip: ClassifiedIp | undefined;
   /** What the databases hold for the address (nothing unless it is public); looked up when first needed. */
   found?: LookupResult;
+  /** The geo and enrichment of an event from the address that carries no geo of its own; made when first needed. */
+  completed?: Completed;
+}
+type Geo = NonNullable<TokenRequest['geo']>;
+interface Completed {
+  readonly geo: Readonly<Geo> | undefined;
+  readonly enrichment: Enrichment;
 }
 const NOTHING: LookupResult = Object.freeze({});
 const CACHE_SIZE = 50_000;
@@ -143,62 +150,103 @@ export async function openEnricher(options: EnricherOptions = {}): Promise<Enric
     },
     enrich(event) {
       const entry = classify(event.source_ip);
-      const scope = entry.scope;
-      const given = event.geo ?? {};
-      const idpAsn = given.asn !== undefined && given.asn !== 0 ? given.asn : undefined;
-      const idpGave = given.country !== undefined || given.city !== undefined || idpAsn !== undefined || given.as_org !== undefined;
-
-      let country = given.country;
-      let asn = idpAsn;
-      let asOrg = given.as_org;
-      let looked = false;
-      const needs = country === undefined || asn === undefined || asOrg === undefined;
-      if (needs && scope === 'public') {
-        const fromDb = found(entry);
-        if (country === undefined && fromDb.country !== undefined) {
-          country = fromDb.country;
-          looked = true;
-        }
-        if (asn === undefined && fromDb.asn !== undefined) {
-          asn = fromDb.asn;
-          looked = true;
-        }
-        if (asOrg === undefined && fromDb.as_org !== undefined && fromDb.asn === asn) {
-          asOrg = fromDb.as_org;
-          looked = true;
-        }
+      // Most events carry no geo of their own (only Entra and Cognito log some): what they
+      // get then depends on the address alone, so it is worked out once per cached address.
+      if (event.geo === undefined) {
+        entry.completed ??= completeGeo(entry, undefined);
+        return withEnrichment(event, entry.completed);
       }
-
-      // Built imperatively: object rest/spread with conditional parts costs microseconds here.
-      const geo: { country?: string; city?: string; asn?: number; as_org?: string } = {};
-      let fields = 0;
-      if (country !== undefined) {
-        geo.country = country;
-        fields += 1;
-      }
-      if (given.city !== undefined) {
-        geo.city = given.city;
-        fields += 1;
-      }
-      const finalAsn = asn ?? given.asn; // an IdP's 0 stays when nothing replaced it
-      if (finalAsn !== undefined) {
-        geo.asn = finalAsn;
-        fields += 1;
-      }
-      if (asOrg !== undefined) {
-        geo.as_org = asOrg;
-        fields += 1;
-      }
-      const provider = hostingProvider(asn);
-      const source: GeoSource = idpGave ? (looked ? 'mixed' : 'idp') : looked ? 'lookup' : 'none';
-      const enrichment: Enrichment =
-        provider === undefined
-          ? { geo_source: source, ip_scope: scope }
-          : { geo_source: source, ip_scope: scope, hosting_provider: provider };
-      // An empty geo object stays out (undefined is left out of the JSON line).
-      return { ...event, geo: fields > 0 ? geo : undefined, enrichment };
+      return withEnrichment(event, completeGeo(entry, event.geo));
     },
   };
+
+  /** The event's geo completed from the databases, and what was done; `given`: the IdP's geo. */
+  function completeGeo(entry: Classified, given: Geo | undefined): Completed {
+    const scope = entry.scope;
+    const idpAsn = given?.asn !== undefined && given.asn !== 0 ? given.asn : undefined;
+    const idpGave = given !== undefined && (given.country !== undefined || given.city !== undefined || idpAsn !== undefined || given.as_org !== undefined);
+
+    let country = given?.country;
+    let asn = idpAsn;
+    let asOrg = given?.as_org;
+    let looked = false;
+    const needs = country === undefined || asn === undefined || asOrg === undefined;
+    if (needs && scope === 'public') {
+      const fromDb = found(entry);
+      if (country === undefined && fromDb.country !== undefined) {
+        country = fromDb.country;
+        looked = true;
+      }
+      if (asn === undefined && fromDb.asn !== undefined) {
+        asn = fromDb.asn;
+        looked = true;
+      }
+      if (asOrg === undefined && fromDb.as_org !== undefined && fromDb.asn === asn) {
+        asOrg = fromDb.as_org;
+        looked = true;
+      }
+    }
+
+    // Built imperatively: object rest/spread with conditional parts costs microseconds here.
+    const geo: Geo = {};
+    let fields = 0;
+    if (country !== undefined) {
+      geo.country = country;
+      fields += 1;
+    }
+    if (given?.city !== undefined) {
+      geo.city = given.city;
+      fields += 1;
+    }
+    const finalAsn = asn ?? given?.asn; // an IdP's 0 stays when nothing replaced it
+    if (finalAsn !== undefined) {
+      geo.asn = finalAsn;
+      fields += 1;
+    }
+    if (asOrg !== undefined) {
+      geo.as_org = asOrg;
+      fields += 1;
+    }
+    const provider = hostingProvider(asn);
+    const source: GeoSource = idpGave ? (looked ? 'mixed' : 'idp') : looked ? 'lookup' : 'none';
+    const enrichment: Enrichment =
+      provider === undefined ? { geo_source: source, ip_scope: scope } : { geo_source: source, ip_scope: scope, hosting_provider: provider };
+    // Frozen: a cached result is shared by every event from the address. An empty geo stays out.
+    return { geo: fields > 0 ? Object.freeze(geo) : undefined, enrichment: Object.freeze(enrichment) };
+  }
+}
+
+/**
+ * A copy of the event with its geo and enrichment: one object literal, every field named.
+ * `{ ...event, geo, enrichment }` costs 2-3 µs an event in V8 (a spread followed by more
+ * properties leaves the fast clone path); this costs a tenth of that, and every enriched event
+ * has the same shape. A field the event lacks is present as `undefined` (JSON leaves it out).
+ * The `satisfies` clause keeps the list whole: a field added to the schema and not copied here
+ * fails the build instead of going missing from storage.
+ */
+function withEnrichment(event: TokenRequest, { geo, enrichment }: Completed): EnrichedTokenRequest {
+  return {
+    event_id: event.event_id,
+    time: event.time,
+    idp: event.idp,
+    tenant: event.tenant,
+    client_id: event.client_id,
+    client_name: event.client_name,
+    grant_type: event.grant_type,
+    auth_method: event.auth_method,
+    credential_id: event.credential_id,
+    outcome: event.outcome,
+    error_code: event.error_code,
+    source_ip: event.source_ip,
+    user_agent: event.user_agent,
+    scopes: event.scopes,
+    audience: event.audience,
+    assertion: event.assertion,
+    replay_reported: event.replay_reported,
+    assertion_unverified: event.assertion_unverified,
+    geo,
+    enrichment,
+  } satisfies { [Field in keyof Required<TokenRequest>]: TokenRequest[Field] } & { enrichment: Enrichment };
 }
 
 /** Whether the file is a MaxMind DB (its metadata marker lies in the last 128 KiB). */

@@ -46,6 +46,7 @@ export function scopesOf(value: unknown, { commas = false }: { commas?: boolean 
 
 /** The result of an adapter that made a candidate event; absent `raw`/`unknownAuthMethod` stay absent. */
 export function candidate(event: Json, raw?: string, unknownAuthMethod?: string): Ok<Candidate> {
+  if (raw === undefined && unknownAuthMethod === undefined) return ok({ event }); // the canonical format, on every event
   return ok({ event, ...(raw === undefined ? {} : { raw }), ...(unknownAuthMethod === undefined ? {} : { unknownAuthMethod }) });
 }
 
