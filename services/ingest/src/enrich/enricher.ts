@@ -53,6 +53,8 @@ export interface Enricher {
   lookup(ip: string): LookupResult;
   /** The files in use, for the start-up log. */
   readonly databases: { readonly country: string; readonly asn: readonly string[] };
+  /** Cache entries held (an address with its lookup and enrichment): never more than twice the cache size. */
+  readonly cachedAddresses: number;
 }
 
 export interface EnricherOptions {
@@ -60,6 +62,8 @@ export interface EnricherOptions {
   readonly countryDbPath?: string;
   /** A MaxMind-format ASN database, or IP-range CSV file(s) (IPv4 and IPv6 may be separate files). */
   readonly asnDbPath?: string | readonly string[];
+  /** Addresses per cache generation (two are kept); DEFAULT_ADDRESS_CACHE_SIZE unless a test needs a small one. */
+  readonly addressCacheSize?: number;
 }
 
 const COUNTRY_PACKAGE_FILE = '@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb';
@@ -98,7 +102,7 @@ interface Completed {
   readonly enrichment: Enrichment;
 }
 const NOTHING: LookupResult = Object.freeze({});
-const CACHE_SIZE = 50_000;
+export const DEFAULT_ADDRESS_CACHE_SIZE = 50_000;
 
 export async function openEnricher(options: EnricherOptions = {}): Promise<Enricher> {
   const countryPath = options.countryDbPath ?? resolvePackaged(COUNTRY_PACKAGE_FILE);
@@ -119,7 +123,10 @@ export async function openEnricher(options: EnricherOptions = {}): Promise<Enric
   };
 
   // Machine clients call from a few addresses each, so most events repeat an address seen
-  // shortly before: remember the last CACHE_SIZE..2*CACHE_SIZE addresses (two generations).
+  // shortly before: remember the last cacheSize..2*cacheSize addresses (two generations). The
+  // cache belongs to this enricher, i.e. to the databases it opened: other databases (other
+  // settings, another process) start with an empty one.
+  const cacheSize = options.addressCacheSize ?? DEFAULT_ADDRESS_CACHE_SIZE;
   let recent = new Map<string, Classified>();
   let older = new Map<string, Classified>();
   const classify = (ip: string): Classified => {
@@ -130,7 +137,7 @@ export async function openEnricher(options: EnricherOptions = {}): Promise<Enric
       const classified = classifyIp(ip);
       hit = { scope: classified?.scope ?? 'reserved', ip: classified };
     }
-    if (recent.size >= CACHE_SIZE) {
+    if (recent.size >= cacheSize) {
       older = recent;
       recent = new Map();
     }
@@ -145,6 +152,9 @@ export async function openEnricher(options: EnricherOptions = {}): Promise<Enric
 
   return {
     databases: { country: countryPath, asn: asnPaths },
+    get cachedAddresses() {
+      return recent.size + older.size;
+    },
     lookup(ip) {
       return found(classify(ip));
     },
