@@ -47,7 +47,11 @@ export interface LookupResult {
 }
 
 export interface Enricher {
-  /** Returns a copy of the event with geo completed and `enrichment` added; never throws. */
+  /**
+   * Returns a copy of the event with geo completed and `enrichment` added; never throws. Every
+   * field is a key of the copy (one shape for all), `undefined` where the event has none; the
+   * geo and enrichment objects are frozen and may be shared between events.
+   */
   enrich(event: TokenRequest): EnrichedTokenRequest;
   /** What the databases say about an address (nothing for non-public addresses). */
   lookup(ip: string): LookupResult;
@@ -160,8 +164,8 @@ export async function openEnricher(options: EnricherOptions = {}): Promise<Enric
     },
     enrich(event) {
       const entry = classify(event.source_ip);
-      // Most events carry no geo of their own (only Entra and Cognito log some): what they
-      // get then depends on the address alone, so it is worked out once per cached address.
+      // Many events carry no geo of their own (canonical events, the tap, Keycloak, Cognito):
+      // what they get then depends on the address alone, so it is worked out once per cached address.
       if (event.geo === undefined) {
         entry.completed ??= completeGeo(entry, undefined);
         return withEnrichment(event, entry.completed);
