@@ -556,6 +556,52 @@ describe('openEnricher with databases an operator gives', () => {
     }
   });
 
+  // The address cache: each address's lookup, and the geo and enrichment of events from it that
+  // carry no geo of their own, are worked out once and shared.
+  it('keeps its address cache within twice its size, answering as an uncached enricher does', async () => {
+    const csv = join(dir, 'cache-asn.csv');
+    writeFileSync(csv, '8.8.8.0,8.8.8.255,15169,Google LLC\n20.0.0.0,20.0.255.255,8075,Microsoft Corporation\n');
+    const small = await openEnricher({ countryDbPath: countryDb, asnDbPath: csv, addressCacheSize: 16 });
+    const fresh = () => openEnricher({ countryDbPath: countryDb, asnDbPath: csv, addressCacheSize: 16 });
+    const addresses = Array.from({ length: 500 }, (_, i) => (i % 3 === 0 ? `8.8.8.${i % 256}` : i % 3 === 1 ? `20.0.${i % 256}.1` : `10.0.0.${i % 256}`));
+    for (const [i, address] of addresses.entries()) {
+      small.enrich(event(address));
+      expect(small.cachedAddresses, `after ${i + 1} addresses`).toBeLessThanOrEqual(32);
+    }
+    expect(small.cachedAddresses).toBeGreaterThan(16);
+    // Cached, evicted and cached again: the same answers as an enricher that has seen nothing.
+    for (const address of [...addresses.slice(0, 40), ...addresses.slice(-40)]) {
+      expect(small.enrich(event(address)), address).toEqual((await fresh()).enrich(event(address)));
+    }
+  });
+
+  it('serves a cached result only to events without a geo of their own, and shares it frozen', async () => {
+    const enricher = await openEnricher({ countryDbPath: countryDb, asnDbPath: asnDb });
+    const first = enricher.enrich(event('8.8.8.8'));
+    expect(first.geo).toEqual({ country: 'NZ', asn: 14061, as_org: 'DigitalOcean, LLC' });
+    expect(first.enrichment).toEqual({ geo_source: 'lookup', ip_scope: 'public', hosting_provider: 'DigitalOcean' });
+    // The IdP's geo wins over the cached lookup, field by field.
+    const withGeo = enricher.enrich(event('8.8.8.8', { country: 'DE', asn: 24940 }));
+    expect(withGeo.geo).toEqual({ country: 'DE', asn: 24940 });
+    expect(withGeo.enrichment).toEqual({ geo_source: 'idp', ip_scope: 'public', hosting_provider: 'Hetzner' });
+    const again = enricher.enrich(event('8.8.8.8'));
+    expect(again.geo).toEqual(first.geo);
+    expect(again.enrichment).toBe(first.enrichment);
+    expect(Object.isFrozen(again.enrichment) && Object.isFrozen(again.geo)).toBe(true);
+  });
+
+  it('keeps one cache per enricher: other databases answer for the same address with their own data', async () => {
+    const [nz, other] = [join(dir, 'cache-a.csv'), join(dir, 'cache-b.csv')];
+    writeFileSync(nz, '8.8.8.0,8.8.8.255,15169,Google LLC\n');
+    writeFileSync(other, '8.8.8.0,8.8.8.255,24940,Hetzner Online GmbH\n');
+    const before = await openEnricher({ countryDbPath: countryDb, asnDbPath: nz });
+    expect(before.enrich(event('8.8.8.8')).geo).toMatchObject({ asn: 15169 });
+    // As after a restart with TOKENWATCH_GEOIP_ASN_DB pointing elsewhere.
+    const after = await openEnricher({ countryDbPath: countryDb, asnDbPath: other });
+    expect(after.enrich(event('8.8.8.8'))).toMatchObject({ geo: { asn: 24940, as_org: 'Hetzner Online GmbH' }, enrichment: { hosting_provider: 'Hetzner' } });
+    expect(before.enrich(event('8.8.8.8')).geo).toMatchObject({ asn: 15169 });
+  });
+
   it('resolves the default paths inside the installed packages', () => {
     const require = createRequire(import.meta.url);
     expect(defaultDatabasePaths()).toEqual({

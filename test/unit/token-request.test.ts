@@ -50,7 +50,7 @@ describe('decodeCanonical: accepted events', () => {
     expect(decodeOk({ ...minimal, time: '2000-01-01T00:00:00Z' }).time).toBe(Date.UTC(2000, 0, 1));
     const almostADayAhead = Date.now() + MAX_AHEAD_OF_CLOCK_MS - 60_000;
     expect(decodeOk({ ...minimal, time: almostADayAhead }).time).toBe(almostADayAhead);
-    expect(decodeReason(withField('time', Date.UTC(2000, 0, 1) - 1))).toContain('time');
+    expect(decodeReason(withField('time', Date.UTC(2000, 0, 1) - 1))).toBe('invalid TokenRequest: time: time must be 2000-01-01 or later');
     expect(decodeReason(withField('time', Date.now() + MAX_AHEAD_OF_CLOCK_MS + 60_000))).toContain('ahead of this clock');
   });
 
@@ -216,6 +216,23 @@ describe('decodeCanonical: dead letters name what is wrong', () => {
   it('rejects assertion times DateTime cannot store (after 2106)', () => {
     expect(decodeReason(withField('assertion', { exp: 9_999_999_999 }))).toMatch(/^invalid TokenRequest: assertion\.exp: /);
     expect(decodeOk({ ...minimal, assertion: { exp: 4_294_967_295 } }).assertion?.exp).toBe(4_294_967_295);
+  });
+
+  // One check over the validated event refuses them (not one refinement per field): at any
+  // depth, with the path of the field, and free text is still made well-formed instead.
+  it('rejects a lone surrogate in a nested identifier, naming its path', () => {
+    const lone = 'jti-\ud800';
+    const cases: Array<[string, unknown, string]> = [
+      ['scopes', ['read', lone], 'scopes.1'],
+      ['assertion', { jti: lone }, 'assertion.jti'],
+      ['assertion', { aud: lone }, 'assertion.aud'],
+      ['assertion', { aud: ['https://a.example', lone] }, 'assertion.aud.1'],
+      ['credential_id', lone, 'credential_id'],
+    ];
+    for (const [field, value, path] of cases) {
+      expect(decodeReason(withField(field, value))).toBe(`invalid TokenRequest: ${path}: holds a lone UTF-16 surrogate (ill-formed Unicode)`);
+    }
+    expect(decodeOk({ ...minimal, user_agent: lone, geo: { city: lone } })).toMatchObject({ user_agent: 'jti-\ufffd', geo: { city: 'jti-\ufffd' } });
   });
 
   it('rejects an empty required string', () => {

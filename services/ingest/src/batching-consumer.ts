@@ -337,21 +337,33 @@ interface OffsetRange {
   readonly last: string;
 }
 
+/**
+ * Each partition's first and last offset in a batch. It runs over every message, so it builds
+ * no key string and parses no offset per message: offsets are compared as the decimal strings
+ * kafkajs gives (non-negative, no leading zeros), by length and then by text.
+ */
 function offsetRanges(messages: readonly ConsumedMessage[]): OffsetRange[] {
-  const ranges = new Map<string, { topic: string; partition: number; first: bigint; last: bigint }>();
+  const topics = new Map<string, Map<number, { first: string; last: string }>>();
   for (const { topic, partition, offset } of messages) {
-    const key = `${topic}:${partition}`;
-    const value = BigInt(offset);
-    const range = ranges.get(key);
-    if (!range) ranges.set(key, { topic, partition, first: value, last: value });
+    let partitions = topics.get(topic);
+    if (!partitions) topics.set(topic, (partitions = new Map()));
+    const range = partitions.get(partition);
+    if (!range) partitions.set(partition, { first: offset, last: offset });
     else {
-      if (value < range.first) range.first = value;
-      if (value > range.last) range.last = value;
+      if (offsetBefore(offset, range.first)) range.first = offset;
+      if (offsetBefore(range.last, offset)) range.last = offset;
     }
   }
-  return [...ranges.values()]
-    .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
-    .map((range) => ({ ...range, first: range.first.toString(), last: range.last.toString() }));
+  const ranges: OffsetRange[] = [];
+  for (const [topic, partitions] of topics) {
+    for (const [partition, { first, last }] of partitions) ranges.push({ topic, partition, first, last });
+  }
+  return ranges.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+}
+
+/** Whether Kafka offset `a` comes before `b`, both decimal strings without leading zeros. */
+function offsetBefore(a: string, b: string): boolean {
+  return a.length < b.length || (a.length === b.length && a < b);
 }
 
 function batchId(ranges: readonly OffsetRange[]): string {

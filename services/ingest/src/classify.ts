@@ -42,10 +42,14 @@ export function classifyBatch<T>(records: readonly T[], decode: (record: T) => D
   let notTokenRequests = 0;
   let repeatedInBatch = 0;
   for (const record of records) {
-    const reasons: string[] = [];
+    // The first reason and how many: no array per record, as nearly all records are valid.
+    let firstReason: string | undefined;
+    let reasons = 0;
     for (const result of decode(record)) {
-      if (result.kind === 'dlq') reasons.push(result.reason);
-      else if (result.kind === 'skip') notTokenRequests += 1;
+      if (result.kind === 'dlq') {
+        firstReason ??= result.reason;
+        reasons += 1;
+      } else if (result.kind === 'skip') notTokenRequests += 1;
       else if (seen.has(result.event.event_id)) repeatedInBatch += 1;
       else {
         seen.add(result.event.event_id);
@@ -55,9 +59,9 @@ export function classifyBatch<T>(records: readonly T[], decode: (record: T) => D
         }
       }
     }
-    if (reasons.length > 0) {
-      const more = reasons.length > 1 ? ` (and ${reasons.length - 1} more invalid records in this message)` : '';
-      invalid.push({ record, reason: `${reasons[0] as string}${more}` });
+    if (firstReason !== undefined) {
+      const more = reasons > 1 ? ` (and ${reasons - 1} more invalid records in this message)` : '';
+      invalid.push({ record, reason: `${firstReason}${more}` });
     }
   }
   return { valid, invalid, notTokenRequests, repeatedInBatch, unknownAuthMethods };

@@ -48,20 +48,31 @@ export const UNSPECIFIED_IP = '::';
 const EARLIEST_MS = Date.UTC(2000, 0, 1);
 export const MAX_AHEAD_OF_CLOCK_MS = DAY_MS;
 
+// One check for both bounds (not two refinements): every check costs a pass of zod's check loop,
+// on every event.
 const epochMillis = z
   .union([
     z.iso.datetime({ offset: true, local: false, error: 'expected an RFC 3339 timestamp' }).transform((value) => Date.parse(value)),
     z.number().int('expected epoch milliseconds'),
   ])
-  .refine((ms) => ms >= EARLIEST_MS, 'time must be 2000-01-01 or later')
-  .refine((ms) => ms <= Date.now() + MAX_AHEAD_OF_CLOCK_MS, 'time is more than a day ahead of this clock (a wrong IdP clock or a corrupt timestamp)');
+  .check((payload) => {
+    const ms = payload.value;
+    if (ms < EARLIEST_MS) payload.issues.push({ code: 'custom', message: 'time must be 2000-01-01 or later', input: ms });
+    else if (ms > Date.now() + MAX_AHEAD_OF_CLOCK_MS) {
+      payload.issues.push({ code: 'custom', message: 'time is more than a day ahead of this clock (a wrong IdP clock or a corrupt timestamp)', input: ms });
+    }
+  });
 
 const ipAddress = z
   .string()
   .refine((value) => isIPv4(value) || (isIPv6(value) && !value.includes('%')), 'expected an IPv4 or IPv6 address');
 
-/** JWT NumericDate: seconds since the epoch (RFC 7519 §2), within what DateTime stores (until 2106). */
-const numericDate = z.number().int().nonnegative().max(4_294_967_295);
+/**
+ * JWT NumericDate: seconds since the epoch (RFC 7519 §2), within what DateTime stores (until
+ * 2106). `z.uint32()` is `z.number().int().nonnegative().max(4_294_967_295)` in one check, with
+ * the same messages and JSON Schema.
+ */
+const numericDate = z.uint32();
 
 /**
  * Strings must be well-formed UTF-16: JSON can spell a lone surrogate (`"\ud800"`), JSON.parse
@@ -76,15 +87,44 @@ const numericDate = z.number().int().nonnegative().max(4_294_967_295);
  * - free text that is only read by people (client_name, error_code, user_agent, geo names) is
  *   made well-formed, each lone surrogate becoming U+FFFD: nothing compares it for identity,
  *   and refusing the event would let whoever writes a user agent keep a request out of storage.
+ *
+ * Identifiers are refused by one check over the whole validated event (illFormedPath), not
+ * one refinement per field: a refinement is a pass of zod's check loop per string per event.
+ * Once the fields are parsed, free text has been made well-formed and enums and addresses are
+ * well-formed by their own checks, so any ill-formed string left is an identifier's, and a
+ * string field added later is covered without being listed.
  */
 const WELL_FORMED = 'holds a lone UTF-16 surrogate (ill-formed Unicode)';
-const identifier = (max: number) => z.string().max(max).refine((value) => value.isWellFormed(), WELL_FORMED);
-const requiredIdentifier = (max: number) => z.string().min(1).max(max).refine((value) => value.isWellFormed(), WELL_FORMED);
+const identifier = (max: number) => z.string().max(max);
+const requiredIdentifier = (max: number) => z.string().min(1).max(max);
 const freeText = (max: number) =>
   z
     .string()
     .max(max)
     .overwrite((value) => value.toWellFormed());
+
+/**
+ * The path of the first ill-formed string in a validated value, or undefined. It walks the
+ * schema's output, never the input: its depth is the schema's (three levels), and it allocates
+ * only on failure.
+ */
+function illFormedPath(value: unknown): Array<string | number> | undefined {
+  if (typeof value === 'string') return value.isWellFormed() ? undefined : [];
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i += 1) {
+      const inner = illFormedPath(value[i]);
+      if (inner) return [i, ...inner];
+    }
+    return undefined;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    const inner = illFormedPath(record[key]);
+    if (inner) return [key, ...inner];
+  }
+  return undefined;
+}
 
 export const assertionClaimsSchema = z.object({
   jti: identifier(256).optional(),
@@ -133,6 +173,9 @@ export const tokenRequestSchema = z.object({
     .optional()
     .describe('The assertion claims (and a client_id read from them) are only what the caller wrote: the source read them from a request the IdP did not accept (the tap, on a refused request), so no signature check vouches for them. Absent: the source vouches for them (an IdP logs what it verified; the tap, an assertion the IdP answered with a token).'),
   geo: geoSchema.optional(),
+}).check((payload) => {
+  const path = illFormedPath(payload.value);
+  if (path) payload.issues.push({ code: 'custom', message: WELL_FORMED, input: payload.value, path });
 });
 
 /** A validated event; `time` is epoch milliseconds whichever form it arrived in. */
