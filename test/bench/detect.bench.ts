@@ -5,7 +5,7 @@
  *
  * For each size: a child process (detect-load.ts) generates that much history (21 days, 500
  * clients) inside ClickHouse through the real input view and rollups, with a larger engine
- * memory limit than tokenwatch's default, and exits. This process then opens the same
+ * memory limit than tokenwatch's default (BENCH_LOAD_MEMORY_LIMIT_MB, default 4096), and exits. This process then opens the same
  * directory as `tokenwatch start` would, with the default engine limit (the table prints the
  * limit the engine reports), sets every watermark to now, then BENCH_ROUNDS times (default 5)
  * stores a batch of BENCH_NEW_EVENTS (default 10,000) new events and times one tick of each
