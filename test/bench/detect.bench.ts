@@ -3,88 +3,104 @@
  * events stored (BENCH_SIZES, comma-separated). A tick must cost O(new data), not O(history):
  * the ratio of the two medians is the figure docs/benchmarks.md quotes.
  *
- * For each size: generate that much history (21 days, 500 clients) inside ClickHouse through
- * the real input view and rollups, set every watermark to now, then BENCH_ROUNDS times (default
- * 5) store a batch of BENCH_NEW_EVENTS (default 10,000) new events and time one tick of each
- * detector over them. The first round also pays for mint_volume's baseline cache (one read
- * of 14 days of per-minute counts per client); it is reported apart.
+ * For each size: a child process (detect-load.ts) generates that much history (21 days, 500
+ * clients) inside ClickHouse through the real input view and rollups, with a larger engine
+ * memory limit than tokenwatch's default (BENCH_LOAD_MEMORY_LIMIT_MB, default 4096), and exits. This process then opens the same
+ * directory as `tokenwatch start` would, with the default engine limit (the table prints the
+ * limit the engine reports), sets every watermark to now, then BENCH_ROUNDS times (default 5)
+ * stores a batch of BENCH_NEW_EVENTS (default 10,000) new events and times one tick of each
+ * detector over them. A tick query the engine refuses fails the bench; it is never timed. The
+ * first round also pays for mint_volume's baseline cache (one read of 14 days of per-minute
+ * counts per client); it is reported apart.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { parseConfig } from '@tokenwatch/server/config-file';
 import { runTick } from '@tokenwatch/detector/engine';
 import { createDetectors } from '@tokenwatch/detector/registry';
 import { writeWatermark } from '@tokenwatch/detector/watermarks';
 import { createLogger } from '@tokenwatch/shared/log';
-import { openClickHouse } from '@tokenwatch/shared/storage/clickhouse';
-import { migrate } from '@tokenwatch/shared/storage/migrate';
-import { sql } from '@tokenwatch/shared/storage/sql';
+import { openClickHouse, type ClickHouseClient } from '@tokenwatch/shared/storage/clickhouse';
+import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 
+const LOADER = fileURLToPath(new URL('./detect-load.ts', import.meta.url));
 const HISTORY = sql(import.meta.url, './detect-history.sql');
+const ENGINE_LIMIT = sql(import.meta.url, './detect-engine-limit.sql');
+const ACTIVE_PARTS = sql(import.meta.url, './detect-active-parts.sql');
 const SIZES = (process.env.BENCH_SIZES ?? '1000000,50000000').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const NEW_EVENTS = Number(process.env.BENCH_NEW_EVENTS ?? 10_000);
-const DAY = 86_400_000;
-const CHUNK = 5_000_000;
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
+/** Loads `size` events of history into dataDir in a child process; returns its load time and engine limit. */
+async function loadHistory(dataDir: string, size: number): Promise<{ loadSeconds: number; loadLimitMb: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', LOADER, dataDir, String(size), String(Date.now() - 60_000)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`loading ${size.toLocaleString('en')} events of history exited with ${String(code)}`);
+  return z.object({ loadSeconds: z.number(), loadLimitMb: z.number() }).parse(JSON.parse(output.trim().split('\n').pop() ?? '{}'));
+}
+
 async function measure(size: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-detect-'));
-  const clickhouse = await openClickHouse({ TOKENWATCH_DATA_DIR: dataDir, CLICKHOUSE_USER: 'default', CLICKHOUSE_PASSWORD: '', CLICKHOUSE_DATABASE: 'default' });
   try {
-    await migrate(clickhouse.client, { retention_days: 7_300 });
-    const end = Date.now() - 60_000;
-    const span = 21 * DAY;
-    const loadStart = performance.now();
-    // In chunks, each its own slice of the 21 days, so no single insert holds 50M rows in memory.
-    for (let offset = 0; offset < size; offset += CHUNK) {
-      const count = Math.min(CHUNK, size - offset);
-      await clickhouse.client.command({
-        query: HISTORY,
-        query_params: { prefix: `h${offset}-`, start_ms: end - span + Math.floor((offset / size) * span), span_ms: Math.floor((count / size) * span), count },
-      });
+    const load = await loadHistory(dataDir, size);
+    process.stderr.write(`  ${size.toLocaleString('en')} events stored in ${load.loadSeconds.toFixed(0)} s (engine limit ${load.loadLimitMb} MiB)\n`);
+    // No engine memory settings: the defaults `tokenwatch start` runs with.
+    const clickhouse = await openClickHouse({ TOKENWATCH_DATA_DIR: dataDir, CLICKHOUSE_USER: 'default', CLICKHOUSE_PASSWORD: '', CLICKHOUSE_DATABASE: 'default' });
+    try {
+      return { size, ...load, ...(await measureTicks(clickhouse.client)) };
+    } finally {
+      await clickhouse.close();
     }
-    const loadSeconds = (performance.now() - loadStart) / 1000;
-    process.stderr.write(`  ${size.toLocaleString('en')} events stored in ${loadSeconds.toFixed(0)} s\n`);
-
-    const config = parseConfig({ detectors: { safety_lag_seconds: 0 } }, 'bench').detectors;
-    const context = { clickhouse: clickhouse.client, config, logger: createLogger('silent') };
-    const detectors = createDetectors();
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    for (const detector of detectors) await writeWatermark(clickhouse.client, detector.name, Date.now());
-
-    const perDetector = new Map<string, number[]>(detectors.map((detector) => [detector.name, []]));
-    const totals: number[] = [];
-    for (let round = 0; round < ROUNDS; round += 1) {
-      const batchEnd = Date.now();
-      await clickhouse.client.command({
-        query: HISTORY,
-        query_params: { prefix: `n${round}-`, start_ms: batchEnd - 10_000, span_ms: 10_000, count: NEW_EVENTS },
-      });
-      let total = 0;
-      for (const detector of detectors) {
-        const started = performance.now();
-        await runTick(context, detector, Date.now());
-        const ms = performance.now() - started;
-        perDetector.get(detector.name)?.push(ms);
-        total += ms;
-      }
-      totals.push(total);
-    }
-    const steady = (values: number[]) => median(values.slice(1));
-    return {
-      size,
-      loadSeconds,
-      firstTickMs: totals[0] ?? NaN,
-      tickMs: steady(totals),
-      detectors: Object.fromEntries([...perDetector].map(([name, values]) => [name, { first: values[0] ?? NaN, median: steady(values) }])),
-    };
   } finally {
-    await clickhouse.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+async function measureTicks(client: ClickHouseClient) {
+  const [engine] = await queryRows(client, ENGINE_LIMIT, {}, z.object({ limit_mb: z.coerce.number().int() }));
+  const [parts] = await queryRows(client, ACTIVE_PARTS, {}, z.object({ parts: z.coerce.number().int() }));
+  const config = parseConfig({ detectors: { safety_lag_seconds: 0 } }, 'bench').detectors;
+  const context = { clickhouse: client, config, logger: createLogger('silent') };
+  const detectors = createDetectors();
+  // The history's ingested_at are all behind now: its loader has exited before this process opened the directory.
+  for (const detector of detectors) await writeWatermark(client, detector.name, Date.now());
+
+  const perDetector = new Map<string, number[]>(detectors.map((detector) => [detector.name, []]));
+  const totals: number[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const batchEnd = Date.now();
+    await client.command({
+      query: HISTORY,
+      query_params: { prefix: `n${round}-`, start_ms: batchEnd - 10_000, span_ms: 10_000, count: NEW_EVENTS },
+    });
+    let total = 0;
+    for (const detector of detectors) {
+      const started = performance.now();
+      await runTick(context, detector, Date.now());
+      const ms = performance.now() - started;
+      perDetector.get(detector.name)?.push(ms);
+      total += ms;
+    }
+    totals.push(total);
+  }
+  const steady = (values: number[]) => median(values.slice(1));
+  return {
+    engineLimitMb: engine?.limit_mb ?? NaN,
+    partsAtStart: parts?.parts ?? NaN,
+    firstTickMs: totals[0] ?? NaN,
+    tickMs: steady(totals),
+    detectors: Object.fromEntries([...perDetector].map(([name, values]) => [name, { first: values[0] ?? NaN, median: steady(values) }])),
+  };
 }
 
 const results = [];
@@ -96,12 +112,12 @@ const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
 console.log(`\nDetector tick over ${NEW_EVENTS.toLocaleString('en')} new events, ${ROUNDS} rounds (first round = cold baseline cache; median of the rest):\n`);
 // A column per detector, in the order they tick; the first tick in brackets (mint_volume's cold cache).
 const names = createDetectors().map((detector) => detector.name);
-console.log(`| stored events | load | first tick | tick (median) | ${names.join(' | ')} |`);
-console.log(`|${'---:|'.repeat(4 + names.length)}`);
+console.log(`| stored events | load | engine limit (load / ticks) | parts at first tick | first tick | tick (median) | ${names.join(' | ')} |`);
+console.log(`|${'---:|'.repeat(6 + names.length)}`);
 for (const r of results) {
   const d = r.detectors as Record<string, { first: number; median: number }>;
   const cells = names.map((name) => `${fmt(d[name]?.median ?? NaN)} (first ${fmt(d[name]?.first ?? NaN)})`);
-  console.log(`| ${r.size.toLocaleString('en')} | ${r.loadSeconds.toFixed(0)} s | ${fmt(r.firstTickMs)} | ${fmt(r.tickMs)} | ${cells.join(' | ')} |`);
+  console.log(`| ${r.size.toLocaleString('en')} | ${r.loadSeconds.toFixed(0)} s | ${r.loadLimitMb} / **${r.engineLimitMb} MiB** | ${r.partsAtStart} | ${fmt(r.firstTickMs)} | ${fmt(r.tickMs)} | ${cells.join(' | ')} |`);
 }
 if (results.length > 1) {
   const [small, large] = [results[0]!, results.at(-1)!];

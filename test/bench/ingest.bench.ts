@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { text as streamText } from 'node:stream/consumers';
-import { DependencyError } from '@tokenwatch/shared/errors';
 import { queryThroughServer } from '@tokenwatch/server/query-server/client';
 import { readDiscovery } from '@tokenwatch/server/query-server/discovery';
+import { waitForChild } from '../helpers/wait.js';
 import { BENCH_EVENTS, BENCH_TOPIC, ensureBenchTopic } from './bench-events.js';
 
 const CLI = fileURLToPath(new URL('../../services/cli/bin/tokenwatch.js', import.meta.url));
@@ -66,20 +66,19 @@ async function runTokenwatch(round: number, cli: string, settings: Record<string
     }
   });
   let stored = 0;
-  const deadline = Date.now() + 600_000;
-  while (stored < BENCH_EVENTS) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`tokenwatch ingest did not finish: ${logs.slice(-2000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const server = readDiscovery(dataDir);
-    if (!started || !server) continue;
-    try {
+  await waitForChild(
+    child,
+    () => logs,
+    async () => {
+      const server = readDiscovery(dataDir);
+      if (!started || !server) return false;
       const text = await streamText(await queryThroughServer(server, { query: 'SELECT count() AS n FROM token_requests', format: 'JSONEachRow' }));
+      // A busy process may miss a poll on a loaded machine (a DependencyError): waitFor counts it as "not yet".
       stored = Number((JSON.parse(text) as { n: string }).n);
-    } catch (error) {
-      // A busy process may miss a poll on a loaded machine; the deadline bounds the wait.
-      if (!(error instanceof DependencyError)) throw error;
-    }
-  }
+      return stored >= BENCH_EVENTS;
+    },
+    { timeoutMs: 600_000, intervalMs: 200, what: `tokenwatch ingest to store ${BENCH_EVENTS} events` },
+  );
   const seconds = (performance.now() - started) / 1000;
   const cpuSeconds = cpuSecondsOf(child.pid as number) - cpuAtStart;
   const peakRssKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]);

@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { openClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { migrate } from '@tokenwatch/shared/storage/migrate';
 import { queryRows } from '@tokenwatch/shared/storage/sql';
+import { waitFor } from '../helpers/wait.js';
 
 const [dataDir, topic, group, expectedText, variant = 'full'] = process.argv.slice(2) as [string, string, string, string, string?];
 const expected = Number(expectedText);
@@ -53,12 +54,13 @@ const started = performance.now();
 const cpuAtStart = process.cpuUsage();
 // Consumption starts when a materialized view is attached; the clock starts here.
 await client.command({ query: 'CREATE MATERIALIZED VIEW token_requests_kafka_mv TO token_requests_input AS SELECT * FROM token_requests_kafka' });
-let stored = 0;
-while (stored < expected && performance.now() - started < 600_000) {
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  const result = await client.query({ query: 'SELECT count() AS n FROM token_requests', format: 'JSONEachRow' });
-  stored = Number((await result.json<{ n: string }>())[0]?.n);
-}
+const countRow = z.object({ n: z.coerce.number() });
+// Past the timeout this process fails (its stderr says how many were stored); the bench then stops.
+const stored = await waitFor(
+  async () => (await queryRows(client, 'SELECT count() AS n FROM token_requests', {}, countRow))[0]?.n ?? 0,
+  (count) => count >= expected,
+  { timeoutMs: 600_000, intervalMs: 200, what: `the Kafka engine (${variant}) to store ${expected} events` },
+);
 const seconds = (performance.now() - started) / 1000;
 // Every thread of the process (chDB's included): what the work costs, whatever else the machine runs.
 const cpu = process.cpuUsage(cpuAtStart);

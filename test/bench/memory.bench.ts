@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { text as streamText } from 'node:stream/consumers';
 import { queryThroughServer } from '@tokenwatch/server/query-server/client';
 import { readDiscovery } from '@tokenwatch/server/query-server/discovery';
-import { waitFor } from '../helpers/wait.js';
+import { waitForChild } from '../helpers/wait.js';
 import { BENCH_EVENTS, BENCH_TOPIC, ensureBenchTopic } from './bench-events.js';
 
 const CLI = fileURLToPath(new URL('../../services/cli/bin/tokenwatch.js', import.meta.url));
@@ -156,19 +156,9 @@ class Sampler {
   }
 }
 
-/** Waits (test/helpers/wait.ts) for `done`, failing at once when tokenwatch exits first; errors quote its log's end. */
-async function until(what: string, child: ChildProcess, logs: () => string, done: () => Promise<boolean> | boolean): Promise<void> {
-  let state: 'done' | 'exited' | 'waiting';
-  try {
-    state = await waitFor(
-      async () => (child.exitCode !== null ? 'exited' : (await done()) ? 'done' : 'waiting'),
-      (observed) => observed !== 'waiting',
-      { timeoutMs: DEADLINE_MS, intervalMs: 500, what },
-    );
-  } catch (error) {
-    throw new Error(`${error instanceof Error ? error.message : String(error)}: ${logs().slice(-2000)}`);
-  }
-  if (state === 'exited') throw new Error(`tokenwatch exited (${String(child.exitCode)}) before ${what}: ${logs().slice(-2000)}`);
+/** Waits for `done` while tokenwatch runs (test/helpers/wait.ts); errors quote its log's end. */
+function until(what: string, child: ChildProcess, logs: () => string, done: () => Promise<boolean> | boolean): Promise<void> {
+  return waitForChild(child, logs, done, { timeoutMs: DEADLINE_MS, intervalMs: 500, what });
 }
 
 async function detectorRuns(port: number): Promise<number> {

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { inspect } from 'node:util';
 
 export interface WaitOptions {
@@ -35,6 +36,28 @@ export async function waitFor<T>(observe: () => T | Promise<T>, done: (observati
     if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last observed: ${last}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** How much of a child's log an error of waitForChild quotes (its end). */
+const LOG_TAIL_CHARS = 2_000;
+
+/**
+ * waitFor of a condition a child process (tokenwatch) brings about: fails at once when the
+ * child exits first instead of waiting out the timeout, and every failure quotes the end of
+ * the child's log, which says why far better than the condition does.
+ */
+export async function waitForChild(child: ChildProcess, logs: () => string, done: () => boolean | Promise<boolean>, options: WaitOptions): Promise<void> {
+  let state: 'done' | 'exited' | 'waiting';
+  try {
+    state = await waitFor(
+      async () => (child.exitCode !== null ? 'exited' : (await done()) ? 'done' : 'waiting'),
+      (observed) => observed !== 'waiting',
+      options,
+    );
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}: ${logs().slice(-LOG_TAIL_CHARS)}`);
+  }
+  if (state === 'exited') throw new Error(`the child process exited (${String(child.exitCode)}) before ${options.what}: ${logs().slice(-LOG_TAIL_CHARS)}`);
 }
 
 /** The `done` of an observation that answers "not yet" with undefined. */

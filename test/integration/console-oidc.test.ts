@@ -3,14 +3,11 @@ import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../helpers/browser.js';
-import { runCli, spawnCli, terminate, type CliProcess } from '../helpers/cli.js';
-import { canonicalEvent } from '../helpers/events.js';
-import { createTopic, produce, waitForConsumed } from '../helpers/kafka.js';
+import { terminate } from '../helpers/cli.js';
 import { KEYCLOAK_URL, requireKeycloak } from '../helpers/keycloak.js';
 import { KeycloakAdmin, type RealmPerson } from '../helpers/keycloak-admin.js';
 import { freePort } from '../helpers/net.js';
-import { testEnv } from '../helpers/settings.js';
-import { waitFor } from '../helpers/wait.js';
+import { seedWatchedCredentialAlert, startService, type StartedService } from '../helpers/service.js';
 
 // Console sign-in through the team's IdP: the real Keycloak's demo realm, a client and two people
 // of this test's own (made with the admin API, removed after), a real `tokenwatch start` and a
@@ -28,17 +25,13 @@ describe('console sign-in through the real Keycloak (OpenID Connect)', () => {
   let oncall: RealmPerson;
   let outsider: RealmPerson;
   let env: Record<string, string>;
-  let service: CliProcess;
+  let service: StartedService;
   let base = '';
   let browser: Browser;
   /** The URLs the IdP sent the browser back to, as the browser requested them. */
   const callbacks: string[] = [];
 
-  async function cli(args: string[]) {
-    const result = await runCli(args, env);
-    if (result.code !== 0) throw new Error(`tokenwatch ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
-    return result;
-  }
+  const cli = (args: string[]) => service.cli(args);
 
   beforeAll(async () => {
     const realm = await requireKeycloak();
@@ -50,37 +43,25 @@ describe('console sign-in through the real Keycloak (OpenID Connect)', () => {
     oncall = await admin.createPerson(`oncall-${suffix}`, await admin.createGroup(group));
     outsider = await admin.createPerson(`outsider-${suffix}`);
 
-    env = testEnv('console-oidc', {
-      TOKENWATCH_HTTP_PORT: String(port),
-      TOKENWATCH_BATCH_MAX_WAIT_MS: '200',
-      TOKENWATCH_CONSOLE_OIDC_ISSUER: `${IDP_URL}/realms/${realm.realm}`,
-      TOKENWATCH_CONSOLE_OIDC_CLIENT_ID: client.clientId,
-      TOKENWATCH_CONSOLE_OIDC_CLIENT_SECRET: client.secret,
-      TOKENWATCH_CONSOLE_OIDC_GROUP: group,
-      LOG_LEVEL: 'info',
+    service = await startService('console-oidc', {
+      port,
+      settings: {
+        TOKENWATCH_CONSOLE_OIDC_ISSUER: `${IDP_URL}/realms/${realm.realm}`,
+        TOKENWATCH_CONSOLE_OIDC_CLIENT_ID: client.clientId,
+        TOKENWATCH_CONSOLE_OIDC_CLIENT_SECRET: client.secret,
+        TOKENWATCH_CONSOLE_OIDC_GROUP: group,
+        LOG_LEVEL: 'info',
+      },
     });
-    await createTopic(env.TOKENWATCH_TOPIC as string);
-    service = spawnCli(['start'], env);
-    await waitFor(
-      () => fetch(`${base}/healthz`).then((response) => response.status, () => 0),
-      (status) => status === 200,
-      { timeoutMs: 90_000, what: 'tokenwatch start to serve /healthz' },
-    );
+    ({ env } = service);
     // An alert to acknowledge: a watched client's request is a critical watched_credential alert.
-    await cli(['watch', 'add', '--tenant', 'tenant-1', '--client', 'client-1', '--reason', 'secret in a public gist (INC-15)']);
-    await produce(env.TOKENWATCH_TOPIC as string, [JSON.stringify(canonicalEvent(1, { time: Date.now(), source_ip: '203.0.113.50' }))]);
-    await waitForConsumed(env.TOKENWATCH_CONSUMER_GROUP as string, env.TOKENWATCH_TOPIC as string);
-    await waitFor(
-      async () => (await cli(['alerts', '--json'])).stdout,
-      (text) => text.includes('"watched_credential"'),
-      { timeoutMs: 60_000, intervalMs: 1_000, what: 'the watched_credential alert' },
-    );
+    await seedWatchedCredentialAlert(service, 'secret in a public gist (INC-15)');
     browser = await launchBrowser();
   }, 240_000);
 
   afterAll(async () => {
     await browser?.close();
-    if (service) expect(await terminate(service, 'SIGTERM')).toBe(0);
+    if (service) expect(await terminate(service.process, 'SIGTERM')).toBe(0);
     await admin?.cleanUp();
   });
 
@@ -127,7 +108,7 @@ describe('console sign-in through the real Keycloak (OpenID Connect)', () => {
       await context.close();
     }
     // The log says who signed in (and Keycloak's subject), never the secret, a code or a token.
-    const logs = service.logs();
+    const logs = service.process.logs();
     expect(logs).toContain('"msg":"console: sign-in through the IdP is ready"');
     expect(logs).toContain('"msg":"console: signed in through the IdP"');
     expect(logs).not.toContain(env.TOKENWATCH_CONSOLE_OIDC_CLIENT_SECRET);

@@ -4,10 +4,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
 import { launchBrowser } from '../helpers/browser.js';
-import { runCli, spawnCli, terminate, type CliProcess } from '../helpers/cli.js';
-import { createTopic, produce, waitForConsumed } from '../helpers/kafka.js';
-import { freePort } from '../helpers/net.js';
-import { testEnv } from '../helpers/settings.js';
+import { terminate } from '../helpers/cli.js';
+import { produce, waitForConsumed } from '../helpers/kafka.js';
+import { startService, type StartedService } from '../helpers/service.js';
 import { waitFor } from '../helpers/wait.js';
 
 // Each alert's picture on the console of a real `tokenwatch start` (real Kafka, real chDB, the
@@ -67,18 +66,14 @@ interface GridAnswer extends PictureAnswer {
 
 describe('the picture of each alert on the console', () => {
   let env: Record<string, string>;
-  let service: CliProcess;
+  let service: StartedService;
   let base = '';
   let browser: Browser;
   let session = '';
   const alertIds = new Map<string, string>();
   const now = Date.now();
 
-  async function cli(args: string[]) {
-    const result = await runCli(args, env);
-    if (result.code !== 0) throw new Error(`tokenwatch ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
-    return result;
-  }
+  const cli = (args: string[]) => service.cli(args);
   const link = async (user: string) => (await cli(['console', '--user', user])).stdout.trim();
   const api = (path: string, cookie = session) => fetch(`${base}${path}`, { headers: cookie ? { cookie } : {} });
   const picture = async <T extends PictureAnswer>(finding: string): Promise<T> => (await (await api(`/api/alerts/${alertIds.get(finding)}/picture`)).json()) as T;
@@ -90,16 +85,8 @@ describe('the picture of each alert on the console', () => {
   }
 
   beforeAll(async () => {
-    const port = await freePort();
-    env = testEnv('console-pictures', { TOKENWATCH_HTTP_PORT: String(port), TOKENWATCH_BATCH_MAX_WAIT_MS: '200' });
-    base = `http://127.0.0.1:${port}`;
-    await createTopic(env.TOKENWATCH_TOPIC as string);
-    service = spawnCli(['start'], env);
-    await waitFor(
-      () => fetch(`${base}/healthz`).then((response) => response.status, () => 0),
-      (status) => status === 200,
-      { timeoutMs: 90_000, what: 'tokenwatch start to serve /healthz' },
-    );
+    service = await startService('console-pictures');
+    ({ env, base } = service);
 
     const lastHour = Math.floor(now / HOUR) * HOUR;
     // mint_volume: two quiet days (one token an hour), then 150 tokens in one 5-minute bucket.
@@ -146,7 +133,7 @@ describe('the picture of each alert on the console', () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (service) expect(await terminate(service, 'SIGTERM')).toBe(0);
+    if (service) expect(await terminate(service.process, 'SIGTERM')).toBe(0);
   });
 
   it('answers each finding with the picture that fits it, read from the rollups', async () => {

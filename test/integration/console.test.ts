@@ -3,12 +3,8 @@ import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../helpers/browser.js';
-import { runCli, spawnCli, terminate, type CliProcess } from '../helpers/cli.js';
-import { canonicalEvent } from '../helpers/events.js';
-import { createTopic, produce, waitForConsumed } from '../helpers/kafka.js';
-import { freePort } from '../helpers/net.js';
-import { testEnv } from '../helpers/settings.js';
-import { waitFor } from '../helpers/wait.js';
+import { runCli, terminate } from '../helpers/cli.js';
+import { seedWatchedCredentialAlert, startService, type StartedService } from '../helpers/service.js';
 
 // The on-call console served by `tokenwatch start`, in a real headless Chromium: sign in with
 // the link `tokenwatch console` prints, see the feed, open an alert; and its API refusing
@@ -19,46 +15,27 @@ const SCREENSHOTS = fileURLToPath(new URL('../../docs/console/', import.meta.url
 
 describe('the console of tokenwatch start', () => {
   let env: Record<string, string>;
-  let service: CliProcess;
+  let service: StartedService;
   let base = '';
   let browser: Browser;
 
-  async function cli(args: string[]) {
-    const result = await runCli(args, env);
-    if (result.code !== 0) throw new Error(`tokenwatch ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
-    return result;
-  }
+  const cli = (args: string[]) => service.cli(args);
 
   /** A fresh sign-in link for `user`, as an operator gets it. */
   const link = async (user: string) => (await cli(['console', '--user', user])).stdout.trim();
 
   beforeAll(async () => {
-    const port = await freePort();
-    env = testEnv('console', { TOKENWATCH_HTTP_PORT: String(port), TOKENWATCH_BATCH_MAX_WAIT_MS: '200' });
-    base = `http://127.0.0.1:${port}`;
-    await createTopic(env.TOKENWATCH_TOPIC as string);
-    service = spawnCli(['start'], env);
-    await waitFor(
-      () => fetch(`${base}/healthz`).then((response) => response.status, () => 0),
-      (status) => status === 200,
-      { timeoutMs: 90_000, what: 'tokenwatch start to serve /healthz' },
-    );
+    service = await startService('console');
+    ({ env, base } = service);
     // An alert to look at: a watched client's request is a critical watched_credential alert.
-    await cli(['watch', 'add', '--tenant', 'tenant-1', '--client', 'client-1', '--reason', 'secret in a public gist (INC-9)']);
-    await produce(env.TOKENWATCH_TOPIC as string, [JSON.stringify(canonicalEvent(1, { time: Date.now(), source_ip: '203.0.113.50' }))]);
-    await waitForConsumed(env.TOKENWATCH_CONSUMER_GROUP as string, env.TOKENWATCH_TOPIC as string);
-    await waitFor(
-      async () => (await cli(['alerts', '--json'])).stdout,
-      (text) => text.includes('"watched_credential"'),
-      { timeoutMs: 60_000, intervalMs: 1_000, what: 'the watched_credential alert' },
-    );
+    await seedWatchedCredentialAlert(service, 'secret in a public gist (INC-9)');
     browser = await launchBrowser();
     mkdirSync(SCREENSHOTS, { recursive: true });
   }, 240_000);
 
   afterAll(async () => {
     await browser?.close();
-    if (service) expect(await terminate(service, 'SIGTERM')).toBe(0);
+    if (service) expect(await terminate(service.process, 'SIGTERM')).toBe(0);
   });
 
   it('prints a link to this server with a one-time token in the fragment', async () => {

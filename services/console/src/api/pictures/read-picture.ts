@@ -163,29 +163,38 @@ async function readJtiTimeline(client: ClickHouseClient, alert: StoredAlert): Pr
   };
 }
 
-const networkRow = z.object({
-  asn: z.coerce.number(),
-  country: z.string(),
-  as_org: z.string(),
-  hosting_provider: z.string(),
+/** What each day grid's SQL (networks-days.sql, credential-days.sql) answers for a row beside what names it. */
+const dayGridFields = {
   first_ms: z.coerce.number(),
   last_ms: z.coerce.number(),
   requests: z.coerce.number(),
   per_day: perColumn,
   marked: z.coerce.number(),
-});
+};
+type DayGridFields = z.output<z.ZodObject<typeof dayGridFields>>;
 
-async function readNetworksDays(client: ClickHouseClient, alert: StoredAlert): Promise<Picture> {
+/** A grid of the client's rows per day over the 30 days that end with the alert's day. */
+interface DayGrid<Row extends DayGridFields> {
+  readonly kind: 'networks_days' | 'credentials_timeline';
+  /** Its SQL, read with the client, the days and the alert's marked values as parameters. */
+  readonly query: string;
+  readonly row: z.ZodType<Row>;
+  /** What the grid calls a row (a network, a credential). */
+  readonly name: (row: Row) => Pick<GridRow, 'label' | 'detail'>;
+  /** The legend, before what the alert marks. */
+  readonly legend: string;
+}
+
+async function readDayGrid<Row extends DayGridFields>(client: ClickHouseClient, alert: StoredAlert, grid: DayGrid<Row>): Promise<Picture> {
   const { from, to, columns } = daysAround(alert);
   const markers = markersOf(alert);
-  const rows = await queryRows(client, NETWORKS_DAYS, { ...key(alert), from: dateOf(from), to: dateOf(to), marked: markers.values }, networkRow);
+  const rows = await queryRows(client, grid.query, { ...key(alert), from: dateOf(from), to: dateOf(to), marked: markers.values }, grid.row);
   return {
-    kind: 'networks_days',
+    kind: grid.kind,
     columns,
     column_ms: DAY_MS,
     rows: rows.slice(0, GRID_ROWS).map((row): GridRow => ({
-      label: row.asn > 0 ? `AS${row.asn} ${row.country || '??'}` : `unknown network ${row.country || '??'}`,
-      detail: [row.as_org, row.hosting_provider].filter(Boolean).join(', '),
+      ...grid.name(row),
       first_ms: row.first_ms,
       last_ms: row.last_ms,
       requests: row.requests,
@@ -193,8 +202,23 @@ async function readNetworksDays(client: ClickHouseClient, alert: StoredAlert): P
       marked: row.marked === 1,
     })),
     truncated: rows.length > GRID_ROWS,
-    legend: `The client's networks (ASN and country), requests per day over the ${DAYS_SHOWN} days that end with the alert's day; first and last seen over the whole retention. ${markers.reason}`,
+    legend: `${grid.legend} ${markers.reason}`,
   };
+}
+
+const networkRow = z.object({ asn: z.coerce.number(), country: z.string(), as_org: z.string(), hosting_provider: z.string(), ...dayGridFields });
+
+function readNetworksDays(client: ClickHouseClient, alert: StoredAlert): Promise<Picture> {
+  return readDayGrid(client, alert, {
+    kind: 'networks_days',
+    query: NETWORKS_DAYS,
+    row: networkRow,
+    name: (row) => ({
+      label: row.asn > 0 ? `AS${row.asn} ${row.country || '??'}` : `unknown network ${row.country || '??'}`,
+      detail: [row.as_org, row.hosting_provider].filter(Boolean).join(', '),
+    }),
+    legend: `The client's networks (ASN and country), requests per day over the ${DAYS_SHOWN} days that end with the alert's day; first and last seen over the whole retention.`,
+  });
 }
 
 const slotRow = z.object({
@@ -272,37 +296,16 @@ async function readTraitsWeeks(client: ClickHouseClient, alert: StoredAlert): Pr
   };
 }
 
-const credentialRow = z.object({
-  credential: z.string(),
-  credential_source: z.string(),
-  auth_method: z.string(),
-  first_ms: z.coerce.number(),
-  last_ms: z.coerce.number(),
-  requests: z.coerce.number(),
-  per_day: perColumn,
-  marked: z.coerce.number(),
-});
+const credentialRow = z.object({ credential: z.string(), credential_source: z.string(), auth_method: z.string(), ...dayGridFields });
 
-async function readCredentialsTimeline(client: ClickHouseClient, alert: StoredAlert): Promise<Picture> {
-  const { from, to, columns } = daysAround(alert);
-  const markers = markersOf(alert);
-  const rows = await queryRows(client, CREDENTIAL_DAYS, { ...key(alert), from: dateOf(from), to: dateOf(to), marked: markers.values }, credentialRow);
-  return {
+function readCredentialsTimeline(client: ClickHouseClient, alert: StoredAlert): Promise<Picture> {
+  return readDayGrid(client, alert, {
     kind: 'credentials_timeline',
-    columns,
-    column_ms: DAY_MS,
-    rows: rows.slice(0, GRID_ROWS).map((row): GridRow => ({
-      label: row.credential,
-      detail: `${row.auth_method}, named by ${row.credential_source}`,
-      first_ms: row.first_ms,
-      last_ms: row.last_ms,
-      requests: row.requests,
-      cells: cells(DAYS_SHOWN, row.per_day),
-      marked: row.marked === 1,
-    })),
-    truncated: rows.length > GRID_ROWS,
-    legend: `The client's credentials (the IdP's credential id, else the assertion's key id): first and last successful use over all time, successful requests per day over the ${DAYS_SHOWN} days that end with the alert's day. ${markers.reason}`,
-  };
+    query: CREDENTIAL_DAYS,
+    row: credentialRow,
+    name: (row) => ({ label: row.credential, detail: `${row.auth_method}, named by ${row.credential_source}` }),
+    legend: `The client's credentials (the IdP's credential id, else the assertion's key id): first and last successful use over all time, successful requests per day over the ${DAYS_SHOWN} days that end with the alert's day.`,
+  });
 }
 
 async function readActivity(client: ClickHouseClient, alert: StoredAlert): Promise<Picture> {
