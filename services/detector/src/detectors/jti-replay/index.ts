@@ -20,6 +20,15 @@ const UNVERIFIED_NOTE = ' Every use was refused by the IdP and its claims are un
 /** Clock difference tolerated between the IdP and the assertion's issuer when judging exp. */
 const EXP_LEEWAY_MS = MINUTE_MS;
 
+/**
+ * How far back before the window the jti_uses rollup is searched for earlier uses of the
+ * window's jtis (reused-jtis.sql reads only the weeks since then). Assertions live minutes
+ * (RFC 7523 clients use one to five; hygiene flags more than `max_lifetime_minutes`), and a use
+ * after an assertion's validity is not a replay (replayedUses), so a week leaves a wide margin;
+ * a longer `window_without_exp_minutes` widens it.
+ */
+const REUSE_LOOKBACK_MS = 7 * DAY_MS;
+
 const replayReportRow = z.object({
   tenant: z.string(),
   jti: z.string(),
@@ -93,7 +102,8 @@ export const jtiReplay: Detector = {
 
 async function findReplays(context: DetectContext, window: DetectWindow): Promise<AlertDraft[]> {
   const { clickhouse, config } = context;
-  const reused = await queryRows(clickhouse, REUSED_JTIS, windowParams(window), reusedJtiRow);
+  const lookbackMs = Math.max(REUSE_LOOKBACK_MS, ...allSettingsOf(config, 'jti_replay').map((settings) => settings.window_without_exp_minutes * MINUTE_MS));
+  const reused = await queryRows(clickhouse, REUSED_JTIS, { ...windowParams(window), uses_since: toClickHouseTime(window.timeFrom - lookbackMs) }, reusedJtiRow);
   const reported = await queryRows(clickhouse, REPLAY_REPORTS, windowParams(window), replayReportRow);
   // A report of a jti may name no client (Keycloak's `issuedFor 'null'`): the tenants where a
   // named client used that jti are read too, so the report can join that client's alert.
