@@ -4,8 +4,9 @@
 -- read back and send again as a parameter. The lookup in the jti_uses rollup is by its primary
 -- key; real jtis are random (UUIDs), so thousands of them touch most granules of a partition,
 -- and only the weeks since {uses_since} are read: a replay is judged within the assertion's
--- validity, which ends long before the lookback (index.ts), so older weeks cannot change the
--- answer, and the cost stays that of a week or two of jtis whatever the retention.
+-- validity, which ends long before the lookback (index.ts), so older weeks cannot make one; what
+-- is given up is a jti shared by two clients more than the lookback apart. The cost stays that
+-- of a week or two of jtis whatever the retention.
 SELECT tenant, assertion_jti AS jti, uniqMerge(uses) AS uses, groupUniqArrayArray(clients) AS clients,
        toUnixTimestamp64Milli(min(first_seen)) AS first_time, toUnixTimestamp64Milli(max(last_seen)) AS last_time
 FROM jti_uses
