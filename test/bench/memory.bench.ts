@@ -15,6 +15,10 @@
  * are what a server-mode (CLICKHOUSE_URL) process holds besides its client's buffers: there the
  * engine runs elsewhere.
  *
+ * Where the peak is: /proc/<pid>/status every BENCH_MEMORY_PROC_MS (100) for the highest RSS and its
+ * anonymous / file-backed split, VmHWM when each phase ends, and the running engine queries
+ * (system.processes, every BENCH_MEMORY_QUERIES_MS, 250) with the most memory each held.
+ *
  * BENCH_MEMORY_SCENARIOS (default `start-1m,demo-day`); BENCH_ROUNDS (default 1). Variants:
  * BENCH_MEMORY_VARIANTS is a `;`-separated list of `name:VAR=value,VAR=value` (default one
  * variant, `defaults`, with the shipped settings); rounds alternate variants so they see the
@@ -36,7 +40,15 @@ const CLI = fileURLToPath(new URL('../../services/cli/bin/tokenwatch.js', import
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const SCENARIOS = (process.env.BENCH_MEMORY_SCENARIOS ?? 'start-1m,demo-day').split(',').map((name) => name.trim()) as ScenarioName[];
 const MB = 1024 * 1024;
-const SAMPLE_MS = 1_000;
+/** The full sample (RSS, V8, engine metrics); BENCH_MEMORY_SAMPLE_MS. */
+const SAMPLE_MS = Number(process.env.BENCH_MEMORY_SAMPLE_MS ?? 1_000);
+/**
+ * /proc/<pid>/status alone, cheap enough to read this often (BENCH_MEMORY_PROC_MS): the peak
+ * (VmHWM) of a detector tick lasts less than a second and fell between full samples.
+ */
+const PROC_MS = Number(process.env.BENCH_MEMORY_PROC_MS ?? 100);
+/** How often the engine's running queries (system.processes) are read; BENCH_MEMORY_QUERIES_MS. */
+const QUERIES_MS = Number(process.env.BENCH_MEMORY_QUERIES_MS ?? 250);
 const DEADLINE_MS = 20 * 60_000;
 
 type ScenarioName = 'start-1m' | 'demo-day';
@@ -49,6 +61,9 @@ interface Variant {
 interface Sample {
   seconds: number;
   rssMb: number;
+  /** RssAnon: what the kernel cannot drop without swap; RssFile: file pages (chDB's code), reclaimable. */
+  anonMb: number;
+  fileMb: number;
   heapUsedMb: number;
   heapTotalMb: number;
   externalMb: number;
@@ -60,6 +75,12 @@ interface Run {
   scenario: ScenarioName;
   variant: string;
   peakRssMb: number;
+  /** VmHWM when each phase ended, in order. */
+  phases: { phase: string; peakRssMb: number }[];
+  /** The highest /proc sample (every PROC_MS), its split and the phase it fell in. */
+  highest: ProcSample & { phase: string };
+  /** The engine's queries that held the most memory (system.processes peak_memory_usage). */
+  heavyQueries: { query: string; peakMb: number; phase: string }[];
   /** Events stored per second while ingesting (start-1m only). */
   eventsPerSecond?: number;
   samples: Sample[];
@@ -89,8 +110,23 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN);
+type StatusField = 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile' | 'RssShmem';
+
+function procStatusKb(pid: number, field: StatusField, status = readFileSync(`/proc/${pid}/status`, 'utf8')): number {
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
+}
+
+interface ProcSample {
+  seconds: number;
+  rssMb: number;
+  anonMb: number;
+  fileMb: number;
+}
+
+function procSample(pid: number, started: number): ProcSample {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mbOf = (field: StatusField) => procStatusKb(pid, field, status) / 1024;
+  return { seconds: (performance.now() - started) / 1000, rssMb: mbOf('VmRSS'), anonMb: mbOf('RssAnon'), fileMb: mbOf('RssFile') + mbOf('RssShmem') };
 }
 
 /** Sums of the Prometheus samples named, each without labels or over all its labels. */
@@ -117,33 +153,86 @@ async function queryRowsThroughServer<T>(dataDir: string, query: string): Promis
   return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as T);
 }
 
+/** The running queries' text, shortened and with literals kept: which detector's SQL it is shows in its first words. */
+const PROCESSES_QUERY =
+  "SELECT substring(replaceRegexpAll(query, '\\\\s+', ' '), 1, 120) AS query, peak_memory_usage AS peak FROM system.processes WHERE query NOT LIKE '%system.processes%'";
+
 class Sampler {
   readonly samples: Sample[] = [];
+  readonly phases: { phase: string; peakRssMb: number }[] = [];
+  highest: ProcSample & { phase: string } = { seconds: 0, rssMb: 0, anonMb: 0, fileMb: 0, phase: '' };
+  private readonly heavy = new Map<string, { peakMb: number; phase: string }>();
   private readonly started = performance.now();
-  private timer: NodeJS.Timeout | undefined;
+  private phase: string;
+  private timers: NodeJS.Timeout[] = [];
   private busy = false;
+  private queriesBusy = false;
 
-  constructor(private readonly child: ChildProcess, private readonly dataDir: string, private readonly httpPort: number) {}
+  constructor(private readonly child: ChildProcess, private readonly dataDir: string, private readonly httpPort: number, firstPhase: string) {
+    this.phase = firstPhase;
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.sample(), SAMPLE_MS);
+    this.timers = [
+      setInterval(() => void this.sample(), SAMPLE_MS),
+      setInterval(() => this.sampleProc(), PROC_MS),
+      setInterval(() => void this.sampleQueries(), QUERIES_MS),
+    ];
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    for (const timer of this.timers) clearInterval(timer);
+  }
+
+  /** Ends the current phase: records VmHWM so far, and names what comes next. */
+  endPhase(next: string): void {
+    if (this.child.pid && this.child.exitCode === null) this.phases.push({ phase: this.phase, peakRssMb: procStatusKb(this.child.pid, 'VmHWM') / 1024 });
+    this.phase = next;
+  }
+
+  heavyQueries(count: number): { query: string; peakMb: number; phase: string }[] {
+    return [...this.heavy].map(([query, seen]) => ({ query, ...seen })).sort((a, b) => b.peakMb - a.peakMb).slice(0, count);
+  }
+
+  private sampleProc(): void {
+    if (this.child.exitCode !== null || !this.child.pid) return;
+    try {
+      const sample = procSample(this.child.pid, this.started);
+      if (sample.rssMb > this.highest.rssMb) this.highest = { ...sample, phase: this.phase };
+    } catch {
+      // The process is exiting.
+    }
+  }
+
+  private async sampleQueries(): Promise<void> {
+    if (this.queriesBusy || this.child.exitCode !== null) return;
+    this.queriesBusy = true;
+    try {
+      const rows = await queryRowsThroughServer<{ query: string; peak: string }>(this.dataDir, PROCESSES_QUERY).catch(() => []);
+      for (const row of rows) {
+        const peakMb = Number(row.peak) / MB;
+        // Literals differ between runs of the same query: the key is its text up to the first quote or digit run.
+        const key = row.query.replace(/'[^']*'/g, "'…'").replace(/\d{4,}/g, 'N');
+        if (peakMb > (this.heavy.get(key)?.peakMb ?? 0)) this.heavy.set(key, { peakMb, phase: this.phase });
+      }
+    } finally {
+      this.queriesBusy = false;
+    }
   }
 
   private async sample(): Promise<void> {
     if (this.busy || this.child.exitCode !== null || !this.child.pid) return;
     this.busy = true;
     try {
-      const rssMb = procStatusKb(this.child.pid, 'VmRSS') / 1024;
+      const { rssMb, anonMb, fileMb } = procSample(this.child.pid, this.started);
       const node = await scrape(this.httpPort, ['tokenwatch_nodejs_heap_size_used_bytes', 'tokenwatch_nodejs_heap_size_total_bytes', 'tokenwatch_nodejs_external_memory_bytes']);
       const engine = await queryRowsThroughServer<{ metric: string; value: string }>(this.dataDir, ENGINE_QUERY).catch(() => []);
       const metric = (name: string) => Number(engine.find((row) => row.metric === name)?.value ?? Number.NaN);
       this.samples.push({
         seconds: (performance.now() - this.started) / 1000,
         rssMb,
+        anonMb,
+        fileMb,
         heapUsedMb: (node.get('tokenwatch_nodejs_heap_size_used_bytes') ?? Number.NaN) / MB,
         heapTotalMb: (node.get('tokenwatch_nodejs_heap_size_total_bytes') ?? Number.NaN) / MB,
         externalMb: (node.get('tokenwatch_nodejs_external_memory_bytes') ?? Number.NaN) / MB,
@@ -203,30 +292,36 @@ async function run(scenario: ScenarioName, variant: Variant, round: number): Pro
   });
   let logs = '';
   child.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')).length > 1_000_000 && (logs = logs.slice(-100_000)));
-  const sampler = new Sampler(child, dataDir, httpPort);
+  const sampler = new Sampler(child, dataDir, httpPort, scenario === 'start-1m' ? 'start-up' : 'start-up and back-fill produced');
   sampler.start();
   try {
     let eventsPerSecond: number | undefined;
     if (scenario === 'start-1m') {
       await until('consuming', child, () => logs, () => logs.includes('ingest worker consuming'));
+      sampler.endPhase('ingest');
       const started = performance.now();
       await until('all events stored', child, () => logs, async () => {
         const [row] = await queryRowsThroughServer<{ n: string }>(dataDir, 'SELECT count() AS n FROM token_requests').catch(() => []);
         return Number(row?.n ?? 0) >= BENCH_EVENTS;
       });
       eventsPerSecond = BENCH_EVENTS / ((performance.now() - started) / 1000);
+      sampler.endPhase('detector pass');
       const detectors = await detectorCount(httpPort);
       const before = await detectorRuns(httpPort);
       await until('one more run of every detector', child, () => logs, async () => (await detectorRuns(httpPort)) >= before + Math.max(detectors, 1));
+      sampler.endPhase('');
     } else {
       await until('the back-fill produced', child, () => logs, () => logs.includes('history back-filled'));
+      sampler.endPhase('back-fill consumed');
       await until('the back-fill consumed', child, () => logs, async () => {
         const lag = await scrape(httpPort, ['tokenwatch_ingest_consumer_lag']);
         return lag.get('tokenwatch_ingest_consumer_lag') === 0;
       });
+      sampler.endPhase('three detector ticks');
       const detectors = await detectorCount(httpPort);
       const before = await detectorRuns(httpPort);
       await until('three more detector ticks', child, () => logs, async () => (await detectorRuns(httpPort)) >= before + 3 * Math.max(detectors, 1));
+      sampler.endPhase('');
     }
     sampler.stop();
     const peakRssMb = procStatusKb(child.pid as number, 'VmHWM') / 1024;
@@ -240,6 +335,9 @@ async function run(scenario: ScenarioName, variant: Variant, round: number): Pro
       scenario,
       variant: variant.name,
       peakRssMb,
+      phases: sampler.phases,
+      highest: sampler.highest,
+      heavyQueries: sampler.heavyQueries(5),
       eventsPerSecond,
       samples: sampler.samples,
       refusedForMemory: event('QueryMemoryLimitExceeded'),
@@ -272,8 +370,11 @@ function series(run: Run): string {
   const step = Math.max(1, Math.floor(run.samples.length / 10));
   const rows = run.samples.filter((_, index) => index % step === 0 || index === run.samples.length - 1);
   return [
-    `${run.scenario} / ${run.variant}: seconds, RSS, V8 heap used / total, external, chDB MemoryTracking, chDB caches (MB)`,
-    ...rows.map((s) => `  ${s.seconds.toFixed(0).padStart(5)} s  ${mb(s.rssMb).padStart(6)}  ${mb(s.heapUsedMb).padStart(5)} / ${mb(s.heapTotalMb).padStart(5)}  ${mb(s.externalMb).padStart(5)}  ${mb(s.engineTrackedMb).padStart(6)}  ${mb(s.engineCachesMb).padStart(5)}`),
+    `${run.scenario} / ${run.variant}: seconds, RSS (anon + file), V8 heap used / total, external, chDB MemoryTracking, chDB caches (MB)`,
+    ...rows.map((s) => `  ${s.seconds.toFixed(0).padStart(5)} s  ${mb(s.rssMb).padStart(6)} (${mb(s.anonMb).padStart(4)} + ${mb(s.fileMb).padStart(4)})  ${mb(s.heapUsedMb).padStart(5)} / ${mb(s.heapTotalMb).padStart(5)}  ${mb(s.externalMb).padStart(5)}  ${mb(s.engineTrackedMb).padStart(6)}  ${mb(s.engineCachesMb).padStart(5)}`),
+    `  peak (VmHWM) after each phase: ${run.phases.map((p) => `${p.phase} ${mb(p.peakRssMb)}`).join(', ')}`,
+    `  highest ${PROC_MS} ms sample: ${mb(run.highest.rssMb)} MB (anon ${mb(run.highest.anonMb)} + file ${mb(run.highest.fileMb)}) at ${run.highest.seconds.toFixed(1)} s, in ${run.highest.phase}`,
+    ...run.heavyQueries.map((q) => `  engine query peak ${mb(q.peakMb)} MB in ${q.phase}: ${q.query}`),
   ].join('\n');
 }
 
@@ -309,4 +410,17 @@ for (const scenario of SCENARIOS) {
         `${mine.map((r) => `${r.refusedForMemory} / ${r.spilledParts} / ${r.detectorErrors} / ${r.insertErrors}`).join('; ')} |`,
     );
   }
+}
+
+console.log(`\nWhere the peak was (each run): VmHWM when each phase ended; the highest ${PROC_MS} ms sample of RSS, split into anonymous and file-backed pages; the engine query that held the most memory:\n`);
+console.log('| scenario | variant | round | VmHWM after each phase | highest RSS sample (anon + file) | in phase | heaviest engine query |');
+console.log('|---|---|---|---|---|---|---|');
+for (const [index, run] of runs.entries()) {
+  const round = Math.floor(index / (SCENARIOS.length * variants.length)) + 1;
+  const [heaviest] = run.heavyQueries;
+  console.log(
+    `| ${run.scenario} | ${run.variant} | ${round} | ${run.phases.map((p) => `${p.phase}: ${mb(p.peakRssMb)}`).join('; ')} | ` +
+      `${mb(run.highest.rssMb)} (${mb(run.highest.anonMb)} + ${mb(run.highest.fileMb)}) | ${run.highest.phase} | ` +
+      `${heaviest ? `${mb(heaviest.peakMb)} MB: \`${heaviest.query.slice(0, 60).replaceAll('|', '\\|')}…\`` : '–'} |`,
+  );
 }
