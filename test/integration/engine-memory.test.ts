@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ENGINE_MEMORY_DEFAULTS } from '@tokenwatch/shared/config/settings';
 import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { queryRows } from '@tokenwatch/shared/storage/sql';
+import { runReadOnlyQuery } from '@tokenwatch/server/query-server/read-only-query';
 import { z } from 'zod';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 
@@ -66,5 +67,23 @@ describe('embedded engine memory settings', () => {
     const settings = await serverSettings(clickhouse);
     expect(settings.max_server_memory_usage).toBe(ENGINE_MEMORY_DEFAULTS.limitMb * MIB);
     expect(settings.mark_cache_size).toBe(ENGINE_MEMORY_DEFAULTS.markCacheMb * MIB);
+  });
+
+  it('caps an investigation at half the engine\'s limit, so the query\'s own cap stops it and names TOKENWATCH_SQL_MAX_MEMORY', async () => {
+    await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '256' });
+    const reader = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '256' }, true);
+    const [cap] = await queryRows(reader.client, "SELECT value FROM system.settings WHERE name = 'max_memory_usage'", {}, z.object({ value: z.coerce.number() }));
+    expect(cap?.value).toBe(128 * MIB);
+    // 512 MiB: above both limits; the query's, the lower, stops it first.
+    await expect(runReadOnlyQuery(reader, { query: 'SELECT length(groupArray(number)) AS n FROM numbers(64000000)', format: 'JSONEachRow' }))
+      .rejects.toThrow(/^the query needs too much memory \(.*limit \(for query\).*\): add a LIMIT or narrow the time range, or raise TOKENWATCH_SQL_MAX_MEMORY$/);
+  });
+
+  it('names TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB when the engine\'s limit over everything stops an investigation first', async () => {
+    await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '128' });
+    // The whole engine for this query: the engine's own memory counts against the total, so the total is reached first.
+    const reader = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '128', TOKENWATCH_SQL_MAX_MEMORY: String(128 * MIB) }, true);
+    await expect(runReadOnlyQuery(reader, { query: 'SELECT length(groupArray(number)) AS n FROM numbers(64000000)', format: 'JSONEachRow' }))
+      .rejects.toThrow(/^the embedded engine is out of memory, for all it runs together \(.*limit \(total\).*\): retry, add a LIMIT or narrow the time range, or raise TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB$/);
   });
 });
