@@ -1,6 +1,6 @@
 /**
  * npm run bench:memory — where a whole embedded `tokenwatch` process's memory goes, sampled once
- * a second, in two scenarios:
+ * a second, in these scenarios:
  *
  * - `start-1m`: `tokenwatch start` (ingest + detectors + notifier + query server, embedded chDB)
  *   on a fresh data directory, reading the 1,000,000 bench events (bench-events.ts) until
@@ -8,6 +8,11 @@
  * - `demo-day`: `tokenwatch demo --history-days 1` against the running broker with a fresh topic
  *   and data directory: until the day's back-fill is produced and consumed (consumer lag 0),
  *   then until every detector ran three more times.
+ * - `tick-after-1m` (not in the default list): `tokenwatch start` on a copy of a data directory
+ *   where `tokenwatch ingest` stored the 1M bench events (once per bench run), with nothing left
+ *   to consume: until every detector ran once. Its first tick examines the whole back-fill: the
+ *   detector tick's peak, alone and whatever the load (in start-1m, how far the detectors fall
+ *   behind the ingest depends on the machine).
  *
  * Each sample: the process's RSS (/proc/<pid>/status), V8's heap and external memory (its own
  * /metrics, prom-client's default collectors) and chDB's MemoryTracking and cache bytes
@@ -25,7 +30,7 @@
  * same noise. Prints a Markdown table for docs/benchmarks.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +56,7 @@ const PROC_MS = Number(process.env.BENCH_MEMORY_PROC_MS ?? 100);
 const QUERIES_MS = Number(process.env.BENCH_MEMORY_QUERIES_MS ?? 250);
 const DEADLINE_MS = 20 * 60_000;
 
-type ScenarioName = 'start-1m' | 'demo-day';
+type ScenarioName = 'start-1m' | 'demo-day' | 'tick-after-1m';
 
 interface Variant {
   name: string;
@@ -270,12 +275,52 @@ async function detectorCount(port: number): Promise<number> {
   return new Set(text.match(/^tokenwatch_detector_run_seconds_count\{[^}]*detector="[^"]+"/gm) ?? []).size;
 }
 
+/**
+ * tick-after-1m's starting point, made once per bench run and copied for each of its runs: a
+ * data directory holding the million bench events, stored by `tokenwatch ingest` (no detector
+ * ran, so none has a watermark). A `start` on a copy then examines the whole back-fill in its
+ * first tick, what a start after an import or a detector outage does, whatever the machine's
+ * load (in start-1m the detectors keep up, or not, depending on it).
+ */
+let backFilled: string | undefined;
+
+async function backFilledDataDir(): Promise<string> {
+  if (backFilled) return backFilled;
+  const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-memory-backfill-'));
+  const stamp = String(Date.now());
+  const child = spawn(process.execPath, [CLI, 'ingest'], {
+    env: { ...process.env, KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092', TOKENWATCH_DATA_DIR: dataDir, TOKENWATCH_TOPIC: BENCH_TOPIC, TOKENWATCH_DLQ_TOPIC: `${BENCH_TOPIC}.dlq`, TOKENWATCH_CONSUMER_GROUP: `bench-memory-backfill-${stamp}`, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let logs = '';
+  child.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')).length > 1_000_000 && (logs = logs.slice(-100_000)));
+  try {
+    await until('the back-fill stored', child, () => logs, async () => {
+      const [row] = await queryRowsThroughServer<{ n: string }>(dataDir, 'SELECT count() AS n FROM token_requests').catch(() => []);
+      return Number(row?.n ?? 0) >= BENCH_EVENTS;
+    });
+  } finally {
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+  }
+  backFilled = dataDir;
+  return dataDir;
+}
+
+/** How many detectors `start` scheduled, from its log line `detectors scheduled`. */
+function scheduledDetectors(logs: string): number | undefined {
+  const line = logs.split('\n').find((text) => text.includes('"detectors scheduled"'));
+  if (!line) return undefined;
+  return (JSON.parse(line) as { detectors?: string[] }).detectors?.length;
+}
+
 async function run(scenario: ScenarioName, variant: Variant, round: number): Promise<Run> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-memory-'));
+  if (scenario === 'tick-after-1m') cpSync(await backFilledDataDir(), dataDir, { recursive: true });
   const httpPort = await freePort();
   const stamp = `${Date.now()}-${round}`;
-  const topic = scenario === 'start-1m' ? BENCH_TOPIC : `bench.memory.demo.${stamp}`;
-  const args = scenario === 'start-1m' ? ['start'] : ['demo', '--history-days', '1', '--attack-every', '3'];
+  const topic = { 'start-1m': BENCH_TOPIC, 'demo-day': `bench.memory.demo.${stamp}`, 'tick-after-1m': `bench.memory.empty.${stamp}` }[scenario];
+  const args = scenario === 'demo-day' ? ['demo', '--history-days', '1', '--attack-every', '3'] : ['start'];
   const child = spawn(process.execPath, [CLI, ...args], {
     env: {
       ...process.env,
@@ -292,7 +337,7 @@ async function run(scenario: ScenarioName, variant: Variant, round: number): Pro
   });
   let logs = '';
   child.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')).length > 1_000_000 && (logs = logs.slice(-100_000)));
-  const sampler = new Sampler(child, dataDir, httpPort, scenario === 'start-1m' ? 'start-up' : 'start-up and back-fill produced');
+  const sampler = new Sampler(child, dataDir, httpPort, scenario === 'demo-day' ? 'start-up and back-fill produced' : 'start-up');
   sampler.start();
   try {
     let eventsPerSecond: number | undefined;
@@ -309,6 +354,12 @@ async function run(scenario: ScenarioName, variant: Variant, round: number): Pro
       const detectors = await detectorCount(httpPort);
       const before = await detectorRuns(httpPort);
       await until('one more run of every detector', child, () => logs, async () => (await detectorRuns(httpPort)) >= before + Math.max(detectors, 1));
+      sampler.endPhase('');
+    } else if (scenario === 'tick-after-1m') {
+      await until('detectors scheduled', child, () => logs, () => scheduledDetectors(logs) !== undefined);
+      sampler.endPhase('first detector tick');
+      const detectors = scheduledDetectors(logs) ?? 1;
+      await until('the first run of every detector', child, () => logs, async () => (await detectorRuns(httpPort)) >= detectors);
       sampler.endPhase('');
     } else {
       await until('the back-fill produced', child, () => logs, () => logs.includes('history back-filled'));
@@ -379,7 +430,7 @@ function series(run: Run): string {
 }
 
 const variants = parseVariants(process.env.BENCH_MEMORY_VARIANTS);
-if (SCENARIOS.includes('start-1m')) await ensureBenchTopic();
+if (SCENARIOS.includes('start-1m') || SCENARIOS.includes('tick-after-1m')) await ensureBenchTopic();
 const runs: Run[] = [];
 for (let round = 1; round <= ROUNDS; round += 1) {
   for (const scenario of SCENARIOS) {
@@ -394,6 +445,8 @@ for (let round = 1; round <= ROUNDS; round += 1) {
     }
   }
 }
+
+if (backFilled) rmSync(backFilled, { recursive: true, force: true });
 
 console.log(`\n${ROUNDS} round(s), variants alternating; medians over rounds of each run's maximum (MB):\n`);
 console.log('| scenario | variant | peak RSS (VmHWM) | RSS p50 | V8 heap used | V8 heap total | external | chDB MemoryTracking | chDB caches | events/s | refused for memory / spilled parts / detector errors / insert retries |');
