@@ -76,14 +76,17 @@ describe('embedded engine memory settings', () => {
     expect(cap?.value).toBe(128 * MIB);
     // 512 MiB: above both limits; the query's, the lower, stops it first.
     await expect(runReadOnlyQuery(reader, { query: 'SELECT length(groupArray(number)) AS n FROM numbers(64000000)', format: 'JSONEachRow' }))
-      .rejects.toThrow(/^the query needs too much memory \(.*limit \(for query\).*\): add a LIMIT or narrow the time range, or raise TOKENWATCH_SQL_MAX_MEMORY$/);
+      .rejects.toThrow(/^the query needs too much memory \(Query memory limit exceeded.*\): add a LIMIT or narrow the time range, or raise TOKENWATCH_SQL_MAX_MEMORY$/);
   });
 
   it('names TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB when the engine\'s limit over everything stops an investigation first', async () => {
-    await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '128' });
-    // The whole engine for this query: the engine's own memory counts against the total, so the total is reached first.
+    const writer = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '128' });
+    // What the service holds beside the investigation (here a Memory table of 80 MB) counts
+    // against the engine's limit, not against the query's own cap.
+    await writer.client.command({ query: 'CREATE TABLE held_in_memory ENGINE = Memory AS SELECT number FROM numbers(10000000)' });
     const reader = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '128', TOKENWATCH_SQL_MAX_MEMORY: String(128 * MIB) }, true);
-    await expect(runReadOnlyQuery(reader, { query: 'SELECT length(groupArray(number)) AS n FROM numbers(64000000)', format: 'JSONEachRow' }))
-      .rejects.toThrow(/^the embedded engine is out of memory, for all it runs together \(.*limit \(total\).*\): retry, add a LIMIT or narrow the time range, or raise TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB$/);
+    await expect(runReadOnlyQuery(reader, { query: 'SELECT length(groupArray(number)) AS n FROM numbers(16000000)', format: 'JSONEachRow' }))
+      .rejects.toThrow(/^the embedded engine is out of memory, for all it runs together \(\(total\) memory limit exceeded.*\): retry, add a LIMIT or narrow the time range, or raise TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB$/);
+    await writer.client.command({ query: 'DROP TABLE held_in_memory SYNC' });
   });
 });
