@@ -80,8 +80,8 @@ interface Run {
   scenario: ScenarioName;
   variant: string;
   peakRssMb: number;
-  /** VmHWM when each phase ended, in order. */
-  phases: { phase: string; peakRssMb: number }[];
+  /** VmHWM when each phase ended, in order, and its length (s). */
+  phases: { phase: string; peakRssMb: number; seconds: number }[];
   /** The highest /proc sample (every PROC_MS), its split and the phase it fell in. */
   highest: ProcSample & { phase: string };
   /** The engine's queries that held the most memory (system.processes peak_memory_usage). */
@@ -164,7 +164,8 @@ const PROCESSES_QUERY =
 
 class Sampler {
   readonly samples: Sample[] = [];
-  readonly phases: { phase: string; peakRssMb: number }[] = [];
+  readonly phases: { phase: string; peakRssMb: number; seconds: number }[] = [];
+  private phaseStarted = performance.now();
   highest: ProcSample & { phase: string } = { seconds: 0, rssMb: 0, anonMb: 0, fileMb: 0, phase: '' };
   private readonly heavy = new Map<string, { peakMb: number; phase: string }>();
   private readonly started = performance.now();
@@ -191,8 +192,10 @@ class Sampler {
 
   /** Ends the current phase: records VmHWM so far, and names what comes next. */
   endPhase(next: string): void {
-    if (this.child.pid && this.child.exitCode === null) this.phases.push({ phase: this.phase, peakRssMb: procStatusKb(this.child.pid, 'VmHWM') / 1024 });
+    const now = performance.now();
+    if (this.child.pid && this.child.exitCode === null) this.phases.push({ phase: this.phase, peakRssMb: procStatusKb(this.child.pid, 'VmHWM') / 1024, seconds: (now - this.phaseStarted) / 1000 });
     this.phase = next;
+    this.phaseStarted = now;
   }
 
   heavyQueries(count: number): { query: string; peakMb: number; phase: string }[] {
@@ -423,7 +426,7 @@ function series(run: Run): string {
   return [
     `${run.scenario} / ${run.variant}: seconds, RSS (anon + file), V8 heap used / total, external, chDB MemoryTracking, chDB caches (MB)`,
     ...rows.map((s) => `  ${s.seconds.toFixed(0).padStart(5)} s  ${mb(s.rssMb).padStart(6)} (${mb(s.anonMb).padStart(4)} + ${mb(s.fileMb).padStart(4)})  ${mb(s.heapUsedMb).padStart(5)} / ${mb(s.heapTotalMb).padStart(5)}  ${mb(s.externalMb).padStart(5)}  ${mb(s.engineTrackedMb).padStart(6)}  ${mb(s.engineCachesMb).padStart(5)}`),
-    `  peak (VmHWM) after each phase: ${run.phases.map((p) => `${p.phase} ${mb(p.peakRssMb)}`).join(', ')}`,
+    `  peak (VmHWM) after each phase: ${run.phases.map((p) => `${p.phase} ${mb(p.peakRssMb)} (${p.seconds.toFixed(0)} s)`).join(', ')}`,
     `  highest ${PROC_MS} ms sample: ${mb(run.highest.rssMb)} MB (anon ${mb(run.highest.anonMb)} + file ${mb(run.highest.fileMb)}) at ${run.highest.seconds.toFixed(1)} s, in ${run.highest.phase}`,
     ...run.heavyQueries.map((q) => `  engine query peak ${mb(q.peakMb)} MB in ${q.phase}: ${q.query}`),
   ].join('\n');
@@ -466,13 +469,13 @@ for (const scenario of SCENARIOS) {
 }
 
 console.log(`\nWhere the peak was (each run): VmHWM when each phase ended; the highest ${PROC_MS} ms sample of RSS, split into anonymous and file-backed pages; the engine query that held the most memory:\n`);
-console.log('| scenario | variant | round | VmHWM after each phase | highest RSS sample (anon + file) | in phase | heaviest engine query |');
+console.log('| scenario | variant | round | VmHWM after each phase (its length) | highest RSS sample (anon + file) | in phase | heaviest engine query |');
 console.log('|---|---|---|---|---|---|---|');
 for (const [index, run] of runs.entries()) {
   const round = Math.floor(index / (SCENARIOS.length * variants.length)) + 1;
   const [heaviest] = run.heavyQueries;
   console.log(
-    `| ${run.scenario} | ${run.variant} | ${round} | ${run.phases.map((p) => `${p.phase}: ${mb(p.peakRssMb)}`).join('; ')} | ` +
+    `| ${run.scenario} | ${run.variant} | ${round} | ${run.phases.map((p) => `${p.phase}: ${mb(p.peakRssMb)} (${p.seconds.toFixed(0)} s)`).join('; ')} | ` +
       `${mb(run.highest.rssMb)} (${mb(run.highest.anonMb)} + ${mb(run.highest.fileMb)}) | ${run.highest.phase} | ` +
       `${heaviest ? `${mb(heaviest.peakMb)} MB: \`${heaviest.query.slice(0, 60).replaceAll('|', '\\|')}…\`` : '–'} |`,
   );
