@@ -64,6 +64,14 @@ describe('tokenwatch CLI operator errors', () => {
     );
   });
 
+  it('refuses an investigation cap above the embedded engine\'s limit before starting, naming both settings', async () => {
+    expectOneLineError(
+      await runCli(['start'], { ...env, TOKENWATCH_SQL_MAX_MEMORY: String(512 * 1024 * 1024) }),
+      'invalid setting TOKENWATCH_SQL_MAX_MEMORY: at most the embedded engine\'s limit, TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB=320',
+      '"536870912"',
+    );
+  });
+
   it('names KAFKA_BROKERS when it is malformed, before connecting anywhere', async () => {
     expectOneLineError(await runCli(['produce', events], { ...env, KAFKA_BROKERS: 'nohostport' }), 'invalid setting KAFKA_BROKERS');
   });

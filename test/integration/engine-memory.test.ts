@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ENGINE_MEMORY_DEFAULTS } from '@tokenwatch/shared/config/settings';
 import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { queryRows } from '@tokenwatch/shared/storage/sql';
+import { runReadOnlyQuery } from '@tokenwatch/server/query-server/read-only-query';
 import { z } from 'zod';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 
@@ -66,5 +67,26 @@ describe('embedded engine memory settings', () => {
     const settings = await serverSettings(clickhouse);
     expect(settings.max_server_memory_usage).toBe(ENGINE_MEMORY_DEFAULTS.limitMb * MIB);
     expect(settings.mark_cache_size).toBe(ENGINE_MEMORY_DEFAULTS.markCacheMb * MIB);
+  });
+
+  it('caps an investigation at half the engine\'s limit, so the query\'s own cap stops it and names TOKENWATCH_SQL_MAX_MEMORY', async () => {
+    await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '256' });
+    const reader = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '256' }, true);
+    const [cap] = await queryRows(reader.client, "SELECT value FROM system.settings WHERE name = 'max_memory_usage'", {}, z.object({ value: z.coerce.number() }));
+    expect(cap?.value).toBe(128 * MIB);
+    // 512 MiB: above both limits; the query's, the lower, stops it first.
+    await expect(runReadOnlyQuery(reader, { query: 'SELECT length(groupArray(number)) AS n FROM numbers(64000000)', format: 'JSONEachRow' }))
+      .rejects.toThrow(/^the query needs too much memory \(Query memory limit exceeded.*\): add a LIMIT or narrow the time range, or raise TOKENWATCH_SQL_MAX_MEMORY$/);
+  });
+
+  it('names TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB when the engine\'s limit over everything stops an investigation first', async () => {
+    const writer = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '128' });
+    // What the service holds beside the investigation (here a Memory table of 80 MB) counts
+    // against the engine's limit, not against the query's own cap.
+    await writer.client.command({ query: 'CREATE TABLE held_in_memory ENGINE = Memory AS SELECT number FROM numbers(10000000)' });
+    const reader = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '128', TOKENWATCH_SQL_MAX_MEMORY: String(128 * MIB) }, true);
+    await expect(runReadOnlyQuery(reader, { query: 'SELECT length(groupArray(number)) AS n FROM numbers(16000000)', format: 'JSONEachRow' }))
+      .rejects.toThrow(/^the embedded engine is out of memory, for all it runs together \(\(total\) memory limit exceeded.*\): retry, add a LIMIT or narrow the time range, or raise TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB$/);
+    await writer.client.command({ query: 'DROP TABLE held_in_memory SYNC' });
   });
 });

@@ -162,7 +162,7 @@ describe('tokenwatch sql through the query server of tokenwatch start', () => {
     expect(wide.code).toBe(1);
     expect(wide.stderr).toMatch(/TOKENWATCH_SQL_MAX_(MEMORY|BYTES)/);
     const after = peakRssMb(service.pid as number);
-    // The engine may use up to TOKENWATCH_SQL_MAX_MEMORY (512 MiB) for the query, plus the copy
+    // The engine may use up to TOKENWATCH_SQL_MAX_MEMORY (half its limit, 160 MiB) for the query, plus the copy
     // handed to the query server; never the gigabytes an unbounded result takes.
     expect(after - before, `peak RSS ${before.toFixed(0)} MB -> ${after.toFixed(0)} MB`).toBeLessThan(1_100);
   }, 120_000);

@@ -18,6 +18,7 @@ describe('configuration file: detectors section', () => {
     expect(config.concurrent_networks).toEqual({ enabled: true, concurrent_window_minutes: 10, margin: 2, learning_days: 7 });
     expect(config.new_credential).toEqual({ enabled: true, learning_days: 7, parallel_window_minutes: 60 });
     expect(config.stale_credential).toEqual({ enabled: true, max_credential_age_days: 90 });
+    expect([config.max_window_minutes, config.max_window_events]).toEqual([60, 100_000]);
   });
 
   it('lets an allowlist entry name the findings it silences, secret_new_location when it names none', () => {
@@ -67,6 +68,8 @@ describe('configuration file: detectors section', () => {
     [{ detectors: { overrides: [{ client_id: 'x', concurrent_networks: { marginn: 3 } }] } }, 'detectors.overrides.0.concurrent_networks.marginn: unknown key'],
     [{ detectors: { new_credential: { parallel_window_minutes: 0 } } }, 'detectors.new_credential.parallel_window_minutes'],
     [{ detectors: { overrides: [{ client_id: 'x', stale_credential: { max_age_days: 9 } }] } }, 'detectors.overrides.0.stale_credential.max_age_days: unknown key'],
+    [{ detectors: { max_window_events: 10 } }, 'detectors.max_window_events'],
+    [{ detectors: { max_window_events: 2.5e7 } }, 'detectors.max_window_events'],
     [{ notifyy: {} }, 'invalid configuration in test at notifyy'],
   ])('rejects %j with one line naming the key', (document, expected) => {
     expect(() => parseConfig(document, 'test')).toThrow(expected);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadSettings } from '@tokenwatch/shared/config/settings';
+import { sqlMaxMemoryBytes } from '@tokenwatch/shared/storage/engine-memory';
 import { ConfigError } from '@tokenwatch/shared/errors';
 
 function configError(env: Record<string, string>): ConfigError {
@@ -44,7 +45,6 @@ describe('loadSettings', () => {
       TOKENWATCH_QUERY_PORT: 0,
       TOKENWATCH_SQL_MAX_ROWS: 1_000_000,
       TOKENWATCH_SQL_MAX_BYTES: 128 * 1024 * 1024,
-      TOKENWATCH_SQL_MAX_MEMORY: 512 * 1024 * 1024,
       TOKENWATCH_SQL_TIMEOUT_SECONDS: 120,
       TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: 320,
       TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: 32,
@@ -125,6 +125,28 @@ describe('loadSettings', () => {
     expect(configError({ KAFKA_BROKERS: 'nohostport' }).message).toContain('expected host:port');
     expect(configError({ CLICKHOUSE_URL: 'ftp://x' }).message).toContain('expected an http(s):// URL');
     expect(configError({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '64' }).message).toBe('invalid setting TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: at least 128 (MiB) (got "64")');
+  });
+
+  it('caps an investigation at half the embedded engine\'s limit unless TOKENWATCH_SQL_MAX_MEMORY says otherwise', () => {
+    const MIB = 1024 * 1024;
+    expect(loadSettings({}).TOKENWATCH_SQL_MAX_MEMORY).toBeUndefined();
+    expect(sqlMaxMemoryBytes(loadSettings({}))).toBe(160 * MIB);
+    expect(sqlMaxMemoryBytes(loadSettings({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '1024' }))).toBe(512 * MIB);
+    expect(sqlMaxMemoryBytes(loadSettings({ TOKENWATCH_SQL_MAX_MEMORY: String(100 * MIB) }))).toBe(100 * MIB);
+    // Up to the whole engine is the operator's choice.
+    expect(sqlMaxMemoryBytes(loadSettings({ TOKENWATCH_SQL_MAX_MEMORY: String(320 * MIB) }))).toBe(320 * MIB);
+  });
+
+  it('refuses a TOKENWATCH_SQL_MAX_MEMORY above the embedded engine\'s limit in one line naming both settings', () => {
+    expect(configError({ TOKENWATCH_SQL_MAX_MEMORY: String(512 * 1024 * 1024) }).message).toBe(
+      'invalid setting TOKENWATCH_SQL_MAX_MEMORY: at most the embedded engine\'s limit, TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB=320 (335544320 bytes); raise that one too, or leave TOKENWATCH_SQL_MAX_MEMORY unset for half of it (got "536870912")',
+    );
+    expect(configError({ TOKENWATCH_SQL_MAX_MEMORY: String(200 * 1024 * 1024 + 1), TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '200' }).message).toMatch(
+      /^invalid setting TOKENWATCH_SQL_MAX_MEMORY: at most .*TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB=200 .*\(got "209715201"\)$/,
+    );
+    expect(loadSettings({ TOKENWATCH_SQL_MAX_MEMORY: String(512 * 1024 * 1024), TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '512' }).TOKENWATCH_SQL_MAX_MEMORY).toBe(512 * 1024 * 1024);
+    // A ClickHouse server is sized by its own configuration: the embedded engine's limit means nothing there.
+    expect(loadSettings({ TOKENWATCH_SQL_MAX_MEMORY: String(4 * 1024 ** 3), CLICKHOUSE_URL: 'http://ch:8123' }).TOKENWATCH_SQL_MAX_MEMORY).toBe(4 * 1024 ** 3);
   });
 
   it('never echoes CLICKHOUSE_PASSWORD or KAFKA_SASL_PASSWORD', () => {

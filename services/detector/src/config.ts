@@ -252,6 +252,9 @@ export const detectorsConfigSchema = z.strictObject({
   safety_lag_seconds: z.number().nonnegative().max(300).default(3),
   // A catch-up after downtime is split into windows of at most this much ingested time.
   max_window_minutes: z.number().positive().default(60),
+  // ... and of at most about this many arrived events (a back-fill arrives in minutes): each
+  // detector query's engine memory grows with its window (docs/memory.md).
+  max_window_events: z.number().int().min(1_000).max(10_000_000).default(100_000),
   ...detectorSections,
   // Needs a complete inventory (TOKENWATCH_INVENTORY_REQUIRE or `require: true`); not per client:
   // a client in no inventory has no override either.

@@ -11,6 +11,8 @@ import { readWatermark, writeWatermark } from './watermarks.js';
 
 const ARRIVED_SPAN = sql(import.meta.url, './arrived-span.sql');
 const arrivedSpanRow = z.object({ arrived: z.coerce.number(), first_ms: z.coerce.number(), last_ms: z.coerce.number() });
+const ARRIVAL_CUT = sql(import.meta.url, './arrival-cut.sql');
+const arrivalCutRow = z.object({ ingested_ms: z.coerce.number() });
 
 /** Detectors examine event time in slices of at most this much (live catch-ups and backtests alike). */
 const TIME_SLICE_MS = 6 * HOUR_MS;
@@ -30,8 +32,9 @@ export interface TickResult {
 
 /**
  * One live tick of one detector: examine everything that arrived since its watermark (in
- * windows of at most max_window_minutes, so a catch-up after downtime stays bounded), store
- * the alerts, then move the watermark. The watermark moves only after the alerts are stored,
+ * windows of at most max_window_minutes and about max_window_events, so a catch-up after
+ * downtime or a back-fill stays bounded in time and in the engine's memory), store the alerts,
+ * then move the watermark after each window. The watermark moves only after the alerts are stored,
  * so a crash re-examines a window (alerts are idempotent) and never skips one.
  */
 export async function runTick(context: DetectContext, detector: Detector, now: number): Promise<TickResult> {
@@ -43,14 +46,8 @@ export async function runTick(context: DetectContext, detector: Detector, now: n
   const raised: StoredAlert[] = [];
   const updated: StoredAlert[] = [];
   const step = config.max_window_minutes * MINUTE_MS;
-  for (let after = from; after < until; after += step) {
-    const ingestedUntil = Math.min(after + step, until);
-    const [span] = await queryRows(
-      clickhouse,
-      ARRIVED_SPAN,
-      { ingested_after: toClickHouseTime(after), ingested_until: toClickHouseTime(ingestedUntil) },
-      arrivedSpanRow,
-    );
+  for (let after = from; after < until; ) {
+    const { ingestedUntil, span } = await nextWindow(context, after, Math.min(after + step, until));
     if (span && span.arrived > 0) {
       const drafts: AlertDraft[] = [];
       for (let timeFrom = span.first_ms; timeFrom <= span.last_ms; timeFrom += TIME_SLICE_MS) {
@@ -64,12 +61,40 @@ export async function runTick(context: DetectContext, detector: Detector, now: n
       updated.push(...result.updated);
     }
     await writeWatermark(clickhouse, detector.name, ingestedUntil);
+    after = ingestedUntil;
   }
   const resolved: StoredAlert[] = [];
   for (const [finding, quietMs] of detector.resolveAfterMs?.(config) ?? []) {
     resolved.push(...(await resolveQuietAlerts(clickhouse, finding, quietMs, now)));
   }
   return { detector: detector.name, from, until: Math.max(from, until), raised, updated, resolved };
+}
+
+/**
+ * The arrival window that starts after `after`: up to `ingestedUntil`, or shorter when more than
+ * max_window_events events arrived by then. Every query of a detector grows with its window (a
+ * million-event back-fill made jti_replay's lookup of the window's jtis take 280 MB of engine
+ * memory in one query, docs/memory.md), and any arrival time is a valid boundary: ticks cut
+ * arrivals wherever the clock is, and detectors answer "seen before?" from stored history.
+ */
+async function nextWindow(
+  { clickhouse, config }: DetectContext,
+  after: number,
+  ingestedUntil: number,
+): Promise<{ ingestedUntil: number; span: z.output<typeof arrivedSpanRow> | undefined }> {
+  const spanOf = async (until: number) =>
+    (await queryRows(clickhouse, ARRIVED_SPAN, { ingested_after: toClickHouseTime(after), ingested_until: toClickHouseTime(until) }, arrivedSpanRow))[0];
+  const span = await spanOf(ingestedUntil);
+  if (!span || span.arrived <= config.max_window_events) return { ingestedUntil, span };
+  const [cut] = await queryRows(
+    clickhouse,
+    ARRIVAL_CUT,
+    { ingested_after: toClickHouseTime(after), ingested_until: toClickHouseTime(ingestedUntil), nth: config.max_window_events - 1 },
+    arrivalCutRow,
+  );
+  // The cut is an arrival after `after`, so the window is never empty and the tick moves on.
+  if (!cut || cut.ingested_ms <= after || cut.ingested_ms >= ingestedUntil) return { ingestedUntil, span };
+  return { ingestedUntil: cut.ingested_ms, span: await spanOf(cut.ingested_ms) };
 }
 
 /**

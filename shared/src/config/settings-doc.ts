@@ -51,7 +51,7 @@ export const SETTING_DOCS: { readonly [K in keyof Settings]-?: SettingDoc } = {
   TOKENWATCH_QUERY_PORT: { shownDefault: '`0` (random)', meaning: 'loopback port of the read-only query server (embedded mode)' },
   TOKENWATCH_SQL_MAX_ROWS: { shownDefault: '`1000000`', meaning: 'most result rows of a `tokenwatch sql` / `alerts` query (embedded engine)' },
   TOKENWATCH_SQL_MAX_BYTES: { shownDefault: '`134217728` (128 MiB)', meaning: 'most result bytes of such a query' },
-  TOKENWATCH_SQL_MAX_MEMORY: { shownDefault: '`536870912` (512 MiB)', meaning: 'most engine memory of such a query; bounds the serving process\'s memory' },
+  TOKENWATCH_SQL_MAX_MEMORY: { shownDefault: 'half of `TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB` (160 MiB)', meaning: 'most engine memory (bytes) of such a query; bounds the serving process\'s memory. At most the engine\'s limit: start-up refuses more' },
   TOKENWATCH_SQL_TIMEOUT_SECONDS: { shownDefault: '`120`', meaning: 'longest such a query runs' },
   TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: { shownDefault: '`320`', meaning: 'most memory (MiB) the embedded engine holds for all its queries, inserts and merges together; past it an insert waits and retries ([docs/memory.md](docs/memory.md))' },
   TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: { shownDefault: '`32`', meaning: 'embedded engine\'s mark cache (MiB): where in each column file a granule starts' },

@@ -10,12 +10,14 @@ import { FORMAT_NAMES } from '../events/source-formats.js';
 
 /**
  * Defaults of the TOKENWATCH_SQL_* limits. Memory is the bound that holds RSS: chDB builds the
- * whole formatted result inside the query's memory, so the result cannot outgrow it.
+ * whole formatted result inside the query's memory, so the result cannot outgrow it. Its
+ * default is a share of the engine's limit (engine-memory.ts, sqlMaxMemoryBytes), not a number
+ * of its own: a fixed 512 MiB above the engine's 320 let the engine refuse an investigation
+ * first, with a message naming the wrong setting.
  */
 export const SQL_LIMIT_DEFAULTS = {
   maxRows: 1_000_000,
   maxBytes: 128 * 1024 * 1024,
-  maxMemory: 512 * 1024 * 1024,
   timeoutSeconds: 120,
 } as const;
 
@@ -106,7 +108,8 @@ export const settingsSchema = z.object({
   // engine, set by the process that runs it (`tokenwatch start` when it serves the query).
   TOKENWATCH_SQL_MAX_ROWS: positiveInt(SQL_LIMIT_DEFAULTS.maxRows),
   TOKENWATCH_SQL_MAX_BYTES: positiveInt(SQL_LIMIT_DEFAULTS.maxBytes),
-  TOKENWATCH_SQL_MAX_MEMORY: positiveInt(SQL_LIMIT_DEFAULTS.maxMemory),
+  // Bytes; unset, half the embedded engine's limit. Never above that limit (checkSqlMaxMemory).
+  TOKENWATCH_SQL_MAX_MEMORY: z.coerce.number().int().positive().optional(),
   TOKENWATCH_SQL_TIMEOUT_SECONDS: positiveInt(SQL_LIMIT_DEFAULTS.timeoutSeconds),
 
   // What the embedded engine may hold (shared/src/storage/engine-memory.ts, docs/memory.md);
@@ -201,6 +204,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       throw new ConfigError('invalid setting TOKENWATCH_CLICKHOUSE_CLUSTER: a cluster needs ClickHouse servers, set CLICKHOUSE_URL (the embedded engine is one node)');
     }
     checkConsoleOidc(settings);
+    checkSqlMaxMemory(settings);
     return settings;
   }
   const issue = result.error.issues[0];
@@ -209,6 +213,20 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const value = String(env[name] ?? '').replace(/\/\/[^/@\s]*@/, '//***@');
   const shown = SECRET_SETTINGS.has(name) ? '' : ` (got ${JSON.stringify(value)})`;
   throw new ConfigError(`invalid setting ${name}: ${issue?.message ?? 'invalid value'}${shown}`);
+}
+
+/**
+ * An investigation's memory cap above the embedded engine's limit over everything it runs
+ * could never be reached: the engine would refuse the query first, and its message would point
+ * at the wrong setting. With CLICKHOUSE_URL the server's own configuration bounds both.
+ */
+function checkSqlMaxMemory(settings: Settings): void {
+  const perQuery = settings.TOKENWATCH_SQL_MAX_MEMORY;
+  const engineBytes = settings.TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB * 1024 * 1024;
+  if (settings.CLICKHOUSE_URL || perQuery === undefined || perQuery <= engineBytes) return;
+  throw new ConfigError(
+    `invalid setting TOKENWATCH_SQL_MAX_MEMORY: at most the embedded engine's limit, TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB=${settings.TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB} (${engineBytes} bytes); raise that one too, or leave TOKENWATCH_SQL_MAX_MEMORY unset for half of it (got "${perQuery}")`,
+  );
 }
 
 /** The OIDC settings that mean nothing alone, and the one choice that must not be a default (who may sign in). */

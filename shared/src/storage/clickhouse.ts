@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { ENGINE_MEMORY_DEFAULTS, SQL_LIMIT_DEFAULTS, type Settings } from '../config/settings.js';
 import { ConfigError, DependencyError, errorMessage } from '../errors.js';
-import { engineMemoryArgs, type EngineMemorySettings } from './engine-memory.js';
+import { engineMemoryArgs, sqlMaxMemoryBytes, type EngineMemorySettings } from './engine-memory.js';
 
 export type { ClickHouseClient };
 
@@ -59,7 +59,8 @@ export const CLUSTER_WRITE_SETTINGS = { distributed_foreground_insert: 1 } as co
  */
 export async function openClickHouse(settings: StorageSettings, { readOnly = false } = {}): Promise<ClickHouse> {
   if (settings.CLICKHOUSE_URL) return openServer(settings, settings.CLICKHOUSE_URL, readOnly);
-  return openEmbedded(resolve(settings.TOKENWATCH_DATA_DIR), engineMemoryArgs(withEngineMemoryDefaults(settings)), readOnly ? embeddedReadOnlyLimits(settings) : undefined);
+  const engine = withEngineMemoryDefaults(settings);
+  return openEmbedded(resolve(settings.TOKENWATCH_DATA_DIR), engineMemoryArgs(engine), readOnly ? embeddedReadOnlyLimits(settings, engine) : undefined);
 }
 
 function withEngineMemoryDefaults(settings: StorageSettings): EngineMemorySettings {
@@ -74,7 +75,7 @@ function withEngineMemoryDefaults(settings: StorageSettings): EngineMemorySettin
  * `readonly = 1` last, because it forbids every later SET, and a query's own SETTINGS clause
  * too, so no query can lift these bounds.
  */
-function embeddedReadOnlyLimits(settings: StorageSettings): readonly (readonly [string, number | string])[] {
+function embeddedReadOnlyLimits(settings: StorageSettings, engine: EngineMemorySettings): readonly (readonly [string, number | string])[] {
   return [
     ['max_execution_time', settings.TOKENWATCH_SQL_TIMEOUT_SECONDS ?? SQL_LIMIT_DEFAULTS.timeoutSeconds],
     ['timeout_overflow_mode', 'throw'],
@@ -82,7 +83,7 @@ function embeddedReadOnlyLimits(settings: StorageSettings): readonly (readonly [
     ['max_result_bytes', settings.TOKENWATCH_SQL_MAX_BYTES ?? SQL_LIMIT_DEFAULTS.maxBytes],
     // `throw`, not `break`: a silently cut result would read as the whole answer.
     ['result_overflow_mode', 'throw'],
-    ['max_memory_usage', settings.TOKENWATCH_SQL_MAX_MEMORY ?? SQL_LIMIT_DEFAULTS.maxMemory],
+    ['max_memory_usage', sqlMaxMemoryBytes({ ...engine, TOKENWATCH_SQL_MAX_MEMORY: settings.TOKENWATCH_SQL_MAX_MEMORY })],
     ['readonly', 1],
   ];
 }

@@ -13,6 +13,17 @@ export type EngineMemorySettings = Pick<Settings, 'TOKENWATCH_CLICKHOUSE_MEMORY_
 const MB = 1024 * 1024;
 
 /**
+ * The memory cap of one ad-hoc (investigation) query on the embedded engine: TOKENWATCH_SQL_MAX_MEMORY,
+ * or half the engine's limit. Half, because the engine's limit covers everything it runs and
+ * the service's own work goes on beside an investigation: inserts need 40-100 MB, a detector
+ * tick more; an investigation allowed the whole limit would have them refused (and retried)
+ * while it runs. A cap above the limit is refused at start-up (settings.ts).
+ */
+export function sqlMaxMemoryBytes(settings: Pick<Settings, 'TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB'> & Partial<Pick<Settings, 'TOKENWATCH_SQL_MAX_MEMORY'>>): number {
+  return settings.TOKENWATCH_SQL_MAX_MEMORY ?? Math.floor((settings.TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB * MB) / 2);
+}
+
+/**
  * The primary-index cache holds only tables with `use_primary_key_cache`, which ours do not set
  * (each part keeps its primary index in memory itself); bounded like the unused ones below.
  */

@@ -55,6 +55,8 @@ function withoutTrailingSemicolons(query: string): string {
 const LIMITS: readonly { readonly type: string; readonly mentions?: string; readonly what: string; readonly setting: string; readonly advice: string }[] = [
   { type: 'TOO_MANY_ROWS_OR_BYTES', mentions: 'max rows', what: 'the result has too many rows', setting: 'TOKENWATCH_SQL_MAX_ROWS', advice: 'add a LIMIT' },
   { type: 'TOO_MANY_ROWS_OR_BYTES', mentions: 'max bytes', what: 'the result is too large', setting: 'TOKENWATCH_SQL_MAX_BYTES', advice: 'select fewer columns or rows' },
+  // The engine's limit over everything it runs (inserts and detector ticks too), reached before the query's own.
+  { type: 'MEMORY_LIMIT_EXCEEDED', mentions: '(total) memory limit', what: 'the embedded engine is out of memory, for all it runs together', setting: 'TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB', advice: 'retry, add a LIMIT or narrow the time range' },
   { type: 'MEMORY_LIMIT_EXCEEDED', what: 'the query needs too much memory', setting: 'TOKENWATCH_SQL_MAX_MEMORY', advice: 'add a LIMIT or narrow the time range' },
   { type: 'TIMEOUT_EXCEEDED', what: 'the query ran too long', setting: 'TOKENWATCH_SQL_TIMEOUT_SECONDS', advice: 'narrow the time range' },
 ];
