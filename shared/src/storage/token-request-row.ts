@@ -81,22 +81,46 @@ export const TOKEN_REQUEST_COLUMNS = [
  * source record (formats/raw.ts), '' for canonical input.
  */
 export function encodeTokenRequestRow(event: StoredTokenRequest, raw = ''): string {
-  // idp, auth_method, outcome (enums) and source_ip (an address) hold no special character.
   const { assertion, geo, enrichment } = event;
   const aud = assertion?.aud;
-  return (
-    `${text(event.event_id)}\t${epochSeconds(event.time)}\t${event.idp}\t${text(event.tenant)}\t${text(event.client_id)}\t` +
-    `${optionalText(event.client_name)}\t${text(event.grant_type)}\t${event.auth_method}\t${optionalText(event.credential_id)}\t` +
-    `${event.outcome}\t${optionalText(event.error_code)}\t${event.source_ip}\t${optionalText(event.user_agent)}\t` +
-    `${array(event.scopes)}\t${optionalText(event.audience)}\t` +
-    `${optionalText(assertion?.jti)}\t${optionalSeconds(assertion?.iat)}\t${optionalSeconds(assertion?.exp)}\t` +
-    `${optionalText(assertion?.iss)}\t${optionalText(assertion?.sub)}\t${optionalText(Array.isArray(aud) ? aud.join(' ') : aud)}\t` +
-    `${optionalText(assertion?.kid)}\t${optionalText(assertion?.alg)}\t` +
-    `${event.replay_reported === true}\t${event.assertion_unverified === true}\t` +
-    `${optionalText(geo?.country)}\t${optionalText(geo?.city)}\t${geo?.asn ?? 0}\t${optionalText(geo?.as_org)}\t` +
-    `${optionalText(enrichment?.geo_source)}\t${optionalText(enrichment?.ip_scope)}\t${optionalText(enrichment?.hosting_provider)}\t` +
-    text(raw)
-  );
+  // One array joined once: V8 builds the line in a single copy, where a template literal of 33
+  // parts builds a chain of intermediate strings and costs twice as much (bench:decode).
+  // idp, auth_method, outcome (enums) and source_ip (an address) hold no special character.
+  return [
+    text(event.event_id),
+    epochSeconds(event.time),
+    event.idp,
+    text(event.tenant),
+    text(event.client_id),
+    optionalText(event.client_name),
+    text(event.grant_type),
+    event.auth_method,
+    optionalText(event.credential_id),
+    event.outcome,
+    optionalText(event.error_code),
+    event.source_ip,
+    optionalText(event.user_agent),
+    array(event.scopes),
+    optionalText(event.audience),
+    optionalText(assertion?.jti),
+    optionalSeconds(assertion?.iat),
+    optionalSeconds(assertion?.exp),
+    optionalText(assertion?.iss),
+    optionalText(assertion?.sub),
+    optionalText(Array.isArray(aud) ? aud.join(' ') : aud),
+    optionalText(assertion?.kid),
+    optionalText(assertion?.alg),
+    event.replay_reported === true ? 'true' : 'false',
+    event.assertion_unverified === true ? 'true' : 'false',
+    optionalText(geo?.country),
+    optionalText(geo?.city),
+    geo?.asn ?? 0,
+    optionalText(geo?.as_org),
+    optionalText(enrichment?.geo_source),
+    optionalText(enrichment?.ip_scope),
+    optionalText(enrichment?.hosting_provider),
+    text(raw),
+  ].join('\t');
 }
 
 // One character class each, no nesting: linear in the string.
@@ -119,12 +143,11 @@ function optionalText(value: string | undefined): string {
 /** An Array(String) field: `['a','b\'c']`. */
 function array(values: readonly string[]): string {
   if (values.length === 0) return '[]';
-  let out = '[';
-  for (let i = 0; i < values.length; i += 1) {
-    const value = values[i] as string;
-    out += `${i === 0 ? '' : ','}'${QUOTED_SPECIAL.test(value) ? value.replace(QUOTED_SPECIALS, escapeOne) : value}'`;
-  }
-  return `${out}]`;
+  return `['${values.map(quoted).join("','")}']`;
+}
+
+function quoted(value: string): string {
+  return QUOTED_SPECIAL.test(value) ? value.replace(QUOTED_SPECIALS, escapeOne) : value;
 }
 
 /** Epoch milliseconds as seconds with three decimals (the schema keeps times after 2000, so positive). */
@@ -134,7 +157,7 @@ function epochSeconds(ms: number): string {
   return `${seconds}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}`;
 }
 
-/** A NumericDate (whole seconds) for a Nullable(DateTime) column. */
-function optionalSeconds(seconds: number | undefined): string {
-  return seconds === undefined ? '\\N' : String(seconds);
+/** A NumericDate (whole seconds) for a Nullable(DateTime) column; join writes the number. */
+function optionalSeconds(seconds: number | undefined): number | string {
+  return seconds === undefined ? '\\N' : seconds;
 }
