@@ -89,7 +89,7 @@ describe('encodeTokenRequestRow', () => {
       time: '1767582245.060',
       scopes: ['orders.read', 'orders.write'],
       assertion_jti: 'jti-9',
-      assertion_iat: '0',
+      assertion_iat: '0000000000',
       assertion_exp: '4294967295',
       assertion_aud: 'a b',
       replay_reported: 'true',
@@ -103,13 +103,15 @@ describe('encodeTokenRequestRow', () => {
       raw: '{"uuid":"u-1"}',
     });
     expect(columnsOf({ ...MINIMAL, assertion: { aud: 'single' } }).assertion_aud).toBe('single');
+    // NumericDates of any size keep ten digits: ClickHouse reads a shorter number as a date and refuses it.
+    expect(columnsOf({ ...MINIMAL, assertion: { iat: 5, exp: 86_400 } })).toMatchObject({ assertion_iat: '0000000005', assertion_exp: '0000086400' });
   });
 
   it.each([
-    [Date.UTC(2000, 0, 1), '946684800.000'],
-    [Date.UTC(2000, 0, 1) + 1, '946684800.001'],
-    [Date.UTC(2000, 0, 1) + 99, '946684800.099'],
-    [Date.UTC(2000, 0, 1) + 999, '946684800.999'],
+    [Date.UTC(2000, 0, 1), '0946684800.000'],
+    [Date.UTC(2000, 0, 1) + 1, '0946684800.001'],
+    [Date.UTC(2000, 0, 1) + 99, '0946684800.099'],
+    [Date.UTC(2000, 0, 1) + 999, '0946684800.999'],
     [Date.UTC(2286, 10, 20, 17, 46, 39, 999), '9999999999.999'],
     [Date.UTC(2286, 10, 20, 17, 46, 40), '10000000000.000'],
   ])('writes the time %d as epoch seconds with three decimals', (ms, text) => {

@@ -9,7 +9,15 @@ INSERT INTO token_requests
      assertion_jti, assertion_iat, assertion_exp, assertion_iss, assertion_sub, assertion_aud,
      assertion_kid, assertion_alg, replay_reported, assertion_unverified,
      country, city, asn, as_org, geo_source, ip_scope, hosting_provider, raw)
+--
+-- optimize_on_insert = 0: ClickHouse would otherwise run ReplacingMergeTree's merge over each
+-- block before writing it, to collapse rows of equal sort key within the block; a batch never
+-- holds two rows of one event_id (classify.ts keeps the first), every reader of token_requests
+-- uses FINAL or uniqExact(event_id), and the rollups' views aggregate each block themselves, so
+-- that pass finds nothing and only costs CPU (about a fifth of the engine's per insert in a
+-- same-process comparison, docs/benchmarks.md).
 SETTINGS
     insert_deduplication_token = {dedup_token:String},
-    deduplicate_blocks_in_dependent_materialized_views = 1
+    deduplicate_blocks_in_dependent_materialized_views = 1,
+    optimize_on_insert = 0
 FORMAT TabSeparated

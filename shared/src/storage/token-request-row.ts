@@ -19,7 +19,8 @@ import type { TokenRequest } from '../events/token-request.js';
  * - arrays (scopes): `['a','b']`, each element a quoted string with `\` and `'` escaped as well,
  *   since ClickHouse parses an array field without unescaping the field first;
  * - time: epoch seconds with three decimals (`1764244800.123`), which DateTime64(3) reads as
- *   such; assertion iat/exp: epoch seconds, or `\N` when absent (Nullable columns);
+ *   such; assertion iat/exp: epoch seconds, or `\N` when absent (Nullable columns); seconds
+ *   always with at least 10 digits (tenDigits);
  * - source_ip: as validated (IPv4 text becomes IPv4-mapped IPv6 in the column);
  * - assertion.aud: an array of audiences joined with spaces, as the input view did;
  * - absent optional fields: '' (strings), 0 (asn), false (flags): the columns' defaults.
@@ -150,14 +151,24 @@ function quoted(value: string): string {
   return QUOTED_SPECIAL.test(value) ? value.replace(QUOTED_SPECIALS, escapeOne) : value;
 }
 
+/**
+ * Epoch seconds as ClickHouse's text parsers read them: at least 10 digits, zero-padded. A
+ * shorter number is read as a date (`5`, `86400` and `100000.000` are refused: "unexpected
+ * number of decimal digits"), so a NumericDate of 0 or 5, which the schema allows, would get
+ * the whole insert refused.
+ */
+function tenDigits(seconds: number): string {
+  return seconds >= 1_000_000_000 ? String(seconds) : String(seconds).padStart(10, '0');
+}
+
 /** Epoch milliseconds as seconds with three decimals (the schema keeps times after 2000, so positive). */
 function epochSeconds(ms: number): string {
   const seconds = Math.floor(ms / 1000);
   const millis = ms - seconds * 1000;
-  return `${seconds}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}`;
+  return `${tenDigits(seconds)}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}`;
 }
 
-/** A NumericDate (whole seconds) for a Nullable(DateTime) column; join writes the number. */
-function optionalSeconds(seconds: number | undefined): number | string {
-  return seconds === undefined ? '\\N' : seconds;
+/** A NumericDate (whole seconds) for a Nullable(DateTime) column. */
+function optionalSeconds(seconds: number | undefined): string {
+  return seconds === undefined ? '\\N' : tenDigits(seconds);
 }
