@@ -3,6 +3,7 @@ import type { TokenRequest } from '@tokenwatch/shared/events/token-request';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { encodeTokenRequestRow, type StoredTokenRequest } from '@tokenwatch/shared/storage/token-request-row';
 import { insertTokenRequests } from '@tokenwatch/shared/storage/token-requests';
+import { migrate } from '@tokenwatch/shared/storage/migrate';
 import { HOSTILE_STRINGS } from '../helpers/stored-row.js';
 import { openTestStorage, selectRows } from '../helpers/storage.js';
 
@@ -60,6 +61,8 @@ describe('token_requests rows (TabSeparated) round-trip through the embedded eng
 
   beforeAll(async () => {
     clickhouse = await openTestStorage('token-request-row');
+    // Times back to 2000 (nine-digit epoch seconds until September 2001) must outlive the TTL (27 years).
+    await migrate(clickhouse.client, { retention_days: 10_000 });
   });
   afterAll(async () => {
     await clickhouse?.close();
