@@ -2,9 +2,8 @@
 -- rows with the table's own columns (shared/src/storage/token-request-row.ts,
 -- insert-token-requests.sql), and no longer through token_requests_input (0002): ClickHouse
 -- then parses no JSON, and no view parses times with regular expressions, maps addresses or
--- flattens tuples. In `npm run bench:ingest` (docs/benchmarks.md, "Changes tried") this cut
--- the CPU per stored event on both sides: the worker encodes a row for less than
--- JSON.stringify cost, and the engine reads columns instead of JSON.
+-- flattens tuples, and the insert's SETTINGS apply to the table itself (optimize_on_insert).
+-- What it costs and saves, measured: docs/benchmarks.md, "Changes tried".
 --
 -- Why token_requests_input and its view stay, unused by tokenwatch, instead of being dropped
 -- here: the cluster transform (cluster-ddl.ts) refuses DROP, so dropping them needs that first;
