@@ -8,10 +8,10 @@
 -- idempotent (IF NOT EXISTS; a repeated GRANT is a no-op), so CLICKHOUSE_ALWAYS_RUN_INITDB_SCRIPTS
 -- may run it again.
 --
--- Materialized views run with SQL SECURITY DEFINER (see 0002_token_requests_input.sql): the
--- rows a writer inserts into token_requests_input reach token_requests and the rollups with the
--- rights of the view's definer, the user that ran the migration (tokenwatch_migrator_user), so the
--- ingest role needs INSERT on the input table and nothing else.
+-- Materialized views run with SQL SECURITY DEFINER (see 0004_rollups.sql): the rows a writer
+-- inserts into token_requests reach the rollups with the rights of the view's definer, the user
+-- that ran the migration (tokenwatch_migrator_user), so the ingest role needs INSERT on
+-- token_requests and nothing else (no SELECT: it cannot read what it writes).
 --
 -- Every role may read schema_migrations: each service checks at start-up that the schema is at
 -- the version its code needs, and fails with one line naming `tokenwatch migrate` when it is
@@ -29,9 +29,10 @@ CREATE ROLE IF NOT EXISTS tokenwatch_investigator;
 -- The definer of every materialized view, so it keeps SELECT and INSERT on the whole database.
 GRANT SELECT, INSERT, ALTER, CREATE TABLE, CREATE VIEW, DROP TABLE, DROP VIEW ON tokenwatch.* TO tokenwatch_migrator;
 
--- Ingest (the Kafka worker): inserts JSON lines into the Null input table, nothing else.
+-- Ingest (the Kafka worker): inserts rows into token_requests (TabSeparated, since migration
+-- 0015), nothing else; the Null input table token_requests_input is no longer written.
 -- (`tokenwatch import` also reads token_requests to count duplicates: run it as the migrator.)
-GRANT INSERT ON tokenwatch.token_requests_input TO tokenwatch_ingest;
+GRANT INSERT ON tokenwatch.token_requests TO tokenwatch_ingest;
 GRANT SELECT ON tokenwatch.schema_migrations TO tokenwatch_ingest;
 
 -- Detectors: read requests and rollups, upsert alerts, move their watermarks.

@@ -12,6 +12,7 @@ import { openEnricher } from '@tokenwatch/ingest/enrich/enricher';
 import { FORMATS } from '@tokenwatch/ingest/formats/registry';
 import { classifyBatch } from '@tokenwatch/ingest/classify';
 import { dedupToken } from '@tokenwatch/ingest/write-batch';
+import { encodeTokenRequestRow } from '@tokenwatch/shared/storage/token-request-row';
 import { benchEvent } from './bench-events.js';
 
 const EVENTS = Number(process.env.BENCH_DECODE_EVENTS ?? 100_000);
@@ -27,7 +28,7 @@ const parsed = texts.map((text) => JSON.parse(text) as unknown);
 const validated = parsed.map((value) => tokenRequestSchema.parse(value));
 const redacted = validated.map((event) => redactStrings(event));
 const enriched = redacted.map((event) => enricher.enrich(event));
-const lines = enriched.map((event) => JSON.stringify(event));
+const lines = enriched.map((event) => encodeTokenRequestRow(event));
 
 /** Per batch of BATCH, as the worker runs them. */
 const batches = <T>(items: readonly T[]): T[][] => Array.from({ length: Math.ceil(items.length / BATCH) }, (_, i) => items.slice(i * BATCH, (i + 1) * BATCH));
@@ -38,7 +39,8 @@ const stages: Array<[string, () => unknown]> = [
   ['zod (tokenRequestSchema)', () => parsed.map((value) => tokenRequestSchema.safeParse(value))],
   ['redaction (redactStrings)', () => validated.map((event) => redactStrings(event))],
   ['enrichment (enrich)', () => redacted.map((event) => enricher.enrich(event))],
-  ['JSON.stringify', () => enriched.map((event) => JSON.stringify(event))],
+  ['row encoding (encodeTokenRequestRow, TabSeparated)', () => enriched.map((event) => encodeTokenRequestRow(event))],
+  ['JSON.stringify (the encoding before migration 0015, for comparison)', () => enriched.map((event) => JSON.stringify(event))],
   ['dedup token (sha256 of the lines)', () => batches(lines).map((batch) => dedupToken('bench', batch))],
   ['insert body (join)', () => batches(lines).map((batch) => `${batch.join('\n')}\n`)],
   ['decodeMessage (the whole decode chain)', () => messages.map(decode)],

@@ -101,7 +101,7 @@ describe('infra/clickhouse grants (read from the SQL files)', () => {
     const grants = grantsByRole();
     const expected: Record<Role, string[]> = {
       tokenwatch_migrator: ['SELECT *', 'INSERT *', 'ALTER *', 'CREATE TABLE *', 'CREATE VIEW *', 'DROP TABLE *', 'DROP VIEW *'],
-      tokenwatch_ingest: ['INSERT token_requests_input', 'SELECT schema_migrations'],
+      tokenwatch_ingest: ['INSERT token_requests', 'SELECT schema_migrations'],
       tokenwatch_detector: [
         'SELECT token_requests',
         'SELECT client_minute_counts',

@@ -45,9 +45,9 @@ describe('fault: ClickHouse tables unavailable for a while under the always-on s
 
   it('pauses, retries and delivers once the tables are back, without stopping', async () => {
     const client = service.storage.client;
-    // The outage: the input table (ingest's inserts) and the alerts table (the detectors'
-    // upserts, the notifier's reads) disappear.
-    await client.command({ query: 'DETACH TABLE token_requests_input' });
+    // The outage: token_requests (ingest's inserts, the detectors' reads) and the alerts table
+    // (the detectors' upserts, the notifier's reads) disappear.
+    await client.command({ query: 'DETACH TABLE token_requests' });
     await client.command({ query: 'DETACH TABLE alerts' });
     const replay = [
       canonicalEvent(1, { tenant: 'acme', client_id: 'svc-payments', assertion: { jti: 'jti-blip', iat: 1_795_780_800, exp: 1_795_781_100, alg: 'RS256' } }),
@@ -61,7 +61,7 @@ describe('fault: ClickHouse tables unavailable for a while under the always-on s
     expect(stoppedOnItsOwn, 'the service stopped during the outage').toBe(false);
 
     await client.command({ query: 'ATTACH TABLE alerts' });
-    await client.command({ query: 'ATTACH TABLE token_requests_input' });
+    await client.command({ query: 'ATTACH TABLE token_requests' });
     await waitFor(() => printed, (text) => text.includes('jti_replay') && text.includes('svc-payments'), { what: 'the replay alert on the terminal sink', timeoutMs: 120_000 });
     await waitFor(() => service.ingest.consuming(), (consuming) => consuming, { what: 'ingest to resume' });
     expect(stoppedOnItsOwn).toBe(false);

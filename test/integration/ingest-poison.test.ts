@@ -153,17 +153,17 @@ describe('ingest worker: a poison stream', () => {
 
   it('pauses while ClickHouse cannot take inserts, reports not ready, and resumes by itself', async () => {
     const more = Array.from({ length: 300 }, (_, i) => JSON.stringify(canonicalEvent(80_000 + i)));
-    await storage.client.command({ query: 'DETACH TABLE token_requests_input' });
+    await storage.client.command({ query: 'DETACH TABLE token_requests' });
     let attached = false;
     try {
       await produce(settings.TOKENWATCH_TOPIC, more);
       const why = await waitFor(async () => ingest.notConsumingBecause(), isDefined, { what: 'ingest to pause', timeoutMs: 60_000 });
       expect(why).toMatch(/^paused, retrying: /);
       expect(ingest.consuming()).toBe(false);
-      await storage.client.command({ query: 'ATTACH TABLE token_requests_input' });
+      await storage.client.command({ query: 'ATTACH TABLE token_requests' });
       attached = true;
     } finally {
-      if (!attached) await storage.client.command({ query: 'ATTACH TABLE token_requests_input' });
+      if (!attached) await storage.client.command({ query: 'ATTACH TABLE token_requests' });
     }
     await waitFor(async () => ((await count("SELECT count() AS n FROM token_requests FINAL WHERE event_id LIKE 'evt-80___'")) === 300 ? true : undefined), isDefined, {
       what: 'the events sent during the outage',

@@ -41,15 +41,12 @@ describe('raw column in storage (embedded chDB)', () => {
     await clickhouse?.close();
   });
 
-  it('has a ZSTD-compressed String raw column in token_requests and a String raw in the input table', async () => {
+  it('has a ZSTD-compressed String raw column in token_requests', async () => {
     const columns = await select<{ table: string; type: string; compression_codec: string; comment: string }>(
       `SELECT table, type, compression_codec, comment FROM system.columns
-       WHERE database = currentDatabase() AND name = 'raw' AND table IN ('token_requests', 'token_requests_input') ORDER BY table`,
+       WHERE database = currentDatabase() AND name = 'raw' AND table = 'token_requests'`,
     );
-    expect(columns.map(({ table, type }) => ({ table, type }))).toEqual([
-      { table: 'token_requests', type: 'String' },
-      { table: 'token_requests_input', type: 'String' },
-    ]);
+    expect(columns.map(({ table, type }) => ({ table, type }))).toEqual([{ table: 'token_requests', type: 'String' }]);
     expect(columns[0]?.compression_codec).toBe('CODEC(ZSTD(3))');
     expect(columns[0]?.comment).toMatch(/allowlisted, redacted/);
   });
@@ -64,7 +61,7 @@ describe('raw column in storage (embedded chDB)', () => {
       ...decodeAll(fixture('keycloak/jboss-logging.log').split('\n')[0] as string),
     ];
     expect(events).toHaveLength(6);
-    await insertTokenRequests(clickhouse.client, events.map((event) => event.json), { dedupToken: 'raw-vendors' });
+    await insertTokenRequests(clickhouse.client, events.map((event) => event.line), { dedupToken: 'raw-vendors' });
     for (const event of events) {
       expect(typeof event.raw).toBe('string');
       const stored = await rawOf(event.event.event_id);
@@ -92,7 +89,7 @@ describe('raw column in storage (embedded chDB)', () => {
   it('leaves raw empty for canonical events, whatever raw a producer sent', async () => {
     const [plain] = decodeAll(JSON.stringify(canonicalEvent(1)));
     const [sneaky] = decodeAll(JSON.stringify({ ...canonicalEvent(2), raw: '{"client_secret":"hunter2-raw"}' }));
-    await insertTokenRequests(clickhouse.client, [(plain as Ok).json, (sneaky as Ok).json], { dedupToken: 'raw-canonical' });
+    await insertTokenRequests(clickhouse.client, [(plain as Ok).line, (sneaky as Ok).line], { dedupToken: 'raw-canonical' });
     expect(await rawOf('evt-1')).toBe('');
     expect(await rawOf('evt-2')).toBe('');
   });

@@ -12,11 +12,11 @@ import { settingsFrom, testEnv } from '../helpers/settings.js';
 // retention as it found them, so any one of them can run alone or in any order. The restart
 // check closes the in-process client, reads the directory from a CLI subprocess, and reopens.
 
-/** An event as storage takes it: the canonical JSON line decodeCanonical forwards. */
+/** An event as storage takes it: the row line decodeCanonical forwards. */
 function line(input: object): string {
   const result = decodeOne(JSON.stringify(input));
   if (result.kind !== 'ok') throw new Error(`${JSON.stringify(input)} did not decode: ${result.reason}`);
-  return result.json;
+  return result.line;
 }
 const row = (i: number, overrides: Parameters<typeof canonicalEvent>[1] = {}) => line(canonicalEvent(i, overrides));
 
@@ -59,7 +59,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
 
   it('migrates once; a second run applies nothing and records nothing twice', async () => {
     expect(firstMigration).toEqual({
-      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications', '0006_view_security', '0007_alert_finding', '0008_assertion_unverified', '0009_watch_list', '0010_alert_ownership', '0011_client_traits', '0012_credential_rollups', '0013_client_asn_slots', '0014_alert_triage'],
+      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications', '0006_view_security', '0007_alert_finding', '0008_assertion_unverified', '0009_watch_list', '0010_alert_ownership', '0011_client_traits', '0012_credential_rollups', '0013_client_asn_slots', '0014_alert_triage', '0015_direct_insert'],
     });
     expect(await migrate(clickhouse.client, { retention_days: RETENTION_DAYS })).toEqual({ applied: [] });
     const versions = await select<{ version: number; name: string; n: string }>(
@@ -80,6 +80,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
       { version: 12, name: '0012_credential_rollups', n: 1 },
       { version: 13, name: '0013_client_asn_slots', n: 1 },
       { version: 14, name: '0014_alert_triage', n: 1 },
+      { version: 15, name: '0015_direct_insert', n: 1 },
     ]);
   });
 
@@ -252,7 +253,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
     expect(result.kind).toBe('ok');
     if (result.kind !== 'ok') return;
     expect(result.event.time).toBe(Date.UTC(2026, 10, 27, 12));
-    await insertTokenRequests(clickhouse.client, [result.json, line({ ...minimal, event_id: `${id}-neighbour` })], {
+    await insertTokenRequests(clickhouse.client, [result.line, line({ ...minimal, event_id: `${id}-neighbour` })], {
       dedupToken: `edge:${id}`,
       retries: 0,
     });
@@ -265,8 +266,8 @@ describe('ClickHouse storage (embedded chDB)', () => {
     const result = decodeOne(input);
     if (result.kind !== 'ok') throw new Error(`a repeated key is read as JSON.parse reads it, but the event was rejected: ${result.reason}`);
     expect(result.event.client_id).toBe('svc-orders');
-    expect(result.json).not.toContain('"first"');
-    await insertTokenRequests(clickhouse.client, [result.json, line({ ...minimal, event_id: 'rt-dup-key-neighbour' })], {
+    expect(result.line).not.toContain('first');
+    await insertTokenRequests(clickhouse.client, [result.line, line({ ...minimal, event_id: 'rt-dup-key-neighbour' })], {
       dedupToken: 'edge:dup-key',
       retries: 0,
     });
@@ -283,7 +284,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
     // The largest exp the schema takes is stored as itself, not wrapped to an earlier date.
     const last = decodeOne(JSON.stringify({ ...minimal, event_id: 'rt-last-exp', assertion: { iat: 1_764_244_800, exp: 4_294_967_295 } }));
     if (last.kind !== 'ok') throw new Error(`exp 4294967295 was rejected: ${last.reason}`);
-    await insertTokenRequests(clickhouse.client, [last.json], { dedupToken: 'edge:last-exp', retries: 0 });
+    await insertTokenRequests(clickhouse.client, [last.line], { dedupToken: 'edge:last-exp', retries: 0 });
     expect((await stored('rt-last-exp'))?.assertion_exp).toBe('2106-02-07 06:28:15');
   });
 

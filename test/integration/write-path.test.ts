@@ -3,22 +3,22 @@ import { storeDecoded } from '@tokenwatch/ingest/store';
 import { ok, type DecodeResult } from '@tokenwatch/ingest/results';
 import { decodeCanonical } from '@tokenwatch/ingest/decode';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
-import { describeRefusal, isRefusedData } from '@tokenwatch/shared/storage/insert-errors';
 import { insertTokenRequests } from '@tokenwatch/shared/storage/token-requests';
-import { RowsRefusedError } from '@tokenwatch/shared/storage/insert-errors';
+import { describeRefusal, isRefusedData, RowsRefusedError } from '@tokenwatch/shared/storage/insert-errors';
+import { TOKEN_REQUEST_COLUMNS } from '@tokenwatch/shared/storage/token-request-row';
 import { canonicalEvent } from '../helpers/events.js';
 import { openTestStorage } from '../helpers/storage.js';
 
 // The write path against the real engine. Rows ClickHouse refuses are made here by changing
-// the JSON line after validation, so these tests hold whatever the schema comes to accept:
+// the row's line after validation, so these tests hold whatever the schema comes to accept:
 // storage must cope with a refused row whatever let it through.
 
 const WEEK = 7 * 86_400_000;
 
 interface Input {
   readonly id: number;
-  /** Replaces the validated event's JSON line: what storage receives. */
-  readonly spoil?: (json: string) => string;
+  /** Replaces the validated event's row line: what storage receives. */
+  readonly spoil?: (line: string) => string;
   readonly time?: number;
 }
 
@@ -27,12 +27,19 @@ function decode(input: Input): DecodeResult[] {
   const event = canonicalEvent(input.id, input.time === undefined ? {} : { time: input.time });
   const [result] = decodeCanonical(JSON.stringify(event));
   if (result?.kind !== 'ok') throw new Error(`fixture ${input.id} does not decode`);
-  return [ok({ ...result, json: input.spoil ? input.spoil(result.json) : result.json })];
+  return [ok({ ...result, line: input.spoil ? input.spoil(result.line) : result.line })];
 }
 
-const LONE_SURROGATE = (json: string) => json.replace('"okhttp/4.12.0"', '"okhttp\\ud800"');
-const UNKNOWN_OUTCOME = (json: string) => json.replace(/"outcome":"[a-z]+"/, '"outcome":"maybe"');
-const BAD_ADDRESS = (json: string) => json.replace(/"source_ip":"[^"]*"/, '"source_ip":"999.1.1.1"');
+/** The line with one column's text replaced (the columns are TOKEN_REQUEST_COLUMNS). */
+const withColumn = (column: (typeof TOKEN_REQUEST_COLUMNS)[number], text: string) => (line: string) => {
+  const fields = line.split('\t');
+  fields[TOKEN_REQUEST_COLUMNS.indexOf(column)] = text;
+  return fields.join('\t');
+};
+/** A row one field short: ClickHouse names its row ("(at row N)"). */
+const MISSING_COLUMN = (line: string) => line.slice(0, line.lastIndexOf('\t'));
+const UNKNOWN_OUTCOME = withColumn('outcome', 'maybe');
+const BAD_ADDRESS = withColumn('source_ip', '999.1.1.1');
 
 describe('the write path against ClickHouse', () => {
   let clickhouse: ClickHouse;
@@ -49,14 +56,18 @@ describe('the write path against ClickHouse', () => {
   });
 
   it('classifies what ClickHouse says about the rows as refused data, with a one-line redacted reason', async () => {
-    const [surrogate] = decode({ id: 1, spoil: LONE_SURROGATE });
-    if (surrogate?.kind !== 'ok') throw new Error('fixture');
-    const error = await insertTokenRequests(clickhouse.client, [surrogate.json], { dedupToken: 'refusal-probe', retries: 0 }).catch((e: unknown) => e);
+    const lines = [1, 2, 3].map((id) => decode(id === 3 ? { id, spoil: MISSING_COLUMN } : { id })[0]).map((result) => (result?.kind === 'ok' ? result.line : ''));
+    const error = await insertTokenRequests(clickhouse.client, lines, { dedupToken: 'refusal-probe', retries: 0 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RowsRefusedError);
-    const reason = (error as RowsRefusedError).reason;
-    expect(reason).toMatch(/^CANNOT_PARSE_ESCAPE_SEQUENCE: .*missing second part of surrogate pair/);
+    const { reason, row } = error as RowsRefusedError;
+    // (The redaction of reasons reads "ASSERTION_FAILED: Cannot" as an assertion's value.)
+    expect(reason).toMatch(/^CANNOT_PARSE_INPUT_ASSERTION_FAILED: .*parse input: expected '\\t' before/);
     expect(reason).not.toContain('\n');
-    expect(reason).not.toContain('input_format_json_throw_on_bad_escape_sequence');
+    // ClickHouse names the row, and bisection starts from it; in a long insert too (parsed in parallel chunks).
+    expect(row).toBe(3);
+    const many = Array.from({ length: 5_000 }, (_, i) => decode(i === 3_999 ? { id: 50_000 + i, spoil: MISSING_COLUMN } : { id: 50_000 + i })[0]);
+    const refusedAt = await insertTokenRequests(clickhouse.client, many.map((result) => (result?.kind === 'ok' ? result.line : '')), { dedupToken: 'refusal-probe-many', retries: 0 }).catch((e: unknown) => e);
+    expect((refusedAt as RowsRefusedError).row).toBe(4_000);
     // Not about the rows: a connection failure and a missing table are the infrastructure's.
     expect(isRefusedData(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' }))).toBe(false);
     const missing = await clickhouse.client.query({ query: 'SELECT * FROM no_such_table' }).catch((e: unknown) => e);
@@ -67,16 +78,17 @@ describe('the write path against ClickHouse', () => {
 
   it('stores every valid row of a batch and returns each row ClickHouse refuses with its reason', async () => {
     const inputs: Input[] = Array.from({ length: 2_000 }, (_, i) => ({ id: 10_000 + i }));
-    inputs[3] = { id: 10_003, spoil: LONE_SURROGATE };
+    inputs[3] = { id: 10_003, spoil: MISSING_COLUMN };
     inputs[999] = { id: 10_999, spoil: UNKNOWN_OUTCOME };
     inputs[1_000] = { id: 11_000, spoil: BAD_ADDRESS };
-    inputs[1_999] = { id: 11_999, spoil: LONE_SURROGATE };
+    inputs[1_999] = { id: 11_999, spoil: MISSING_COLUMN };
     const outcome = await storeDecoded(inputs, decode, { clickhouse: clickhouse.client, source: 'wp:refused', retentionDays: 7_300 });
     expect(outcome.stored).toBe(1_996);
     expect(outcome.refusedByStorage).toBe(4);
     const reasons = new Map(outcome.rejected.map(({ record, reason }) => [record.id, reason]));
     expect([...reasons.keys()].sort()).toEqual([10_003, 10_999, 11_000, 11_999]);
-    expect(reasons.get(10_003)).toMatch(/^refused by ClickHouse: CANNOT_PARSE_ESCAPE_SEQUENCE: .*surrogate/);
+    expect(reasons.get(10_003)).toMatch(/^refused by ClickHouse: CANNOT_PARSE_INPUT_ASSERTION_FAILED: /);
+    expect(reasons.get(11_999)).toMatch(/^refused by ClickHouse: CANNOT_PARSE_INPUT_ASSERTION_FAILED: /);
     expect(reasons.get(10_999)).toMatch(/^refused by ClickHouse: UNKNOWN_ELEMENT_OF_ENUM: Unknown element 'maybe'/);
     expect(reasons.get(11_000)).toMatch(/^refused by ClickHouse: CANNOT_PARSE_IPV6: /);
     expect(await count("event_id LIKE 'evt-1____' AND event_id >= 'evt-10000' AND event_id < 'evt-12000'")).toBe(1_996);

@@ -234,7 +234,7 @@ describe('decode redacts the free text of valid events before they are stored', 
   it('keeps no credential in the event or the stored line, whichever free-text field held it', () => {
     const [result] = decodeCanonical(JSON.stringify(poisoned));
     if (result?.kind !== 'ok') throw new Error(`expected ok, got ${JSON.stringify(result)}`);
-    for (const output of [JSON.stringify(result.event), result.json]) {
+    for (const output of [JSON.stringify(result.event), result.line]) {
       expect(output).not.toContain(SECRET);
       expect(output).not.toContain(BASIC);
       expect(output).not.toContain('eyJ');

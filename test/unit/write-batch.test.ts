@@ -8,7 +8,7 @@ import { MAX_PARTITIONS_PER_INSERT, partitionOf } from '@tokenwatch/shared/stora
 const WEEK = 7 * 86_400_000;
 const MONDAY = Date.UTC(2026, 10, 23); // a Monday, 00:00 UTC
 
-const row = (i: number, time = MONDAY + i) => ({ json: `{"event_id":"e-${i}"}`, time, i });
+const row = (i: number, time = MONDAY + i) => ({ line: `e-${i}`, time, i });
 
 /**
  * An insert that behaves like ClickHouse at the level writeBatch sees it: a block holding any
@@ -66,11 +66,11 @@ describe('writeBatch', () => {
 
   it('finds every refused row by bisection, stores all the others once, and keeps ClickHouse reason', async () => {
     const bad = new Set([0, 17, 18, 500, 999]);
-    const storage = fakeStorage((line) => [...bad].some((i) => line === `{"event_id":"e-${i}"}`));
+    const storage = fakeStorage((line) => [...bad].some((i) => line === `e-${i}`));
     const rows = Array.from({ length: 1_000 }, (_, i) => row(i));
     const result = await writeBatch(rows, 'src', storage.insert);
     expect(result.refused.map((r) => r.row.i).sort((a, b) => a - b)).toEqual([...bad]);
-    expect(result.refused.find((r) => r.row.i === 17)?.reason).toBe('refused {"event_id":"e-17"}');
+    expect(result.refused.find((r) => r.row.i === 17)?.reason).toBe('refused e-17');
     expect(storage.stored).toHaveLength(1_000 - bad.size);
     expect(new Set(storage.stored).size).toBe(storage.stored.length);
     expect(result.stored).toHaveLength(1_000 - bad.size);
@@ -81,7 +81,7 @@ describe('writeBatch', () => {
 
   it('tries the row ClickHouse names alone first, and survives a wrong hint', async () => {
     const bad = new Set([17, 500, 999]);
-    const refused = (line: string) => [...bad].some((i) => line === `{"event_id":"e-${i}"}`);
+    const refused = (line: string) => [...bad].some((i) => line === `e-${i}`);
     const rows = Array.from({ length: 1_000 }, (_, i) => row(i));
     const hinted = await writeBatch(rows, 'src', fakeStorage(refused, { namesRow: true }).insert);
     expect(hinted.refused.map((r) => r.row.i)).toEqual([17, 500, 999]);
@@ -105,7 +105,7 @@ describe('writeBatch', () => {
 
   it('splits by partition before inserting, and bisects within a partition group', async () => {
     const rows = Array.from({ length: 300 }, (_, i) => row(i, MONDAY - i * WEEK));
-    const storage = fakeStorage((line) => line === '{"event_id":"e-250"}');
+    const storage = fakeStorage((line) => line === 'e-250');
     const result = await writeBatch(rows, 'src', storage.insert);
     expect(result.refused.map((r) => r.row.i)).toEqual([250]);
     expect(result.stored).toHaveLength(299);

@@ -11,8 +11,8 @@ export interface ValidEvent<T> {
   readonly eventId: string;
   /** Epoch milliseconds: which partition the row lands in, and whether retention keeps it. */
   readonly time: number;
-  /** The event as canonical JSON text, the form storage takes. */
-  readonly json: string;
+  /** The event as a token_requests row (TabSeparated, encodeTokenRequestRow), the form storage takes. */
+  readonly line: string;
 }
 
 /** A batch of records classified into what to store, what to reject, and what to only count. */
@@ -53,7 +53,7 @@ export function classifyBatch<T>(records: readonly T[], decode: (record: T) => D
       else if (seen.has(result.event.event_id)) repeatedInBatch += 1;
       else {
         seen.add(result.event.event_id);
-        valid.push({ record, eventId: result.event.event_id, time: result.event.time, json: result.json });
+        valid.push({ record, eventId: result.event.event_id, time: result.event.time, line: result.line });
         if (result.unknownAuthMethod !== undefined) {
           unknownAuthMethods.set(result.unknownAuthMethod, (unknownAuthMethods.get(result.unknownAuthMethod) ?? 0) + 1);
         }

@@ -4,6 +4,7 @@ import { canonicalFormat } from './formats/canonical.js';
 import { clip } from './formats/fields.js';
 import type { FormatAdapter, FormatName } from './formats/types.js';
 import { redactStrings, redactText } from '@tokenwatch/shared/redact';
+import { encodeTokenRequestRow, type StoredTokenRequest } from '@tokenwatch/shared/storage/token-request-row';
 import { deadLetter, ok, type Adapted, type DecodeResult } from './results.js';
 
 /**
@@ -30,7 +31,7 @@ export interface DecodeOptions {
   /** `auto` detects the format per record; a name forces it (TOKENWATCH_FORMAT, --format). */
   readonly format: FormatChoice;
   /** Adds what storage should hold beside the validated event (IP enrichment). */
-  readonly enrich?: (event: TokenRequest) => object;
+  readonly enrich?: (event: TokenRequest) => StoredTokenRequest;
 }
 
 /**
@@ -170,18 +171,18 @@ function finish(adapted: Adapted, format: FormatName, { enrich }: DecodeOptions)
   // was sent (a `[REDACTED]` may make a field a few characters longer than its bound; storage
   // has no bounds of its own) and only validated strings are scanned.
   const event = redactStrings(result.data);
-  // Storage gets the zod output re-serialised, never the original text: only then does
+  // Storage gets the zod output encoded as a row, never the original text: only then does
   // ClickHouse read exactly what was validated (duplicate keys, `1.7e12` or `123.0` times and
   // unknown fields would otherwise be read differently, or fail the whole batch).
   const stored = enrich ? enrich(event) : event;
-  // No raw (the canonical format): no `raw` key, and the column keeps its default ''.
+  // No raw (the canonical format): the column holds ''.
   const { raw } = adapted;
-  const json = JSON.stringify(raw === undefined ? stored : { ...stored, raw });
+  const line = encodeTokenRequestRow(stored, raw);
   const { unknownAuthMethod } = adapted;
   // The canonical format's case first, without building the optional parts.
   // A literal, not ok(): a property before a spread leaves V8's fast clone path, on every event.
-  if (unknownAuthMethod === undefined && raw === undefined) return { kind: 'ok', event, json };
-  return ok({ event, json, ...(unknownAuthMethod === undefined ? {} : { unknownAuthMethod }), ...(raw === undefined ? {} : { raw }) });
+  if (unknownAuthMethod === undefined && raw === undefined) return { kind: 'ok', event, line };
+  return ok({ event, line, ...(unknownAuthMethod === undefined ? {} : { unknownAuthMethod }), ...(raw === undefined ? {} : { raw }) });
 }
 
 function describeIssue(error: z.ZodError): string {

@@ -47,12 +47,13 @@ export interface Candidate {
 export type Adapted = Result<Candidate>;
 
 /**
- * A validated event: `json` is the event as canonical JSON text, the form storage takes (with
- * `raw` as its `raw` key); `unknownAuthMethod` and `raw` as the candidate had them.
+ * A validated event: `line` is the event (enriched, with `raw`) as a token_requests row, the
+ * form storage takes (encodeTokenRequestRow, TabSeparated); `unknownAuthMethod` and `raw` as the
+ * candidate had them.
  */
 export interface Decoded {
   readonly event: TokenRequest;
-  readonly json: string;
+  readonly line: string;
   readonly unknownAuthMethod?: string;
   readonly raw?: string;
 }

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { RowsRefusedError } from '@tokenwatch/shared/storage/insert-errors';
 import { MAX_PARTITIONS_PER_INSERT, partitionOf } from '@tokenwatch/shared/storage/token-requests';
 
-/** What writeBatch needs of a row: its JSON line and its time (which partition it lands in). */
+/** What writeBatch needs of a row: its line (a token_requests row as text) and its time (which partition it lands in). */
 export interface Row {
-  readonly json: string;
+  readonly line: string;
   readonly time: number;
 }
 
@@ -22,7 +22,7 @@ export interface WriteResult<R> {
 }
 
 /**
- * One INSERT of JSON lines under a deduplication token. It must throw RowsRefusedError when
+ * One INSERT of row lines under a deduplication token. It must throw RowsRefusedError when
  * ClickHouse refuses the rows (insertTokenRequests does), and anything else when the
  * infrastructure failed, which writeBatch passes on untouched.
  */
@@ -45,7 +45,7 @@ export async function writeBatch<R extends Row>(rows: readonly R[], source: stri
   const refused: RefusedRow<R>[] = [];
   let inserts = 0;
   const insertOrBisect = async (part: readonly R[]): Promise<void> => {
-    const lines = part.map((row) => row.json);
+    const lines = part.map((row) => row.line);
     inserts += 1;
     try {
       await insert(lines, dedupToken(source, lines));

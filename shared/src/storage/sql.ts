@@ -23,6 +23,20 @@ export async function insertJsonLines(
   lines: readonly string[],
   params: Record<string, unknown> = {},
 ): Promise<void> {
+  await insertLines(client, statement, lines, params);
+}
+
+/**
+ * Runs an INSERT from a .sql file whose data is one line per row, in the text format the
+ * statement names (JSONEachRow, TabSeparated), with {name:Type} parameters. Nothing is sent for
+ * no lines.
+ */
+export async function insertLines(
+  client: ClickHouseClient,
+  statement: string,
+  lines: readonly string[],
+  params: Record<string, unknown> = {},
+): Promise<void> {
   if (lines.length === 0) return;
   const body = `${lines.join('\n')}\n`;
   const result = await client.exec({ query: statement, query_params: params, values: Readable.from([body]) });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DependencyError, errorMessage } from '../errors.js';
 import { DAY_MS } from '../time.js';
 import { describeRefusal, isRefusedData, refusedRow, RowsRefusedError } from './insert-errors.js';
-import { insertJsonLines, queryRows, sql } from './sql.js';
+import { insertLines, queryRows, sql } from './sql.js';
 
 const INSERT_TOKEN_REQUESTS = sql(import.meta.url, './insert-token-requests.sql');
 const STORED_EVENT_IDS = sql(import.meta.url, './stored-event-ids.sql');
@@ -32,7 +32,7 @@ export interface InsertOptions {
 }
 
 /**
- * Stores validated events given as canonical TokenRequest JSON lines in one INSERT. Rows
+ * Stores validated events, each a TabSeparated line of encodeTokenRequestRow, in one INSERT. Rows
  * ClickHouse refuses (isRefusedData) fail at once with a RowsRefusedError: sending them again
  * cannot help. Anything else is the infrastructure's: retried with the same deduplication
  * token, then a DependencyError, so that the caller neither commits nor dead-letters.
@@ -44,7 +44,7 @@ export async function insertTokenRequests(
 ): Promise<void> {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      await insertJsonLines(client, INSERT_TOKEN_REQUESTS, lines, { dedup_token: dedupToken });
+      await insertLines(client, INSERT_TOKEN_REQUESTS, lines, { dedup_token: dedupToken });
       return;
     } catch (error) {
       if (isRefusedData(error)) throw new RowsRefusedError(describeRefusal(error), refusedRow(error));

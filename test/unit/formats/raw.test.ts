@@ -5,6 +5,7 @@ import { decodeMessage } from '@tokenwatch/ingest/decode';
 import type { DecodeResult } from '@tokenwatch/ingest/results';
 import { REDACTED } from '@tokenwatch/shared/redact';
 import { stuffEverywhere } from '../../helpers/formats.js';
+import { readRow } from '../../helpers/stored-row.js';
 
 /**
  * The `raw` column per format, from the fixtures: which fields each format keeps, and that the
@@ -21,7 +22,7 @@ function oks(input: string): Ok[] {
 }
 function rawOf(result: Ok): Record<string, unknown> {
   expect(typeof result.raw).toBe('string');
-  expect((JSON.parse(result.json) as { raw: unknown }).raw).toBe(result.raw);
+  expect(readRow(result.line).raw).toBe(result.raw);
   return JSON.parse(result.raw as string) as Record<string, unknown>;
 }
 function onlyRaw(format: string, file: string): Record<string, unknown> {

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import { MAX_REASON_LENGTH, UNEXPECTED_FAILURE } from '@tokenwatch/ingest/decode';
 import type { DecodeResult } from '@tokenwatch/ingest/results';
+import { readRow, rowStrings } from '../../helpers/stored-row.js';
 
 /**
  * Hostile input for the decoder's fuzz tests: the fixtures of every format, values to put into
@@ -177,12 +178,12 @@ export function checkResults(results: readonly DecodeResult[]): void {
   for (const result of results) {
     expect(['ok', 'dlq', 'skip']).toContain(result.kind);
     if (result.kind === 'ok') {
-      expect(result.json.includes(MARK), `credential stored: ${result.json}`).toBe(false);
+      expect(result.line.includes(MARK), `credential stored: ${result.line}`).toBe(false);
       // The unmapped auth method becomes a metrics label.
       expect(result.unknownAuthMethod?.includes(MARK) ?? false, `credential in a label: ${result.unknownAuthMethod}`).toBe(false);
-      const stored = JSON.parse(result.json) as Record<string, unknown>;
-      const storedStrings = strings(stored);
-      if (typeof stored.raw === 'string') storedStrings.push(...strings(JSON.parse(stored.raw)));
+      const stored = readRow(result.line);
+      const storedStrings = rowStrings(stored);
+      if (typeof stored.raw === 'string' && stored.raw !== '') storedStrings.push(...strings(JSON.parse(stored.raw)));
       for (const text of storedStrings) {
         expect(text.isWellFormed(), `ill-formed text stored: ${JSON.stringify(text)}`).toBe(true);
         expect(text.includes(MARK), `credential stored: ${text}`).toBe(false);

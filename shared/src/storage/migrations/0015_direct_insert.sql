@@ -1,0 +1,15 @@
+-- tokenwatch's writers insert validated events straight into token_requests, as TabSeparated
+-- rows with the table's own columns (shared/src/storage/token-request-row.ts,
+-- insert-token-requests.sql), and no longer through token_requests_input (0002): ClickHouse
+-- then parses no JSON, and no view parses times with regular expressions, maps addresses or
+-- flattens tuples, and the insert's SETTINGS apply to the table itself (optimize_on_insert).
+-- What it costs and saves, measured: docs/benchmarks.md, "Changes tried".
+--
+-- Why token_requests_input and its view stay, unused by tokenwatch, instead of being dropped
+-- here: the cluster transform (cluster-ddl.ts) refuses DROP, so dropping them needs that first;
+-- a JSON writer of someone's own (an ETL job inserting TokenRequest JSON lines) keeps working
+-- until then; and the Kafka-engine baseline of bench:ingest reads the topic through them. No
+-- role of infra/clickhouse/ may insert into it any more (the ingest role inserts into
+-- token_requests), and nothing tokenwatch ships writes to it, so it is no second way in for
+-- tokenwatch's own writers. A later migration drops both once the cluster transform can.
+ALTER TABLE token_requests_input MODIFY COMMENT 'deprecated since migration 0015: tokenwatch inserts into token_requests directly (TabSeparated); kept for JSON writers of your own, dropped in a later migration';
