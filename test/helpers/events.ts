@@ -1,4 +1,4 @@
-import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
+import type { TokenRequest, TokenRequestInput } from '@tokenwatch/shared/events/token-request';
 
 const BASE_TIME = Date.UTC(2026, 10, 27, 12, 0, 0);
 
@@ -14,6 +14,36 @@ export const MINIMAL_EVENT = {
   outcome: 'success',
   source_ip: '198.51.100.7',
 } as const;
+
+/** MINIMAL_EVENT as the schema outputs it (time in epoch ms, with a millisecond part; no scopes). */
+export const MINIMAL_VALIDATED_EVENT: TokenRequest = {
+  ...MINIMAL_EVENT,
+  time: Date.UTC(2026, 10, 27, 12, 0, 0, 7),
+  scopes: [],
+};
+
+/**
+ * One successful request authenticated with a client assertion (private_key_jwt, 120 s
+ * lifetime) from an AWS address: what the jti_replay and inventory tests store, varied by `extra`.
+ */
+export function assertionRequest(id: string, client: string, jti: string, timeMs: number, extra: Partial<TokenRequestInput> = {}): TokenRequestInput {
+  const iat = Math.floor(timeMs / 1000);
+  return {
+    event_id: id,
+    time: timeMs,
+    idp: 'oidc-provider',
+    tenant: 'acme',
+    client_id: client,
+    client_name: `${client} service`,
+    grant_type: 'client_credentials',
+    auth_method: 'private_key_jwt',
+    outcome: 'success',
+    source_ip: '3.208.10.4',
+    assertion: { jti, iat, exp: iat + 120, kid: 'k1', alg: 'RS256', iss: client, sub: client },
+    geo: { country: 'US', asn: 14618, as_org: 'AMAZON-AES' },
+    ...extra,
+  };
+}
 
 /** A valid canonical event, deterministic in `i`, varied enough to exercise every column. */
 export function canonicalEvent(i: number, overrides: Partial<TokenRequestInput> = {}): TokenRequestInput {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
 import { parseConfig } from '@tokenwatch/server/config-file';
 import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
 import { runTick } from '@tokenwatch/detector/engine';
@@ -7,6 +6,7 @@ import { jtiReplay } from '@tokenwatch/detector/detectors/jti-replay/index';
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { DAY_MS } from '@tokenwatch/shared/time';
+import { assertionRequest as use } from '../helpers/events.js';
 import { openTestStorage, storeEvents } from '../helpers/storage.js';
 
 /**
@@ -18,24 +18,6 @@ import { openTestStorage, storeEvents } from '../helpers/storage.js';
 
 // Sunday 2026-11-22 23:59:30 UTC: the replay 60 s later falls in the next week's partition.
 const SUNDAY_NIGHT = Date.UTC(2026, 10, 22, 23, 59, 30);
-
-function use(id: string, client: string, jti: string, time: number): TokenRequestInput {
-  const iat = Math.floor(time / 1000);
-  return {
-    event_id: id,
-    time,
-    idp: 'oidc-provider',
-    tenant: 'acme',
-    client_id: client,
-    client_name: `${client} service`,
-    grant_type: 'client_credentials',
-    auth_method: 'private_key_jwt',
-    outcome: 'success',
-    source_ip: '3.208.10.4',
-    assertion: { jti, iat, exp: iat + 120, kid: 'k1', alg: 'RS256', iss: client, sub: client },
-    geo: { country: 'US', asn: 14618, as_org: 'AMAZON-AES' },
-  };
-}
 
 describe('jti_replay lookback (real chDB)', () => {
   let clickhouse: ClickHouse;

@@ -8,30 +8,15 @@ import { backtest, runTick } from '@tokenwatch/detector/engine';
 import { jtiReplay } from '@tokenwatch/detector/detectors/jti-replay/index';
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
+import { assertionRequest } from '../helpers/events.js';
 import { openTestStorage, storeEvents } from '../helpers/storage.js';
 
 const T0 = Date.UTC(2026, 10, 20, 9, 0, 0);
 const SECOND = 1000;
 
 /** One assertion-authenticated request; `at` in seconds after T0. */
-function use(id: string, client: string, jti: string, at: number, extra: Partial<TokenRequestInput> = {}): TokenRequestInput {
-  const iat = Math.floor((T0 + at * SECOND) / 1000);
-  return {
-    event_id: id,
-    time: T0 + at * SECOND,
-    idp: 'oidc-provider',
-    tenant: 'acme',
-    client_id: client,
-    client_name: `${client} service`,
-    grant_type: 'client_credentials',
-    auth_method: 'private_key_jwt',
-    outcome: 'success',
-    source_ip: '3.208.10.4',
-    assertion: { jti, iat, exp: iat + 120, kid: 'k1', alg: 'RS256', iss: client, sub: client },
-    geo: { country: 'US', asn: 14618, as_org: 'AMAZON-AES' },
-    ...extra,
-  };
-}
+const use = (id: string, client: string, jti: string, at: number, extra: Partial<TokenRequestInput> = {}): TokenRequestInput =>
+  assertionRequest(id, client, jti, T0 + at * SECOND, extra);
 
 const ATTACKER = { source_ip: '185.220.101.9', geo: { country: 'DE', asn: 60729, as_org: 'Stiftung Erneuerbare Freiheit' } };
 

@@ -18,6 +18,7 @@ import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { migrate } from '@tokenwatch/shared/storage/migrate';
 import { runCli } from '../helpers/cli.js';
+import { assertionRequest } from '../helpers/events.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 import { startSlackStub, type SlackStub } from '../helpers/slack-stub.js';
 import { storeEvents, TEST_RETENTION_DAYS } from '../helpers/storage.js';
@@ -42,26 +43,9 @@ const INVENTORY_CSV = [
   'acme,svc-quiet,Quiet,carol@example.com,Ops,,medium,',
 ].join('\n');
 
-/** One assertion-authenticated request; `at` in seconds after T0. */
-function request(id: string, client: string, jti: string, at: number, extra: Partial<TokenRequestInput> = {}): TokenRequestInput {
-  const iat = Math.floor((T0 + at * 1000) / 1000);
-  return {
-    event_id: id,
-    time: T0 + at * 1000,
-    idp: 'oidc-provider',
-    tenant: 'acme',
-    client_id: client,
-    client_name: `${client} service`,
-    grant_type: 'client_credentials',
-    auth_method: 'private_key_jwt',
-    credential_id: `${client}-key-1`,
-    outcome: 'success',
-    source_ip: '3.208.10.4',
-    assertion: { jti, iat, exp: iat + 120, kid: 'k1', alg: 'RS256', iss: client, sub: client },
-    geo: { country: 'US', asn: 14618, as_org: 'AMAZON-AES' },
-    ...extra,
-  };
-}
+/** One assertion-authenticated request with its client's key; `at` in seconds after T0. */
+const request = (id: string, client: string, jti: string, at: number, extra: Partial<TokenRequestInput> = {}): TokenRequestInput =>
+  assertionRequest(id, client, jti, T0 + at * 1000, { credential_id: `${client}-key-1`, ...extra });
 
 /** A replay the IdP refused, from the same network: jti_replay says high. */
 const refusedReplay = (client: string, at: number) => [

@@ -4,24 +4,14 @@ import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { encodeTokenRequestRow, type StoredTokenRequest } from '@tokenwatch/shared/storage/token-request-row';
 import { insertTokenRequests } from '@tokenwatch/shared/storage/token-requests';
 import { migrate } from '@tokenwatch/shared/storage/migrate';
+import { MINIMAL_VALIDATED_EVENT } from '../helpers/events.js';
 import { HOSTILE_STRINGS } from '../helpers/stored-row.js';
 import { openTestStorage, selectRows } from '../helpers/storage.js';
 
 // The row encoding against the real engine: what is written is read back exactly, whatever
 // the strings hold, for every column type the encoder writes.
 
-const BASE: TokenRequest = {
-  event_id: 'row-base',
-  time: Date.UTC(2026, 10, 27, 12, 0, 0, 7),
-  idp: 'okta',
-  tenant: 'acme',
-  client_id: 'svc-orders',
-  grant_type: 'client_credentials',
-  auth_method: 'private_key_jwt',
-  outcome: 'success',
-  source_ip: '198.51.100.7',
-  scopes: [],
-};
+const BASE: TokenRequest = { ...MINIMAL_VALIDATED_EVENT, event_id: 'row-base' };
 
 interface StoredRow {
   event_id: string;

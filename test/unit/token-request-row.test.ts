@@ -3,20 +3,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TokenRequest } from '@tokenwatch/shared/events/token-request';
 import { encodeTokenRequestRow, TOKEN_REQUEST_COLUMNS, type StoredTokenRequest } from '@tokenwatch/shared/storage/token-request-row';
+import { MINIMAL_VALIDATED_EVENT } from '../helpers/events.js';
 import { HOSTILE_STRINGS, readRow } from '../helpers/stored-row.js';
 
-const MINIMAL: TokenRequest = {
-  event_id: 'evt-1',
-  time: Date.UTC(2026, 10, 27, 12, 0, 0, 7),
-  idp: 'okta',
-  tenant: 'acme',
-  client_id: 'svc-orders',
-  grant_type: 'client_credentials',
-  auth_method: 'private_key_jwt',
-  outcome: 'success',
-  source_ip: '198.51.100.7',
-  scopes: [],
-};
+const MINIMAL: TokenRequest = { ...MINIMAL_VALIDATED_EVENT, event_id: 'evt-1' };
 
 
 const columnsOf = (event: StoredTokenRequest, raw?: string) => readRow(encodeTokenRequestRow(event, raw));
