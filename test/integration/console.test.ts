@@ -65,6 +65,10 @@ describe('the console of tokenwatch start', () => {
     await page.screenshot({ path: `${SCREENSHOTS}feed.png` });
 
     await row.locator('a').click();
+    // The alert, or the error the page shows instead (quoted, so a failure says why); the
+    // service's detectors tick beside these queries, which under a loaded CI took over 30 s.
+    await page.locator('article.alert h1, p.error[role=alert]').first().waitFor({ timeout: 90_000 });
+    expect(await page.locator('p.error[role=alert]').count(), (await page.locator('p.error[role=alert]').allTextContents()).join('; ')).toBe(0);
     await page.getByRole('heading', { name: /watched_credential/ }).waitFor();
     expect(page.url()).toMatch(/\/alerts\/[0-9a-f]{32}$/);
     expect(await page.locator('.facts').textContent()).toContain('tenant-1 / client-1');
