@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { insertJsonLines, queryRows, sql } from '@tokenwatch/shared/storage/sql';
+import { insertLines, queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import {
   alertFingerprint,
   MAX_ALERT_EVENT_IDS,
@@ -140,7 +140,7 @@ export async function writeAlerts(client: ClickHouseClient, alerts: readonly Sto
       evidence: JSON.stringify(alert.evidence),
     }),
   );
-  await insertJsonLines(client, INSERT_ALERTS, lines);
+  await insertLines(client, INSERT_ALERTS, lines);
 }
 
 function newAlert(alert_id: string, draft: AlertDraft, now: number): StoredAlert {

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { storedAlertSchema, type StoredAlert } from '@tokenwatch/shared/alerts/alert';
-import { insertJsonLines, queryRows, sql } from '@tokenwatch/shared/storage/sql';
+import { insertLines, queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import { clickHouseTimeSchema, toClickHouseTime } from '@tokenwatch/shared/storage/time';
 
 /**
@@ -100,7 +100,7 @@ export class Ledger {
         recorded_at: toClickHouseTime(this.lastRecordedAt),
       });
     });
-    await insertJsonLines(this.client, INSERT, lines);
+    await insertLines(this.client, INSERT, lines);
   }
 
   /** Alert versions changed after `since` that `sink` has not finished, oldest change first. */

@@ -13,23 +13,10 @@ export function sql(moduleUrl: string, file: string): string {
 }
 
 /**
- * Runs an `INSERT ... FORMAT JSONEachRow` statement from a .sql file with JSON lines as its
- * data and {name:Type} parameters (per-insert SETTINGS belong in the statement: chDB would
- * make `clickhouse_settings` session-wide).
- */
-export async function insertJsonLines(
-  client: ClickHouseClient,
-  statement: string,
-  lines: readonly string[],
-  params: Record<string, unknown> = {},
-): Promise<void> {
-  await insertLines(client, statement, lines, params);
-}
-
-/**
  * Runs an INSERT from a .sql file whose data is one line per row, in the text format the
  * statement names (JSONEachRow, TabSeparated), with {name:Type} parameters. Nothing is sent for
- * no lines.
+ * no lines. Per-insert SETTINGS belong in the statement: chDB would make `clickhouse_settings`
+ * session-wide.
  */
 export async function insertLines(
   client: ClickHouseClient,

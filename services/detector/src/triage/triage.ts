@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { TRIAGE_ACTIONS, VERDICTS, type StoredAlert } from '@tokenwatch/shared/alerts/alert';
 import { QueryError } from '@tokenwatch/shared/errors';
-import { insertJsonLines, sql } from '@tokenwatch/shared/storage/sql';
+import { insertLines, sql } from '@tokenwatch/shared/storage/sql';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import { DAY_MS, SECOND_MS } from '@tokenwatch/shared/time';
 import { readAlertsById, withAlertWriteLock, writeAlerts } from '../alerts-store.js';
@@ -101,7 +101,7 @@ export async function triageAlert(client: ClickHouseClient, input: TriageRequest
     const suppressedUntil = request.action === 'suppress' ? at + request.suppress_for_ms : null;
     // The audit row first: if the alert write fails, the detector's next write of the alert
     // applies the action from it (alerts-store.ts, carryTriage).
-    await insertJsonLines(client, INSERT_ACTION, [
+    await insertLines(client, INSERT_ACTION, [
       JSON.stringify({
         alert_id: alert.alert_id,
         action: applied.action,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { QueryError } from '@tokenwatch/shared/errors';
-import { insertJsonLines, queryRows, sql } from '@tokenwatch/shared/storage/sql';
+import { insertLines, queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import { clickHouseTimeSchema, toClickHouseTime } from '@tokenwatch/shared/storage/time';
 
 /**
@@ -117,7 +117,7 @@ export async function readWatches(client: ClickHouseClient): Promise<Watch[]> {
 
 async function writeWatch(client: ClickHouseClient, watch: Watch): Promise<void> {
   const time = (ms: number | null) => (ms === null ? null : toClickHouseTime(ms));
-  await insertJsonLines(client, INSERT_WATCH, [
+  await insertLines(client, INSERT_WATCH, [
     JSON.stringify({
       ...watch,
       since: time(watch.since),
