@@ -2,7 +2,8 @@
 # Runs a development Keycloak on 127.0.0.1:${KEYCLOAK_PORT:-8080} with the demo realm
 # (realm-demo.json): machine clients of every token-endpoint auth method Keycloak offers over
 # plain HTTP, events on, the jboss-logging listener writing success events at INFO, JSON console
-# log in .cache/keycloak.log. The server comes from Maven Central (pom.xml); nothing needs Docker.
+# log in .cache/keycloak.log (the JVM's own stderr apart, in .cache/keycloak.stderr.log). The
+# server comes from Maven Central (pom.xml); nothing needs Docker.
 #   infra/keycloak/keycloak.sh start   fetch and unpack once, start (start-dev), wait until the realm answers
 #   infra/keycloak/keycloak.sh stop    stop the server this script started, and wait for it to exit
 #   infra/keycloak/keycloak.sh status  exit 0 when the demo realm answers
@@ -19,6 +20,10 @@ dist="$cache/dist"
 server="$cache/server"
 pidfile="$cache/keycloak.pid"
 logfile="$cache/keycloak.log"
+# The JVM's own complaints (stack traces of uncaught exceptions, deprecation warnings) go to
+# stderr. Kept apart from the JSON log: written to one file, they interleaved with it mid-line
+# and broke JSON lines that tests and `tokenwatch produce --follow` read.
+errfile="$cache/keycloak.stderr.log"
 realm_stamp="$server/data/.realm-demo.sha256"
 port="${KEYCLOAK_PORT:-8080}"
 realm=demo
@@ -65,7 +70,7 @@ fetch_server() {
 wait_ready() {
   local waited=0
   until realm_answers; do
-    if ! running_pid >/dev/null; then log "Keycloak exited during start-up; last lines of $logfile:"; tail -n 20 "$logfile" >&2; exit 1; fi
+    if ! running_pid >/dev/null; then log "Keycloak exited during start-up; last lines of $logfile:"; tail -n 20 "$logfile" "$errfile" >&2; exit 1; fi
     if (( waited >= start_timeout * 2 )); then log "Keycloak did not answer within ${start_timeout}s; see $logfile"; stop; exit 1; fi
     sleep 0.5; waited=$((waited + 1))
   done
@@ -92,9 +97,13 @@ start() {
   fi
   mkdir -p "$server/data/import"
   cp "$here/realm-demo.json" "$server/data/import/realm-demo.json"
-  : > "$logfile"
+  : > "$logfile"; : > "$errfile"
   # The admin is created on the first start only (an existing database keeps its own).
+  # --add-opens java.lang: on Java 24+ jboss-threads needs it to reset thread-locals; without
+  # it Quarkus executor threads die with IllegalAccessError as they start tasks (seen on
+  # Temurin 25, the JDK these machines have, as "Exception in thread executor-thread-N").
   JAVA_HOME="$java_home" \
+  JAVA_OPTS_APPEND="--add-opens=java.base/java.lang=ALL-UNNAMED" \
   KC_BOOTSTRAP_ADMIN_USERNAME="${KEYCLOAK_ADMIN:-admin}" \
   KC_BOOTSTRAP_ADMIN_PASSWORD="${KEYCLOAK_ADMIN_PASSWORD:-admin}" \
   nohup "$server/bin/kc.sh" start-dev \
@@ -103,7 +112,7 @@ start() {
     --import-realm \
     --log=console --log-console-output=json \
     --spi-events-listener-jboss-logging-success-level=info \
-    >>"$logfile" 2>&1 </dev/null &
+    >>"$logfile" 2>>"$errfile" </dev/null &
   echo $! > "$pidfile"
   log "starting Keycloak $version (pid $!, Java $(java_major "$java_home") from $java_home, log $logfile)"
   local waited
