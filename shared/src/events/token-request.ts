@@ -95,13 +95,38 @@ const numericDate = z.uint32();
  * string field added later is covered without being listed.
  */
 const WELL_FORMED = 'holds a lone UTF-16 surrogate (ill-formed Unicode)';
-const identifier = (max: number) => z.string().max(max);
-const requiredIdentifier = (max: number) => z.string().min(1).max(max);
-const freeText = (max: number) =>
-  z
-    .string()
-    .max(max)
-    .overwrite((value) => value.toWellFormed());
+const identifier = (max: number) => z.string().check(lengthWithin(0, max));
+const requiredIdentifier = (max: number) => z.string().check(lengthWithin(1, max));
+const freeText = (max: number) => z.string().check(lengthWithin(0, max, (value) => value.toWellFormed()));
+
+/**
+ * A string's length bounds (and, for free text, its repair) as one check, where `.min().max()
+ * .overwrite()` are up to three: every check is a pass of zod's check loop (a `when` call, an
+ * abort test, an issue count), per string per event, and one per string is what the schema
+ * costs most (bench:decode). It behaves as zod's own length checks do: lengths in code points
+ * (a UTF-16 count decides unless the string is within a factor 2 of a bound), the same
+ * `too_small`/`too_big` issues and so the same messages. It records its bounds in the schema's
+ * bag, as `.min()`/`.max()` do, which is where z.toJSONSchema reads minLength/maxLength: the
+ * published JSON Schema stays the same (test/unit/json-schema.test.ts).
+ */
+function lengthWithin(min: number, max: number, repair?: (value: string) => string): z.core.$ZodCheck<string> {
+  const check = z.check<string>((payload) => {
+    const value = payload.value;
+    const units = value.length;
+    if (units > max && z.core.util.codePointLength(value) > max) {
+      payload.issues.push({ origin: 'string', code: 'too_big', maximum: max, inclusive: true, input: value, inst: check, continue: true });
+    } else if (units < min || (units < 2 * min && z.core.util.codePointLength(value) < min)) {
+      payload.issues.push({ origin: 'string', code: 'too_small', minimum: min, inclusive: true, input: value, inst: check, continue: true });
+    }
+    if (repair) payload.value = repair(value);
+  });
+  check._zod.onattach.push((schema) => {
+    const bag = schema._zod.bag;
+    if (min > 0) bag.minimum = min;
+    bag.maximum = max;
+  });
+  return check;
+}
 
 /**
  * The path of the first ill-formed string in a validated value, or undefined. It walks the
