@@ -32,12 +32,19 @@ interface Run {
   seconds: number;
   /** CPU time of the whole process (every thread) while it ingested: less sensitive to a shared machine than the rate. */
   cpuSeconds: number;
+  /**
+   * tokenwatch only: the CPU of its main thread (the JavaScript: Kafka client, decode, zod,
+   * encoding) in the same window; the rest of cpuSeconds is chDB's threads (inserts, views,
+   * background merges), V8's GC helpers and libuv's pool. Says which half a change moved.
+   */
+  mainThreadCpuSeconds?: number;
   peakRssMb: number;
 }
 
 /** utime + stime of a process, in seconds (every thread: the main thread and chDB's). */
-function cpuSecondsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+function cpuSecondsOf(pid: number, thread?: number): number {
+  const stat = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+  const fields = readFileSync(stat, 'utf8').replace(/^.*\) /s, '').split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 const CLOCK_TICKS = 100;
@@ -57,12 +64,14 @@ async function runTokenwatch(round: number, cli: string, settings: Record<string
   });
   let started = 0;
   let cpuAtStart = 0;
+  let mainThreadCpuAtStart = 0;
   let logs = '';
   child.stderr.on('data', (chunk: Buffer) => {
     logs += chunk.toString('utf8');
     if (!started && logs.includes('ingest worker consuming')) {
       started = performance.now();
       cpuAtStart = cpuSecondsOf(child.pid as number);
+      mainThreadCpuAtStart = cpuSecondsOf(child.pid as number, child.pid);
     }
   });
   let stored = 0;
@@ -81,6 +90,7 @@ async function runTokenwatch(round: number, cli: string, settings: Record<string
   );
   const seconds = (performance.now() - started) / 1000;
   const cpuSeconds = cpuSecondsOf(child.pid as number) - cpuAtStart;
+  const mainThreadCpuSeconds = cpuSecondsOf(child.pid as number, child.pid) - mainThreadCpuAtStart;
   const peakRssKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]);
   const server = readDiscovery(dataDir);
   const unique = server
@@ -90,7 +100,7 @@ async function runTokenwatch(round: number, cli: string, settings: Record<string
   await new Promise((resolve) => child.once('exit', resolve));
   rmSync(dataDir, { recursive: true, force: true });
   if (unique !== BENCH_EVENTS) throw new Error(`tokenwatch stored ${unique} unique events, expected ${BENCH_EVENTS}`);
-  return { events: stored, seconds, cpuSeconds, peakRssMb: Math.round(peakRssKb / 1024) };
+  return { events: stored, seconds, cpuSeconds, mainThreadCpuSeconds, peakRssMb: Math.round(peakRssKb / 1024) };
 }
 
 async function runEngine(round: number, variant: string): Promise<Run> {
@@ -172,6 +182,11 @@ await ensureBenchTopic();
 const runs = new Map<string, Run[]>(table.map((pipeline) => [pipeline.name, []]));
 const perSecond = (run: Run) => run.events / run.seconds;
 const cpuPerEvent = (run: Run) => (1e6 * run.cpuSeconds) / run.events;
+/** The main thread's share, for tokenwatch runs ('–' for the Kafka engine, which has no JavaScript). */
+const mainThreadPerEvent = (own: readonly Run[]): string => {
+  const values = own.flatMap((run) => (run.mainThreadCpuSeconds === undefined ? [] : [(1e6 * run.mainThreadCpuSeconds) / run.events]));
+  return values.length === 0 ? '–' : median(values).toFixed(1);
+};
 for (let round = 1; round <= ROUNDS; round += 1) {
   for (const pipeline of table) {
     const run = await pipeline.run(round);
@@ -183,14 +198,16 @@ const rate = (name: string) => median((runs.get(name) ?? []).map(perSecond));
 const referenceName = { views: 'Kafka engine, full', tokenwatch: 'tokenwatch ingest' }[MODE] ?? 'Kafka engine into tokenwatch schema';
 const reference = rate(referenceName);
 console.log(`\n${BENCH_EVENTS.toLocaleString('en')} events, topic ${BENCH_TOPIC}, ${ROUNDS} alternating rounds, medians:\n`);
-console.log(`| pipeline | events/s (median) | runs (events/s) | CPU µs/event (median) | peak RSS MB (median) | rate vs ${referenceName} | CPU vs ${referenceName} |`);
-console.log('|---|---|---|---|---|---|---|');
+console.log(
+  `| pipeline | events/s (median) | runs (events/s) | CPU µs/event (median) | of which main thread (JavaScript) | peak RSS MB (median) | rate vs ${referenceName} | CPU vs ${referenceName} |`,
+);
+console.log('|---|---|---|---|---|---|---|---|');
 const referenceCpu = median((runs.get(referenceName) ?? []).map(cpuPerEvent));
 for (const { name } of table) {
   const own = runs.get(name) ?? [];
   const ownRate = rate(name);
   console.log(
     `| ${name} | ${Math.round(ownRate).toLocaleString('en')} | ${own.map((run) => Math.round(perSecond(run)).toLocaleString('en')).join(', ')} | ` +
-      `${median(own.map(cpuPerEvent)).toFixed(1)} | ${median(own.map((run) => run.peakRssMb))} | ${(ownRate / reference).toFixed(2)} | ${(median(own.map(cpuPerEvent)) / referenceCpu).toFixed(2)} |`,
+      `${median(own.map(cpuPerEvent)).toFixed(1)} | ${mainThreadPerEvent(own)} | ${median(own.map((run) => run.peakRssMb))} | ${(ownRate / reference).toFixed(2)} | ${(median(own.map(cpuPerEvent)) / referenceCpu).toFixed(2)} |`,
   );
 }
