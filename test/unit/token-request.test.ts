@@ -215,6 +215,15 @@ describe('decodeCanonical: dead letters name what is wrong', () => {
     expect(decodeReason(withField('time', time))).toMatch(/^invalid TokenRequest: time: /);
   });
 
+  it.each([
+    ['no offset', '2026-11-27T12:00:00'],
+    ['not a date', 'yesterday'],
+    ['an impossible date', '2026-02-30T00:00:00Z'],
+    ['a space for the T', '2026-11-27 12:00:00Z'],
+  ])('says a time string that is %s is not RFC 3339', (_kind, time) => {
+    expect(decodeReason(withField('time', time))).toBe('invalid TokenRequest: time: expected an RFC 3339 timestamp');
+  });
+
   it('rejects assertion times DateTime cannot store (after 2106)', () => {
     expect(decodeReason(withField('assertion', { exp: 9_999_999_999 }))).toMatch(/^invalid TokenRequest: assertion\.exp: /);
     expect(decodeOk({ ...minimal, assertion: { exp: 4_294_967_295 } }).assertion?.exp).toBe(4_294_967_295);
