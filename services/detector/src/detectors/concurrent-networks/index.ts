@@ -26,6 +26,7 @@ import { ScanCache, type ClientCheckpoint, type ScopeCheckpoint } from './scan-c
 
 const TOUCHED = sql(import.meta.url, './touched.sql');
 const SLOTS = sql(import.meta.url, './slots.sql');
+const RECENT_SLOTS = sql(import.meta.url, './recent-slots.sql');
 const BURST_NETWORKS = sql(import.meta.url, './burst-networks.sql');
 
 const touchedRow = z.object({
@@ -77,8 +78,8 @@ const REBUILD_AFTER_MS = DAY_MS;
  * the usual network plus several new ones at once (OWASP NHI2, secret leakage). A multi-region
  * client that always mints from three providers has three as its usual maximum and stays quiet.
  *
- * Cost per tick: the window's requests (touched.sql), two or three days of the client_asn_slots
- * rollup per active client (slots.sql), and for candidates (clients with 1 + margin ASNs in a
+ * Cost per tick: the window's requests (touched.sql), the client_asn_slots rollup's slots around
+ * them per active client (recent-slots.sql), and for candidates (clients with 1 + margin ASNs in a
  * window around the new requests) the days since their checkpoint (scan-cache.ts: the history
  * summarised once, normally up to yesterday), so a tick costs O(new data) whatever the history.
  * A candidate without a usable checkpoint reads its whole retained history once; a burst reads
@@ -102,11 +103,12 @@ export function createConcurrentNetworks(cache = new ScanCache()): Detector {
     const counted = (row: SlotRow) => !allowlist.match('concurrent_networks', { tenant: row.tenant, client_id: row.client_id, asn: row.asn, country: row.country, ips: [] }, window.now);
     const longestRun = Math.max(...allSettingsOf(config, 'concurrent_networks').map((settings) => runLength(settings.concurrent_window_minutes)));
     const touchedSlots = touched.flatMap((row) => row.slots);
+    const first = Math.min(...touched.map((row) => row.first_slot)) - longestRun;
     const last = Math.max(...touchedSlots) + longestRun;
-    const fromDay = isoDay(slotStartMs(Math.min(...touched.map((row) => row.first_slot)) - longestRun));
+    const fromDay = isoDay(slotStartMs(first));
     const toDay = isoDay(slotStartMs(last));
     const recent = groupBy(
-      (await queryRows(clickhouse, SLOTS, { ...keysOf(touched), from: fromDay, to: toDay }, slotRow)).filter(counted),
+      (await queryRows(clickhouse, RECENT_SLOTS, { ...keysOf(touched), from: fromDay, to: toDay, first_slot: first, last_slot: last }, slotRow)).filter(counted),
       (row) => clientKey(row.tenant, row.client_id),
     );
     const byClient = groupBy(touched, (row) => clientKey(row.tenant, row.client_id));
