@@ -103,12 +103,13 @@ export function createConcurrentNetworks(cache = new ScanCache()): Detector {
     const counted = (row: SlotRow) => !allowlist.match('concurrent_networks', { tenant: row.tenant, client_id: row.client_id, asn: row.asn, country: row.country, ips: [] }, window.now);
     const longestRun = Math.max(...allSettingsOf(config, 'concurrent_networks').map((settings) => runLength(settings.concurrent_window_minutes)));
     const touchedSlots = touched.flatMap((row) => row.slots);
-    const first = Math.min(...touched.map((row) => row.first_slot)) - longestRun;
-    const last = Math.max(...touchedSlots) + longestRun;
-    const fromDay = isoDay(slotStartMs(first));
-    const toDay = isoDay(slotStartMs(last));
+    // Every run that contains a touched slot lies between these two.
+    const firstSlot = Math.min(...touched.map((row) => row.first_slot)) - longestRun;
+    const lastSlot = Math.max(...touchedSlots) + longestRun;
+    const fromDay = isoDay(slotStartMs(firstSlot));
+    const toDay = isoDay(slotStartMs(lastSlot));
     const recent = groupBy(
-      (await queryRows(clickhouse, RECENT_SLOTS, { ...keysOf(touched), from: fromDay, to: toDay, first_slot: first, last_slot: last }, slotRow)).filter(counted),
+      (await queryRows(clickhouse, RECENT_SLOTS, { ...keysOf(touched), from: fromDay, to: toDay, first_slot: firstSlot, last_slot: lastSlot }, slotRow)).filter(counted),
       (row) => clientKey(row.tenant, row.client_id),
     );
     const byClient = groupBy(touched, (row) => clientKey(row.tenant, row.client_id));
