@@ -56,7 +56,7 @@ async function measureTicks(client: ClickHouseClient) {
   const cache = new ScanCache();
   const variants = [
     { name: 'checkpoints', detector: createConcurrentNetworks(cache), times: [] as number[] },
-    { name: 'whole history', detector: createConcurrentNetworks(new ScanCache({ maxScopes: 0, maxTailPairs: 0 })), times: [] as number[] },
+    { name: 'whole history', detector: createConcurrentNetworks(new ScanCache({ maxScopes: 0, maxSavedItems: 0 })), times: [] as number[] },
   ];
   for (let round = 0; round < ROUNDS; round += 1) {
     const batchEnd = Date.now();
@@ -83,11 +83,11 @@ for (const size of SIZES) {
 }
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
 console.log(`\nconcurrent_networks detect() over ${NEW_EVENTS.toLocaleString('en')} new events, ${ROUNDS} rounds alternating the variants (median without the first round):\n`);
-console.log('| stored events | checkpoints | whole history | whole / checkpoints | checkpoints kept (clients / scopes / saved pairs) |');
+console.log('| stored events | checkpoints | whole history | whole / checkpoints | checkpoints kept (clients / scopes / saved items) |');
 console.log('|---:|---:|---:|---:|---:|');
 for (const r of results) {
   const [cached, whole] = r.variants;
-  console.log(`| ${r.size.toLocaleString('en')} | ${fmt(cached?.median ?? NaN)} (first ${fmt(cached?.first ?? NaN)}) | ${fmt(whole?.median ?? NaN)} | ${((whole?.median ?? NaN) / (cached?.median ?? NaN)).toFixed(2)} | ${r.cache.clients} / ${r.cache.scopes} / ${r.cache.tailPairs} |`);
+  console.log(`| ${r.size.toLocaleString('en')} | ${fmt(cached?.median ?? NaN)} (first ${fmt(cached?.first ?? NaN)}) | ${fmt(whole?.median ?? NaN)} | ${((whole?.median ?? NaN) / (cached?.median ?? NaN)).toFixed(2)} | ${r.cache.clients} / ${r.cache.scopes} / ${r.cache.savedItems} |`);
 }
 if (results.length > 1) {
   const [small, large] = [results[0]!, results.at(-1)!];

@@ -169,19 +169,19 @@ describe('concurrent_networks checkpoints', () => {
     expect(resumed).toEqual(whole);
   });
 
-  it('holds at most its scopes and saved pairs, dropping the least recently used client first', () => {
+  it('holds at most its scopes and saved items (slot pairs and waiting runs), dropping the least recently used client first', () => {
     const scope = (pairs: number): ScopeCheckpoint => ({ state: FIRST_SCAN_STATE, tail: [{ asn: 1, slots: Array.from({ length: pairs }, (_, i) => i) }], firstMs: 0 });
     const client = (scopes: number, pairs = 1): ClientCheckpoint =>
       ({ day: '2026-11-10', rules: '', builtAt: 0, scopes: new Map(Array.from({ length: scopes }, (_, i) => [`key-${i}`, scope(pairs)])) });
-    const cache = new ScanCache({ maxScopes: 10, maxTailPairs: 40 });
+    const cache = new ScanCache({ maxScopes: 10, maxSavedItems: 40 });
     for (let i = 0; i < 8; i++) cache.set(`c${i}`, client(2));
-    expect(cache.size).toEqual({ clients: 5, scopes: 10, tailPairs: 10 });
+    expect(cache.size).toEqual({ clients: 5, scopes: 10, savedItems: 10 });
     expect(cache.get('c2')).toBeUndefined();
     // c3 was used: c4 goes first.
     cache.get('c3');
     cache.set('c8', client(1, 30));
     expect(cache.size.scopes).toBeLessThanOrEqual(10);
-    expect(cache.size.tailPairs).toBeLessThanOrEqual(40);
+    expect(cache.size.savedItems).toBeLessThanOrEqual(40);
     expect(cache.dayOf('c3')).toBe('2026-11-10');
     expect(cache.dayOf('c4')).toBeUndefined();
     // A client bigger than the cache is not kept, and evicts nobody.
@@ -189,8 +189,15 @@ describe('concurrent_networks checkpoints', () => {
     cache.set('huge', client(11));
     expect(cache.dayOf('huge')).toBeUndefined();
     expect(cache.size).toEqual(before);
-    cache.delete('c3');
+    // Waiting runs count as items too.
     cache.clear();
-    expect(cache.size).toEqual({ clients: 0, scopes: 0, tailPairs: 0 });
+    const waiting = Array.from({ length: 3 }, (_, i) => ({ start: i, end: i + 2, asns: 1 }));
+    cache.set('w', { day: '2026-11-10', rules: '', builtAt: 0, scopes: new Map([['', { state: { ...FIRST_SCAN_STATE, waiting }, tail: [], firstMs: 0 }]]) });
+    expect(cache.size).toEqual({ clients: 1, scopes: 1, savedItems: 3 });
+    cache.delete('w');
+    expect(cache.size).toEqual({ clients: 0, scopes: 0, savedItems: 0 });
+    cache.set('c9', client(1));
+    cache.clear();
+    expect(cache.size).toEqual({ clients: 0, scopes: 0, savedItems: 0 });
   });
 });

@@ -11,10 +11,11 @@ import type { AsnSlots, ScanState } from './slots.js';
  * change, when a tick window leaves a gap in arrival time, and once a day (expired rollup days
  * then leave the baseline too).
  *
- * Bounded: at most `maxScopes` scopes and `maxTailPairs` (slot, ASN) pairs in the saved slots,
- * least recently used clients dropped first. A scope costs about 300 bytes plus 16 per pair, so
- * the defaults (50,000 scopes, 500,000 pairs) hold about 25 MB; with the default 10-minute window
- * a scope saves 2 slots, a few pairs.
+ * Bounded: at most `maxScopes` scopes and `maxSavedItems` saved items (a (slot, ASN) pair of the
+ * saved slots, or a run not yet joined: at most a window's length of each per scope), least
+ * recently used clients dropped first. A scope costs about 300 bytes, an item at most about 60,
+ * so the defaults (50,000 scopes, 500,000 items) hold at most about 45 MB; with the default
+ * 10-minute window a scope saves 2 slots and up to 4 runs, well under 1 KB.
  */
 export interface ScopeCheckpoint {
   readonly state: ScanState;
@@ -37,15 +38,15 @@ export interface ClientCheckpoint {
 
 export interface ScanCacheLimits {
   readonly maxScopes: number;
-  readonly maxTailPairs: number;
+  readonly maxSavedItems: number;
 }
 
-export const DEFAULT_SCAN_CACHE_LIMITS: ScanCacheLimits = { maxScopes: 50_000, maxTailPairs: 500_000 };
+export const DEFAULT_SCAN_CACHE_LIMITS: ScanCacheLimits = { maxScopes: 50_000, maxSavedItems: 500_000 };
 
 export class ScanCache {
-  private readonly clients = new Map<string, { checkpoint: ClientCheckpoint; pairs: number }>();
+  private readonly clients = new Map<string, { checkpoint: ClientCheckpoint; items: number }>();
   private scopes = 0;
-  private pairs = 0;
+  private items = 0;
 
   constructor(private readonly limits: ScanCacheLimits = DEFAULT_SCAN_CACHE_LIMITS) {}
 
@@ -65,14 +66,14 @@ export class ScanCache {
 
   set(client: string, checkpoint: ClientCheckpoint): void {
     this.delete(client);
-    const pairs = [...checkpoint.scopes.values()].reduce((sum, scope) => sum + tailPairs(scope.tail), 0);
+    const items = [...checkpoint.scopes.values()].reduce((sum, scope) => sum + savedItems(scope), 0);
     // A client bigger than the whole cache (thousands of credentials or networks) is recomputed each tick.
-    if (checkpoint.scopes.size > this.limits.maxScopes || pairs > this.limits.maxTailPairs) return;
-    this.clients.set(client, { checkpoint, pairs });
+    if (checkpoint.scopes.size > this.limits.maxScopes || items > this.limits.maxSavedItems) return;
+    this.clients.set(client, { checkpoint, items });
     this.scopes += checkpoint.scopes.size;
-    this.pairs += pairs;
+    this.items += items;
     for (const [oldest] of this.clients) {
-      if (this.scopes <= this.limits.maxScopes && this.pairs <= this.limits.maxTailPairs) break;
+      if (this.scopes <= this.limits.maxScopes && this.items <= this.limits.maxSavedItems) break;
       this.delete(oldest);
     }
   }
@@ -82,21 +83,21 @@ export class ScanCache {
     if (!entry) return;
     this.clients.delete(client);
     this.scopes -= entry.checkpoint.scopes.size;
-    this.pairs -= entry.pairs;
+    this.items -= entry.items;
   }
 
   clear(): void {
     this.clients.clear();
     this.scopes = 0;
-    this.pairs = 0;
+    this.items = 0;
   }
 
   /** What it holds, against its limits. */
-  get size(): { clients: number; scopes: number; tailPairs: number } {
-    return { clients: this.clients.size, scopes: this.scopes, tailPairs: this.pairs };
+  get size(): { clients: number; scopes: number; savedItems: number } {
+    return { clients: this.clients.size, scopes: this.scopes, savedItems: this.items };
   }
 }
 
-function tailPairs(tail: readonly AsnSlots[]): number {
-  return tail.reduce((sum, row) => sum + row.slots.length, 0);
+function savedItems(scope: ScopeCheckpoint): number {
+  return scope.tail.reduce((sum, row) => sum + row.slots.length, 0) + scope.state.waiting.length;
 }
