@@ -3,7 +3,7 @@ import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request'
 import { parseConfig } from '@tokenwatch/server/config-file';
 import type { StoredAlert } from '@tokenwatch/shared/alerts/alert';
 import { backtest, runTick } from '@tokenwatch/detector/engine';
-import { concurrentNetworks } from '@tokenwatch/detector/detectors/concurrent-networks/index';
+import { createConcurrentNetworks } from '@tokenwatch/detector/detectors/concurrent-networks/index';
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openTestStorage, selectRows, storeEvents } from '../helpers/storage.js';
@@ -73,7 +73,9 @@ describe('concurrent_networks detector (real chDB)', () => {
     'test',
   ).detectors;
   const context = () => ({ clickhouse: clickhouse.client, config, logger: createLogger('silent') });
-  const run = async () => runTick(context(), concurrentNetworks, Date.now());
+  // One instance, as the service runs it: its checkpoints carry over from tick to tick.
+  const detector = createConcurrentNetworks();
+  const run = async () => runTick(context(), detector, Date.now());
   const of = (alerts: readonly StoredAlert[], client: string) => alerts.filter((alert) => alert.client_id === client);
 
   beforeAll(async () => {
@@ -193,7 +195,7 @@ describe('concurrent_networks detector (real chDB)', () => {
   });
 
   it('finds the same alerts in a backtest over stored history', async () => {
-    const found = await backtest(context(), concurrentNetworks, { from: T0 - 11 * DAY, to: T0 + DAY });
+    const found = await backtest(context(), createConcurrentNetworks(), { from: T0 - 11 * DAY, to: T0 + DAY });
     expect(found.map((alert) => alert.alert_id).sort()).toEqual(burst.map((alert) => alert.alert_id).sort());
   });
 });

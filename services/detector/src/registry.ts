@@ -7,16 +7,16 @@ import { unknownClient } from './detectors/unknown-client/index.js';
 import { watchedCredential } from './detectors/watched-credential/index.js';
 import { newScope } from './detectors/new-scope/index.js';
 import { newUserAgent } from './detectors/new-user-agent/index.js';
-import { concurrentNetworks } from './detectors/concurrent-networks/index.js';
+import { createConcurrentNetworks } from './detectors/concurrent-networks/index.js';
 import { newCredential } from './detectors/new-credential/index.js';
 import { staleCredential } from './detectors/stale-credential/index.js';
 
 /**
  * Every detector, in the order a tick runs them (watched_credential first: its alerts are the
- * most urgent and its query the cheapest). mint_volume keeps a baseline cache, hence a factory.
+ * most urgent and its query the cheapest). mint_volume and concurrent_networks keep caches, hence factories.
  */
 export function createDetectors(): Detector[] {
-  return [watchedCredential, jtiReplay, createMintVolume(), secretNewLocation, dormantClient, unknownClient, newScope, newUserAgent, concurrentNetworks, newCredential, staleCredential];
+  return [watchedCredential, jtiReplay, createMintVolume(), secretNewLocation, dormantClient, unknownClient, newScope, newUserAgent, createConcurrentNetworks(), newCredential, staleCredential];
 }
 
 /** The detectors' names (`tokenwatch detect --detector`), from the detectors themselves. */

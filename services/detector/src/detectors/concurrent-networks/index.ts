@@ -5,14 +5,28 @@ import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import { DAY_MS } from '@tokenwatch/shared/time';
 import { Allowlist } from '../../allowlist.js';
 import { clientKey, requestSpanColumns } from '../../clients.js';
-import { allSettingsOf, settingsFor, type ConcurrentNetworksConfig } from '../../config.js';
-import { windowParams, type Detector } from '../../detector.js';
+import { allSettingsOf, settingsFor, type AllowlistEntry, type ConcurrentNetworksConfig } from '../../config.js';
+import { windowParams, type DetectContext, type Detector, type DetectWindow } from '../../detector.js';
 import { groupBy } from '../../group-by.js';
 import { CONCURRENT_NETWORKS } from './findings.js';
-import { absoluteSlot, episodes, mostAsnsAround, runLength, slotOf, slotStartMs, slotTimeline, type Episode } from './slots.js';
+import {
+  FIRST_SCAN_STATE,
+  absoluteSlot,
+  episodes,
+  mostAsnsAround,
+  resumeEpisodes,
+  runLength,
+  slotOf,
+  slotStartMs,
+  slotTimeline,
+  type AsnSlots,
+  type Episode,
+} from './slots.js';
+import { ScanCache, type ClientCheckpoint, type ScopeCheckpoint } from './scan-cache.js';
 
 const TOUCHED = sql(import.meta.url, './touched.sql');
 const SLOTS = sql(import.meta.url, './slots.sql');
+const RECENT_SLOTS = sql(import.meta.url, './recent-slots.sql');
 const BURST_NETWORKS = sql(import.meta.url, './burst-networks.sql');
 
 const touchedRow = z.object({
@@ -21,6 +35,7 @@ const touchedRow = z.object({
   client_name: z.string(),
   credential: z.string(),
   slots: z.array(z.coerce.number()),
+  first_slot: z.coerce.number(),
 });
 type Touched = z.output<typeof touchedRow>;
 
@@ -35,7 +50,7 @@ const slotRow = z.object({
   country: z.string(),
   ...requestSpanColumns,
 });
-type SlotRow = z.output<typeof slotRow>;
+export type SlotRow = z.output<typeof slotRow>;
 
 const burstRow = z.object({
   asn: z.coerce.number(),
@@ -53,6 +68,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The whole retained history: the rollup's TTL bounds it. */
 const EPOCH_DAY = '1970-01-01';
+/** A checkpoint descends from a whole-history read at most this old: expired rollup days then leave the baseline. */
+const REBUILD_AFTER_MS = DAY_MS;
 
 /**
  * concurrent_networks: one client, or one of its credentials, mints tokens from more distinct
@@ -61,19 +78,24 @@ const EPOCH_DAY = '1970-01-01';
  * the usual network plus several new ones at once (OWASP NHI2, secret leakage). A multi-region
  * client that always mints from three providers has three as its usual maximum and stays quiet.
  *
- * Cost per tick: the window's requests (touched.sql), two or three days of the client_asn_slots
- * rollup per active client (slots.sql), and the rollup's whole history only of candidates
- * (clients with 1 + margin ASNs in a window around the new requests), never token_requests'
- * history. One burst's requests are read by primary key for the evidence.
+ * Cost per tick: the window's requests (touched.sql), the client_asn_slots rollup's slots around
+ * them per active client (recent-slots.sql), and for candidates (clients with 1 + margin ASNs in a
+ * window around the new requests) the days since their checkpoint (scan-cache.ts: the history
+ * summarised once, normally up to yesterday), so a tick costs O(new data) whatever the history.
+ * A candidate without a usable checkpoint reads its whole retained history once; a burst reads
+ * its client's history for the evidence (the usual networks). Never token_requests' history:
+ * one burst's requests are read by primary key for the evidence.
  */
-export const concurrentNetworks: Detector = {
-  name: 'concurrent_networks',
-  findings: [CONCURRENT_NETWORKS],
-  enabled: (config) => allSettingsOf(config, 'concurrent_networks').some((settings) => settings.enabled),
-  async detect(context, window) {
+export function createConcurrentNetworks(cache = new ScanCache()): Detector {
+  let allowlistKey: string | undefined;
+  let seenUntil = 0;
+
+  async function detect(context: DetectContext, window: DetectWindow): Promise<AlertDraft[]> {
     const { clickhouse, config } = context;
     const settingsOf = (row: { tenant: string; client_id: string }) => settingsFor(config, 'concurrent_networks', row.tenant, row.client_id);
-    const touched = (await queryRows(clickhouse, TOUCHED, windowParams(window), touchedRow)).filter((row) => settingsOf(row).enabled);
+    const arrived = await queryRows(clickhouse, TOUCHED, windowParams(window), touchedRow);
+    forgetStale(window, config.allowlist, arrived);
+    const touched = arrived.filter((row) => settingsOf(row).enabled);
     if (touched.length === 0) return [];
 
     const allowlist = new Allowlist(config.allowlist);
@@ -81,13 +103,13 @@ export const concurrentNetworks: Detector = {
     const counted = (row: SlotRow) => !allowlist.match('concurrent_networks', { tenant: row.tenant, client_id: row.client_id, asn: row.asn, country: row.country, ips: [] }, window.now);
     const longestRun = Math.max(...allSettingsOf(config, 'concurrent_networks').map((settings) => runLength(settings.concurrent_window_minutes)));
     const touchedSlots = touched.flatMap((row) => row.slots);
-    const last = Math.max(...touchedSlots) + longestRun;
+    // Every run that contains a touched slot lies between these two.
+    const firstSlot = Math.min(...touched.map((row) => row.first_slot)) - longestRun;
+    const lastSlot = Math.max(...touchedSlots) + longestRun;
+    const fromDay = isoDay(slotStartMs(firstSlot));
+    const toDay = isoDay(slotStartMs(lastSlot));
     const recent = groupBy(
-      (await queryRows(clickhouse, SLOTS, {
-        ...keysOf(touched),
-        from: isoDay(slotStartMs(Math.min(...touchedSlots) - longestRun)),
-        to: isoDay(slotStartMs(last)),
-      }, slotRow)).filter(counted),
+      (await queryRows(clickhouse, RECENT_SLOTS, { ...keysOf(touched), from: fromDay, to: toDay, first_slot: firstSlot, last_slot: lastSlot }, slotRow)).filter(counted),
       (row) => clientKey(row.tenant, row.client_id),
     );
     const byClient = groupBy(touched, (row) => clientKey(row.tenant, row.client_id));
@@ -105,26 +127,40 @@ export const concurrentNetworks: Detector = {
     });
     if (candidates.length === 0) return [];
 
-    const history = groupBy(
-      (await queryRows(clickhouse, SLOTS, { ...keysOf(candidates.flat()), from: EPOCH_DAY, to: isoDay(slotStartMs(last)) }, slotRow)).filter(counted),
-      (row) => clientKey(row.tenant, row.client_id),
-    );
-    const drafts: AlertDraft[] = [];
-    for (const rows of candidates) {
+    // Each candidate's checkpoint (none: its whole history), and the rollup days after it.
+    const plans = candidates.flatMap((rows) => {
       const first = rows[0];
-      if (!first) continue;
+      if (!first) return [];
+      const key = clientKey(first.tenant, first.client_id);
       const settings = settingsOf(first);
-      const clientRows = history.get(clientKey(first.tenant, first.client_id)) ?? [];
-      const clientSlots = rows.flatMap((row) => row.slots);
-      const clientBursts = burstsOf(clientRows, clientSlots, settings);
+      const rules = rulesKey(settings);
+      const saved = cache.get(key);
+      const usable = saved && saved.rules === rules && saved.day <= fromDay && window.now >= saved.builtAt && window.now - saved.builtAt < REBUILD_AFTER_MS;
+      return [{ key, rows, first, settings, rules, saved: usable ? saved : undefined }];
+    });
+    const sinceCheckpoint = await readSlots(context, plans.filter((plan) => plan.saved), toDay, counted);
+    const wholeHistory = await readSlots(context, plans.filter((plan) => !plan.saved), toDay, counted);
+    // Saved before the first request this tick could bring (next tick's fromDay), with a day to spare.
+    const checkpointDay = isoDay(Date.parse(`${fromDay}T00:00:00Z`) - DAY_MS);
+
+    const drafts: AlertDraft[] = [];
+    for (const { key, rows, first, settings, rules, saved } of plans) {
+      const clientRows = (saved ? sinceCheckpoint : wholeHistory).get(key) ?? [];
+      const scans = scanClient(clientRows, saved, settings, checkpointDay);
+      if (!saved || checkpointDay > saved.day) {
+        cache.set(key, { day: checkpointDay, rules, builtAt: saved?.builtAt ?? window.now, scopes: new Map([...scans].map(([scope, scan]) => [scope, scan.checkpoint])) });
+      }
+      const touchedIn = (scope: string, slots: readonly number[]) =>
+        (scans.get(scope)?.found ?? []).filter((episode) => slots.some((slot) => slot >= episode.start && slot <= episode.end));
+      const clientBursts = touchedIn('', rows.flatMap((row) => row.slots));
       // One alert per client and burst: the client's, else its credentials'.
       const bursts = clientBursts.length > 0
-        ? clientBursts.map((episode) => ({ episode, credential: '', scopeRows: clientRows }))
-        : rows.filter((row) => row.credential !== '').flatMap((row) => {
-          const scopeRows = clientRows.filter((slot) => slot.credential === row.credential);
-          return burstsOf(scopeRows, row.slots, settings).map((episode) => ({ episode, credential: row.credential, scopeRows }));
-        });
-      for (const { episode, credential, scopeRows } of bursts) {
+        ? clientBursts.map((episode) => ({ episode, credential: '' }))
+        : rows.filter((row) => row.credential !== '').flatMap((row) => touchedIn(row.credential, row.slots).map((episode) => ({ episode, credential: row.credential })));
+      if (bursts.length === 0) continue;
+      // The usual networks of the evidence need the whole history: read only for a burst.
+      const history = saved ? (await readSlots(context, [{ key, first, saved: undefined }], toDay, counted)).get(key) ?? [] : clientRows;
+      for (const { episode, credential } of bursts) {
         const networks = await queryRows(clickhouse, BURST_NETWORKS, {
           tenant: first.tenant,
           client_id: first.client_id,
@@ -133,12 +169,111 @@ export const concurrentNetworks: Detector = {
           to: toClickHouseTime(slotStartMs(episode.end + 1)),
         }, burstRow);
         if (networks.length === 0) continue;
+        const scopeRows = credential === '' ? history : history.filter((slot) => slot.credential === credential);
         drafts.push(draftOf({ tenant: first.tenant, client_id: first.client_id, client_name: first.client_name }, credential, episode, networks, scopeRows, settings));
       }
     }
     return drafts;
-  },
-};
+  }
+
+  /**
+   * Drops what the past no longer matches: a client's checkpoint once a request older than it
+   * arrives (disabled clients' too: they may be enabled later), and everything when the
+   * allowlist in force changes or arrival windows leave a gap (requests this instance never saw).
+   */
+  function forgetStale(window: DetectWindow, allowlistEntries: readonly AllowlistEntry[], arrived: readonly Touched[]): void {
+    const inForce = JSON.stringify(allowlistEntries.filter((entry) => entry.expires > window.now && entry.findings.includes('concurrent_networks')));
+    // A backtest (ingestedAfter 0) bounds event time only; live windows follow each other.
+    const gap = window.ingestedAfter > 0 && window.ingestedAfter > seenUntil;
+    if (inForce !== allowlistKey || gap) cache.clear();
+    allowlistKey = inForce;
+    if (window.ingestedAfter > 0) seenUntil = Math.max(seenUntil, window.ingestedUntil);
+    for (const row of arrived) {
+      const key = clientKey(row.tenant, row.client_id);
+      const day = cache.dayOf(key);
+      if (day !== undefined && row.first_slot < dayStartSlot(day)) cache.delete(key);
+    }
+  }
+
+  async function readSlots(
+    context: DetectContext,
+    plans: ReadonlyArray<{ key: string; first: { tenant: string; client_id: string }; saved: ClientCheckpoint | undefined }>,
+    toDay: string,
+    counted: (row: SlotRow) => boolean,
+  ): Promise<Map<string, SlotRow[]>> {
+    if (plans.length === 0) return new Map();
+    const since = new Map(plans.map((plan) => [plan.key, plan.saved?.day ?? EPOCH_DAY]));
+    const from = [...since.values()].reduce((earliest, day) => (day < earliest ? day : earliest));
+    const rows = await queryRows(context.clickhouse, SLOTS, { ...keysOf(plans.map((plan) => plan.first)), from, to: toDay }, slotRow);
+    // The IN lists cross tenants and clients: keep each planned client's own days only.
+    return groupBy(rows.filter((row) => counted(row) && row.day >= (since.get(clientKey(row.tenant, row.client_id)) ?? '9999')), (row) => clientKey(row.tenant, row.client_id));
+  }
+
+  return {
+    name: 'concurrent_networks',
+    findings: [CONCURRENT_NETWORKS],
+    enabled: (config) => allSettingsOf(config, 'concurrent_networks').some((settings) => settings.enabled),
+    detect,
+  };
+}
+
+/** The settings a saved scan depends on. */
+function rulesKey(settings: ConcurrentNetworksConfig): string {
+  return `${runLength(settings.concurrent_window_minutes)}/${settings.margin}/${settings.learning_days}`;
+}
+
+/** The first slot of a day (YYYY-MM-DD). */
+const dayStartSlot = (day: string) => absoluteSlot(day, 0);
+
+/**
+ * The episodes of the client and of each of its credentials, from its checkpoint (or from the
+ * start) over `rows` (the days after it), and each scope's new checkpoint before `checkpointDay`
+ * (the old one when that is not later).
+ */
+export function scanClient(
+  rows: readonly SlotRow[],
+  saved: ClientCheckpoint | undefined,
+  settings: ConcurrentNetworksConfig,
+  checkpointDay: string,
+): Map<string, { found: Episode[]; checkpoint: ScopeCheckpoint }> {
+  const length = runLength(settings.concurrent_window_minutes);
+  const from = saved ? dayStartSlot(saved.day) : -Infinity;
+  const advance = !saved || checkpointDay > saved.day;
+  const checkpointSlot = dayStartSlot(checkpointDay);
+  const credentials = new Set([...(saved?.scopes.keys() ?? []), ...rows.map((row) => row.credential)].filter((credential) => credential !== ''));
+  const result = new Map<string, { found: Episode[]; checkpoint: ScopeCheckpoint }>();
+  for (const scope of ['', ...credentials]) {
+    const scopeRows = scope === '' ? rows : rows.filter((row) => row.credential === scope);
+    const before = saved?.scopes.get(scope);
+    const timeline = slotTimeline([...(before?.tail ?? []), ...scopeRows.map(absolute)]);
+    const firstMs = earliest(before?.firstMs ?? Infinity, scopeRows);
+    const rules = { length, margin: settings.margin, learnedFrom: slotOf(firstMs + settings.learning_days * DAY_MS) };
+    const scan = resumeEpisodes(timeline, rules, { from, state: before?.state ?? FIRST_SCAN_STATE }, advance ? checkpointSlot : undefined);
+    const checkpoint: ScopeCheckpoint = advance
+      ? {
+          state: scan.state ?? FIRST_SCAN_STATE,
+          tail: tailOf(timeline, checkpointSlot - length + 1, checkpointSlot),
+          firstMs: earliest(before?.firstMs ?? Infinity, scopeRows.filter((row) => row.day < checkpointDay)),
+        }
+      : (before ?? { state: FIRST_SCAN_STATE, tail: [], firstMs: Infinity });
+    result.set(scope, { found: scan.found, checkpoint });
+  }
+  return result;
+}
+
+/** The earliest of `start` and the rows' first requests. */
+function earliest(start: number, rows: readonly SlotRow[]): number {
+  return rows.reduce((first, row) => Math.min(first, row.first_ms), start);
+}
+
+/** The timeline's ASNs per slot in [from, to), as rollup-like rows. */
+function tailOf(timeline: ReadonlyMap<number, ReadonlySet<number>>, from: number, to: number): AsnSlots[] {
+  const byAsn = new Map<number, number[]>();
+  for (let slot = from; slot < to; slot++) {
+    for (const asn of timeline.get(slot) ?? []) byAsn.set(asn, [...(byAsn.get(asn) ?? []), slot]);
+  }
+  return [...byAsn].map(([asn, slots]) => ({ asn, slots }));
+}
 
 function keysOf(rows: ReadonlyArray<{ tenant: string; client_id: string }>) {
   return { tenants: [...new Set(rows.map((row) => row.tenant))], clients: [...new Set(rows.map((row) => row.client_id))] };
@@ -148,7 +283,7 @@ function absolute(row: SlotRow) {
   return { asn: row.asn, slots: row.slots.map((slot) => absoluteSlot(row.day, slot)) };
 }
 
-/** The scope's bursts that contain one of the window's slots. */
+/** The scope's bursts that contain one of the window's slots, from its whole history (scanClient without a checkpoint). */
 export function burstsOf(rows: readonly SlotRow[], touched: readonly number[], settings: ConcurrentNetworksConfig): Episode[] {
   if (rows.length === 0) return [];
   const firstMs = Math.min(...rows.map((row) => row.first_ms));

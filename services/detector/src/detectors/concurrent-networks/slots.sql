@@ -1,6 +1,6 @@
 -- These clients' ASN slots per day and credential from the client_asn_slots rollup, between
--- two days: the days around a tick's requests (to find candidates) or the whole retained
--- history of the few candidates. The ORDER BY key starts (tenant, client_id, day): a range read.
+-- two days: the candidates' days since their checkpoint, or their whole retained history when
+-- they have none (scan-cache.ts). The ORDER BY key starts (tenant, client_id, day): a range read.
 SELECT tenant, client_id, day, credential, asn,
        groupUniqArrayArray(slots) AS slots, anyLast(as_org) AS as_org, anyLast(country) AS country,
        toUnixTimestamp64Milli(min(first_seen)) AS first_ms, toUnixTimestamp64Milli(max(last_seen)) AS last_ms,

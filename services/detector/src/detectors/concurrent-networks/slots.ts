@@ -118,13 +118,48 @@ export interface EpisodeRules {
  * really moved to four providers alerts once, then has learnt.
  */
 export function episodes(timeline: ReadonlyMap<number, ReadonlySet<number>>, rules: EpisodeRules): Episode[] {
+  return resumeEpisodes(timeline, rules, { from: -Infinity, state: FIRST_SCAN_STATE }).found;
+}
+
+/**
+ * What the scan of episodes() knows before the runs that end at a given slot: all a later
+ * tick needs to go on from there without the history before it (ScanCache keeps it).
+ */
+export interface ScanState {
+  /** The most ASNs of a run that has joined the history. */
+  readonly usual: number;
+  /** Ordinary runs not yet joined (they overlap the run being judged, or a burst is open). */
+  readonly waiting: readonly Run[];
+  /** The burst still open, if any. */
+  readonly open: Episode | undefined;
+}
+
+export const FIRST_SCAN_STATE: ScanState = { usual: 0, waiting: [], open: undefined };
+
+/**
+ * episodes() from a saved state: judges only the runs that end at `from` or later, given the
+ * scan's state before them and a timeline that holds every slot from `from - length + 1` on
+ * (older slots may be missing: no judged run reads them). With `checkpoint`, also returns the
+ * state before the runs that end at that slot (at or after `from`), for the next tick.
+ * resumeEpisodes(t, r, { from: -Infinity, state: FIRST_SCAN_STATE }) is the one-pass scan.
+ */
+export function resumeEpisodes(
+  timeline: ReadonlyMap<number, ReadonlySet<number>>,
+  rules: EpisodeRules,
+  start: { readonly from: number; readonly state: ScanState },
+  checkpoint?: number,
+): { found: Episode[]; state?: ScanState } {
   const found: Episode[] = [];
-  let usual = 0;
+  let usual = start.state.usual;
   // Ordinary runs join the history only once they no longer overlap the run being judged: the
   // first runs of a burst (two networks of four) must not raise the bar for the rest of it.
-  const waiting: Run[] = [];
-  let open: { start: number; end: number; asns: number; usual: number } | undefined;
+  const waiting: Run[] = [...start.state.waiting];
+  let open: { start: number; end: number; asns: number; usual: number } | undefined = start.state.open && { ...start.state.open };
+  let saved: ScanState | undefined;
+  const save = (at: number): ScanState => ({ usual, waiting: compact(waiting, at - rules.length + 1), open: open && { ...open } });
   for (const run of runs(timeline, rules.length)) {
+    if (run.end < start.from) continue;
+    if (checkpoint !== undefined && saved === undefined && run.end >= checkpoint) saved = save(checkpoint);
     if (open && run.end - open.end >= rules.length) {
       found.push({ start: open.start, end: open.end, asns: open.asns, usual: open.usual });
       usual = Math.max(usual, open.asns);
@@ -142,8 +177,21 @@ export function episodes(timeline: ReadonlyMap<number, ReadonlySet<number>>, rul
       waiting.push(run);
     }
   }
+  if (checkpoint !== undefined && saved === undefined) saved = save(checkpoint);
   if (open) found.push({ start: open.start, end: open.end, asns: open.asns, usual: open.usual });
-  return found;
+  return saved ? { found, state: saved } : { found };
+}
+
+/**
+ * Waiting runs that end before `firstStart` (the earliest start of a later run) all join the
+ * history at the same moment, the first time no burst is open: one run with their largest
+ * count stands for them, so a state saved during a long burst stays small.
+ */
+function compact(waiting: readonly Run[], firstStart: number): Run[] {
+  const done = waiting.filter((run) => run.end < firstStart);
+  if (done.length <= 1) return [...waiting];
+  const last = done[done.length - 1] as Run;
+  return [{ start: last.start, end: last.end, asns: done.reduce((most, run) => Math.max(most, run.asns), 0) }, ...waiting.slice(done.length)];
 }
 
 function firstActive(timeline: ReadonlyMap<number, ReadonlySet<number>>, run: Run): number {
