@@ -114,7 +114,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
       expect(await ttlDays()).toBe('30');
       // The rollups follow the same setting.
       const rollupTtl = await select<{ name: string; engine_full: string }>(
-        "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN ('client_minute_counts', 'client_locations', 'jti_uses', 'client_traits', 'client_asn_slots', 'credential_days') ORDER BY name",
+        "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN ('client_minute_counts', 'client_locations', 'jti_uses', 'client_traits', 'client_asn_slots', 'credential_days', 'jti_use_hours') ORDER BY name",
       );
       expect(rollupTtl.map((table) => [table.name, table.engine_full.match(/toIntervalDay\((?:_CAST\()?(\d+)/)?.[1]])).toEqual([
         ['client_asn_slots', '30'],
@@ -122,6 +122,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
         ['client_minute_counts', '30'],
         ['client_traits', '30'],
         ['credential_days', '30'],
+        ['jti_use_hours', '30'],
         ['jti_uses', '30'],
       ]);
     } finally {
