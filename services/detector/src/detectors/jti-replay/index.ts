@@ -4,7 +4,7 @@ import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import { MAX_ALERT_EVENT_IDS, type AlertDraft, type Severity } from '@tokenwatch/shared/alerts/alert';
 import { DAY_MS, MINUTE_MS } from '@tokenwatch/shared/time';
 import { UNKNOWN } from '@tokenwatch/shared/events/token-request';
-import { allSettingsOf, settingsFor } from '../../config.js';
+import { allSettingsOf, settingsFor, type DetectorsConfig } from '../../config.js';
 import { windowParams, type DetectContext, type Detector, type DetectWindow } from '../../detector.js';
 import { groupBy } from '../../group-by.js';
 import { ASSERTION_HYGIENE, JTI_CROSS_CLIENT, JTI_REPLAY } from './findings.js';
@@ -49,6 +49,30 @@ const MAX_SPAN_MS = 7 * DAY_MS;
  * keys per jti (ordinary traffic: one or two) and a hostile claim costs at most the old look-up.
  */
 const MAX_HOURS_BY_KEY = 4;
+
+/** The longest `window_without_exp_minutes` of any client. */
+function longestWindowWithoutExpMs(config: DetectorsConfig): number {
+  return Math.max(...allSettingsOf(config, 'jti_replay').map((settings) => settings.window_without_exp_minutes * MINUTE_MS));
+}
+
+function maxSpanOf(config: DetectorsConfig): number {
+  return Math.max(MAX_SPAN_MS, longestWindowWithoutExpMs(config));
+}
+
+/** The parameters of reused-jtis.sql for a window (exported for bench:jti-lookup, which times that query alone). */
+export function reusedJtisParams(config: DetectorsConfig, window: DetectWindow): Record<string, string | number> {
+  const seconds = (ms: number) => Math.ceil(ms / 1000);
+  return {
+    ...windowParams(window),
+    leeway_seconds: seconds(EXP_LEEWAY_MS),
+    min_span_seconds: seconds(MIN_SPAN_MS),
+    // A use without iat or exp: replayedUses judges it within window_without_exp_minutes of the first use.
+    no_claim_span_seconds: seconds(Math.max(MIN_SPAN_MS, longestWindowWithoutExpMs(config) + EXP_LEEWAY_MS)),
+    max_span_seconds: seconds(maxSpanOf(config)),
+    max_hours_by_key: MAX_HOURS_BY_KEY,
+    wide_since: toClickHouseTime(window.timeFrom - maxSpanOf(config)),
+  };
+}
 
 const replayReportRow = z.object({
   tenant: z.string(),
@@ -123,19 +147,7 @@ export const jtiReplay: Detector = {
 
 async function findReplays(context: DetectContext, window: DetectWindow): Promise<AlertDraft[]> {
   const { clickhouse, config } = context;
-  const windowWithoutExpMs = Math.max(...allSettingsOf(config, 'jti_replay').map((settings) => settings.window_without_exp_minutes * MINUTE_MS));
-  const maxSpanMs = Math.max(MAX_SPAN_MS, windowWithoutExpMs);
-  const seconds = (ms: number) => Math.ceil(ms / 1000);
-  const reused = await queryRows(clickhouse, REUSED_JTIS, {
-    ...windowParams(window),
-    leeway_seconds: seconds(EXP_LEEWAY_MS),
-    min_span_seconds: seconds(MIN_SPAN_MS),
-    // A use without iat or exp: replayedUses judges it within window_without_exp_minutes of the first use.
-    no_claim_span_seconds: seconds(Math.max(MIN_SPAN_MS, windowWithoutExpMs + EXP_LEEWAY_MS)),
-    max_span_seconds: seconds(maxSpanMs),
-    max_hours_by_key: MAX_HOURS_BY_KEY,
-    wide_since: toClickHouseTime(window.timeFrom - maxSpanMs),
-  }, reusedJtiRow);
+  const reused = await queryRows(clickhouse, REUSED_JTIS, reusedJtisParams(config, window), reusedJtiRow);
   const reported = await queryRows(clickhouse, REPLAY_REPORTS, windowParams(window), replayReportRow);
   // A report of a jti may name no client (Keycloak's `issuedFor 'null'`): the tenants where a
   // named client used that jti are read too, so the report can join that client's alert.
@@ -143,7 +155,7 @@ async function findReplays(context: DetectContext, window: DetectWindow): Promis
   const named = reportedJtis.length === 0 ? [] : await queryRows(clickhouse, NAMED_USES, {
     jtis: reportedJtis,
     unknown: UNKNOWN,
-    uses_since: toClickHouseTime(Math.min(...reported.map((row) => row.first_time)) - maxSpanMs),
+    uses_since: toClickHouseTime(Math.min(...reported.map((row) => row.first_time)) - maxSpanOf(config)),
   }, namedUseRow);
   const suspects = [...reused, ...reported, ...named];
   if (suspects.length === 0) return [];
