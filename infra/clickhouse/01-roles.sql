@@ -39,7 +39,7 @@ GRANT SELECT ON tokenwatch.schema_migrations TO tokenwatch_ingest;
 GRANT SELECT ON tokenwatch.token_requests TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.client_minute_counts TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.client_locations TO tokenwatch_detector;
-GRANT SELECT ON tokenwatch.jti_uses TO tokenwatch_detector;
+GRANT SELECT ON tokenwatch.jti_use_hours TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.client_traits TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.clients TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.client_asn_slots TO tokenwatch_detector;

@@ -3,7 +3,7 @@
 -- ingestion. Rows go straight into token_requests, so the rollups' materialized views fill
 -- exactly as they do for ingested events. 500 clients in one tenant; two in three
 -- authenticate with private_key_jwt (a unique jti per request, random-looking like a real UUID
--- so that a batch's jtis spread over the jti_uses rollup as real ones do), the rest with a client
+-- so that a batch's jtis spread over the jti rollup as real ones do), the rest with a client
 -- secret; each from 16 addresses of its own /24; 1% failures. One client in 50 is multi-region,
 -- minting from three cloud ASNs in turn: concurrent_networks reads the whole rollup history of
 -- such a client on every tick (a candidate: three networks in a window), its costliest path.

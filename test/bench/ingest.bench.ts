@@ -168,12 +168,12 @@ function pipelines(mode: string): Pipeline[] {
 const ROLLUP_VIEWS = [
   'client_minute_counts_mv',
   'client_locations_mv',
-  'jti_uses_mv',
   'clients_mv',
   'client_traits_mv',
   'client_credentials_mv',
   'credential_days_mv',
   'client_asn_slots_mv',
+  'jti_use_hours_mv',
 ];
 
 const MODE = process.env.BENCH_MODE ?? 'pipelines';

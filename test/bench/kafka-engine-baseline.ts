@@ -9,7 +9,7 @@
  * - `full`: tokenwatch's schema as `tokenwatch migrate` leaves it (the default);
  * - `lean`: token_requests as a plain MergeTree without the raw column and without any rollup
  *   view: the same parsing and sort, none of the detection schema's extra work (the ceiling);
- * - `no:<view>`: the full schema without one materialized view (e.g. `no:jti_uses_mv`);
+ * - `no:<view>`: the full schema without one materialized view (e.g. `no:jti_use_hours_mv`);
  * - `mergetree`: the full schema with token_requests a plain MergeTree, not ReplacingMergeTree;
  * - `no-raw`: the full schema without token_requests' raw column.
  */

@@ -62,12 +62,12 @@ const TABLES = [
   'token_requests',
   'client_minute_counts',
   'client_locations',
-  'jti_uses',
   'clients',
   'client_traits',
   'client_credentials',
   'credential_days',
   'client_asn_slots',
+  'jti_use_hours',
 ];
 
 const fixed = (value: number, digits = 1) => value.toFixed(digits);

@@ -2,7 +2,7 @@
  * npm run bench:sweep — `tokenwatch sweep` of 1,000 indicators over 10 and then 50 million
  * stored requests (BENCH_SIZES). The history is generated inside ClickHouse (sweep-history.sql)
  * into token_requests and the client_locations rollup (the views of the rollups the sweep does
- * not read, client_minute_counts, jti_uses and clients, are dropped first: loading is the slow
+ * not read, client_minute_counts, jti_use_hours and clients, are dropped first: loading is the slow
  * part); at each size two indicator files are swept BENCH_ROUNDS times (default 3) each, and
  * the median time is reported:
  *
@@ -61,7 +61,7 @@ const clickhouse = await openClickHouse({ TOKENWATCH_DATA_DIR: dataDir, CLICKHOU
 const rows: string[] = [];
 try {
   await migrate(clickhouse.client, { retention_days: 7_300 });
-  for (const view of ['client_minute_counts_mv', 'jti_uses_mv', 'clients_mv']) await clickhouse.client.command({ query: `DROP VIEW IF EXISTS ${view}` });
+  for (const view of ['client_minute_counts_mv', 'jti_use_hours_mv', 'clients_mv']) await clickhouse.client.command({ query: `DROP VIEW IF EXISTS ${view}` });
   const end = Date.now() - 60_000;
   const read: SweepReader = async (query, params) => (await clickhouse.client.query({ query, query_params: params, format: 'JSONEachRow' })).json();
   const count = async () => Number((await (await clickhouse.client.query({ query: 'SELECT count() AS n FROM token_requests', format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n ?? 0);

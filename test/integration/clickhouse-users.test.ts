@@ -106,7 +106,7 @@ describe('infra/clickhouse grants (read from the SQL files)', () => {
         'SELECT token_requests',
         'SELECT client_minute_counts',
         'SELECT client_locations',
-        'SELECT jti_uses',
+        'SELECT jti_use_hours',
         'SELECT client_traits',
         'SELECT clients',
         'SELECT client_asn_slots',
@@ -178,7 +178,7 @@ describe('infra/clickhouse grants (read from the SQL files)', () => {
         "SELECT name, create_table_query LIKE '%SQL SECURITY DEFINER%' AS definer FROM system.tables WHERE database = currentDatabase() AND engine = 'MaterializedView' ORDER BY name",
       );
       expect(views).toEqual(
-        ['client_asn_slots_mv', 'client_credentials_mv', 'client_locations_mv', 'client_minute_counts_mv', 'client_traits_mv', 'clients_mv', 'credential_days_mv', 'jti_uses_mv', 'token_requests_input_mv'].map((name) => ({ name, definer: 1 })),
+        ['client_asn_slots_mv', 'client_credentials_mv', 'client_locations_mv', 'client_minute_counts_mv', 'client_traits_mv', 'clients_mv', 'credential_days_mv', 'jti_use_hours_mv', 'token_requests_input_mv'].map((name) => ({ name, definer: 1 })),
       );
     } finally {
       await clickhouse.close();

@@ -70,7 +70,7 @@ describe('cluster DDL (TOKENWATCH_CLICKHOUSE_CLUSTER), checked by ClickHouse\'s 
         expect(statement).toMatch(/^INSERT INTO \w+ SETTINGS distributed_foreground_insert = 1 SELECT /);
         expect(statement).not.toMatch(/\w+_local\b/);
       } else {
-        expect(statement).toMatch(/^(CREATE TABLE|CREATE MATERIALIZED VIEW|ALTER TABLE) (IF NOT EXISTS )?\w+ ON CLUSTER tokenwatch_cluster /);
+        expect(statement).toMatch(/^(CREATE TABLE|CREATE MATERIALIZED VIEW|ALTER TABLE|DROP VIEW) (IF (NOT )?EXISTS )?\w+ ON CLUSTER tokenwatch_cluster\b/);
       }
     }
   });
@@ -104,6 +104,7 @@ describe('cluster DDL (TOKENWATCH_CLICKHOUSE_CLUSTER), checked by ClickHouse\'s 
     // jti_uses rows sit on the shard of the client whose request the view rolled up, which no
     // key on its own columns says: rand() keeps ClickHouse from skipping the cross-shard merge.
     expect(key('jti_uses')).toBe('rand()');
+    expect(key('jti_use_hours')).toBe('rand()');
   });
 
   it('has every view on a sharded table read and write shard-local tables; the input view writes the Distributed table', () => {
@@ -131,7 +132,10 @@ describe('cluster DDL (TOKENWATCH_CLICKHOUSE_CLUSTER), checked by ClickHouse\'s 
       'client_credentials_local',
       'credential_days_local',
       'client_asn_slots_local',
+      'jti_use_hours_local',
     ]);
+    // 0016 stops feeding jti_uses: its view is dropped on every node.
+    expect(parsed).toContain('DROP VIEW IF EXISTS jti_uses_mv ON CLUSTER tokenwatch_cluster');
   });
 
   it('alters a sharded table\'s columns on the local and the Distributed table, and its view on every node', () => {
@@ -161,6 +165,9 @@ describe('cluster DDL (TOKENWATCH_CLICKHOUSE_CLUSTER), checked by ClickHouse\'s 
     expect(transform(['DROP TABLE t'])).toThrow(ClusterDdlError);
     expect(transform(['DROP TABLE t'])).toThrow(/^0099_future statement 1 \("DROP TABLE t"\): the cluster transform does not understand this kind of statement/);
     expect(transform(['CREATE VIEW v AS SELECT * FROM t'])).toThrow(/0099_future statement 1 .*does not understand/);
+    expect(transform(['DROP VIEW IF EXISTS t'])).toThrow(/it drops t, which no earlier statement created as a materialized view/);
+    expect(transform(['CREATE MATERIALIZED VIEW v TO t AS SELECT * FROM t', 'DROP VIEW v SYNC'])).toThrow(/expected nothing after the view name/);
+    expect(transform(['CREATE MATERIALIZED VIEW v TO t AS SELECT * FROM t', 'DROP VIEW v', 'DROP VIEW v'])).toThrow(/statement 3 .*it drops v, which no earlier statement created/);
     expect(transform(['ALTER TABLE t ADD COLUMN b String, MODIFY TTL now()'])).toThrow(/mixes column changes/);
     expect(transform(['CREATE TABLE m (a String) ENGINE = Memory'])).toThrow(/engine Memory has no cluster form/);
     expect(transform(['CREATE TABLE r (a String) ENGINE = ReplicatedMergeTree ORDER BY a'])).toThrow(/engine ReplicatedMergeTree has no cluster form/);
@@ -169,6 +176,7 @@ describe('cluster DDL (TOKENWATCH_CLICKHOUSE_CLUSTER), checked by ClickHouse\'s 
     expect(transform(['ALTER TABLE missing ADD COLUMN b String'])).toThrow(/which no earlier statement created/);
     // ...and transforms what it does understand.
     expect(clusterMigrations(migration(['ALTER TABLE t MODIFY TTL now()']), TARGET)[1]?.statements).toEqual(["ALTER TABLE t_local ON CLUSTER 'tokenwatch_cluster' MODIFY TTL now()"]);
+    expect(clusterMigrations(migration(['CREATE MATERIALIZED VIEW IF NOT EXISTS v TO t AS SELECT * FROM t', 'DROP VIEW IF EXISTS v']), TARGET)[1]?.statements[1]).toBe("DROP VIEW IF EXISTS v ON CLUSTER 'tokenwatch_cluster'");
   });
 
   it('transforms a migration written later (a new rollup, its view and back-fill) by the same rules', () => {

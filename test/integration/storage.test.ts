@@ -59,7 +59,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
 
   it('migrates once; a second run applies nothing and records nothing twice', async () => {
     expect(firstMigration).toEqual({
-      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications', '0006_view_security', '0007_alert_finding', '0008_assertion_unverified', '0009_watch_list', '0010_alert_ownership', '0011_client_traits', '0012_credential_rollups', '0013_client_asn_slots', '0014_alert_triage', '0015_direct_insert'],
+      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications', '0006_view_security', '0007_alert_finding', '0008_assertion_unverified', '0009_watch_list', '0010_alert_ownership', '0011_client_traits', '0012_credential_rollups', '0013_client_asn_slots', '0014_alert_triage', '0015_direct_insert', '0016_jti_use_hours'],
     });
     expect(await migrate(clickhouse.client, { retention_days: RETENTION_DAYS })).toEqual({ applied: [] });
     const versions = await select<{ version: number; name: string; n: string }>(
@@ -81,6 +81,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
       { version: 13, name: '0013_client_asn_slots', n: 1 },
       { version: 14, name: '0014_alert_triage', n: 1 },
       { version: 15, name: '0015_direct_insert', n: 1 },
+      { version: 16, name: '0016_jti_use_hours', n: 1 },
     ]);
   });
 
@@ -114,7 +115,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
       expect(await ttlDays()).toBe('30');
       // The rollups follow the same setting.
       const rollupTtl = await select<{ name: string; engine_full: string }>(
-        "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN ('client_minute_counts', 'client_locations', 'jti_uses', 'client_traits', 'client_asn_slots', 'credential_days') ORDER BY name",
+        "SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN ('client_minute_counts', 'client_locations', 'jti_uses', 'client_traits', 'client_asn_slots', 'credential_days', 'jti_use_hours') ORDER BY name",
       );
       expect(rollupTtl.map((table) => [table.name, table.engine_full.match(/toIntervalDay\((?:_CAST\()?(\d+)/)?.[1]])).toEqual([
         ['client_asn_slots', '30'],
@@ -122,6 +123,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
         ['client_minute_counts', '30'],
         ['client_traits', '30'],
         ['credential_days', '30'],
+        ['jti_use_hours', '30'],
         ['jti_uses', '30'],
       ]);
     } finally {

@@ -32,8 +32,12 @@ import type { Migration } from './migrate.js';
  *   to the Distributed `t` (which has the same columns), everything else to `t_local` only.
  * - `INSERT INTO t SELECT ...` (a back-fill) runs once, on the Distributed tables, in the
  *   foreground: it returns when every shard has its rows.
- * Anything else (DROP, RENAME, plain views, a table already replicated or qualified with a
- * database, ...) is refused by ClusterDdlError.
+ * - `DROP VIEW [IF EXISTS] v` of a materialized view an earlier statement made -> `ON CLUSTER`:
+ *   views live on every node, alone, so one statement drops them all (0016 stops feeding a
+ *   rollup this way).
+ * Anything else (DROP TABLE, whose `_local` and Distributed pair needs more thought, RENAME,
+ * plain views, a table already replicated or qualified with a database, ...) is refused by
+ * ClusterDdlError.
  */
 
 export interface ClusterTarget {
@@ -149,6 +153,7 @@ export class ClusterDdl {
     if (statement.startsWith('CREATE', 'MATERIALIZED', 'VIEW')) return [this.createView(statement)];
     if (statement.startsWith('ALTER', 'TABLE')) return this.alterTable(statement);
     if (statement.startsWith('INSERT', 'INTO')) return [this.insertSelect(statement)];
+    if (statement.startsWith('DROP', 'VIEW')) return [this.dropView(statement)];
     return statement.fail('the cluster transform does not understand this kind of statement');
   }
 
@@ -269,6 +274,14 @@ export class ClusterDdl {
     // A dropped column leaves the Distributed table first, an added one enters it last, so a
     // read through it never names a column that a shard lacks.
     return kinds.some((kind) => kind.drop) ? [distributed, local] : [local, distributed];
+  }
+
+  private dropView(statement: Statement): string {
+    const index = statement.isWord(2, 'IF') && statement.isWord(3, 'EXISTS') ? 4 : 2;
+    const name = statement.tableName(index);
+    if (index + 1 !== statement.length) statement.fail('expected nothing after the view name (SYNC, PERMANENTLY, ... have no cluster form here)');
+    if (!this.layout.views.delete(name)) statement.fail(`it drops ${name}, which no earlier statement created as a materialized view`);
+    return statement.edit([{ after: index, text: onCluster(this.target) }]);
   }
 
   private insertSelect(statement: Statement): string {

@@ -184,6 +184,7 @@ const RETAINED_TABLES = [
   { table: 'client_traits', ttl: 'week' },
   { table: 'client_asn_slots', ttl: 'day' },
   { table: 'credential_days', ttl: 'day' },
+  { table: 'jti_use_hours', ttl: 'hour' },
 ] as const;
 
 /**

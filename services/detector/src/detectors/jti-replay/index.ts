@@ -4,7 +4,7 @@ import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import { MAX_ALERT_EVENT_IDS, type AlertDraft, type Severity } from '@tokenwatch/shared/alerts/alert';
 import { DAY_MS, MINUTE_MS } from '@tokenwatch/shared/time';
 import { UNKNOWN } from '@tokenwatch/shared/events/token-request';
-import { allSettingsOf, settingsFor } from '../../config.js';
+import { allSettingsOf, settingsFor, type DetectorsConfig } from '../../config.js';
 import { windowParams, type DetectContext, type Detector, type DetectWindow } from '../../detector.js';
 import { groupBy } from '../../group-by.js';
 import { ASSERTION_HYGIENE, JTI_CROSS_CLIENT, JTI_REPLAY } from './findings.js';
@@ -21,13 +21,58 @@ const UNVERIFIED_NOTE = ' Every use was refused by the IdP and its claims are un
 const EXP_LEEWAY_MS = MINUTE_MS;
 
 /**
- * How far back before the window the jti_uses rollup is searched for earlier uses of the
- * window's jtis (reused-jtis.sql reads only the weeks since then). Assertions live minutes
- * (RFC 7523 clients use one to five; hygiene flags more than `max_lifetime_minutes`), and a use
- * after an assertion's validity is not a replay (replayedUses), so a week leaves a wide margin;
- * a longer `window_without_exp_minutes` widens it.
+ * How far an earlier (or later) use of a window's jti is looked for, around each use
+ * (reused-jtis.sql; migration 0016 says why by hour). A replay is the same assertion, so all
+ * its uses share its iat and exp and fall inside its validity: the look-up reaches from each
+ * use back to its iat and forward to its exp, plus EXP_LEEWAY_MS either way.
+ *
+ * At least MIN_SPAN_MS either way: clock skew between the IdP and the issuer, the lifetimes
+ * assertion hygiene allows (5 minutes by default), and a jti two clients present minutes apart
+ * with assertions of their own (different iats: jti_cross_client) is still found.
  */
-const REUSE_LOOKBACK_MS = 7 * DAY_MS;
+const MIN_SPAN_MS = 15 * MINUTE_MS;
+
+/**
+ * At most this far either way, whatever the iat or exp say: the IdP checks neither on a
+ * request it refused (assertion_unverified), so both may be forged. Assertions live minutes
+ * (RFC 7523 clients use one to five), so a week leaves a wide margin; a longer
+ * `window_without_exp_minutes` widens it. Also how far back the report of a replay that
+ * names no client looks for the client that used its jti (named-uses.sql).
+ */
+const MAX_SPAN_MS = 7 * DAY_MS;
+
+/**
+ * A jti whose span covers at most this many hours is looked up by (tenant, hour, jti) keys,
+ * one per hour, reading those hours' granules only; a longer span (an iat or exp more than an
+ * hour or two from the use, legitimate or forged) by (tenant, jti) over the whole
+ * MAX_SPAN_MS, as every jti was before migration 0016. So the key set holds at most this many
+ * keys per jti (ordinary traffic: one or two) and a hostile claim costs at most the old look-up.
+ */
+const MAX_HOURS_BY_KEY = 4;
+
+/** The longest `window_without_exp_minutes` of any client. */
+function longestWindowWithoutExpMs(config: DetectorsConfig): number {
+  return Math.max(...allSettingsOf(config, 'jti_replay').map((settings) => settings.window_without_exp_minutes * MINUTE_MS));
+}
+
+function maxSpanOf(config: DetectorsConfig): number {
+  return Math.max(MAX_SPAN_MS, longestWindowWithoutExpMs(config));
+}
+
+/** The parameters of reused-jtis.sql for a window (exported for bench:jti-lookup, which times that query alone). */
+export function reusedJtisParams(config: DetectorsConfig, window: DetectWindow): Record<string, string | number> {
+  const seconds = (ms: number) => Math.ceil(ms / 1000);
+  return {
+    ...windowParams(window),
+    leeway_seconds: seconds(EXP_LEEWAY_MS),
+    min_span_seconds: seconds(MIN_SPAN_MS),
+    // A use without iat or exp: replayedUses judges it within window_without_exp_minutes of the first use.
+    no_claim_span_seconds: seconds(Math.max(MIN_SPAN_MS, longestWindowWithoutExpMs(config) + EXP_LEEWAY_MS)),
+    max_span_seconds: seconds(maxSpanOf(config)),
+    max_hours_by_key: MAX_HOURS_BY_KEY,
+    wide_since: toClickHouseTime(window.timeFrom - maxSpanOf(config)),
+  };
+}
 
 const replayReportRow = z.object({
   tenant: z.string(),
@@ -102,13 +147,16 @@ export const jtiReplay: Detector = {
 
 async function findReplays(context: DetectContext, window: DetectWindow): Promise<AlertDraft[]> {
   const { clickhouse, config } = context;
-  const lookbackMs = Math.max(REUSE_LOOKBACK_MS, ...allSettingsOf(config, 'jti_replay').map((settings) => settings.window_without_exp_minutes * MINUTE_MS));
-  const reused = await queryRows(clickhouse, REUSED_JTIS, { ...windowParams(window), uses_since: toClickHouseTime(window.timeFrom - lookbackMs) }, reusedJtiRow);
+  const reused = await queryRows(clickhouse, REUSED_JTIS, reusedJtisParams(config, window), reusedJtiRow);
   const reported = await queryRows(clickhouse, REPLAY_REPORTS, windowParams(window), replayReportRow);
   // A report of a jti may name no client (Keycloak's `issuedFor 'null'`): the tenants where a
   // named client used that jti are read too, so the report can join that client's alert.
   const reportedJtis = [...new Set(reported.map((row) => row.jti).filter(Boolean))];
-  const named = reportedJtis.length === 0 ? [] : await queryRows(clickhouse, NAMED_USES, { jtis: reportedJtis, unknown: UNKNOWN }, namedUseRow);
+  const named = reportedJtis.length === 0 ? [] : await queryRows(clickhouse, NAMED_USES, {
+    jtis: reportedJtis,
+    unknown: UNKNOWN,
+    uses_since: toClickHouseTime(Math.min(...reported.map((row) => row.first_time)) - maxSpanOf(config)),
+  }, namedUseRow);
   const suspects = [...reused, ...reported, ...named];
   if (suspects.length === 0) return [];
 
