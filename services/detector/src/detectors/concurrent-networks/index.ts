@@ -19,6 +19,7 @@ import {
   slotOf,
   slotStartMs,
   slotTimeline,
+  SLOTS_PER_DAY,
   type AsnSlots,
   type Episode,
 } from './slots.js';
@@ -26,7 +27,6 @@ import { ScanCache, type ClientCheckpoint, type ScopeCheckpoint } from './scan-c
 
 const TOUCHED = sql(import.meta.url, './touched.sql');
 const SLOTS = sql(import.meta.url, './slots.sql');
-const RECENT_SLOTS = sql(import.meta.url, './recent-slots.sql');
 const BURST_NETWORKS = sql(import.meta.url, './burst-networks.sql');
 
 const touchedRow = z.object({
@@ -79,7 +79,7 @@ const REBUILD_AFTER_MS = DAY_MS;
  * client that always mints from three providers has three as its usual maximum and stays quiet.
  *
  * Cost per tick: the window's requests (touched.sql), the client_asn_slots rollup's slots around
- * them per active client (recent-slots.sql), and for candidates (clients with 1 + margin ASNs in a
+ * them per active client (slots.sql), and for candidates (clients with 1 + margin ASNs in a
  * window around the new requests) the days since their checkpoint (scan-cache.ts: the history
  * summarised once, normally up to yesterday), so a tick costs O(new data) whatever the history.
  * A candidate without a usable checkpoint reads its whole retained history once; a burst reads
@@ -109,7 +109,7 @@ export function createConcurrentNetworks(cache = new ScanCache()): Detector {
     const fromDay = isoDay(slotStartMs(firstSlot));
     const toDay = isoDay(slotStartMs(lastSlot));
     const recent = groupBy(
-      (await queryRows(clickhouse, RECENT_SLOTS, { ...keysOf(touched), from: fromDay, to: toDay, first_slot: firstSlot, last_slot: lastSlot }, slotRow)).filter(counted),
+      (await queryRows(clickhouse, SLOTS, { ...keysOf(touched), from: fromDay, to: toDay, first_slot: firstSlot, last_slot: lastSlot }, slotRow)).filter(counted),
       (row) => clientKey(row.tenant, row.client_id),
     );
     const byClient = groupBy(touched, (row) => clientKey(row.tenant, row.client_id));
@@ -204,7 +204,8 @@ export function createConcurrentNetworks(cache = new ScanCache()): Detector {
     if (plans.length === 0) return new Map();
     const since = new Map(plans.map((plan) => [plan.key, plan.saved?.day ?? EPOCH_DAY]));
     const from = [...since.values()].reduce((earliest, day) => (day < earliest ? day : earliest));
-    const rows = await queryRows(context.clickhouse, SLOTS, { ...keysOf(plans.map((plan) => plan.first)), from, to: toDay }, slotRow);
+    const bounds = { from, to: toDay, first_slot: dayStartSlot(from), last_slot: dayStartSlot(toDay) + SLOTS_PER_DAY - 1 };
+    const rows = await queryRows(context.clickhouse, SLOTS, { ...keysOf(plans.map((plan) => plan.first)), ...bounds }, slotRow);
     // The IN lists cross tenants and clients: keep each planned client's own days only.
     return groupBy(rows.filter((row) => counted(row) && row.day >= (since.get(clientKey(row.tenant, row.client_id)) ?? '9999')), (row) => clientKey(row.tenant, row.client_id));
   }
