@@ -8,37 +8,26 @@
  * (10,000) new events and runs both variants' detect() over that arrival window. Medians leave
  * out the first round (the checkpoints' cold read). Prints a table for docs/benchmarks.md.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
 import { parseConfig } from '@tokenwatch/server/config-file';
 import { createConcurrentNetworks } from '@tokenwatch/detector/detectors/concurrent-networks/index';
 import { ScanCache } from '@tokenwatch/detector/detectors/concurrent-networks/scan-cache';
 import { createLogger } from '@tokenwatch/shared/log';
 import { openClickHouse, type ClickHouseClient } from '@tokenwatch/shared/storage/clickhouse';
 import { sql } from '@tokenwatch/shared/storage/sql';
+import { loadDetectHistory, median } from './detect-history.js';
 
-const LOADER = fileURLToPath(new URL('./detect-load.ts', import.meta.url));
 const HISTORY = sql(import.meta.url, './detect-history.sql');
 const SIZES = (process.env.BENCH_SIZES ?? '1000000,5000000').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const NEW_EVENTS = Number(process.env.BENCH_NEW_EVENTS ?? 10_000);
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
-
-async function loadHistory(dataDir: string, size: number): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', LOADER, dataDir, String(size), String(Date.now() - 60_000)], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const code = await new Promise((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`loading ${size.toLocaleString('en')} events of history exited with ${String(code)}`);
-}
-
 async function measure(size: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-cn-'));
   try {
-    await loadHistory(dataDir, size);
+    await loadDetectHistory(dataDir, size);
     const clickhouse = await openClickHouse({ TOKENWATCH_DATA_DIR: dataDir, CLICKHOUSE_USER: 'default', CLICKHOUSE_PASSWORD: '', CLICKHOUSE_DATABASE: 'default' });
     try {
       return { size, ...(await measureTicks(clickhouse.client)) };

@@ -13,11 +13,9 @@
  * first round also pays for mint_volume's baseline cache (one read of 14 days of per-minute
  * counts per client); it is reported apart.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { parseConfig } from '@tokenwatch/server/config-file';
 import { runTick } from '@tokenwatch/detector/engine';
@@ -26,8 +24,8 @@ import { writeWatermark } from '@tokenwatch/detector/watermarks';
 import { createLogger } from '@tokenwatch/shared/log';
 import { openClickHouse, type ClickHouseClient } from '@tokenwatch/shared/storage/clickhouse';
 import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
+import { loadDetectHistory, median } from './detect-history.js';
 
-const LOADER = fileURLToPath(new URL('./detect-load.ts', import.meta.url));
 const HISTORY = sql(import.meta.url, './detect-history.sql');
 const ENGINE_LIMIT = sql(import.meta.url, './detect-engine-limit.sql');
 const ACTIVE_PARTS = sql(import.meta.url, './detect-active-parts.sql');
@@ -35,24 +33,10 @@ const SIZES = (process.env.BENCH_SIZES ?? '1000000,50000000').split(',').map(Num
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const NEW_EVENTS = Number(process.env.BENCH_NEW_EVENTS ?? 10_000);
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
-
-/** Loads `size` events of history into dataDir in a child process; returns its load time and engine limit. */
-async function loadHistory(dataDir: string, size: number): Promise<{ loadSeconds: number; loadLimitMb: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', LOADER, dataDir, String(size), String(Date.now() - 60_000)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const code = await new Promise((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`loading ${size.toLocaleString('en')} events of history exited with ${String(code)}`);
-  return z.object({ loadSeconds: z.number(), loadLimitMb: z.number() }).parse(JSON.parse(output.trim().split('\n').pop() ?? '{}'));
-}
-
 async function measure(size: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-detect-'));
   try {
-    const load = await loadHistory(dataDir, size);
+    const load = await loadDetectHistory(dataDir, size);
     process.stderr.write(`  ${size.toLocaleString('en')} events stored in ${load.loadSeconds.toFixed(0)} s (engine limit ${load.loadLimitMb} MiB)\n`);
     // No engine memory settings: the defaults `tokenwatch start` runs with.
     const clickhouse = await openClickHouse({ TOKENWATCH_DATA_DIR: dataDir, CLICKHOUSE_USER: 'default', CLICKHOUSE_PASSWORD: '', CLICKHOUSE_DATABASE: 'default' });

@@ -16,11 +16,9 @@
  * process opens the directory with BENCH_LOAD_MEMORY_LIMIT_MB (default 4096), which filling
  * `jti_uses` with millions of jtis needs: the look-ups need far less.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { parseConfig } from '@tokenwatch/server/config-file';
 import { reusedJtisParams } from '@tokenwatch/detector/detectors/jti-replay/index';
@@ -28,8 +26,8 @@ import { openClickHouse, type ClickHouseClient } from '@tokenwatch/shared/storag
 import { sql } from '@tokenwatch/shared/storage/sql';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import { DAY_MS, HOUR_MS } from '@tokenwatch/shared/time';
+import { loadDetectHistory, median } from './detect-history.js';
 
-const LOADER = fileURLToPath(new URL('./detect-load.ts', import.meta.url));
 const HISTORY = sql(import.meta.url, './detect-history.sql');
 const FILL_JTI_USES = sql(import.meta.url, './jti-uses-fill.sql');
 const BY_WEEK = sql(import.meta.url, './jti-lookup-by-week.sql');
@@ -41,14 +39,6 @@ const MEMORY_LIMIT_MB = z.coerce.number().int().positive().default(4096).parse(p
 /** The pre-0016 look-up read every week since this long before the window (its REUSE_LOOKBACK_MS). */
 const OLD_LOOKBACK_MS = 7 * DAY_MS;
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
-
-async function loadHistory(dataDir: string, size: number): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', LOADER, dataDir, String(size), String(Date.now() - 60_000)], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const code = await new Promise((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`loading ${size.toLocaleString('en')} events of history exited with ${String(code)}`);
-}
-
 async function timed(client: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<number> {
   const started = performance.now();
   const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
@@ -59,7 +49,7 @@ async function timed(client: ClickHouseClient, query: string, params: Record<str
 async function measure(size: number): Promise<{ size: number; byWeek: number; byHour: number }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-jti-'));
   try {
-    await loadHistory(dataDir, size);
+    await loadDetectHistory(dataDir, size);
     const clickhouse = await openClickHouse({ TOKENWATCH_DATA_DIR: dataDir, TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: MEMORY_LIMIT_MB, CLICKHOUSE_USER: 'default', CLICKHOUSE_PASSWORD: '', CLICKHOUSE_DATABASE: 'default' });
     const client = clickhouse.client;
     try {
