@@ -57,7 +57,7 @@ export function engineMemoryArgs(settings: EngineMemorySettings): string[] {
     // Merges of token_requests' and the rollups' small parts, which an ingest makes several
     // of a second: chDB's default pool of 16 runs up to 32 at once (twice the pool), each with
     // its own read and write buffers, on a container's one or two cores. 2 lowered the peak
-    // RSS of an ingest by about 15 MB (docs/memory.md).
+    // RSS of an ingest by 9-17 MB (docs/memory.md).
     ['background_pool_size', settings.TOKENWATCH_CLICKHOUSE_MERGE_THREADS],
     ['mark_cache_size', settings.TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB * MB],
     ['primary_index_cache_size', PRIMARY_INDEX_CACHE_BYTES],
