@@ -25,7 +25,7 @@ async function serverSettings(clickhouse: ClickHouse): Promise<Record<string, nu
   // system.server_settings shows what the engine runs with, not what was asked for.
   const rows = await queryRows(
     clickhouse.client,
-    "SELECT name, value FROM system.server_settings WHERE name IN ('max_server_memory_usage', 'merges_mutations_memory_usage_soft_limit', 'mark_cache_size', 'uncompressed_cache_size', 'primary_index_cache_size', 'index_mark_cache_size', 'query_condition_cache_size')",
+    "SELECT name, value FROM system.server_settings WHERE name IN ('max_server_memory_usage', 'merges_mutations_memory_usage_soft_limit', 'mark_cache_size', 'uncompressed_cache_size', 'primary_index_cache_size', 'index_mark_cache_size', 'query_condition_cache_size', 'background_pool_size')",
     {},
     serverSettingRow,
   );
@@ -37,8 +37,8 @@ afterEach(async () => {
 });
 
 describe('embedded engine memory settings', () => {
-  it('starts the engine with TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB and _MARK_CACHE_MB, seen by read-only connections too', async () => {
-    const writer = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '288', TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: '16' });
+  it('starts the engine with TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB, _MARK_CACHE_MB and _MERGE_THREADS, seen by read-only connections too', async () => {
+    const writer = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '288', TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: '16', TOKENWATCH_CLICKHOUSE_MERGE_THREADS: '3' });
     expect(await serverSettings(writer)).toEqual({
       max_server_memory_usage: 288 * MIB,
       merges_mutations_memory_usage_soft_limit: 144 * MIB,
@@ -47,6 +47,7 @@ describe('embedded engine memory settings', () => {
       primary_index_cache_size: 16 * MIB,
       index_mark_cache_size: 8 * MIB,
       query_condition_cache_size: 8 * MIB,
+      background_pool_size: 3,
     });
     // The query server's connection joins the running engine: same limits.
     const reader = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '288', TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: '16' }, true);
@@ -67,6 +68,7 @@ describe('embedded engine memory settings', () => {
     const settings = await serverSettings(clickhouse);
     expect(settings.max_server_memory_usage).toBe(ENGINE_MEMORY_DEFAULTS.limitMb * MIB);
     expect(settings.mark_cache_size).toBe(ENGINE_MEMORY_DEFAULTS.markCacheMb * MIB);
+    expect(settings.background_pool_size).toBe(ENGINE_MEMORY_DEFAULTS.mergeThreads);
   });
 
   it('caps an investigation at half the engine\'s limit, so the query\'s own cap stops it and names TOKENWATCH_SQL_MAX_MEMORY', async () => {

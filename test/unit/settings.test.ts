@@ -48,6 +48,7 @@ describe('loadSettings', () => {
       TOKENWATCH_SQL_TIMEOUT_SECONDS: 120,
       TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: 320,
       TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: 32,
+      TOKENWATCH_CLICKHOUSE_MERGE_THREADS: 2,
       LOG_LEVEL: 'info',
     });
   });
@@ -107,6 +108,9 @@ describe('loadSettings', () => {
     ['TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB', '1g'],
     ['TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB', '0'],
     ['TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB', '-5'],
+    ['TOKENWATCH_CLICKHOUSE_MERGE_THREADS', '0'],
+    ['TOKENWATCH_CLICKHOUSE_MERGE_THREADS', '65'],
+    ['TOKENWATCH_CLICKHOUSE_MERGE_THREADS', '1.5'],
     ['KAFKA_FETCH_MAX_MB', '0'],
     ['KAFKA_FETCH_MAX_MB', '1024'],
   ])('rejects %s=%j with a one-line ConfigError naming the variable and the value', (name, value) => {

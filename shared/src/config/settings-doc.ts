@@ -55,6 +55,7 @@ export const SETTING_DOCS: { readonly [K in keyof Settings]-?: SettingDoc } = {
   TOKENWATCH_SQL_TIMEOUT_SECONDS: { shownDefault: '`120`', meaning: 'longest such a query runs' },
   TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: { shownDefault: '`320`', meaning: 'most memory (MiB) the embedded engine holds for all its queries, inserts and merges together; past it an insert waits and retries ([docs/memory.md](docs/memory.md))' },
   TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: { shownDefault: '`32`', meaning: 'embedded engine\'s mark cache (MiB): where in each column file a granule starts' },
+  TOKENWATCH_CLICKHOUSE_MERGE_THREADS: { shownDefault: '`2`', meaning: 'threads the embedded engine merges parts with in the background (chDB\'s default 16); each running merge holds memory ([docs/memory.md](docs/memory.md))' },
   TOKENWATCH_GEOIP_COUNTRY_DB: { shownDefault: '(packaged)', meaning: 'country database, MaxMind `.mmdb` format' },
   TOKENWATCH_GEOIP_ASN_DB: { shownDefault: '(packaged)', meaning: 'ASN database: one GeoLite2-ASN-style `.mmdb`, or comma-separated ip-location-db range CSVs' },
   TOKENWATCH_HTTP_PORT: { shownDefault: '`9464`', meaning: '`/healthz`, `/readyz`, `/metrics` of `start` and `demo`; `0` picks a free port, `off` disables them' },

@@ -29,6 +29,7 @@ export const SQL_LIMIT_DEFAULTS = {
 export const ENGINE_MEMORY_DEFAULTS = {
   limitMb: 320,
   markCacheMb: 32,
+  mergeThreads: 2,
 } as const;
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -117,6 +118,9 @@ export const settingsSchema = z.object({
   // the engine cannot run the migrations; the caches need at least 1 MiB to hold anything.
   TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: z.coerce.number().int().min(128, 'at least 128 (MiB)').max(1_048_576, 'at most 1048576 (MiB, 1 TiB)').default(ENGINE_MEMORY_DEFAULTS.limitMb),
   TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB: z.coerce.number().int().min(1, 'at least 1 (MiB)').max(65_536, 'at most 65536 (MiB)').default(ENGINE_MEMORY_DEFAULTS.markCacheMb),
+  // Threads merging parts in the background (the engine's background_pool_size); each merge
+  // holds its own buffers, so fewer threads hold less memory at once.
+  TOKENWATCH_CLICKHOUSE_MERGE_THREADS: z.coerce.number().int().min(1, 'at least 1').max(64, 'at most 64').default(ENGINE_MEMORY_DEFAULTS.mergeThreads),
 
   // Offline IP databases; unset uses the files of the packaged npm databases.
   TOKENWATCH_GEOIP_COUNTRY_DB: optionalString,

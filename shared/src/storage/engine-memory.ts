@@ -8,7 +8,10 @@ import type { Settings } from '../config/settings.js';
  * nothing stops the engine before the container's OOM killer does. docs/memory.md says why each
  * value is what it is and how to size a container.
  */
-export type EngineMemorySettings = Pick<Settings, 'TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB' | 'TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB'>;
+export type EngineMemorySettings = Pick<
+  Settings,
+  'TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB' | 'TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB' | 'TOKENWATCH_CLICKHOUSE_MERGE_THREADS'
+>;
 
 const MB = 1024 * 1024;
 
@@ -51,6 +54,11 @@ export function engineMemoryArgs(settings: EngineMemorySettings): string[] {
     // Merges stop being scheduled past half the limit, so that inserts and detector queries
     // keep the other half; merges already running finish.
     ['merges_mutations_memory_usage_soft_limit', Math.floor(limit / 2)],
+    // Merges of token_requests' and the rollups' small parts, which an ingest makes several
+    // of a second: chDB's default pool of 16 runs up to 32 at once (twice the pool), each with
+    // its own read and write buffers, on a container's one or two cores. 2 lowered the peak
+    // RSS of an ingest by 9-17 MB (docs/memory.md).
+    ['background_pool_size', settings.TOKENWATCH_CLICKHOUSE_MERGE_THREADS],
     ['mark_cache_size', settings.TOKENWATCH_CLICKHOUSE_MARK_CACHE_MB * MB],
     ['primary_index_cache_size', PRIMARY_INDEX_CACHE_BYTES],
     ['index_mark_cache_size', SMALL_CACHE_BYTES],
