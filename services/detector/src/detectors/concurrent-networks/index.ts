@@ -143,8 +143,7 @@ export function createConcurrentNetworks(cache = new ScanCache()): Detector {
     // Saved before the first request this tick could bring (next tick's fromDay), with a day to spare.
     const checkpointDay = isoDay(Date.parse(`${fromDay}T00:00:00Z`) - DAY_MS);
 
-    const drafts: AlertDraft[] = [];
-    for (const { key, rows, first, settings, rules, saved } of plans) {
+    const scanned = plans.map(({ key, rows, first, settings, rules, saved }) => {
       const clientRows = (saved ? sinceCheckpoint : wholeHistory).get(key) ?? [];
       const scans = scanClient(clientRows, saved, settings, checkpointDay);
       if (!saved || checkpointDay > saved.day) {
@@ -157,9 +156,16 @@ export function createConcurrentNetworks(cache = new ScanCache()): Detector {
       const bursts = clientBursts.length > 0
         ? clientBursts.map((episode) => ({ episode, credential: '' }))
         : rows.filter((row) => row.credential !== '').flatMap((row) => touchedIn(row.credential, row.slots).map((episode) => ({ episode, credential: row.credential })));
-      if (bursts.length === 0) continue;
-      // The usual networks of the evidence need the whole history: read only for a burst.
-      const history = saved ? (await readSlots(context, [{ key, first, saved: undefined }], toDay, counted)).get(key) ?? [] : clientRows;
+      return { key, first, settings, saved, clientRows, bursts };
+    });
+    const bursting = scanned.filter((client) => client.bursts.length > 0);
+    // The usual networks of the evidence need the whole history: read only for a burst, in one
+    // query for every bursting client that resumed from a checkpoint (the others read it above).
+    const histories = await readSlots(context, bursting.filter((client) => client.saved).map(({ key, first }) => ({ key, first, saved: undefined })), toDay, counted);
+
+    const drafts: AlertDraft[] = [];
+    for (const { key, first, settings, saved, clientRows, bursts } of bursting) {
+      const history = saved ? histories.get(key) ?? [] : clientRows;
       for (const { episode, credential } of bursts) {
         const networks = await queryRows(clickhouse, BURST_NETWORKS, {
           tenant: first.tenant,
