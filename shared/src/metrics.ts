@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type { Registry };
@@ -10,6 +11,14 @@ export function createRegistry(): Registry {
   const registry = new Registry();
   // The default collectors' names already start with process_ / nodejs_.
   collectDefaultMetrics({ register: registry, prefix: 'tokenwatch_' });
+  // prom-client reports the heap's size but not its cap, which the `tokenwatch` command sets
+  // (services/cli/bin/tokenwatch): used against limit is how close the process is to
+  // "JavaScript heap out of memory". Fixed when the process starts.
+  new Gauge({
+    name: 'tokenwatch_nodejs_heap_size_limit_bytes',
+    help: 'The V8 heap limit (--max-old-space-size plus the young generation), fixed at start-up.',
+    registers: [registry],
+  }).set(getHeapStatistics().heap_size_limit);
   return registry;
 }
 
