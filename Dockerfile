@@ -18,19 +18,11 @@ RUN --mount=type=cache,target=/root/.npm \
 
 FROM ${NODE_IMAGE} AS runtime
 # PATH: the `tokenwatch` bin that npm links for the cli workspace.
-# NODE_OPTIONS: V8 sizes its heap from the host's memory and lets it grow to 2-3x what is live;
-# a cap keeps `start` near 600 MB in a 1 GB container (docs/memory.md). Override it to resize.
-# --max-semi-space-size=4 (MiB; V8's default 16): the young generation, where every object
-# starts, stays grown to its largest while the ingest allocates; 4 cut 35-50 MB of peak RSS
-# with no measurable CPU per event (docs/memory.md).
-# GLIBC_TUNABLES: glibc's malloc (chDB's allocator, and Node.js's buffers) raises its mmap
-# threshold each time it frees a mapped block, up to 32 MiB, after which freed large blocks stay
-# in the heap and in RSS; fixed at 128 KiB, they go back to the kernel when freed (less peak
-# RSS in 4 of 5 paired bench:memory runs, 14-52 MB; CPU per event unchanged within the noise;
-# docs/memory.md).
+# The memory settings (V8's heap cap and semi-spaces, glibc's malloc thresholds) are not set
+# here: the entry point, services/cli/bin/tokenwatch, gives them to the always-on commands
+# inside and outside the image alike (docs/memory.md). Set NODE_OPTIONS or GLIBC_TUNABLES to
+# override one of them; the rest keep their defaults.
 ENV NODE_ENV=production \
-    NODE_OPTIONS="--max-old-space-size=384 --max-semi-space-size=4" \
-    GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072 \
     TOKENWATCH_DATA_DIR=/var/lib/tokenwatch \
     PATH=/app/node_modules/.bin:$PATH
 WORKDIR /app
@@ -45,5 +37,6 @@ COPY --from=build /app/services ./services
 USER 1000:1000
 # /healthz, /readyz and /metrics of `tokenwatch start` (TOKENWATCH_HTTP_PORT).
 EXPOSE 9464
-ENTRYPOINT ["node", "services/cli/dist/main.js"]
+# The launcher execs node: Node.js is the container's process 1 and receives its signals.
+ENTRYPOINT ["/app/services/cli/bin/tokenwatch"]
 CMD ["start"]

@@ -26,7 +26,7 @@
  *
  * BENCH_MEMORY_SCENARIOS (default `start-1m,demo-day`); BENCH_ROUNDS (default 1). Variants:
  * BENCH_MEMORY_VARIANTS is a `;`-separated list of `name:VAR=value,VAR=value` (default one
- * variant, `defaults`, with the shipped settings); rounds alternate variants so they see the
+ * variant, `defaults`, with the shipped settings, the launcher's memory settings included); rounds alternate variants so they see the
  * same noise. Prints a Markdown table for docs/benchmarks.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,7 +41,12 @@ import { readDiscovery } from '@tokenwatch/server/query-server/discovery';
 import { waitForChild } from '../helpers/wait.js';
 import { BENCH_EVENTS, BENCH_TOPIC, ensureBenchTopic } from './bench-events.js';
 
-const CLI = fileURLToPath(new URL('../../services/cli/bin/tokenwatch.js', import.meta.url));
+/**
+ * The `tokenwatch` command as users and the image run it: the launcher gives start, demo and
+ * ingest their memory settings (heap cap, semi-spaces, glibc tunables) by itself; a variant's
+ * NODE_OPTIONS or GLIBC_TUNABLES overrides them flag by flag.
+ */
+const CLI = fileURLToPath(new URL('../../services/cli/bin/tokenwatch', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const SCENARIOS = (process.env.BENCH_MEMORY_SCENARIOS ?? 'start-1m,demo-day').split(',').map((name) => name.trim()) as ScenarioName[];
 const MB = 1024 * 1024;
@@ -281,7 +286,7 @@ async function backFilledDataDir(): Promise<string> {
   if (backFilled) return backFilled;
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-memory-backfill-'));
   const stamp = String(Date.now());
-  const child = spawn(process.execPath, [CLI, 'ingest'], {
+  const child = spawn(CLI, ['ingest'], {
     env: { ...process.env, KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092', TOKENWATCH_DATA_DIR: dataDir, TOKENWATCH_TOPIC: BENCH_TOPIC, TOKENWATCH_DLQ_TOPIC: `${BENCH_TOPIC}.dlq`, TOKENWATCH_CONSUMER_GROUP: `bench-memory-backfill-${stamp}`, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -314,7 +319,7 @@ async function run(scenario: ScenarioName, variant: Variant, round: number): Pro
   const stamp = `${Date.now()}-${round}`;
   const topic = { 'start-1m': BENCH_TOPIC, 'demo-day': `bench.memory.demo.${stamp}`, 'tick-after-1m': `bench.memory.empty.${stamp}` }[scenario];
   const args = scenario === 'demo-day' ? ['demo', '--history-days', '1', '--attack-every', '3'] : ['start'];
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(CLI, args, {
     env: {
       ...process.env,
       KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
