@@ -88,3 +88,34 @@ export function malformedMessage(i: number): { value: string; reasonIncludes: st
       };
   }
 }
+
+/** Builds one test's token requests: see `requestBuilder`. */
+export type RequestBuilder = (client: string, time: number, ...parts: Partial<TokenRequestInput>[]) => TokenRequestInput;
+
+/**
+ * The detector tests' event builder: a successful client_credentials request of tenant `acme`
+ * through Okta with a client secret (client_secret_basic) from an AWS address (3.208.10.4, no
+ * geo), numbered `${prefix}-1`, `${prefix}-2`, ... in the order built. `defaults` are what the test's requests share (where they come from,
+ * their IdP, user agent); each call's `parts` (where, then what else differs) override them in
+ * order.
+ */
+export function requestBuilder(prefix: string, defaults: Partial<TokenRequestInput> = {}): RequestBuilder {
+  let built = 0;
+  return (client, time, ...parts) => {
+    built += 1;
+    const request: TokenRequestInput = {
+      event_id: `${prefix}-${built}`,
+      time,
+      idp: 'okta',
+      tenant: 'acme',
+      client_id: client,
+      grant_type: 'client_credentials',
+      auth_method: 'client_secret_basic',
+      outcome: 'success',
+      source_ip: '3.208.10.4',
+      ...defaults,
+    };
+    for (const part of parts) Object.assign(request, part);
+    return request;
+  };
+}

@@ -8,6 +8,7 @@ import { clientKey } from '@tokenwatch/detector/clients';
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openTestStorage, storeEvents } from '../helpers/storage.js';
+import { requestBuilder } from '../helpers/events.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -22,21 +23,7 @@ const AZURE = net('20.42.1.9', 8075, 'MICROSOFT-CORP-MSN-AS-BLOCK');
 const DIGITALOCEAN = net('159.203.1.2', 14061, 'DIGITALOCEAN-ASN');
 const OVH = net('51.75.3.4', 16276, 'OVH');
 
-let seq = 0;
-function request(client: string, time: number, where: Where): TokenRequestInput {
-  seq += 1;
-  return {
-    event_id: `concurrent-late-${seq}`,
-    time,
-    idp: 'okta',
-    tenant: 'acme',
-    client_id: client,
-    grant_type: 'client_credentials',
-    auth_method: 'client_secret_basic',
-    outcome: 'success',
-    ...where,
-  };
-}
+const request = requestBuilder('concurrent-late');
 
 /**
  * A late request changes a day the detector had already summarised (scan-cache.ts): the

@@ -7,6 +7,7 @@ import { createConcurrentNetworks } from '@tokenwatch/detector/detectors/concurr
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openTestStorage, selectRows, storeEvents } from '../helpers/storage.js';
+import { requestBuilder } from '../helpers/events.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -26,23 +27,7 @@ const HETZNER = net('95.216.7.8', 24940, 'HETZNER-AS', 'DE');
 /** No geo: ASN 0, "unknown", which is no network. */
 const UNKNOWN: Where = { source_ip: '198.51.100.7' };
 
-let seq = 0;
-function request(client: string, time: number, where: Where, extra: Partial<TokenRequestInput> = {}): TokenRequestInput {
-  seq += 1;
-  return {
-    event_id: `concurrent-${seq}`,
-    time,
-    idp: 'okta',
-    tenant: 'acme',
-    client_id: client,
-    grant_type: 'client_credentials',
-    auth_method: 'client_secret_basic',
-    outcome: 'success',
-    user_agent: 'drift-connector/3.2 okhttp/4.12.0',
-    ...where,
-    ...extra,
-  };
-}
+const request = requestBuilder('concurrent', { user_agent: 'drift-connector/3.2 okhttp/4.12.0' });
 
 /** A token every 15 minutes (at `offset` past the quarter) over [from, to), from each of `places` at once. */
 function history(client: string, from: number, to: number, places: readonly Where[], extra: Partial<TokenRequestInput> = {}, offset = 0) {

@@ -7,35 +7,20 @@ import { createMintVolume } from '@tokenwatch/detector/detectors/mint-volume/ind
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openTestStorage, storeEvents } from '../helpers/storage.js';
+import { requestBuilder } from '../helpers/events.js';
 
 const MINUTE = 60_000;
 const BUCKET = 5 * MINUTE;
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 const DAYS = 3;
 
-let seq = 0;
-function request(client: string, time: number, extra: Partial<TokenRequestInput> = {}): TokenRequestInput {
-  seq += 1;
-  return {
-    event_id: `mv-${seq}`,
-    time,
-    idp: 'okta',
-    tenant: 'acme',
-    client_id: client,
-    grant_type: 'client_credentials',
-    auth_method: 'client_secret_basic',
-    outcome: 'success',
-    source_ip: `3.208.10.${seq % 200}`,
-    geo: { country: 'US', asn: 14618, as_org: 'AMAZON-AES' },
-    ...extra,
-  };
-}
+const request = requestBuilder('mv', { geo: { country: 'US', asn: 14618, as_org: 'AMAZON-AES' } });
 
-/** `perBucket` requests in every 5-minute bucket of [from, to). */
+/** `perBucket` requests in every 5-minute bucket of [from, to), from 200 AWS addresses in turn. */
 function steady(client: string, from: number, to: number, perBucket: number, extra: Partial<TokenRequestInput> = {}) {
   const events: TokenRequestInput[] = [];
   for (let bucket = from; bucket < to; bucket += BUCKET) {
-    for (let i = 0; i < perBucket; i += 1) events.push(request(client, bucket + Math.floor((i * BUCKET) / perBucket), extra));
+    for (let i = 0; i < perBucket; i += 1) events.push(request(client, bucket + Math.floor((i * BUCKET) / perBucket), { source_ip: `3.208.10.${events.length % 200}` }, extra));
   }
   return events;
 }

@@ -7,6 +7,7 @@ import { newScope } from '@tokenwatch/detector/detectors/new-scope/index';
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openTestStorage, selectRows, storeEvents } from '../helpers/storage.js';
+import { requestBuilder } from '../helpers/events.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -14,25 +15,8 @@ const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 const AUDIENCE = 'https://api.acme.example/orders';
 const HOME = { source_ip: '3.208.10.4', geo: { country: 'US', asn: 14618, as_org: 'AMAZON-AES' } };
 
-let seq = 0;
-function grant(client: string, time: number, scopes: string[], extra: Partial<TokenRequestInput> = {}): TokenRequestInput {
-  seq += 1;
-  return {
-    event_id: `new-scope-${seq}`,
-    time,
-    idp: 'auth0',
-    tenant: 'acme',
-    client_id: client,
-    grant_type: 'client_credentials',
-    auth_method: 'client_secret_post',
-    outcome: 'success',
-    user_agent: 'orders-sync/1.4.2 okhttp/4.12.0',
-    scopes,
-    audience: AUDIENCE,
-    ...HOME,
-    ...extra,
-  };
-}
+const request = requestBuilder('new-scope', { idp: 'auth0', auth_method: 'client_secret_post', user_agent: 'orders-sync/1.4.2 okhttp/4.12.0', audience: AUDIENCE, ...HOME });
+const grant = (client: string, time: number, scopes: string[], extra: Partial<TokenRequestInput> = {}) => request(client, time, { scopes }, extra);
 
 /** A grant every three hours over [from, to), cycling through `shapes`. */
 function every(client: string, from: number, to: number, shapes: string[][]): TokenRequestInput[] {

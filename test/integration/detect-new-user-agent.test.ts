@@ -8,6 +8,7 @@ import { userAgentFamily } from '@tokenwatch/shared/user-agent-family';
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openTestStorage, selectRows, storeEvents } from '../helpers/storage.js';
+import { requestBuilder } from '../helpers/events.js';
 import { REAL_USER_AGENTS } from '../helpers/user-agents.js';
 
 const HOUR = 3_600_000;
@@ -17,24 +18,10 @@ const OKHTTP = 'okhttp/4.9.3';
 const HOME = { source_ip: '3.208.10.4', geo: { country: 'US', asn: 14618, as_org: 'AMAZON-AES' } };
 const OTHER_ASN = { source_ip: '159.203.1.2', geo: { country: 'US', asn: 14061, as_org: 'DIGITALOCEAN-ASN' } };
 
-let seq = 0;
-function request(client: string, time: number, userAgent: string | undefined, extra: Partial<TokenRequestInput> = {}): TokenRequestInput {
-  seq += 1;
-  return {
-    event_id: `new-ua-${seq}`,
-    time,
-    idp: 'okta',
-    tenant: 'acme',
-    client_id: client,
-    grant_type: 'client_credentials',
-    auth_method: 'client_secret_basic',
-    outcome: 'success',
-    ...(userAgent === undefined ? {} : { user_agent: userAgent }),
-    scopes: ['orders:read'],
-    ...HOME,
-    ...extra,
-  };
-}
+const build = requestBuilder('new-ua', { scopes: ['orders:read'], ...HOME });
+/** A request with `userAgent`, or with no user agent at all. */
+const request = (client: string, time: number, userAgent: string | undefined, extra: Partial<TokenRequestInput> = {}) =>
+  build(client, time, userAgent === undefined ? {} : { user_agent: userAgent }, extra);
 
 function every(client: string, from: number, to: number, userAgent: string | undefined): TokenRequestInput[] {
   const events: TokenRequestInput[] = [];

@@ -7,6 +7,7 @@ import { secretNewLocation } from '@tokenwatch/detector/detectors/secret-new-loc
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openTestStorage, storeEvents } from '../helpers/storage.js';
+import { requestBuilder } from '../helpers/events.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -15,22 +16,7 @@ const HOME = { source_ip: '3.208.10.4', geo: { country: 'US', asn: 14618, as_org
 const ABROAD = { source_ip: '91.92.93.94', geo: { country: 'RU', asn: 12389, as_org: 'ROSTELECOM-AS' } };
 const OTHER_ASN = { source_ip: '159.203.1.2', geo: { country: 'US', asn: 14061, as_org: 'DIGITALOCEAN-ASN' } };
 
-let seq = 0;
-function request(client: string, time: number, where: Pick<TokenRequestInput, 'source_ip' | 'geo'>, extra: Partial<TokenRequestInput> = {}): TokenRequestInput {
-  seq += 1;
-  return {
-    event_id: `loc-${seq}`,
-    time,
-    idp: 'okta',
-    tenant: 'acme',
-    client_id: client,
-    grant_type: 'client_credentials',
-    auth_method: 'client_secret_basic',
-    outcome: 'success',
-    ...where,
-    ...extra,
-  };
-}
+const request = requestBuilder('loc');
 
 /** One request per hour from `where` over [from, to). */
 function hourly(client: string, from: number, to: number, where: Pick<TokenRequestInput, 'source_ip' | 'geo'>, extra: Partial<TokenRequestInput> = {}) {

@@ -1,33 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
 import { parseIndicators } from '@tokenwatch/detector/sweep/indicators';
 import { iocMatchDrafts, sweep, type SweepMatch, type SweepReader } from '@tokenwatch/detector/sweep/sweep';
 import { upsertAlerts, readAlertsUpdatedSince } from '@tokenwatch/detector/alerts-store';
 import { FINDINGS } from '@tokenwatch/detector/findings';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openTestStorage, storeEvents } from '../helpers/storage.js';
+import { requestBuilder } from '../helpers/events.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 10, 12, 0, 0);
 
-let seq = 0;
-function request(client: string, time: number, extra: Partial<TokenRequestInput> = {}): TokenRequestInput {
-  seq += 1;
-  return {
-    event_id: `sweep-${seq}`,
-    time,
-    idp: 'okta',
-    tenant: 'acme',
-    client_id: client,
-    grant_type: 'client_credentials',
-    auth_method: 'client_secret_basic',
-    outcome: 'success',
-    source_ip: '3.208.10.4',
-    user_agent: 'okhttp/4.12.0',
-    geo: { country: 'US', asn: 14618, as_org: 'AMAZON-AES' },
-    ...extra,
-  };
-}
+const request = requestBuilder('sweep', { source_ip: '3.208.10.4', user_agent: 'okhttp/4.12.0', geo: { country: 'US', asn: 14618, as_org: 'AMAZON-AES' } });
 
 describe('tokenwatch sweep (real chDB)', () => {
   let clickhouse: ClickHouse;
