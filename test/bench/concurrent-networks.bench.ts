@@ -17,12 +17,10 @@ import { ScanCache } from '@tokenwatch/detector/detectors/concurrent-networks/sc
 import { createLogger } from '@tokenwatch/shared/log';
 import { openClickHouse, type ClickHouseClient } from '@tokenwatch/shared/storage/clickhouse';
 import { sql } from '@tokenwatch/shared/storage/sql';
-import { loadDetectHistory, median } from './detect-history.js';
+import { detectBenchShape, loadDetectHistory, median } from './detect-history.js';
 
 const HISTORY = sql(import.meta.url, './detect-history.sql');
-const SIZES = (process.env.BENCH_SIZES ?? '1000000,5000000').split(',').map(Number);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-const NEW_EVENTS = Number(process.env.BENCH_NEW_EVENTS ?? 10_000);
+const { sizes: SIZES, rounds: ROUNDS, newEvents: NEW_EVENTS } = detectBenchShape({ sizes: [1_000_000, 5_000_000], rounds: 7 });
 
 async function measure(size: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-cn-'));

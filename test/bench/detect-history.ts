@@ -4,10 +4,38 @@ import { z } from 'zod';
 
 /**
  * What the detector benches (bench:detect, bench:jti-lookup, bench:concurrent-networks) share:
- * the generated history, loaded by detect-load.ts in a child process of its own (why: its doc),
- * and the median they quote.
+ * their shape from the environment, the generated history, loaded by detect-load.ts in a child
+ * process of its own (why: its doc), and the median they quote.
  */
 const LOADER = fileURLToPath(new URL('./detect-load.ts', import.meta.url));
+
+const count = z.coerce.number().int().positive();
+
+export interface DetectBenchShape {
+  /** BENCH_SIZES, comma-separated: the stored history sizes measured, one after the other. */
+  sizes: number[];
+  /** BENCH_ROUNDS: the rounds per size, each over a new batch. */
+  rounds: number;
+  /** BENCH_NEW_EVENTS (default 10,000): the events one round stores and its ticks examine. */
+  newEvents: number;
+}
+
+/** BENCH_SIZES, BENCH_ROUNDS and BENCH_NEW_EVENTS, or the bench's own defaults; a bad value stops the bench naming it. */
+export function detectBenchShape(defaults: { sizes: readonly number[]; rounds: number }, env: NodeJS.ProcessEnv = process.env): DetectBenchShape {
+  const parsed = z
+    .object({
+      BENCH_SIZES: z
+        .string()
+        .default(defaults.sizes.join(','))
+        .transform((text) => text.split(',').map(Number))
+        .pipe(z.array(z.number().int().positive()).nonempty()),
+      BENCH_ROUNDS: count.default(defaults.rounds),
+      BENCH_NEW_EVENTS: count.default(10_000),
+    })
+    .safeParse(env);
+  if (!parsed.success) throw new Error(`bad bench setting: ${z.prettifyError(parsed.error)}`);
+  return { sizes: parsed.data.BENCH_SIZES, rounds: parsed.data.BENCH_ROUNDS, newEvents: parsed.data.BENCH_NEW_EVENTS };
+}
 
 /** Loads `size` events of history, ending a minute ago, into dataDir; returns its load time and the engine limit it ran under. */
 export async function loadDetectHistory(dataDir: string, size: number): Promise<{ loadSeconds: number; loadLimitMb: number }> {

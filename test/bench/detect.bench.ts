@@ -24,14 +24,12 @@ import { writeWatermark } from '@tokenwatch/detector/watermarks';
 import { createLogger } from '@tokenwatch/shared/log';
 import { openClickHouse, type ClickHouseClient } from '@tokenwatch/shared/storage/clickhouse';
 import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
-import { loadDetectHistory, median } from './detect-history.js';
+import { detectBenchShape, loadDetectHistory, median } from './detect-history.js';
 
 const HISTORY = sql(import.meta.url, './detect-history.sql');
 const ENGINE_LIMIT = sql(import.meta.url, './detect-engine-limit.sql');
 const ACTIVE_PARTS = sql(import.meta.url, './detect-active-parts.sql');
-const SIZES = (process.env.BENCH_SIZES ?? '1000000,50000000').split(',').map(Number);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const NEW_EVENTS = Number(process.env.BENCH_NEW_EVENTS ?? 10_000);
+const { sizes: SIZES, rounds: ROUNDS, newEvents: NEW_EVENTS } = detectBenchShape({ sizes: [1_000_000, 50_000_000], rounds: 5 });
 
 async function measure(size: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-detect-'));

@@ -26,15 +26,13 @@ import { openClickHouse, type ClickHouseClient } from '@tokenwatch/shared/storag
 import { sql } from '@tokenwatch/shared/storage/sql';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import { DAY_MS, HOUR_MS } from '@tokenwatch/shared/time';
-import { loadDetectHistory, median } from './detect-history.js';
+import { detectBenchShape, loadDetectHistory, median } from './detect-history.js';
 
 const HISTORY = sql(import.meta.url, './detect-history.sql');
 const FILL_JTI_USES = sql(import.meta.url, './jti-uses-fill.sql');
 const BY_WEEK = sql(import.meta.url, './jti-lookup-by-week.sql');
 const BY_HOUR = sql(import.meta.url, '../../services/detector/src/detectors/jti-replay/reused-jtis.sql');
-const SIZES = (process.env.BENCH_SIZES ?? '1000000,5000000').split(',').map(Number);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
-const NEW_EVENTS = Number(process.env.BENCH_NEW_EVENTS ?? 10_000);
+const { sizes: SIZES, rounds: ROUNDS, newEvents: NEW_EVENTS } = detectBenchShape({ sizes: [1_000_000, 5_000_000], rounds: 7 });
 const MEMORY_LIMIT_MB = z.coerce.number().int().positive().default(4096).parse(process.env.BENCH_LOAD_MEMORY_LIMIT_MB);
 /** The pre-0016 look-up read every week since this long before the window (its REUSE_LOOKBACK_MS). */
 const OLD_LOOKBACK_MS = 7 * DAY_MS;
