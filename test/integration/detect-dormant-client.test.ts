@@ -7,6 +7,7 @@ import { dormantClient } from '@tokenwatch/detector/detectors/dormant-client/ind
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openTestStorage, storeEvents } from '../helpers/storage.js';
+import { requestBuilder } from '../helpers/events.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -14,23 +15,7 @@ const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 const HOME = { source_ip: '3.208.10.4', geo: { country: 'US', asn: 14618, as_org: 'AMAZON-AES' } };
 const OTHER_ASN = { source_ip: '159.203.1.2', geo: { country: 'US', asn: 14061, as_org: 'DIGITALOCEAN-ASN' } };
 
-let seq = 0;
-function request(client: string, time: number, where = HOME, extra: Partial<TokenRequestInput> = {}): TokenRequestInput {
-  seq += 1;
-  return {
-    event_id: `dormant-${seq}`,
-    time,
-    idp: 'entra',
-    tenant: 'acme',
-    client_id: client,
-    grant_type: 'client_credentials',
-    auth_method: 'client_secret',
-    outcome: 'success',
-    user_agent: 'billing-sync/1.4.2 okhttp/4.12.0',
-    ...where,
-    ...extra,
-  };
-}
+const request = requestBuilder('dormant', { idp: 'entra', auth_method: 'client_secret', user_agent: 'billing-sync/1.4.2 okhttp/4.12.0', ...HOME });
 
 /** A request every `step` over [from, to). */
 function every(step: number, client: string, from: number, to: number, extra: Partial<TokenRequestInput> = {}) {

@@ -7,6 +7,7 @@ import { secretNewLocation } from '@tokenwatch/detector/detectors/secret-new-loc
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openTestStorage, storeEvents } from '../helpers/storage.js';
+import { requestBuilder } from '../helpers/events.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -15,21 +16,7 @@ const T0 = Date.UTC(2026, 10, 20, 2, 0, 0);
 const FRANKFURT = { source_ip: '18.184.1.2', geo: { country: 'DE', asn: 16509, as_org: 'AMAZON-02' } };
 const VIRGINIA = { source_ip: '3.208.10.4', geo: { country: 'US', asn: 14618, as_org: 'AMAZON-AES' } };
 
-let seq = 0;
-function request(client: string, time: number, where: Pick<TokenRequestInput, 'source_ip' | 'geo'>): TokenRequestInput {
-  seq += 1;
-  return {
-    event_id: `monthly-${seq}`,
-    time,
-    idp: 'okta',
-    tenant: 'acme-prod',
-    client_id: client,
-    grant_type: 'client_credentials',
-    auth_method: 'client_secret_basic',
-    outcome: 'success',
-    ...where,
-  };
-}
+const request = requestBuilder('monthly', { tenant: 'acme-prod' });
 
 /** A monthly job's run: 20 tokens over 40 minutes from `where`. */
 function run(client: string, at: number, where: Pick<TokenRequestInput, 'source_ip' | 'geo'>) {

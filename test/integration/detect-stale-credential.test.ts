@@ -7,28 +7,15 @@ import { staleCredential } from '@tokenwatch/detector/detectors/stale-credential
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openTestStorage, storeEvents } from '../helpers/storage.js';
+import { requestBuilder } from '../helpers/events.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 const HOME = { source_ip: '3.208.10.4', geo: { country: 'US', asn: 14618, as_org: 'AMAZON-AES' } };
 
-let seq = 0;
-function request(client: string, time: number, credential_id: string): TokenRequestInput {
-  seq += 1;
-  return {
-    event_id: `stale-${seq}`,
-    time,
-    idp: 'entra',
-    tenant: 'acme',
-    client_id: client,
-    grant_type: 'client_credentials',
-    auth_method: 'client_secret',
-    credential_id,
-    outcome: 'success',
-    ...HOME,
-  };
-}
+const build = requestBuilder('stale', { idp: 'entra', auth_method: 'client_secret', ...HOME });
+const request = (client: string, time: number, credential_id: string) => build(client, time, { credential_id });
 
 /** One request a day over [from, to). */
 const daily = (client: string, credential: string, from: number, to: number) => {

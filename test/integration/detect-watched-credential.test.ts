@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
 import { parseConfig } from '@tokenwatch/server/config-file';
 import { backtest, runTick } from '@tokenwatch/detector/engine';
 import { watchedCredential } from '@tokenwatch/detector/detectors/watched-credential/index';
@@ -9,28 +8,13 @@ import { FINDINGS } from '@tokenwatch/detector/findings';
 import { createLogger } from '@tokenwatch/shared/log';
 import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { openTestStorage, storeEvents } from '../helpers/storage.js';
+import { requestBuilder } from '../helpers/events.js';
 import { settingsFrom, testEnv } from '../helpers/settings.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-let seq = 0;
-function request(client: string, time: number, extra: Partial<TokenRequestInput> = {}): TokenRequestInput {
-  seq += 1;
-  return {
-    event_id: `watched-${seq}`,
-    time,
-    idp: 'entra',
-    tenant: 'acme',
-    client_id: client,
-    grant_type: 'client_credentials',
-    auth_method: 'client_secret_post',
-    credential_id: 'key-old',
-    outcome: 'success',
-    source_ip: '3.208.10.4',
-    ...extra,
-  };
-}
+const request = requestBuilder('watched', { idp: 'entra', auth_method: 'client_secret_post', credential_id: 'key-old' });
 
 describe('watched_credential detector (real chDB)', () => {
   let clickhouse: ClickHouse;
