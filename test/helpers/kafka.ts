@@ -93,7 +93,9 @@ export async function readTopic(topic: string, expected: number, { timeoutMs = 6
   const remaining = new Map(ends.filter((end) => Number(end.high) > Number(end.low)).map((end) => [end.partition, Number(end.high)]));
   /** Per partition, the offset after the last message read. */
   const next = new Map<number, number>();
-  const consumer = testKafka(on).consumer({ groupId: `reader-${topic}-${Date.now()}` });
+  // A short fetch wait: disconnect() waits for the fetch in flight, which at kafkajs's default
+  // (5 s, a long poll on a topic with nothing more to read) made every read take over 5 s.
+  const consumer = testKafka(on).consumer({ groupId: `reader-${topic}-${Date.now()}`, maxWaitTimeInMs: 100 });
   const messages: ReadMessage[] = [];
   await consumer.connect();
   try {

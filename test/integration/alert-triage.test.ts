@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAlertsById, resolveQuietAlerts, upsertAlerts, writeAlerts } from '@tokenwatch/detector/alerts-store';
@@ -244,6 +246,10 @@ describe('tokenwatch alerts ack|resolve|suppress|verdict and tokenwatch report a
 
   beforeAll(async () => {
     env = testEnv('triage-cli', { TOKENWATCH_HTTP_PORT: 'off', LOG_LEVEL: 'info', TOKENWATCH_BATCH_MAX_WAIT_MS: '200' });
+    // Detectors every second, 1 s behind now (the defaults: every 5 s, 3 s behind), through the
+    // service's config file: each wait for the detectors to see a request is then a second or two.
+    env.TOKENWATCH_CONFIG = join(env.TOKENWATCH_DATA_DIR as string, 'tokenwatch.yaml');
+    writeFileSync(env.TOKENWATCH_CONFIG, 'detectors:\n  schedule: "* * * * * *"\n  safety_lag_seconds: 1\n');
     await createTopic(env.TOKENWATCH_TOPIC as string);
     service = spawnCli(['start'], env);
     await waitFor(() => readDiscovery(env.TOKENWATCH_DATA_DIR as string), (server) => server !== undefined, { timeoutMs: 90_000, what: 'the query server to write its discovery file' });

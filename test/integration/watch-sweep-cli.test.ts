@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDiscovery } from '@tokenwatch/server/query-server/discovery';
 import { canonicalEvent } from '../helpers/events.js';
@@ -28,6 +30,10 @@ describe('tokenwatch watch and sweep against a running tokenwatch start', () => 
 
   beforeAll(async () => {
     env = testEnv('watch-cli', { TOKENWATCH_HTTP_PORT: 'off', LOG_LEVEL: 'info', TOKENWATCH_BATCH_MAX_WAIT_MS: '200' });
+    // Detectors every second, 1 s behind now (the defaults: every 5 s, 3 s behind), through the
+    // service's config file: each wait for the detectors to see a request is then a second or two.
+    env.TOKENWATCH_CONFIG = join(env.TOKENWATCH_DATA_DIR as string, 'tokenwatch.yaml');
+    writeFileSync(env.TOKENWATCH_CONFIG, 'detectors:\n  schedule: "* * * * * *"\n  safety_lag_seconds: 1\n');
     await createTopic(env.TOKENWATCH_TOPIC as string);
     // Before the service runs, the command opens the data directory itself (and migrates it).
     const offline = await cli(['watch', 'add', '--tenant', 'tenant-2', '--client', 'client-offline', '--reason', 'added while stopped']);

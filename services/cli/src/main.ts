@@ -3,26 +3,12 @@ import { FORMAT_NAMES } from '@tokenwatch/shared/events/source-formats';
 import type { FormatChoice } from '@tokenwatch/ingest/decode';
 import { DEFAULT_KEYCLOAK_LOG, DEFAULT_KEYCLOAK_URL } from '@tokenwatch/demo/keycloak/client';
 import { DETECTOR_NAMES } from '@tokenwatch/detector/registry';
-import { alertsCommand } from './commands/alerts.js';
-import { clientsCommand } from './commands/clients.js';
-import { consoleCommand } from './commands/console.js';
-import { credentialsCommand } from './commands/credentials.js';
-import { demoCommand } from './commands/demo.js';
-import { detectCommand } from './commands/detect.js';
-import { importCommand } from './commands/import.js';
-import { ingestCommand } from './commands/ingest.js';
-import { migrateCommand } from './commands/migrate.js';
-import { notifyCommand } from './commands/notify.js';
-import { reportCommand } from './commands/report.js';
-import { alertsTriageCommand, type TriageVerb } from './commands/triage.js';
-import { produceCommand } from './commands/produce.js';
-import { simulateCommand } from './commands/simulate.js';
-import { sqlCommand } from './commands/sql.js';
-import { sweepCommand } from './commands/sweep.js';
-import { startCommand } from './commands/start.js';
-import { tapCommand } from './commands/tap.js';
-import { watchAddCommand, watchListCommand, watchRemoveCommand } from './commands/watch.js';
+import type { TriageVerb } from './commands/triage.js';
 import { runCommand } from './run.js';
+
+// Each action imports its command's module when it runs: loading every command (the whole
+// service, the demo, the tap) made each CLI call spend seconds before doing anything, while a
+// call such as `tokenwatch sql` needs a fraction of it.
 
 const program = new Command('tokenwatch')
   .description('Watches OAuth token requests of machine identities and alerts when one looks stolen.')
@@ -31,7 +17,7 @@ const program = new Command('tokenwatch')
 program
   .command('start')
   .description('ingest, detectors and notifier in one process, with /healthz, /readyz and /metrics (always-on)')
-  .action(() => runCommand(startCommand));
+  .action(() => runCommand(async (context) => (await import('./commands/start.js')).startCommand(context)));
 
 program
   .command('demo')
@@ -44,18 +30,18 @@ program
   .option('--idp <simulated|keycloak>', 'simulated: the simulator\'s IdP logs; keycloak: real token requests against a running Keycloak (`npm run keycloak:start`) and its log (--rate: requests/s, default 1)', 'simulated')
   .option('--keycloak-url <url>', 'Keycloak with the demo realm (infra/keycloak/realm-demo.json)', DEFAULT_KEYCLOAK_URL)
   .option('--keycloak-log <file>', 'Keycloak\'s JSON console log, shipped to Kafka as it grows', DEFAULT_KEYCLOAK_LOG)
-  .action((options: unknown) => runCommand((context) => demoCommand(context, options)));
+  .action((options: unknown) => runCommand(async (context) => (await import('./commands/demo.js')).demoCommand(context, options)));
 
 program
   .command('migrate')
   .description('apply pending schema migrations and TOKENWATCH_RETENTION_DAYS, then exit (on a server: as a user that may change the schema)')
   .option('--print', 'print the statements instead of running them (with TOKENWATCH_CLICKHOUSE_CLUSTER: the cluster DDL); connects to nothing')
-  .action((options: unknown) => runCommand((context) => migrateCommand(context, options)));
+  .action((options: unknown) => runCommand(async (context) => (await import('./commands/migrate.js')).migrateCommand(context, options)));
 
 program
   .command('ingest')
   .description('consume token-request logs from Kafka into ClickHouse (always-on)')
-  .action(() => runCommand(ingestCommand));
+  .action(() => runCommand(async (context) => (await import('./commands/ingest.js')).ingestCommand(context)));
 
 program
   .command('import')
@@ -63,7 +49,7 @@ program
   .argument('<file>', 'JSON-lines file, or - for stdin')
   .addOption(new Option('--format <format>', 'the log format of every line (default: TOKENWATCH_FORMAT, auto-detect)').choices(['auto', ...FORMAT_NAMES]))
   .action((file: string, options: { format?: FormatChoice }) =>
-    runCommand(async (context) => void (await importCommand(context, file, options.format ?? context.settings.TOKENWATCH_FORMAT))),
+    runCommand(async (context) => void (await (await import('./commands/import.js')).importCommand(context, file, options.format ?? context.settings.TOKENWATCH_FORMAT))),
   );
 
 program
@@ -76,7 +62,7 @@ program
   .option('--from-end', 'with --follow, first run only: start at the end of the file instead of its beginning')
   .option('--poll-interval <ms>', 'with --follow: longest wait between two looks at the file (file-system events wake it sooner)', '1000')
   .option('--ops-listen <host:port|off>', 'with --follow: where to serve /healthz and /metrics', 'off')
-  .action((file: string, options: unknown) => runCommand((context) => produceCommand(context, file, options)));
+  .action((file: string, options: unknown) => runCommand(async (context) => (await import('./commands/produce.js')).produceCommand(context, file, options)));
 
 program
   .command('sql')
@@ -84,7 +70,7 @@ program
   .argument('<query>', 'the SQL query')
   .option('--format <format>', 'any ClickHouse output format, e.g. CSVWithNames')
   .option('--param <name=value>', 'value of the query parameter {name:Type} (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
-  .action((query: string, options: unknown) => runCommand((context) => sqlCommand(context, query, options)));
+  .action((query: string, options: unknown) => runCommand(async (context) => (await import('./commands/sql.js')).sqlCommand(context, query, options)));
 
 program
   .command('tap')
@@ -94,13 +80,13 @@ program
   .option('--trusted-proxy <cidr>', 'a proxy whose X-Forwarded-For is believed (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
   .option('--tenant <tenant>', 'tenant of the events (default: the upstream origin)')
   .option('--ops-listen <host:port|off>', 'where to serve /healthz, /readyz and /metrics', '127.0.0.1:9465')
-  .action((options: unknown) => runCommand((context) => tapCommand(context, options)));
+  .action((options: unknown) => runCommand(async (context) => (await import('./commands/tap.js')).tapCommand(context, options)));
 
 program
   .command('notify')
   .description('deliver alerts to Slack (or the terminal, a JSON-lines file, a webhook), each once (always-on)')
   .option('--once', 'deliver what is pending, then exit')
-  .action((options: { once?: boolean }) => runCommand((context) => notifyCommand(context, options)));
+  .action((options: { once?: boolean }) => runCommand(async (context) => (await import('./commands/notify.js')).notifyCommand(context, options)));
 
 program
   .command('detect')
@@ -111,7 +97,7 @@ program
   .option('--detector <name>', `only this detector: ${DETECTOR_NAMES.join(', ')}`)
   .option('--store', 'store the alerts a backtest finds (default: print only)')
   .option('--json', 'print alerts as JSON lines')
-  .action((options: unknown) => runCommand((context) => detectCommand(context, options)));
+  .action((options: unknown) => runCommand(async (context) => (await import('./commands/detect.js')).detectCommand(context, options)));
 
 const alerts = program
   .command('alerts')
@@ -119,13 +105,13 @@ const alerts = program
   .option('--since <time>', 'RFC 3339 time, date, or an age such as 24h or 7d', '24h')
   .option('--limit <n>', 'at most this many', '1000')
   .option('--json', 'JSON lines instead of text')
-  .action((options: unknown) => runCommand((context) => alertsCommand(context, options)));
+  .action((options: unknown) => runCommand(async (context) => (await import('./commands/alerts.js')).alertsCommand(context, options)));
 
 program
   .command('console')
   .description('print a one-time sign-in link to the on-call console of the running `tokenwatch start` (valid 5 minutes)')
   .option('--user <name>', 'who signs in (default: your operating-system user)')
-  .action((options: unknown) => runCommand((context) => consoleCommand(context, options)));
+  .action((options: unknown) => runCommand(async (context) => (await import('./commands/console.js')).consoleCommand(context, options)));
 const triageVerbs: [TriageVerb, string][] = [
   ['ack', 'acknowledge a firing alert: no more pages for it, it still updates and still resolves when quiet'],
   ['resolve', 'resolve an alert now; newer evidence fires it again'],
@@ -146,7 +132,7 @@ for (const [verb, description] of triageVerbs) {
       .option('--for <duration>', 'how long: 30s, 15m, 4h, 7d, 2w (at most 90d)', '7d')
       .option('--only-this-key', "only this alert's key of the finding (a jti, a location), not every key of the client");
   }
-  command.action((id: string, options: object) => runCommand((context) => alertsTriageCommand(context, verb, id, options)));
+  command.action((id: string, options: object) => runCommand(async (context) => (await import('./commands/triage.js')).alertsTriageCommand(context, verb, id, options)));
 }
 
 program
@@ -154,7 +140,7 @@ program
   .description('precision per finding from on-call\'s verdicts, with the count of each verdict and of alerts without one')
   .option('--since <time>', 'alerts raised since this time (RFC 3339, a date, or an age such as 30d)', '90d')
   .option('--json', 'JSON lines instead of a table')
-  .action((options: unknown) => runCommand((context) => reportCommand(context, options)));
+  .action((options: unknown) => runCommand(async (context) => (await import('./commands/report.js')).reportCommand(context, options)));
 
 const watch = program
   .command('watch')
@@ -169,19 +155,19 @@ watch
   .option('--since <time>', 'alert on requests from this time (RFC 3339, a date, or an age such as 7d; default: now); a past time also searches what is stored')
   .option('--until <time>', 'stop watching at this time (default: never)')
   .requiredOption('--reason <text>', 'why: the advisory, leak or incident')
-  .action((options: unknown) => runCommand((context) => watchAddCommand(context, options)));
+  .action((options: unknown) => runCommand(async (context) => (await import('./commands/watch.js')).watchAddCommand(context, options)));
 
 watch
   .command('list')
   .description('every watch, removed ones too, with who added it, when and why')
   .option('--json', 'JSON lines instead of text')
-  .action((options: unknown) => runCommand((context) => watchListCommand(context, options)));
+  .action((options: unknown) => runCommand(async (context) => (await import('./commands/watch.js')).watchListCommand(context, options)));
 
 watch
   .command('remove')
   .description('end a watch (it stays listed, marked removed)')
   .argument('<id>', 'the watch id (tokenwatch watch list)')
-  .action((id: string) => runCommand((context) => watchRemoveCommand(context, id)));
+  .action((id: string) => runCommand(async (context) => (await import('./commands/watch.js')).watchRemoveCommand(context, id)));
 
 program
   .command('sweep')
@@ -191,7 +177,7 @@ program
   .option('--to <time>', 'up to this time (default: now)')
   .option('--json', 'one JSON object per line: tenant, client_id, indicator, first_seen, last_seen, requests, successes')
   .option('--alert', 'also raise an ioc_match alert (high) per client')
-  .action((file: string, options: unknown) => runCommand((context) => sweepCommand(context, file, options)));
+  .action((file: string, options: unknown) => runCommand(async (context) => (await import('./commands/sweep.js')).sweepCommand(context, file, options)));
 
 program
   .command('clients')
@@ -200,7 +186,7 @@ program
   .option('--limit <n>', `at most this many (up to 10000)`, '1000')
   .option('--after <cursor>', 'the next page: the cursor the previous page printed on stderr')
   .option('--json', 'JSON lines instead of text')
-  .action((options: unknown) => runCommand((context) => clientsCommand(context, options)));
+  .action((options: unknown) => runCommand(async (context) => (await import('./commands/clients.js')).clientsCommand(context, options)));
 
 program
   .command('credentials')
@@ -209,7 +195,7 @@ program
   .option('--client <client_id>', 'only this client')
   .option('--limit <n>', 'at most this many (up to 10000)', '1000')
   .option('--json', 'JSON lines instead of text')
-  .action((options: unknown) => runCommand((context) => credentialsCommand(context, options)));
+  .action((options: unknown) => runCommand(async (context) => (await import('./commands/credentials.js')).credentialsCommand(context, options)));
 
 program
   .command('simulate')
@@ -222,6 +208,6 @@ program
   .addOption(new Option('--attacks <attacks>', 'inject labeled attacks (after 8 days of history)').choices(['all', 'none']).default('all'))
   .option('--attacks-per-kind <count>', 'attacks of each kind', '1')
   .option('--labels <file>', 'write the attack labels to this file as JSON lines')
-  .action((options: unknown) => runCommand(() => simulateCommand(options)));
+  .action((options: unknown) => runCommand(async () => (await import('./commands/simulate.js')).simulateCommand(options)));
 
 await program.parseAsync();
