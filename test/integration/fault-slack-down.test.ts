@@ -51,7 +51,7 @@ function draft(i: number, overrides: Partial<AlertDraft> = {}): AlertDraft {
 
 const alertIdOf = (message: StubMessage) => String(message.metadata?.event_payload.alert_id ?? '');
 
-describe('fault: Slack down for minutes (the always-on service against a Slack stub over HTTP)', () => {
+describe('fault: Slack down for as many failed delivery rounds as minutes at the defaults (the always-on service against a Slack stub over HTTP)', () => {
   let stub: SlackStub;
   let service: Service;
   /** How the service's `done` settled; undefined while it runs. */
