@@ -79,7 +79,7 @@ export interface RefreshOptions {
 export interface RefreshResult {
   /** Where the rollups now stand: every request that arrived by then is rolled up. */
   readonly watermark: number;
-  /** Windows rolled up by this call (a retried pending one included). */
+  /** Windows rolled up by this call (a retried pending one included; empty ones not). */
   readonly windows: number;
 }
 
@@ -110,11 +110,16 @@ async function refreshNow(client: ClickHouseClient, { until, maxWindowEvents = R
     windows += 1;
   }
   while (done < until) {
-    const end = await windowEnd(client, done, Math.floor(until), bound);
-    await writeProgress(client, PENDING, end);
-    await rollUp(client, done, end);
+    const { end, arrived } = await nextWindow(client, done, Math.floor(until), bound);
+    if (arrived === 0) {
+      // Nothing to roll up (most calls: every detector's tick refreshes): only move the watermark.
+      await writeProgress(client, DONE, end);
+    } else {
+      await writeProgress(client, PENDING, end);
+      await rollUp(client, done, end);
+      windows += 1;
+    }
     done = end;
-    windows += 1;
   }
   // A watermark ahead of `until` (the migration's, or another process's) is no licence to read past `until`.
   return { watermark: Math.min(done, until), windows };
@@ -130,14 +135,14 @@ async function writeProgress(client: ClickHouseClient, name: typeof DONE | typeo
   await client.command({ query: WRITE_PROGRESS, query_params: { name, watermark } });
 }
 
-/** (after, until], or shorter when more than `bound` requests arrived in it. */
-async function windowEnd(client: ClickHouseClient, after: number, until: number, bound: number): Promise<number> {
+/** (after, until], or shorter when more than `bound` requests arrived in it; with how many arrived in all. */
+async function nextWindow(client: ClickHouseClient, after: number, until: number, bound: number): Promise<{ end: number; arrived: number }> {
   const span = { after: toClickHouseTime(after), until: toClickHouseTime(until) };
-  const [counted] = await queryRows(client, ARRIVED, span, arrivedRow);
-  if (!counted || counted.arrived <= bound) return until;
+  const arrived = (await queryRows(client, ARRIVED, span, arrivedRow))[0]?.arrived ?? 0;
+  if (arrived <= bound) return { end: until, arrived };
   const [cut] = await queryRows(client, ARRIVAL_CUT, { ...span, nth: bound - 1 }, cutRow);
   // The cut is an arrival after `after`, so a window is never empty and the refresh moves on.
-  return cut && cut.ingested_ms > after && cut.ingested_ms < until ? cut.ingested_ms : until;
+  return { end: cut && cut.ingested_ms > after && cut.ingested_ms < until ? cut.ingested_ms : until, arrived };
 }
 
 /** Every rollup for (after, until], then the watermark. */
