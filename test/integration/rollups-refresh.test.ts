@@ -131,10 +131,17 @@ describe('rollups rolled up at the tick (real chDB)', () => {
     expect(Number(sum?.requests)).toBe(2_700);
   });
 
-  it('(c) rolls a backlog larger than the bound up in several bounded windows, totals right', async () => {
+  it('(c) rolls a backlog larger than the bound up in several bounded windows, totals right, two callers at once', async () => {
     for (let batch = 0; batch < 6; batch += 1) await storeEvents(clickhouse, traffic(2_700 + batch * 250, 250), { rollUp: false });
-    const { windows } = await refreshRollups(clickhouse.client, { until: Date.now(), maxWindowEvents: 500 });
-    expect(windows).toBeGreaterThanOrEqual(3);
+    // Two callers at once with different ends (a tick and a backtest): the second must start
+    // where the first stopped, or both would roll up the last window under different tokens.
+    const until = Date.now();
+    const [first, second] = await Promise.all([
+      refreshRollups(clickhouse.client, { until, maxWindowEvents: 500 }),
+      refreshRollups(clickhouse.client, { until: until + 1, maxWindowEvents: 500 }),
+    ]);
+    expect(first.windows).toBeGreaterThanOrEqual(3);
+    expect(second.windows).toBe(0);
     await expectRollupsAsViews(clickhouse);
     const [sum] = await selectRows<{ requests: string }>(clickhouse, 'SELECT sum(requests) AS requests FROM client_locations');
     expect(Number(sum?.requests)).toBe(4_200);

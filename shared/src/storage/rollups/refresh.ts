@@ -27,8 +27,8 @@ import { toClickHouseTime } from '../time.js';
  * same parts under the same tokens. Settings sit in each statement's SETTINGS clause: chDB makes
  * per-query clickhouse_settings session-wide.
  *
- * Refreshes are serialised within a process (one chain per client), so two callers never roll
- * up overlapping windows. Across processes they are not: one process per database should
+ * Refreshes are serialised within a process (one chain), so two callers never roll up
+ * overlapping windows. Across processes they are not: one process per database should
  * refresh (the detector's leader, `tokenwatch start`); a CLI backtest or sweep run beside a
  * running service may race it (docs/detectors.md).
  *
@@ -83,13 +83,17 @@ export interface RefreshResult {
   readonly windows: number;
 }
 
-const chains = new WeakMap<ClickHouseClient, Promise<unknown>>();
+/**
+ * The refresh in flight in this process, if any. One chain for the process, not one per client:
+ * two clients of one process may well reach the same database (the tick's and an operator
+ * action's backtest), and serialising refreshes of two databases costs nothing that matters.
+ */
+let chain: Promise<unknown> = Promise.resolve();
 
-/** Rolls up what arrived up to `until`, window after window; serialised per client. */
+/** Rolls up what arrived up to `until`, window after window; one refresh at a time in this process. */
 export function refreshRollups(client: ClickHouseClient, options: RefreshOptions): Promise<RefreshResult> {
-  const previous = chains.get(client) ?? Promise.resolve();
-  const next = previous.catch(() => undefined).then(() => refreshNow(client, options));
-  chains.set(client, next);
+  const next = chain.catch(() => undefined).then(() => refreshNow(client, options));
+  chain = next;
   return next;
 }
 
