@@ -35,16 +35,17 @@ GRANT SELECT, INSERT, ALTER, CREATE TABLE, CREATE VIEW, DROP TABLE, DROP VIEW ON
 GRANT INSERT ON tokenwatch.token_requests TO tokenwatch_ingest;
 GRANT SELECT ON tokenwatch.schema_migrations TO tokenwatch_ingest;
 
--- Detectors: read requests and rollups, upsert alerts, move their watermarks.
+-- Detectors: read requests, roll them up into the rollups at each tick (since migration 0017,
+-- shared/src/storage/rollups/refresh.ts) and read those, upsert alerts, move their watermarks.
 GRANT SELECT ON tokenwatch.token_requests TO tokenwatch_detector;
-GRANT SELECT ON tokenwatch.client_minute_counts TO tokenwatch_detector;
-GRANT SELECT ON tokenwatch.client_locations TO tokenwatch_detector;
-GRANT SELECT ON tokenwatch.jti_use_hours TO tokenwatch_detector;
-GRANT SELECT ON tokenwatch.client_traits TO tokenwatch_detector;
-GRANT SELECT ON tokenwatch.clients TO tokenwatch_detector;
-GRANT SELECT ON tokenwatch.client_asn_slots TO tokenwatch_detector;
-GRANT SELECT ON tokenwatch.client_credentials TO tokenwatch_detector;
-GRANT SELECT ON tokenwatch.credential_days TO tokenwatch_detector;
+GRANT SELECT, INSERT ON tokenwatch.client_minute_counts TO tokenwatch_detector;
+GRANT SELECT, INSERT ON tokenwatch.client_locations TO tokenwatch_detector;
+GRANT SELECT, INSERT ON tokenwatch.jti_use_hours TO tokenwatch_detector;
+GRANT SELECT, INSERT ON tokenwatch.client_traits TO tokenwatch_detector;
+GRANT SELECT, INSERT ON tokenwatch.clients TO tokenwatch_detector;
+GRANT SELECT, INSERT ON tokenwatch.client_asn_slots TO tokenwatch_detector;
+GRANT SELECT, INSERT ON tokenwatch.client_credentials TO tokenwatch_detector;
+GRANT SELECT, INSERT ON tokenwatch.credential_days TO tokenwatch_detector;
 GRANT SELECT ON tokenwatch.watch_list TO tokenwatch_detector;
 -- `tokenwatch watch add/remove` writes through the running process that holds the detector.
 GRANT INSERT ON tokenwatch.watch_list TO tokenwatch_detector;

@@ -1,14 +1,19 @@
 /**
  * npm run bench:ingest — sustained ingest throughput and peak RSS for 1,000,000 events, three
  * pipelines on the same topic and machine: tokenwatch, ClickHouse's own Kafka engine into
- * tokenwatch's schema, and the Kafka engine into a lean table (the ceiling: same parsing, no
+ * tokenwatch's schema (the same tables tokenwatch's ingest feeds: since migration 0017 no view
+ * rolls up on insert), and the Kafka engine into a lean table (the ceiling: same parsing, no
  * detection schema). Rounds alternate (each pipeline once per round) so all see the same
  * noise; medians and their ratios are what docs/benchmarks.md quotes. BENCH_ROUNDS (default 3).
- * `npm run bench:ingest-views` (BENCH_MODE=views) prices each rollup view and table choice.
+ * `npm run bench:ingest-views` (BENCH_MODE=views) prices table choices (raw column, engine).
  *
  * tokenwatch: `tokenwatch ingest` as its own process with a fresh data directory and group;
  * the clock starts when it logs that it is consuming and stops when token_requests holds
- * every event (polled through its query server every 200 ms).
+ * every event (polled through its query server every 200 ms). The rollups' cost moved from the
+ * insert to the detector's tick (shared/src/storage/rollups/refresh.ts): after each run of this
+ * build the bench times refreshRollups over the stored events (rollup-refresh.ts) and prints it
+ * as a row of its own, "rollup refresh (at the tick)", so ingest plus rollups stays comparable
+ * with a build whose views rolled up on insert.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +28,7 @@ import { BENCH_EVENTS, BENCH_TOPIC, ensureBenchTopic } from './bench-events.js';
 
 const CLI = fileURLToPath(new URL('../../services/cli/bin/tokenwatch.js', import.meta.url));
 const BASELINE = fileURLToPath(new URL('./kafka-engine-baseline.ts', import.meta.url));
+const ROLLUP_REFRESH = fileURLToPath(new URL('./rollup-refresh.ts', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** BENCH_CPU_PROF=<dir>: every tokenwatch run writes a V8 CPU profile there (node --cpu-prof). */
 const NODE_OPTIONS = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
@@ -49,7 +55,7 @@ function cpuSecondsOf(pid: number, thread?: number): number {
 }
 const CLOCK_TICKS = 100;
 
-async function runTokenwatch(round: number, cli: string, settings: Record<string, string>): Promise<Run> {
+async function runTokenwatch(round: number, cli: string, settings: Record<string, string>, rollUp?: (run: Run) => void): Promise<Run> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-'));
   const child = spawn(process.execPath, [...NODE_OPTIONS, cli, 'ingest'], {
     env: {
@@ -98,9 +104,20 @@ async function runTokenwatch(round: number, cli: string, settings: Record<string
     : -1;
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));
+  if (rollUp && unique === BENCH_EVENTS) rollUp(await runRollupRefresh(dataDir));
   rmSync(dataDir, { recursive: true, force: true });
   if (unique !== BENCH_EVENTS) throw new Error(`tokenwatch stored ${unique} unique events, expected ${BENCH_EVENTS}`);
   return { events: stored, seconds, cpuSeconds, mainThreadCpuSeconds, peakRssMb: Math.round(peakRssKb / 1024) };
+}
+
+/** refreshRollups over what an ingest run stored, in a child process (rollup-refresh.ts). */
+async function runRollupRefresh(dataDir: string): Promise<Run> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ROLLUP_REFRESH, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`the rollup refresh exited with ${String(code)}`);
+  return JSON.parse(output.trim().split('\n').pop() ?? '{}') as Run;
 }
 
 async function runEngine(round: number, variant: string): Promise<Run> {
@@ -143,7 +160,8 @@ interface Pipeline {
  */
 function pipelines(mode: string): Pipeline[] {
   if (mode === 'views') {
-    const variants = ['full', ...ROLLUP_VIEWS.map((view) => `no:${view}`), 'no-raw', 'mergetree', 'lean'];
+    // The rollup views are gone since migration 0017 (the detector's tick rolls up); what is left to price is the table.
+    const variants = ['full', 'no-raw', 'mergetree', 'lean'];
     return variants.map((variant) => ({ name: `Kafka engine, ${variant}`, run: (round) => runEngine(round, variant) }));
   }
   if (mode !== 'pipelines' && mode !== 'tokenwatch') throw new Error(`BENCH_MODE must be pipelines, views or tokenwatch, not ${mode}`);
@@ -156,7 +174,10 @@ function pipelines(mode: string): Pipeline[] {
       const env = Object.fromEntries(settings.split(/\s+/).filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
       return { name: `tokenwatch ingest, ${label}`, run: (round) => runTokenwatch(round, cli || CLI, env) };
     });
-  const tokenwatch = [{ name: 'tokenwatch ingest', run: (round: number) => runTokenwatch(round, CLI, {}) }, ...extra];
+  const tokenwatch = [
+    { name: 'tokenwatch ingest', run: (round: number) => runTokenwatch(round, CLI, {}, (refresh) => runs.get(ROLLUP_ROW)?.push(refresh)) },
+    ...extra,
+  ];
   if (mode === 'tokenwatch') return tokenwatch;
   return [
     ...tokenwatch,
@@ -165,21 +186,15 @@ function pipelines(mode: string): Pipeline[] {
   ];
 }
 
-const ROLLUP_VIEWS = [
-  'client_minute_counts_mv',
-  'client_locations_mv',
-  'clients_mv',
-  'client_traits_mv',
-  'client_credentials_mv',
-  'credential_days_mv',
-  'client_asn_slots_mv',
-  'jti_use_hours_mv',
-];
+/** The row of the rollups' refresh after each run of this build's ingest (its events/s: events rolled up per second). */
+const ROLLUP_ROW = 'rollup refresh (at the tick), after tokenwatch ingest';
 
 const MODE = process.env.BENCH_MODE ?? 'pipelines';
+const runs = new Map<string, Run[]>();
 const table = pipelines(MODE);
 await ensureBenchTopic();
-const runs = new Map<string, Run[]>(table.map((pipeline) => [pipeline.name, []]));
+for (const { name } of table) runs.set(name, []);
+if (MODE !== 'views') runs.set(ROLLUP_ROW, []);
 const perSecond = (run: Run) => run.events / run.seconds;
 const cpuPerEvent = (run: Run) => (1e6 * run.cpuSeconds) / run.events;
 /** The main thread's share, for tokenwatch runs ('–' for the Kafka engine, which has no JavaScript). */
@@ -203,11 +218,20 @@ console.log(
 );
 console.log('|---|---|---|---|---|---|---|---|');
 const referenceCpu = median((runs.get(referenceName) ?? []).map(cpuPerEvent));
-for (const { name } of table) {
+for (const name of runs.keys()) {
   const own = runs.get(name) ?? [];
   const ownRate = rate(name);
   console.log(
     `| ${name} | ${Math.round(ownRate).toLocaleString('en')} | ${own.map((run) => Math.round(perSecond(run)).toLocaleString('en')).join(', ')} | ` +
       `${median(own.map(cpuPerEvent)).toFixed(1)} | ${mainThreadPerEvent(own)} | ${median(own.map((run) => run.peakRssMb))} | ${(ownRate / reference).toFixed(2)} | ${(median(own.map(cpuPerEvent)) / referenceCpu).toFixed(2)} |`,
+  );
+}
+const refreshes = runs.get(ROLLUP_ROW) ?? [];
+if (refreshes.length > 0) {
+  const ingestCpu = median((runs.get('tokenwatch ingest') ?? []).map(cpuPerEvent));
+  const refreshCpu = median(refreshes.map(cpuPerEvent));
+  console.log(
+    `\ntokenwatch ingest + rollup refresh: ${(ingestCpu + refreshCpu).toFixed(1)} CPU µs/event (${ingestCpu.toFixed(1)} + ${refreshCpu.toFixed(1)}); ` +
+      `refresh windows: ${refreshes.map((run) => (run as Run & { windows?: number }).windows ?? '?').join(', ')}`,
   );
 }

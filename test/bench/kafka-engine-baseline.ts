@@ -6,10 +6,13 @@
  *   tsx test/bench/kafka-engine-baseline.ts <dataDir> <topic> <group> <expected> [variant]
  *
  * Variants (the schema is migrated as usual, then changed before consumption starts):
- * - `full`: tokenwatch's schema as `tokenwatch migrate` leaves it (the default);
+ * - `full`: tokenwatch's schema as `tokenwatch migrate` leaves it (the default): since migration
+ *   0017 no rollup view is left, so this feeds exactly the tables tokenwatch's ingest feeds, and
+ *   the rollups are the detector tick's work (bench:ingest times that apart, rollup-refresh.ts);
  * - `lean`: token_requests as a plain MergeTree without the raw column and without any rollup
  *   view: the same parsing and sort, none of the detection schema's extra work (the ceiling);
- * - `no:<view>`: the full schema without one materialized view (e.g. `no:jti_use_hours_mv`);
+ * - `no:<view>`: the full schema without one materialized view (none is left since 0017 but
+ *   token_requests_input_mv, which is not a rollup: kept for a schema with views of its own);
  * - `mergetree`: the full schema with token_requests a plain MergeTree, not ReplacingMergeTree;
  * - `no-raw`: the full schema without token_requests' raw column.
  */

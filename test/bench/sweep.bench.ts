@@ -1,9 +1,8 @@
 /**
  * npm run bench:sweep — `tokenwatch sweep` of 1,000 indicators over 10 and then 50 million
  * stored requests (BENCH_SIZES). The history is generated inside ClickHouse (sweep-history.sql)
- * into token_requests and the client_locations rollup (the views of the rollups the sweep does
- * not read, client_minute_counts, jti_use_hours and clients, are dropped first: loading is the slow
- * part); at each size two indicator files are swept BENCH_ROUNDS times (default 3) each, and
+ * into token_requests, then rolled up as the detector's tick would (refreshRollups; every rollup,
+ * not only the client_locations the sweep reads, since migration 0017 removed the views); at each size two indicator files are swept BENCH_ROUNDS times (default 3) each, and
  * the median time is reported:
  *
  * - mixed: 1,000 indicators of every kind (single IPv4 and IPv6 addresses, narrow and wide
@@ -21,6 +20,7 @@ import { parseIndicators } from '@tokenwatch/detector/sweep/indicators';
 import { sweep, type SweepReader } from '@tokenwatch/detector/sweep/sweep';
 import { openClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { migrate } from '@tokenwatch/shared/storage/migrate';
+import { refreshRollups } from '@tokenwatch/shared/storage/rollups/refresh';
 import { sql } from '@tokenwatch/shared/storage/sql';
 
 const HISTORY = sql(import.meta.url, './sweep-history.sql');
@@ -61,7 +61,6 @@ const clickhouse = await openClickHouse({ TOKENWATCH_DATA_DIR: dataDir, CLICKHOU
 const rows: string[] = [];
 try {
   await migrate(clickhouse.client, { retention_days: 7_300 });
-  for (const view of ['client_minute_counts_mv', 'jti_use_hours_mv', 'clients_mv']) await clickhouse.client.command({ query: `DROP VIEW IF EXISTS ${view}` });
   const end = Date.now() - 60_000;
   const read: SweepReader = async (query, params) => (await clickhouse.client.query({ query, query_params: params, format: 'JSONEachRow' })).json();
   const count = async () => Number((await (await clickhouse.client.query({ query: 'SELECT count() AS n FROM token_requests', format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n ?? 0);
@@ -76,6 +75,8 @@ try {
       });
       process.stderr.write(`  ${(offset + rowsNow).toLocaleString('en')} stored (${((performance.now() - loadStart) / 1000).toFixed(0)} s)\n`);
     }
+    // The sweep reads client_locations as the detector's tick leaves it (shared/src/storage/rollups/refresh.ts).
+    await refreshRollups(clickhouse.client, { until: Date.now() });
     const stored = await count();
     for (const [name, text] of [['mixed', mixedIndicators()], ['rollup', rollupIndicators()]] as const) {
       const indicators = parseIndicators(text);

@@ -2,6 +2,7 @@ import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request'
 import { decodeCanonical } from '@tokenwatch/ingest/decode';
 import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { migrate } from '@tokenwatch/shared/storage/migrate';
+import { refreshRollups } from '@tokenwatch/shared/storage/rollups/refresh';
 import { storeDecoded } from '@tokenwatch/ingest/store';
 import { settingsFrom, testEnv } from './settings.js';
 
@@ -17,8 +18,12 @@ export async function openTestStorage(name: string): Promise<ClickHouse> {
 
 let batch = 0;
 
-/** Stores canonical events through the ingest worker's write path; every one must be stored. */
-export async function storeEvents(clickhouse: ClickHouse, events: readonly TokenRequestInput[]): Promise<void> {
+/**
+ * Stores canonical events through the ingest worker's write path; every one must be stored. Then
+ * rolls them up (refreshTestRollups), as the detector's next tick would, unless `rollUp: false`:
+ * tests read the rollups right after storing, as they did when views fed them on insert.
+ */
+export async function storeEvents(clickhouse: ClickHouse, events: readonly TokenRequestInput[], { rollUp = true } = {}): Promise<void> {
   batch += 1;
   const outcome = await storeDecoded(events, (event) => decodeCanonical(JSON.stringify(event)), {
     clickhouse: clickhouse.client,
@@ -29,6 +34,15 @@ export async function storeEvents(clickhouse: ClickHouse, events: readonly Token
   if (rejected) throw new Error(`test event ${rejected.record.event_id} was not stored: ${rejected.reason}`);
   const lost = events.length - outcome.stored - outcome.repeatedInBatch;
   if (lost !== 0) throw new Error(`${lost} test events were not stored (expired ${outcome.expired}, not token requests ${outcome.notTokenRequests})`);
+  if (rollUp) await refreshTestRollups(clickhouse);
+}
+
+/**
+ * Rolls up everything stored so far, as a detector tick does (shared/src/storage/rollups/refresh.ts).
+ * No safety lag: the inserts a test waited for are visible.
+ */
+export async function refreshTestRollups(clickhouse: ClickHouse): Promise<void> {
+  await refreshRollups(clickhouse.client, { until: Date.now() });
 }
 
 export async function selectRows<T>(clickhouse: ClickHouse, query: string, params: Record<string, unknown> = {}): Promise<T[]> {

@@ -67,7 +67,7 @@ describe('cluster DDL (TOKENWATCH_CLICKHOUSE_CLUSTER), checked by ClickHouse\'s 
   it('runs every DDL statement ON CLUSTER; only back-fills run once, in the foreground', () => {
     for (const statement of parsed) {
       if (statement.startsWith('INSERT INTO ')) {
-        expect(statement).toMatch(/^INSERT INTO \w+ SETTINGS distributed_foreground_insert = 1 SELECT /);
+        expect(statement).toMatch(/^INSERT INTO \w+ (\([\w, ]+\) )?SETTINGS distributed_foreground_insert = 1 SELECT /);
         expect(statement).not.toMatch(/\w+_local\b/);
       } else {
         expect(statement).toMatch(/^(CREATE TABLE|CREATE MATERIALIZED VIEW|ALTER TABLE|DROP VIEW) (IF (NOT )?EXISTS )?\w+ ON CLUSTER tokenwatch_cluster\b/);
@@ -136,6 +136,14 @@ describe('cluster DDL (TOKENWATCH_CLICKHOUSE_CLUSTER), checked by ClickHouse\'s 
     ]);
     // 0016 stops feeding jti_uses: its view is dropped on every node.
     expect(parsed).toContain('DROP VIEW IF EXISTS jti_uses_mv ON CLUSTER tokenwatch_cluster');
+    // 0017 stops feeding every rollup by a view (the detector's tick rolls them up) and gives the
+    // shard-local tables the Replicated engines' own dedup window for the refresh's retries.
+    for (const view of rollups) {
+      const table = (/\bTO (\w+)_local/.exec(view)?.[1]) ?? '';
+      if (table === 'jti_uses') continue;
+      expect(parsed).toContain(`DROP VIEW IF EXISTS ${table}_mv ON CLUSTER tokenwatch_cluster`);
+      expect(parsed.filter((statement) => statement.startsWith(`ALTER TABLE ${table}_local ON CLUSTER tokenwatch_cluster `) && /\(MODIFY SETTING replicated_deduplication_window = 1000\)$/.test(statement))).toHaveLength(1);
+    }
   });
 
   it('alters a sharded table\'s columns on the local and the Distributed table, and its view on every node', () => {

@@ -59,7 +59,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
 
   it('migrates once; a second run applies nothing and records nothing twice', async () => {
     expect(firstMigration).toEqual({
-      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications', '0006_view_security', '0007_alert_finding', '0008_assertion_unverified', '0009_watch_list', '0010_alert_ownership', '0011_client_traits', '0012_credential_rollups', '0013_client_asn_slots', '0014_alert_triage', '0015_direct_insert', '0016_jti_use_hours'],
+      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications', '0006_view_security', '0007_alert_finding', '0008_assertion_unverified', '0009_watch_list', '0010_alert_ownership', '0011_client_traits', '0012_credential_rollups', '0013_client_asn_slots', '0014_alert_triage', '0015_direct_insert', '0016_jti_use_hours', '0017_rollups_at_tick'],
     });
     expect(await migrate(clickhouse.client, { retention_days: RETENTION_DAYS })).toEqual({ applied: [] });
     const versions = await select<{ version: number; name: string; n: string }>(
@@ -82,6 +82,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
       { version: 14, name: '0014_alert_triage', n: 1 },
       { version: 15, name: '0015_direct_insert', n: 1 },
       { version: 16, name: '0016_jti_use_hours', n: 1 },
+      { version: 17, name: '0017_rollups_at_tick', n: 1 },
     ]);
   });
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import type { AlertDraft, StoredAlert } from '@tokenwatch/shared/alerts/alert';
+import { refreshRollups } from '@tokenwatch/shared/storage/rollups/refresh';
 import { HOUR_MS, MINUTE_MS } from '@tokenwatch/shared/time';
 import { mergeDrafts, resolveQuietAlerts, upsertAlerts } from './alerts-store.js';
 import type { DetectContext, Detector, DetectWindow } from './detector.js';
@@ -41,7 +42,8 @@ export async function runTick(context: DetectContext, detector: Detector, now: n
   const { clickhouse, config } = context;
   // Rows become visible a moment after their ingested_at is taken; stopping short of now
   // keeps a row still being inserted from landing behind the watermark unseen.
-  const until = now - config.safety_lag_seconds * 1000;
+  // The rollups the detectors read hold what arrived up to their watermark: examine no further.
+  const until = (await refreshRollups(clickhouse, { until: now - config.safety_lag_seconds * 1000 })).watermark;
   const from = (await readWatermark(clickhouse, detector.name)) ?? until - FIRST_TICK_LOOKBACK_MS;
   const raised: StoredAlert[] = [];
   const updated: StoredAlert[] = [];
@@ -108,6 +110,7 @@ export async function backtest(
   detector: Detector,
   { from, to, sliceMs = TIME_SLICE_MS }: { from: number; to: number; sliceMs?: number },
 ): Promise<StoredAlert[]> {
+  await refreshRollups(context.clickhouse, { until: Date.now() - context.config.safety_lag_seconds * 1000 });
   const drafts: AlertDraft[] = [];
   for (let start = from; start < to; start += sliceMs) {
     const end = Math.min(start + sliceMs, to);

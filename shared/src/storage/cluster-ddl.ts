@@ -22,7 +22,7 @@ import type { Migration } from './migrate.js';
  *   ClickHouse skip the cross-shard merge of a GROUP BY on it
  *   (optimize_distributed_group_by_sharding_key, on by default), and reads of such a table
  *   must GROUP BY, never rely on FINAL alone. `non_replicated_deduplication_window = N`
- *   becomes `replicated_deduplication_window = N`: Replicated engines ignore the former.
+ *   becomes `replicated_deduplication_window = N` (in CREATE TABLE and ALTER TABLE ... MODIFY SETTING): Replicated engines ignore the former.
  * - `CREATE TABLE t (...) ENGINE = Null` (the insert path's input) -> `ON CLUSTER`, every node.
  * - `CREATE MATERIALIZED VIEW v TO t AS SELECT ... FROM s`: a view reading a sharded table reads
  *   its `_local` table and writes into the `_local` target (each shard rolls up its own rows);
@@ -267,7 +267,9 @@ export class ClusterDdl {
       const [verb = '', noun = ''] = operation.trim().split(/\s+/, 2).map((word) => word.toUpperCase());
       return { column: noun === 'COLUMN' && COLUMN_OPERATIONS.has(verb), drop: verb === 'DROP' };
     });
-    const local = `ALTER TABLE ${name}${LOCAL_SUFFIX}${onCluster(this.target)} ${operations}`;
+    // MODIFY SETTING of a dedup window names the Replicated engine's own setting (0017).
+    const localOperations = [...DEDUP_WINDOW_SETTINGS].reduce((text, [single, replicated]) => text.split(single).join(replicated), operations);
+    const local = `ALTER TABLE ${name}${LOCAL_SUFFIX}${onCluster(this.target)} ${localOperations}`;
     if (kinds.every((kind) => !kind.column)) return [local];
     if (!kinds.every((kind) => kind.column)) statement.fail('it mixes column changes (for the local and the Distributed table) with other changes (local only): split it');
     const distributed = `ALTER TABLE ${name}${onCluster(this.target)} ${operations}`;
