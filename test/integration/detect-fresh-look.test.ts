@@ -146,6 +146,28 @@ describe('a tick that is behind looks at fresh arrivals first (real chDB)', () =
     for (let i = 1; i < ticks.length; i += 1) expect(ticks[i]?.tick.from).toBe(ticks[i - 1]?.tick.until);
   });
 
+  it('looks at no more than fresh_look_max_events of the newest arrivals', async () => {
+    const detector = recordingJtiReplay('jti_replay_small_look');
+    // The 100th newest arrival is in the last backlog batch (500 rows, one arrival time), so
+    // the look starts after it: the fresh replay's two requests, not the batch before them.
+    const [lastBatch] = await queryRows(
+      clickhouse.client,
+      "SELECT toUnixTimestamp64Milli(ingested_at) AS ingested_ms FROM token_requests WHERE event_id = {id:String}",
+      { id: `fresh-look-${(BACKLOG_BATCHES - 1) * BATCH_EVENTS + 1}` },
+      arrivalRow,
+    );
+    const first = await detector.tick(context({ fresh_look_max_events: 100 }), Date.now() + 1_000);
+    expect(first.tick.fresh?.from).toBe(lastBatch?.ingested_ms);
+    expect(first.freshWindows.map((window) => window.ingestedAfter)).toEqual([lastBatch?.ingested_ms]);
+    const lookedAt = await queryRows(
+      clickhouse.client,
+      "SELECT count() AS ingested_ms FROM token_requests WHERE ingested_at > fromUnixTimestamp64Milli({after:Int64}, 'UTC') AND ingested_at <= fromUnixTimestamp64Milli({until:Int64}, 'UTC')",
+      { after: first.tick.fresh?.from ?? 0, until: first.tick.fresh?.until ?? 0 },
+      arrivalRow,
+    );
+    expect(lookedAt[0]?.ingested_ms).toBe(2);
+  });
+
   it('examines catch_up_windows_per_tick backlog windows per tick, and takes no fresh look once caught up', async () => {
     const detector = recordingJtiReplay('jti_replay_three_windows');
     const now = Date.now() + 1_000;

@@ -259,6 +259,10 @@ export const detectorsConfigSchema = z.strictObject({
   // windows of its backlog, so alerts on fresh data wait one bounded tick, not the whole
   // catch-up (a tick behind starts again at once; docs/detectors.md).
   catch_up_windows_per_tick: z.number().int().min(1).max(1_000).default(1),
+  // ... and its fresh look examines at most this many of the newest arrivals (and never more
+  // than a window): after a restart behind a back-fill the newest arrivals are its tail, and a
+  // smaller look makes the first tick, and the next one's alert, come sooner.
+  fresh_look_max_events: z.number().int().min(100).max(10_000_000).default(10_000),
   ...detectorSections,
   // Needs a complete inventory (TOKENWATCH_INVENTORY_REQUIRE or `require: true`); not per client:
   // a client in no inventory has no override either.

@@ -52,9 +52,9 @@ export const freshMarkKey = (detector: string) => `${detector}/fresh`;
  * look, then examines at most catch_up_windows_per_tick windows of the backlog. Catching up
  * 800,000 back-filled events took a minute in windows of 100,000, and an attack that arrived
  * meanwhile waited for all of it: on-call expects alerts on fresh data within a tick, however
- * far behind the history is. The fresh look examines the newest arrivals (at most a window's
- * worth, since its own mark), so alerts on fresh data wait for one bounded tick, not for the
- * backlog. The backlog examines those arrivals again when it reaches them: alerts are idempotent
+ * far behind the history is. The fresh look examines the newest arrivals (since its own mark,
+ * at most fresh_look_max_events), so alerts on fresh data wait for one bounded tick, not for
+ * the backlog. The backlog examines those arrivals again when it reaches them: alerts are idempotent
  * (the same finding merges into its alert and is written again only if it changed), so nobody
  * is paged twice, and the watermark alone still says what was examined in order. Arrivals more
  * than a window behind the newest are left to the backlog, never skipped.
@@ -119,8 +119,8 @@ async function examineWindow(context: DetectContext, detector: Detector, after: 
 /**
  * Where a behind tick's fresh look starts: after the previous fresh look's mark (what it
  * examined need not be looked at fresh again), but no earlier than max_window_minutes and
- * max_window_events before `until`, so the look stays one bounded window; what lies before it
- * is the backlog's.
+ * fresh_look_max_events (at most max_window_events) arrivals before `until`, so the look stays
+ * small; what lies before it is the backlog's.
  */
 async function freshLookStart({ clickhouse, config }: DetectContext, detector: Detector, watermark: number, until: number): Promise<number> {
   const mark = (await readWatermark(clickhouse, freshMarkKey(detector.name))) ?? watermark;
@@ -129,7 +129,7 @@ async function freshLookStart({ clickhouse, config }: DetectContext, detector: D
   const [cut] = await queryRows(
     clickhouse,
     FRESH_CUT,
-    { ingested_after: toClickHouseTime(start), ingested_until: toClickHouseTime(until), nth: config.max_window_events - 1 },
+    { ingested_after: toClickHouseTime(start), ingested_until: toClickHouseTime(until), nth: Math.min(config.fresh_look_max_events, config.max_window_events) - 1 },
     arrivalCutRow,
   );
   return Math.max(start, cut?.ingested_ms ?? start);
