@@ -54,10 +54,10 @@ export const freshMarkKey = (detector: string) => `${detector}/fresh`;
  * meanwhile waited for all of it: on-call expects alerts on fresh data within a tick, however
  * far behind the history is. The fresh look examines the newest arrivals (since its own mark,
  * at most fresh_look_max_events), so alerts on fresh data wait for one bounded tick, not for
- * the backlog. The backlog examines those arrivals again when it reaches them: alerts are idempotent
- * (the same finding merges into its alert and is written again only if it changed), so nobody
- * is paged twice, and the watermark alone still says what was examined in order. Arrivals more
- * than a window behind the newest are left to the backlog, never skipped.
+ * the backlog. The backlog examines those arrivals again when it reaches them: alerts are
+ * idempotent (the same finding merges into its alert and is written again only if it changed),
+ * so nobody is paged twice, and the watermark alone still says what was examined in order.
+ * Arrivals no fresh look took are left to the backlog, never skipped.
  */
 export async function runTick(context: DetectContext, detector: Detector, now: number): Promise<TickResult> {
   const { clickhouse, config } = context;
