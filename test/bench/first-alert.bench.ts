@@ -19,6 +19,10 @@
  * printed when each phase ends): start-up (spawn to "demo running"), the back-fill (its events
  * and its end), the first attack injected, and the first alert.
  * BENCH_DEMO_ARGS adds flags to both runs (e.g. "--history-days 2"), to compare variants.
+ *
+ * Between the runs (off the clock) it reads, with `tokenwatch sql` on the stopped first run's
+ * data directory, how many stored requests the detectors had not examined yet when it stopped
+ * (after the slowest detector's watermark): the backlog the second run starts with.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -126,7 +130,38 @@ const median = (values: readonly number[]) => {
 };
 const seconds = (value: number | undefined) => (value === undefined ? '–' : value.toFixed(1));
 
+/** Stored requests after the slowest and after the fastest detector's watermark, of all stored. */
+interface Backlog {
+  readonly behindSlowest: number;
+  readonly behindFastest: number;
+  readonly stored: number;
+}
+
+// The detectors' own watermarks: a key with a '/' is a fresh look's mark (engine.ts), not one.
+const BACKLOG_QUERY = `WITH (SELECT min(watermark) FROM detector_watermarks FINAL WHERE position(detector, '/') = 0) AS slowest,
+     (SELECT max(watermark) FROM detector_watermarks FINAL WHERE position(detector, '/') = 0) AS fastest
+SELECT countIf(ingested_at > slowest) AS behind_slowest, countIf(ingested_at > fastest) AS behind_fastest, count() AS stored
+FROM token_requests`;
+
+/** The detectors' backlog in a stopped run's data directory (undefined when it cannot be read). */
+async function detectorBacklog(env: Record<string, string>): Promise<Backlog | undefined> {
+  const child = spawn(process.execPath, [CLI, 'sql', BACKLOG_QUERY, '--format', 'JSONEachRow'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    const row = JSON.parse(stdout.trim()) as Record<string, unknown>;
+    return { behindSlowest: Number(row.behind_slowest), behindFastest: Number(row.behind_fastest), stored: Number(row.stored) };
+  } catch {
+    process.stderr.write(`could not read the detectors' backlog (tokenwatch sql exited ${code}): ${stdout.slice(0, 200)}\n`);
+    return undefined;
+  }
+}
+
 const firsts: Run[] = [];
+const backlogs: (Backlog | undefined)[] = [];
 const seconds2: Run[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
   const suffix = `first-alert-${process.pid}-${Date.now().toString(36)}-${round}`;
@@ -145,6 +180,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   try {
     const first = await runDemo(env, `round ${round}, first run`, { untilBackfilled: true });
     firsts.push(first);
+    backlogs.push(await detectorBacklog(env));
     process.stderr.write(`round ${round} first run: alert after ${first.alertS.toFixed(1)} s: ${first.alert}; its stderr: ${keepLog(round, 'first', first)}\n`);
     const second = await runDemo(env, `round ${round}, second run`, { untilBackfilled: false });
     seconds2.push(second);
@@ -162,6 +198,11 @@ const table = [
   '|---|---|---|---|---|---|---|---|',
   ...firsts.map((run, index) => row('first', index + 1, run)),
   ...seconds2.map((run, index) => row('second', index + 1, run)),
+  '',
+  ...backlogs.map(
+    (backlog, index) =>
+      `round ${index + 1}: when the first run stopped, ${backlog ? `${backlog.behindSlowest.toLocaleString('en')} of ${backlog.stored.toLocaleString('en')} stored requests were after the slowest detector's watermark (${backlog.behindFastest.toLocaleString('en')} after the fastest's)` : 'the detectors\' backlog could not be read'}`,
+  ),
   '',
   `median time to first alert: first run ${median(firsts.map((run) => run.alertS)).toFixed(1)} s, second run ${median(seconds2.map((run) => run.alertS)).toFixed(1)} s`,
 ];

@@ -63,7 +63,9 @@ describe('detector windows bounded by max_window_events (real chDB)', () => {
   let clickhouse: ClickHouse;
   const context = (maxWindowEvents: number): DetectContext => ({
     clickhouse: clickhouse.client,
-    config: parseConfig({ detectors: { safety_lag_seconds: 0, max_window_events: maxWindowEvents } }, 'test').detectors,
+    // All of the backlog in one tick: windows, not ticks, are what these tests are about
+    // (detect-fresh-look.test.ts has ticks that examine part of a backlog).
+    config: parseConfig({ detectors: { safety_lag_seconds: 0, max_window_events: maxWindowEvents, catch_up_windows_per_tick: 1_000 } }, 'test').detectors,
     logger: createLogger('silent'),
   });
 
@@ -86,12 +88,20 @@ describe('detector windows bounded by max_window_events (real chDB)', () => {
   it('splits a tick over a back-fill into contiguous windows of about max_window_events, examining every event once', async () => {
     const recorder = windowRecorder(clickhouse, 'window_recorder_small');
     const tick = await runTick(context(MAX_WINDOW_EVENTS), recorder, Date.now() + 1_000);
-    const arrived = recorder.windows.map((seen) => seen.arrived);
+    expect(tick.behind).toBe(false);
+    // A tick that starts behind looks at the newest arrivals first; its backlog windows start at its watermark.
+    expect(tick.fresh).toBeDefined();
+    const backlogStart = recorder.windows.findIndex((seen) => seen.window.ingestedAfter === tick.from);
+    expect(backlogStart).toBeGreaterThan(0);
+    // The fresh look is one window too, never more than max_window_events.
+    for (const seen of recorder.windows.slice(0, backlogStart)) expect(seen.arrived).toBeLessThanOrEqual(MAX_WINDOW_EVENTS);
+    const backlog = recorder.windows.slice(backlogStart);
+    const arrived = backlog.map((seen) => seen.arrived);
     expect(arrived.reduce((sum, n) => sum + n, 0)).toBe(BATCHES * BATCH_EVENTS);
     // At most one batch more than the bound (a batch shares its arrival time), and never one window.
     for (const n of arrived) expect(n).toBeLessThanOrEqual(MAX_WINDOW_EVENTS + BATCH_EVENTS);
-    expect(recorder.windows.length).toBeGreaterThanOrEqual(Math.ceil((BATCHES * BATCH_EVENTS) / (MAX_WINDOW_EVENTS + BATCH_EVENTS)));
-    const bounds = recorder.windows.map((seen) => [seen.window.ingestedAfter, seen.window.ingestedUntil] as const);
+    expect(backlog.length).toBeGreaterThanOrEqual(Math.ceil((BATCHES * BATCH_EVENTS) / (MAX_WINDOW_EVENTS + BATCH_EVENTS)));
+    const bounds = backlog.map((seen) => [seen.window.ingestedAfter, seen.window.ingestedUntil] as const);
     expect(bounds[0]?.[0]).toBe(tick.from);
     for (let i = 1; i < bounds.length; i += 1) expect(bounds[i]?.[0]).toBe(bounds[i - 1]?.[1]);
   });

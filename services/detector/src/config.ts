@@ -255,6 +255,14 @@ export const detectorsConfigSchema = z.strictObject({
   // ... and of at most about this many arrived events (a back-fill arrives in minutes): each
   // detector query's engine memory grows with its window (docs/memory.md).
   max_window_events: z.number().int().min(1_000).max(10_000_000).default(100_000),
+  // A tick that is behind looks at the newest arrivals first, then examines at most this many
+  // windows of its backlog, so alerts on fresh data wait one bounded tick, not the whole
+  // catch-up (a tick behind starts again at once; docs/detectors.md).
+  catch_up_windows_per_tick: z.number().int().min(1).max(1_000).default(1),
+  // ... and its fresh look examines at most this many of the newest arrivals (and never more
+  // than a window): after a restart behind a back-fill the newest arrivals are its tail, and a
+  // smaller look makes the first tick, and the next one's alert, come sooner.
+  fresh_look_max_events: z.number().int().min(100).max(10_000_000).default(10_000),
   ...detectorSections,
   // Needs a complete inventory (TOKENWATCH_INVENTORY_REQUIRE or `require: true`); not per client:
   // a client in no inventory has no override either.

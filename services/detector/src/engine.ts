@@ -14,6 +14,7 @@ const ARRIVED_SPAN = sql(import.meta.url, './arrived-span.sql');
 const arrivedSpanRow = z.object({ arrived: z.coerce.number(), first_ms: z.coerce.number(), last_ms: z.coerce.number() });
 const ARRIVAL_CUT = sql(import.meta.url, './arrival-cut.sql');
 const arrivalCutRow = z.object({ ingested_ms: z.coerce.number() });
+const FRESH_CUT = sql(import.meta.url, './fresh-cut.sql');
 
 /** Detectors examine event time in slices of at most this much (live catch-ups and backtests alike). */
 const TIME_SLICE_MS = 6 * HOUR_MS;
@@ -23,20 +24,41 @@ const FIRST_TICK_LOOKBACK_MS = HOUR_MS;
 
 export interface TickResult {
   readonly detector: string;
-  /** The arrival-time span examined, (from, until]; empty when nothing new had arrived. */
+  /**
+   * The arrival-time span examined in order, (from, until]: `until` is the detector's watermark
+   * after the tick (everything that arrived by then is examined); `from` when nothing was new.
+   */
   readonly from: number;
   readonly until: number;
+  /** When the tick was behind: the newest arrivals it examined first, (from, until]. */
+  readonly fresh?: { readonly from: number; readonly until: number };
+  /** Arrivals up to the tick's end (now less the safety lag) are still to examine: a backlog. */
+  readonly behind: boolean;
   readonly raised: readonly StoredAlert[];
   readonly updated: readonly StoredAlert[];
   readonly resolved: readonly StoredAlert[];
 }
 
+/** The key of a detector's fresh-look mark in detector_watermarks (names have no '/'). */
+export const freshMarkKey = (detector: string) => `${detector}/fresh`;
+
 /**
- * One live tick of one detector: examine everything that arrived since its watermark (in
- * windows of at most max_window_minutes and about max_window_events, so a catch-up after
- * downtime or a back-fill stays bounded in time and in the engine's memory), store the alerts,
- * then move the watermark after each window. The watermark moves only after the alerts are stored,
- * so a crash re-examines a window (alerts are idempotent) and never skips one.
+ * One live tick of one detector: examine what arrived since its watermark, in windows of at
+ * most max_window_minutes and about max_window_events (so a catch-up after downtime or a
+ * back-fill stays bounded in time and in the engine's memory), store the alerts, then move the
+ * watermark after each window. The watermark moves only after the alerts are stored, so a
+ * crash re-examines a window (alerts are idempotent) and never skips one.
+ *
+ * A tick that is behind (more than one window arrived since the watermark) first takes a fresh
+ * look, then examines at most catch_up_windows_per_tick windows of the backlog. Catching up
+ * 800,000 back-filled events took a minute in windows of 100,000, and an attack that arrived
+ * meanwhile waited for all of it: on-call expects alerts on fresh data within a tick, however
+ * far behind the history is. The fresh look examines the newest arrivals (since its own mark,
+ * at most fresh_look_max_events), so alerts on fresh data wait for one bounded tick, not for
+ * the backlog. The backlog examines those arrivals again when it reaches them: alerts are
+ * idempotent (the same finding merges into its alert and is written again only if it changed),
+ * so nobody is paged twice, and the watermark alone still says what was examined in order.
+ * Arrivals no fresh look took are left to the backlog, never skipped.
  */
 export async function runTick(context: DetectContext, detector: Detector, now: number): Promise<TickResult> {
   const { clickhouse, config } = context;
@@ -47,29 +69,77 @@ export async function runTick(context: DetectContext, detector: Detector, now: n
   const from = (await readWatermark(clickhouse, detector.name)) ?? until - FIRST_TICK_LOOKBACK_MS;
   const raised: StoredAlert[] = [];
   const updated: StoredAlert[] = [];
+  const examine = async (after: number, window: ArrivalWindow) => {
+    const result = await examineWindow(context, detector, after, window, now);
+    raised.push(...result.raised);
+    updated.push(...result.updated);
+  };
   const step = config.max_window_minutes * MINUTE_MS;
-  for (let after = from; after < until; ) {
-    const { ingestedUntil, span } = await nextWindow(context, after, Math.min(after + step, until));
-    if (span && span.arrived > 0) {
-      const drafts: AlertDraft[] = [];
-      for (let timeFrom = span.first_ms; timeFrom <= span.last_ms; timeFrom += TIME_SLICE_MS) {
-        const window: DetectWindow = { ingestedAfter: after, ingestedUntil, timeFrom, timeTo: Math.min(timeFrom + TIME_SLICE_MS, span.last_ms + 1), now };
-        drafts.push(...(await detector.detect(context, window)));
-      }
-      // Suppressions that outlast the oldest evidence examined here (on-call's, stored).
-      const suppressions = await readActiveSuppressions(clickhouse, span.first_ms);
-      const result = await upsertAlerts(clickhouse, withOwnership(withoutSuppressed(drafts, suppressions), context.inventory), now);
-      raised.push(...result.raised);
-      updated.push(...result.updated);
+  let fresh: { from: number; until: number } | undefined;
+  let after = from;
+  if (from < until) {
+    let window = await nextWindow(context, from, Math.min(from + step, until));
+    if (window.ingestedUntil < until) {
+      fresh = { from: await freshLookStart(context, detector, from, until), until };
+      if (fresh.from < until) await examine(fresh.from, await arrivalSpan(context, fresh.from, until));
+      await writeWatermark(clickhouse, freshMarkKey(detector.name), until);
     }
-    await writeWatermark(clickhouse, detector.name, ingestedUntil);
-    after = ingestedUntil;
+    for (let windows = 1; ; windows += 1) {
+      await examine(after, window);
+      await writeWatermark(clickhouse, detector.name, window.ingestedUntil);
+      after = window.ingestedUntil;
+      if (after >= until || windows >= config.catch_up_windows_per_tick) break;
+      window = await nextWindow(context, after, Math.min(after + step, until));
+    }
   }
   const resolved: StoredAlert[] = [];
   for (const [finding, quietMs] of detector.resolveAfterMs?.(config) ?? []) {
     resolved.push(...(await resolveQuietAlerts(clickhouse, finding, quietMs, now)));
   }
-  return { detector: detector.name, from, until: Math.max(from, until), raised, updated, resolved };
+  return { detector: detector.name, from, until: after, ...(fresh ? { fresh } : {}), behind: after < until, raised, updated, resolved };
+}
+
+/** An arrival window (after, ingestedUntil] and the event-time span of what arrived in it. */
+interface ArrivalWindow {
+  readonly ingestedUntil: number;
+  readonly span: z.output<typeof arrivedSpanRow> | undefined;
+}
+
+/** The detector over one arrival window, a slice of event time at a time; its alerts stored. */
+async function examineWindow(context: DetectContext, detector: Detector, after: number, { ingestedUntil, span }: ArrivalWindow, now: number) {
+  if (!span || span.arrived === 0) return { raised: [], updated: [] };
+  const drafts: AlertDraft[] = [];
+  for (let timeFrom = span.first_ms; timeFrom <= span.last_ms; timeFrom += TIME_SLICE_MS) {
+    const window: DetectWindow = { ingestedAfter: after, ingestedUntil, timeFrom, timeTo: Math.min(timeFrom + TIME_SLICE_MS, span.last_ms + 1), now };
+    drafts.push(...(await detector.detect(context, window)));
+  }
+  // Suppressions that outlast the oldest evidence examined here (on-call's, stored).
+  const suppressions = await readActiveSuppressions(context.clickhouse, span.first_ms);
+  return upsertAlerts(context.clickhouse, withOwnership(withoutSuppressed(drafts, suppressions), context.inventory), now);
+}
+
+/**
+ * Where a behind tick's fresh look starts: after the previous fresh look's mark (what it
+ * examined need not be looked at fresh again), but no earlier than max_window_minutes and
+ * fresh_look_max_events (at most max_window_events) arrivals before `until`, so the look stays
+ * small; what lies before it is the backlog's.
+ */
+async function freshLookStart({ clickhouse, config }: DetectContext, detector: Detector, watermark: number, until: number): Promise<number> {
+  const mark = (await readWatermark(clickhouse, freshMarkKey(detector.name))) ?? watermark;
+  const start = Math.max(watermark, mark, until - config.max_window_minutes * MINUTE_MS);
+  if (start >= until) return until;
+  const [cut] = await queryRows(
+    clickhouse,
+    FRESH_CUT,
+    { ingested_after: toClickHouseTime(start), ingested_until: toClickHouseTime(until), nth: Math.min(config.fresh_look_max_events, config.max_window_events) - 1 },
+    arrivalCutRow,
+  );
+  return Math.max(start, cut?.ingested_ms ?? start);
+}
+
+async function arrivalSpan({ clickhouse }: DetectContext, after: number, until: number): Promise<ArrivalWindow> {
+  const [span] = await queryRows(clickhouse, ARRIVED_SPAN, { ingested_after: toClickHouseTime(after), ingested_until: toClickHouseTime(until) }, arrivedSpanRow);
+  return { ingestedUntil: until, span };
 }
 
 /**
@@ -79,15 +149,10 @@ export async function runTick(context: DetectContext, detector: Detector, now: n
  * memory in one query, docs/memory.md), and any arrival time is a valid boundary: ticks cut
  * arrivals wherever the clock is, and detectors answer "seen before?" from stored history.
  */
-async function nextWindow(
-  { clickhouse, config }: DetectContext,
-  after: number,
-  ingestedUntil: number,
-): Promise<{ ingestedUntil: number; span: z.output<typeof arrivedSpanRow> | undefined }> {
-  const spanOf = async (until: number) =>
-    (await queryRows(clickhouse, ARRIVED_SPAN, { ingested_after: toClickHouseTime(after), ingested_until: toClickHouseTime(until) }, arrivedSpanRow))[0];
-  const span = await spanOf(ingestedUntil);
-  if (!span || span.arrived <= config.max_window_events) return { ingestedUntil, span };
+async function nextWindow(context: DetectContext, after: number, ingestedUntil: number): Promise<ArrivalWindow> {
+  const { clickhouse, config } = context;
+  const whole = await arrivalSpan(context, after, ingestedUntil);
+  if (!whole.span || whole.span.arrived <= config.max_window_events) return whole;
   const [cut] = await queryRows(
     clickhouse,
     ARRIVAL_CUT,
@@ -95,8 +160,8 @@ async function nextWindow(
     arrivalCutRow,
   );
   // The cut is an arrival after `after`, so the window is never empty and the tick moves on.
-  if (!cut || cut.ingested_ms <= after || cut.ingested_ms >= ingestedUntil) return { ingestedUntil, span };
-  return { ingestedUntil: cut.ingested_ms, span: await spanOf(cut.ingested_ms) };
+  if (!cut || cut.ingested_ms <= after || cut.ingested_ms >= ingestedUntil) return whole;
+  return arrivalSpan(context, after, cut.ingested_ms);
 }
 
 /**

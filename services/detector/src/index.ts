@@ -22,8 +22,8 @@ export interface DetectorService {
 /**
  * The detectors on a schedule: each tick runs every enabled detector over what arrived since
  * its watermark. Ticks never overlap (a slow tick delays the next; the watermark makes the
- * next one catch up), and a failing detector is logged and retried at the next tick without
- * holding the others back.
+ * next one catch up; a tick that is behind is followed at once by the next), and a failing
+ * detector is logged and retried at the next tick without holding the others back.
  */
 export function startDetector(options: {
   config: DetectorsConfig;
@@ -67,12 +67,20 @@ export function startDetector(options: {
     return results;
   }
 
+  let stopped = false;
   function tick(): Promise<TickResult[]> {
     // One tick at a time, whether started by the schedule or by a caller.
     running ??= runAll().finally(() => {
       running = undefined;
     });
     return running;
+  }
+
+  // A tick that left a backlog (runTick examines a bounded part of it, after a fresh look)
+  // is followed at once by the next, not at the next scheduled time: catching up runs
+  // back to back, and each tick looks at the newest arrivals first.
+  async function scheduledTick(): Promise<void> {
+    for (let results = await tick(); !stopped && results.some((result) => result.behind); ) results = await tick();
   }
 
   // node-cron's own logger prints coloured text on the console; a skipped (overlapping) run is
@@ -83,11 +91,12 @@ export function startDetector(options: {
     error: (message: string | Error, err?: Error) => logger.error({ lib: 'node-cron', err: errorMessage(err ?? message) }, String(message)),
     debug: (message: string | Error) => logger.debug({ lib: 'node-cron' }, String(message)),
   };
-  const task = cron.schedule(config.schedule, () => tick(), { name: 'tokenwatch-detectors', timezone: 'UTC', noOverlap: true, logger: cronLogger });
+  const task = cron.schedule(config.schedule, () => scheduledTick(), { name: 'tokenwatch-detectors', timezone: 'UTC', noOverlap: true, logger: cronLogger });
   logger.info({ detectors: detectors.map((detector) => detector.name), schedule: config.schedule }, 'detectors scheduled');
   return {
     tick,
     stop: async () => {
+      stopped = true;
       await task.destroy();
       await running;
     },
