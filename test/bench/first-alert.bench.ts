@@ -137,9 +137,10 @@ interface Backlog {
   readonly stored: number;
 }
 
-// The detectors' own watermarks: a key with a '/' is a fresh look's mark (engine.ts), not one.
-const BACKLOG_QUERY = `WITH (SELECT min(watermark) FROM detector_watermarks FINAL WHERE position(detector, '/') = 0) AS slowest,
-     (SELECT max(watermark) FROM detector_watermarks FINAL WHERE position(detector, '/') = 0) AS fastest
+// The detectors' own watermarks: a key with a '/' is a fresh look's mark (engine.ts), and
+// 'rollups' / 'rollups:pending' are the rollups' (shared/src/storage/rollups/refresh.ts).
+const BACKLOG_QUERY = `WITH (SELECT min(watermark) FROM detector_watermarks FINAL WHERE position(detector, '/') = 0 AND NOT startsWith(detector, 'rollups')) AS slowest,
+     (SELECT max(watermark) FROM detector_watermarks FINAL WHERE position(detector, '/') = 0 AND NOT startsWith(detector, 'rollups')) AS fastest
 SELECT countIf(ingested_at > slowest) AS behind_slowest, countIf(ingested_at > fastest) AS behind_fastest, count() AS stored
 FROM token_requests`;
 
