@@ -97,6 +97,10 @@ describe('cognito: events that are not machine token requests', () => {
     });
   });
 
+  it('skips a CloudTrail log file with no Records (every message gets a result; found by the fuzz test)', () => {
+    expect(cognitoFormat.adapt({ Records: [] })).toEqual([{ kind: 'skip', reason: 'cognito: CloudTrail log file holds no Records' }]);
+  });
+
   it('skips a hosted UI Login_GET', () => {
     expect(single(load('login-get.json'))).toEqual({ kind: 'skip', reason: 'cognito: eventName Login_GET is not Token_POST' });
   });

@@ -22,6 +22,10 @@ function variant(name: string, edit: (record: Json & { properties: Json }) => vo
 const { single, adaptOne } = adapterHelpers(entraFormat);
 
 describe('entra: Azure Monitor ServicePrincipalSignInLogs', () => {
+  it('skips an empty Graph page (value: []) with a reason', () => {
+    expect(entraFormat.adapt({ value: [] })).toEqual([{ kind: 'skip', reason: 'entra: value holds no records' }]);
+  });
+
   it('maps a successful client-secret sign-in field by field', () => {
     const result = adaptOne(load('service-principal-secret-success.json'));
     expect(result.unknownAuthMethod).toBeUndefined();
@@ -248,8 +252,8 @@ describe('entra: Event Hubs envelope {"records": [...]}', () => {
     expect(results).toEqual([0, 1, 2, 3].map((index) => ({ kind: 'dlq', reason: `entra: records[${index}] is not an object` })));
   });
 
-  it('yields nothing for an empty batch', () => {
-    expect(entraFormat.adapt({ records: [] })).toEqual([]);
+  it('skips an empty batch with a reason, like Okta and Cognito (every message gets a result)', () => {
+    expect(entraFormat.adapt({ records: [] })).toEqual([{ kind: 'skip', reason: 'entra: records holds no records' }]);
   });
 });
 

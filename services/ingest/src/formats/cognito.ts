@@ -45,6 +45,8 @@ function adapt(record: Json): Adapted[] {
   if ('Records' in record && !('eventName' in record)) {
     const items = record.Records;
     if (!Array.isArray(items)) return [dlq('Records is not an array')];
+    // Every message gets a result, so an empty log file is counted (skipped), not silently gone.
+    if (items.length === 0) return [skip('CloudTrail log file holds no Records')];
     return items.map((item, index) =>
       isObject(item) ? adaptEvent(item, `Records[${index}]: `) : dlq(`Records[${index}] is not an object`),
     );

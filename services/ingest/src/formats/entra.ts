@@ -69,6 +69,8 @@ function adapt(record: Json): Adapted[] {
 
 function adaptBatch(items: unknown, name: string): Adapted[] {
   if (!Array.isArray(items)) return [dlq(`${name} is not an array`)];
+  // Every message gets a result, so an empty batch is counted (skipped), not silently gone.
+  if (items.length === 0) return [skip(`${name} holds no records`)];
   return items.map((item, index) =>
     isObject(item) ? adaptRecord(item, `${name}[${index}]: `) : dlq(`${name}[${index}] is not an object`),
   );
