@@ -65,7 +65,9 @@ export async function runTick(context: DetectContext, detector: Detector, now: n
   // Rows become visible a moment after their ingested_at is taken; stopping short of now
   // keeps a row still being inserted from landing behind the watermark unseen.
   // The rollups the detectors read hold what arrived up to their watermark: examine no further.
-  const until = (await refreshRollups(clickhouse, { until: now - config.safety_lag_seconds * 1000 })).watermark;
+  // Rolled up in windows of max_window_events, like the detectors' own: one window's GROUP BY
+  // is what the engine holds at once (docs/memory.md).
+  const until = (await refreshRollups(clickhouse, { until: now - config.safety_lag_seconds * 1000, maxWindowEvents: config.max_window_events })).watermark;
   const from = (await readWatermark(clickhouse, detector.name)) ?? until - FIRST_TICK_LOOKBACK_MS;
   const raised: StoredAlert[] = [];
   const updated: StoredAlert[] = [];
@@ -175,7 +177,7 @@ export async function backtest(
   detector: Detector,
   { from, to, sliceMs = TIME_SLICE_MS }: { from: number; to: number; sliceMs?: number },
 ): Promise<StoredAlert[]> {
-  await refreshRollups(context.clickhouse, { until: Date.now() - context.config.safety_lag_seconds * 1000 });
+  await refreshRollups(context.clickhouse, { until: Date.now() - context.config.safety_lag_seconds * 1000, maxWindowEvents: context.config.max_window_events });
   const drafts: AlertDraft[] = [];
   for (let start = from; start < to; start += sliceMs) {
     const end = Math.min(start + sliceMs, to);
