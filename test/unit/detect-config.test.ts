@@ -18,7 +18,7 @@ describe('configuration file: detectors section', () => {
     expect(config.concurrent_networks).toEqual({ enabled: true, concurrent_window_minutes: 10, margin: 2, learning_days: 7 });
     expect(config.new_credential).toEqual({ enabled: true, learning_days: 7, parallel_window_minutes: 60 });
     expect(config.stale_credential).toEqual({ enabled: true, max_credential_age_days: 90 });
-    expect([config.max_window_minutes, config.max_window_events]).toEqual([60, 100_000]);
+    expect([config.max_window_minutes, config.max_window_events]).toEqual([60, 50_000]);
   });
 
   it('lets an allowlist entry name the findings it silences, secret_new_location when it names none', () => {

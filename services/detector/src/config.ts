@@ -253,8 +253,10 @@ export const detectorsConfigSchema = z.strictObject({
   // A catch-up after downtime is split into windows of at most this much ingested time.
   max_window_minutes: z.number().positive().default(60),
   // ... and of at most about this many arrived events (a back-fill arrives in minutes): each
-  // detector query's engine memory grows with its window (docs/memory.md).
-  max_window_events: z.number().int().min(1_000).max(10_000_000).default(100_000),
+  // detector query's engine memory grows with its window, and so does the tick's rollup refresh
+  // (docs/memory.md): at 100,000 a first tick after a million arrivals peaked at 612-657 MB RSS
+  // (jti_use_hours' insert 126 MB), at 50,000 at 563 MB (bench:memory, 2026-11-30).
+  max_window_events: z.number().int().min(1_000).max(10_000_000).default(50_000),
   // A tick that is behind looks at the newest arrivals first, then examines at most this many
   // windows of its backlog, so alerts on fresh data wait one bounded tick, not the whole
   // catch-up (a tick behind starts again at once; docs/detectors.md).

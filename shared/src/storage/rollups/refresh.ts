@@ -41,9 +41,10 @@ import { toClickHouseTime } from '../time.js';
  * How many arrivals one window rolls up at most (about: one insert's rows share their
  * ingested_at), when the caller does not say; the detector's tick passes its max_window_events.
  * At 250,000 the jti_use_hours insert alone held 169 MB of engine memory and `tokenwatch start`
- * peaked at 682-685 MB RSS in bench:memory; 100,000 is the detectors' own window.
+ * peaked at 682-685 MB RSS in bench:memory, at 100,000 612-657 MB; 50,000 is the detectors' own
+ * window (563 MB).
  */
-export const ROLLUP_WINDOW_EVENTS = 100_000;
+export const ROLLUP_WINDOW_EVENTS = 50_000;
 
 /** The fixed rollup names: they, and two integers, make the dedup tokens. */
 const ROLLUPS = [
