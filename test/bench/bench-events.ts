@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * The benchmark topic: 1,000,000 canonical TokenRequest events (about 430 bytes each) over 4
@@ -38,7 +39,12 @@ export async function ensureBenchTopic(): Promise<void> {
   await admin.connect();
   try {
     if ((await admin.listTopics()).includes(BENCH_TOPIC)) {
-      const offsets = await admin.fetchTopicOffsets(BENCH_TOPIC);
+      // Just after the broker starts, the topic's partitions have no leader for a few seconds
+      // (NOT_LEADER_FOR_PARTITION): a bench started right after `npm run kafka:start` waits.
+      const offsets = await waitFor(() => admin.fetchTopicOffsets(BENCH_TOPIC), () => true, {
+        what: `leaders for the partitions of ${BENCH_TOPIC}`,
+        intervalMs: 500,
+      });
       const held = offsets.reduce((sum, partition) => sum + Number(partition.high) - Number(partition.low), 0);
       if (held === BENCH_EVENTS) return;
       await admin.deleteTopics({ topics: [BENCH_TOPIC] });
