@@ -83,6 +83,8 @@ describe('embedded engine memory settings', () => {
 
   it('names TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB when the engine\'s limit over everything stops an investigation first', async () => {
     const writer = await open({ TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: '128' });
+    // The previous test's engine (256 MiB) must be gone, not joined.
+    expect((await serverSettings(writer)).max_server_memory_usage).toBe(128 * MIB);
     // What the service holds beside the investigation (here a Memory table of 80 MB) counts
     // against the engine's limit, not against the query's own cap.
     await writer.client.command({ query: 'CREATE TABLE held_in_memory ENGINE = Memory AS SELECT number FROM numbers(10000000)' });

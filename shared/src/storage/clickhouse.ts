@@ -117,7 +117,7 @@ async function openEmbedded(
   const chdbDir = resolve(dataDir, 'clickhouse');
   createPrivateDir(dataDir, chdbDir);
   // Loaded lazily so that server deployments never load the native engine.
-  const [{ Session }, { createChdbConnection }] = await Promise.all([import('chdb'), import('chdb/connection')]);
+  const [{ Session, drainPending }, { createChdbConnection }] = await Promise.all([import('chdb'), import('chdb/connection')]);
   // The engine reads its memory limits and cache sizes once, when the first connection to the
   // directory starts it; chdb/connection cannot pass them, so a plain session opened first with
   // them as arguments starts it, and stays open as long as this connection so that the engine
@@ -146,6 +146,10 @@ async function openEmbedded(
   const closeEngine = async (): Promise<void> => {
     await client.close();
     engine.close();
+    // close() only defers the engine's teardown while a query is still running natively (one a
+    // memory limit or timeout rejected early keeps computing); a connection opened before that
+    // drains would join the old engine and silently keep its memory limits.
+    await drainPending();
   };
   if (!readOnlyLimits) return { client, mode: 'embedded', dataDir, close: closeEngine };
   // Read-only connections of their own (chDB lets connections to one path coexist in a
