@@ -77,7 +77,7 @@ export interface RefreshOptions {
    * Windows this call rolls up at most (a retried pending one included); no bound when not
    * given. The detector's tick bounds it so that a tick after downtime or behind a back-fill
    * examines what it rolled up instead of rolling up the whole backlog first; it says `behind`
-   * when it stopped short, and the next tick carries on. A backtest and the sweep need all of it.
+   * when it stopped short, and the next tick carries on. A backtest needs all of it.
    */
   readonly maxWindows?: number;
 }
