@@ -8,6 +8,7 @@
  *   - `unbounded`: one refresh of the whole backlog first, as the first tick did before the
  *     refresh was bounded (the rollups are then caught up, so the ticks behave as before);
  *   - `bounded`: the ticks as they are (at most catch_up_windows_per_tick windows per refresh).
+ * The longest detector tick counts the unbounded refresh in the first one, as runTick did.
  * Prints one JSON line: {variant, events, firstExaminedSeconds, firstTickSeconds, anyAlertSeconds,
  * freshAlertSeconds, caughtUpSeconds, ticks, maxDetectorTickSeconds}.
  *   tsx test/bench/rollups-behind-run.ts <bounded|unbounded> <events>
@@ -66,7 +67,8 @@ try {
   let firstTickSeconds: number | undefined;
   let anyAlertSeconds: number | undefined;
   let freshAlertSeconds: number | undefined;
-  let maxDetectorTickSeconds = 0;
+  // The unbounded variant's refresh is part of its first detector tick, as it was in runTick.
+  let maxDetectorTickSeconds = since();
   let ticks = 0;
   for (let behind = true; behind; ) {
     behind = false;
@@ -75,7 +77,8 @@ try {
     for (const detector of detectors) {
       const tickStarted = performance.now();
       const result = await runTick(context, detector, now);
-      maxDetectorTickSeconds = Math.max(maxDetectorTickSeconds, (performance.now() - tickStarted) / 1000);
+      const tickSeconds = (performance.now() - tickStarted) / 1000;
+      maxDetectorTickSeconds = Math.max(maxDetectorTickSeconds, firstExaminedSeconds === undefined ? since() : tickSeconds);
       firstExaminedSeconds ??= since();
       if (result.raised.length > 0) anyAlertSeconds ??= since();
       if (result.raised.some((alert) => alert.finding === 'jti_replay' && alert.alert_key === FRESH_JTI)) freshAlertSeconds ??= since();
