@@ -10,7 +10,7 @@ import { refreshRollups, rollupWatermark, ROLLUP_TABLES } from '@tokenwatch/shar
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { DAY_MS, MINUTE_MS } from '@tokenwatch/shared/time';
 import { assertionRequest, canonicalEvent } from '../helpers/events.js';
-import { openTestStorage, selectRows, storeEvents } from '../helpers/storage.js';
+import { openTestStorage, refreshTestRollups, selectRows, storeEvents } from '../helpers/storage.js';
 
 /**
  * The rollups are rolled up at the detector's tick (shared/src/storage/rollups/refresh.ts), not
@@ -18,7 +18,8 @@ import { openTestStorage, selectRows, storeEvents } from '../helpers/storage.js'
  * twin table `expected_<rollup>` fed by its old view, created here from the migration files'
  * own CREATE MATERIALIZED VIEW statements, so the refresh must produce exactly what the views did
  * (a) - once per window even when a window is re-run after a crash (b) - in bounded windows (c) -
- * and the detectors find what they found before through runTick (d).
+ * and the detectors find what they found before through runTick (d) - and at most maxWindows
+ * windows per call, saying `behind` until repeated calls have caught up (e).
  */
 
 const BASE = Date.UTC(2026, 10, 20, 0, 0, 0);
@@ -162,5 +163,27 @@ describe('rollups rolled up at the tick (real chDB)', () => {
     const { raised } = await runTick(context, jtiReplay, Date.now());
     expect(about(raised).map((alert) => [alert.finding, alert.alert_key])).toEqual([['jti_replay', 'jti-replayed']]);
     expect([...(about(raised)[0]?.event_ids ?? [])].sort()).toEqual(['replay-a', 'replay-b']);
+  });
+  it('(e) rolls up at most maxWindows windows per call, says behind, and catches up over calls with the views\' totals', async () => {
+    await refreshTestRollups(clickhouse);
+    for (let batch = 0; batch < 6; batch += 1) await storeEvents(clickhouse, traffic(4_200 + batch * 250, 250), { rollUp: false });
+    const until = Date.now();
+    // 1,500 arrivals in windows of 500: three windows, one per call.
+    const calls = [await refreshRollups(clickhouse.client, { until, maxWindowEvents: 500, maxWindows: 1 })];
+    expect(calls[0]).toMatchObject({ windows: 1, behind: true });
+    expect(calls[0]?.watermark).toBeLessThan(until);
+    expect(await rollupWatermark(clickhouse.client)).toBe(calls[0]?.watermark);
+    while (calls.at(-1)?.behind) {
+      expect(calls.length, 'calls needed to catch up').toBeLessThan(10);
+      calls.push(await refreshRollups(clickhouse.client, { until, maxWindowEvents: 500, maxWindows: 1 }));
+    }
+    expect(calls.map((call) => call.windows)).toEqual([1, 1, 1]);
+    expect(calls.at(-1)?.watermark).toBe(until);
+    await expectRollupsAsViews(clickhouse);
+    const [sum] = await selectRows<{ requests: string }>(clickhouse, 'SELECT sum(requests) AS requests FROM client_locations');
+    const [stored] = await selectRows<{ requests: string }>(clickhouse, 'SELECT count() AS requests FROM token_requests');
+    expect(Number(sum?.requests)).toBe(Number(stored?.requests));
+    // Caught up, a bounded call over nothing new is not behind (the service would tick again for nothing).
+    expect(await refreshRollups(clickhouse.client, { until: Date.now(), maxWindowEvents: 500, maxWindows: 1 })).toMatchObject({ windows: 0, behind: false });
   });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AUTH_METHODS } from '@tokenwatch/shared/events/token-request';
+import { DEFAULT_MAX_WINDOW_EVENTS } from '@tokenwatch/shared/storage/window-events';
 
 /**
  * Detector thresholds, windows, per-client overrides and allowlists: the `detectors` section
@@ -253,13 +254,14 @@ export const detectorsConfigSchema = z.strictObject({
   // A catch-up after downtime is split into windows of at most this much ingested time.
   max_window_minutes: z.number().positive().default(60),
   // ... and of at most about this many arrived events (a back-fill arrives in minutes): each
-  // detector query's engine memory grows with its window, and so does the tick's rollup refresh
-  // (docs/memory.md): at 100,000 a first tick after a million arrivals peaked at 612-657 MB RSS
-  // (jti_use_hours' insert 126 MB), at 50,000 at 563 MB (bench:memory, 2026-11-30).
-  max_window_events: z.number().int().min(1_000).max(10_000_000).default(50_000),
+  // detector query's engine memory grows with its window, and so does the tick's rollup refresh,
+  // which uses the same windows (the default and its measurements: shared/src/storage/window-events.ts).
+  max_window_events: z.number().int().min(1_000).max(10_000_000).default(DEFAULT_MAX_WINDOW_EVENTS),
   // A tick that is behind looks at the newest arrivals first, then examines at most this many
   // windows of its backlog, so alerts on fresh data wait one bounded tick, not the whole
-  // catch-up (a tick behind starts again at once; docs/detectors.md).
+  // catch-up (a tick behind starts again at once; docs/detectors.md). Its rollup refresh rolls
+  // up at most this many windows too, so a tick after downtime examines what it rolled up
+  // rather than rolling up the whole backlog first.
   catch_up_windows_per_tick: z.number().int().min(1).max(1_000).default(1),
   // ... and its fresh look examines at most this many of the newest arrivals (and never more
   // than a window): after a restart behind a back-fill the newest arrivals are its tail, and a

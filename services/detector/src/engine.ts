@@ -32,7 +32,10 @@ export interface TickResult {
   readonly until: number;
   /** When the tick was behind: the newest arrivals it examined first, (from, until]. */
   readonly fresh?: { readonly from: number; readonly until: number };
-  /** Arrivals up to the tick's end (now less the safety lag) are still to examine: a backlog. */
+  /**
+   * Arrivals up to the tick's end (now less the safety lag) are still to examine: a backlog,
+   * the detector's own or the rollups' (the refresh stopped at catch_up_windows_per_tick windows).
+   */
   readonly behind: boolean;
   readonly raised: readonly StoredAlert[];
   readonly updated: readonly StoredAlert[];
@@ -58,17 +61,28 @@ export const freshMarkKey = (detector: string) => `${detector}/fresh`;
  * the backlog. The backlog examines those arrivals again when it reaches them: alerts are
  * idempotent (the same finding merges into its alert and is written again only if it changed),
  * so nobody is paged twice, and the watermark alone still says what was examined in order.
- * Arrivals no fresh look took are left to the backlog, never skipped.
+ * Arrivals no fresh look took are left to the backlog, never skipped. While the rollups
+ * themselves are behind (their refresh is bounded per tick too), a tick takes no fresh look:
+ * the detectors could not judge arrivals the rollups do not yet hold (below).
  */
 export async function runTick(context: DetectContext, detector: Detector, now: number): Promise<TickResult> {
   const { clickhouse, config } = context;
   // Rows become visible a moment after their ingested_at is taken; stopping short of now
   // keeps a row still being inserted from landing behind the watermark unseen.
+  const tickEnd = now - config.safety_lag_seconds * 1000;
   // The rollups the detectors read hold what arrived up to their watermark: examine no further.
-  // Rolled up in windows of max_window_events, like the detectors' own: one window's GROUP BY
-  // is what the engine holds at once (docs/memory.md).
-  const until = (await refreshRollups(clickhouse, { until: now - config.safety_lag_seconds * 1000, maxWindowEvents: config.max_window_events })).watermark;
-  const from = (await readWatermark(clickhouse, detector.name)) ?? until - FIRST_TICK_LOOKBACK_MS;
+  // Rolled up in windows of max_window_events, like the detectors' own (one window's GROUP BY is
+  // what the engine holds at once, docs/memory.md), and at most catch_up_windows_per_tick of
+  // them: after downtime or behind a back-fill this tick examines what it rolled up, and the
+  // next one (at once: `behind`) rolls up more, where one tick used to roll up the whole backlog
+  // before any detector looked. Every detector's tick refreshes, so the rollups advance by up to
+  // that many windows per enabled detector in one service tick, ahead of each detector's own
+  // catch-up: fresh looks (below) resume before the detectors have worked off their backlog.
+  const rollups = await refreshRollups(clickhouse, { until: tickEnd, maxWindowEvents: config.max_window_events, maxWindows: config.catch_up_windows_per_tick });
+  const until = rollups.watermark;
+  // From the tick's end, not the rollups' watermark: a detector's first tick behind stale
+  // rollups still starts an hour back from now, and waits (behind) until they reach it.
+  const from = (await readWatermark(clickhouse, detector.name)) ?? tickEnd - FIRST_TICK_LOOKBACK_MS;
   const raised: StoredAlert[] = [];
   const updated: StoredAlert[] = [];
   const examine = async (after: number, window: ArrivalWindow) => {
@@ -81,7 +95,16 @@ export async function runTick(context: DetectContext, detector: Detector, now: n
   let after = from;
   if (from < until) {
     let window = await nextWindow(context, from, Math.min(from + step, until));
-    if (window.ingestedUntil < until) {
+    // No fresh look while the rollups are behind (their refresh stopped at its bound). The
+    // detectors answer "seen before?" and "what is normal?" from the rollups, so past the
+    // rollups' watermark they would read a history without the backlog (a known location
+    // looks new: a false alert) and windows without their own arrivals (a replay's first use,
+    // a burst's counts: a missed alert); rolling the fresh arrivals up out of order instead
+    // would break the one watermark that makes the refresh exactly once. Up to the watermark,
+    // the newest arrivals are the tail of what the refresh just rolled up, not fresh traffic:
+    // the backlog reaches them within a few ticks, and a look now would find nothing sooner
+    // and cost a second examination. Fresh looks resume once the rollups have caught up.
+    if (window.ingestedUntil < until && !rollups.behind) {
       fresh = { from: await freshLookStart(context, detector, from, until), until };
       if (fresh.from < until) await examine(fresh.from, await arrivalSpan(context, fresh.from, until));
       await writeWatermark(clickhouse, freshMarkKey(detector.name), until);
@@ -98,7 +121,7 @@ export async function runTick(context: DetectContext, detector: Detector, now: n
   for (const [finding, quietMs] of detector.resolveAfterMs?.(config) ?? []) {
     resolved.push(...(await resolveQuietAlerts(clickhouse, finding, quietMs, now)));
   }
-  return { detector: detector.name, from, until: after, ...(fresh ? { fresh } : {}), behind: after < until, raised, updated, resolved };
+  return { detector: detector.name, from, until: after, ...(fresh ? { fresh } : {}), behind: after < until || rollups.behind, raised, updated, resolved };
 }
 
 /** An arrival window (after, ingestedUntil] and the event-time span of what arrived in it. */

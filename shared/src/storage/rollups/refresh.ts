@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { queryRows, sql } from '../sql.js';
 import { toClickHouseTime } from '../time.js';
+import { DEFAULT_MAX_WINDOW_EVENTS } from '../window-events.js';
 
 /**
  * The per-client rollups (client_minute_counts, client_locations, clients, client_traits,
@@ -37,15 +38,6 @@ import { toClickHouseTime } from '../time.js';
  * safety lag, as the detectors do for their own windows.
  */
 
-/**
- * How many arrivals one window rolls up at most (about: one insert's rows share their
- * ingested_at), when the caller does not say; the detector's tick passes its max_window_events.
- * At 250,000 the jti_use_hours insert alone held 169 MB of engine memory and `tokenwatch start`
- * peaked at 682-685 MB RSS in bench:memory, at 100,000 612-657 MB; 50,000 is the detectors' own
- * window (563 MB).
- */
-export const ROLLUP_WINDOW_EVENTS = 50_000;
-
 /** The fixed rollup names: they, and two integers, make the dedup tokens. */
 const ROLLUPS = [
   { table: 'client_minute_counts', insert: sql(import.meta.url, './client-minute-counts.sql') },
@@ -79,7 +71,15 @@ const arrivalMs = z.number().int().nonnegative().max(Date.UTC(9999, 0));
 export interface RefreshOptions {
   /** Roll up arrivals up to this time (epoch ms of ingested_at), inclusive. */
   readonly until: number;
+  /** Arrivals per window at most (about); DEFAULT_MAX_WINDOW_EVENTS when not given. */
   readonly maxWindowEvents?: number;
+  /**
+   * Windows this call rolls up at most (a retried pending one included); no bound when not
+   * given. The detector's tick bounds it so that a tick after downtime or behind a back-fill
+   * examines what it rolled up instead of rolling up the whole backlog first; it says `behind`
+   * when it stopped short, and the next tick carries on. A backtest needs all of it.
+   */
+  readonly maxWindows?: number;
 }
 
 export interface RefreshResult {
@@ -87,6 +87,8 @@ export interface RefreshResult {
   readonly watermark: number;
   /** Windows rolled up by this call (a retried pending one included; empty ones not). */
   readonly windows: number;
+  /** Stopped at maxWindows: arrivals up to `until` are still to roll up (the watermark is short of it). */
+  readonly behind: boolean;
 }
 
 /**
@@ -108,8 +110,12 @@ export async function rollupWatermark(client: ClickHouseClient): Promise<number>
   return (await readProgress(client)).done;
 }
 
-async function refreshNow(client: ClickHouseClient, { until, maxWindowEvents = ROLLUP_WINDOW_EVENTS }: RefreshOptions): Promise<RefreshResult> {
+async function refreshNow(
+  client: ClickHouseClient,
+  { until, maxWindowEvents = DEFAULT_MAX_WINDOW_EVENTS, maxWindows = Number.POSITIVE_INFINITY }: RefreshOptions,
+): Promise<RefreshResult> {
   const bound = z.number().int().min(1).parse(maxWindowEvents);
+  const windowsAtMost = z.union([z.number().int().min(1), z.literal(Number.POSITIVE_INFINITY)]).parse(maxWindows);
   const progress = await readProgress(client);
   let done = progress.done;
   let windows = 0;
@@ -119,11 +125,17 @@ async function refreshNow(client: ClickHouseClient, { until, maxWindowEvents = R
     done = progress.pending;
     windows += 1;
   }
+  let behind = false;
   while (done < until) {
     const { end, arrived } = await nextWindow(client, done, Math.floor(until), bound);
     if (arrived === 0) {
       // Nothing to roll up (most calls: every detector's tick refreshes): only move the watermark.
+      // Also past the window bound: an empty span costs no window, and a refresh that says
+      // `behind` over nothing would only make the service tick again for nothing.
       await writeProgress(client, DONE, end);
+    } else if (windows >= windowsAtMost) {
+      behind = true;
+      break;
     } else {
       await writeProgress(client, PENDING, end);
       await rollUp(client, done, end);
@@ -132,7 +144,7 @@ async function refreshNow(client: ClickHouseClient, { until, maxWindowEvents = R
     done = end;
   }
   // A watermark ahead of `until` (the migration's, or another process's) is no licence to read past `until`.
-  return { watermark: Math.min(done, until), windows };
+  return { watermark: Math.min(done, until), windows, behind };
 }
 
 async function readProgress(client: ClickHouseClient): Promise<{ done: number; pending: number }> {
