@@ -9,8 +9,9 @@ import { DEFAULT_MAX_WINDOW_EVENTS } from '../window-events.js';
  * client_credentials, credential_days, client_asn_slots, jti_use_hours), rolled up from the
  * requests that arrived since the last refresh. Until migration 0017 materialized views fed them
  * on every insert into token_requests, which cost ingestion a quarter of its CPU (issue #16,
- * docs/benchmarks.md "rollups at the tick"); now the detector's tick, a backtest and the IOC
- * sweep call refreshRollups before they read them, and ingestion writes token_requests only.
+ * docs/benchmarks.md "rollups at the tick"); now the detector's tick and a backtest call
+ * refreshRollups before they read them (the read-only IOC sweep adds the requests past the
+ * watermark from token_requests instead), and ingestion writes token_requests only.
  * Each rollup's SELECT (one .sql file each, beside this module) is its view's SELECT as it was,
  * restricted to an arrival window, so the rows are the ones the view wrote.
  *
@@ -30,8 +31,8 @@ import { DEFAULT_MAX_WINDOW_EVENTS } from '../window-events.js';
  *
  * Refreshes are serialised within a process (one chain), so two callers never roll up
  * overlapping windows. Across processes they are not: one process per database should
- * refresh (the detector's leader, `tokenwatch start`); a CLI backtest or sweep run beside a
- * running service may race it (docs/detectors.md).
+ * refresh (the detector's leader, `tokenwatch start`); a CLI backtest run beside a running
+ * service may race it (docs/detectors.md).
  *
  * Late rows: a request whose ingested_at is at or before the watermark but becomes visible only
  * after the refresh would never be rolled up; callers pass `until` behind now by the detectors'
