@@ -183,7 +183,9 @@ describe('tokenwatch produce --follow', () => {
     it('keeps its position while Kafka is down and publishes what was appended once it is back', async () => {
       broker = await startPrivateBroker('follow-outage');
       const on = [broker.brokers];
-      const env = followEnv('follow-outage', { KAFKA_BROKERS: broker.brokers });
+      // kafkajs's own retries pause at most 1 s (default 10 s), so a send fails in seconds rather
+      // than 68 s and the returned broker is noticed within a second (KAFKA_RETRY_MAX_MS).
+      const env = followEnv('follow-outage', { KAFKA_BROKERS: broker.brokers, KAFKA_RETRY_MAX_MS: '1000' });
       const topic = env.TOKENWATCH_TOPIC as string;
       const file = join(mkdtempSync(join(tmpdir(), 'tokenwatch-follow-')), 'idp.log');
       writeFileSync(file, asFile(lines('up', 2)));

@@ -34,6 +34,7 @@ export const SETTING_DOCS: { readonly [K in keyof Settings]-?: SettingDoc } = {
   KAFKA_SASL_USERNAME: { shownDefault: '(unset)', meaning: 'SASL user name' },
   KAFKA_SASL_PASSWORD: { shownDefault: '(unset)', meaning: 'SASL password (never printed)' },
   KAFKA_SESSION_TIMEOUT_MS: { shownDefault: '`30000`', meaning: 'how long before a crashed worker\'s partitions go to another' },
+  KAFKA_RETRY_MAX_MS: { shownDefault: '`10000`', meaning: 'longest pause between two of kafkajs\'s retries of one request: lower notices a down or returned broker sooner' },
   KAFKA_FETCH_MAX_MB: { shownDefault: '`4`', meaning: 'most MiB of one fetch of the ingest consumer, held in memory until stored ([docs/memory.md](docs/memory.md))' },
   TOKENWATCH_TOPIC: { shownDefault: '`idp.token-requests`', meaning: 'input topic' },
   TOKENWATCH_DLQ_TOPIC: { shownDefault: '`idp.token-requests.dlq`', meaning: 'dead-letter topic' },

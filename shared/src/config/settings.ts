@@ -80,6 +80,11 @@ export const settingsSchema = z.object({
   // How long the broker waits for a silent (crashed) worker before giving its partitions to
   // another; lower means faster recovery after kill -9, higher tolerates longer pauses.
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(30_000),
+  // The longest pause between two of kafkajs's retries of one request (they start at 200 ms and
+  // double, 8 retries). With the broker down, a send fails only after two nested rounds of them
+  // (68 s with 10,000, measured), and only then does the caller's own retry log it; a returned
+  // broker is noticed within one pause. Lower notices both sooner, higher spares a struggling broker.
+  KAFKA_RETRY_MAX_MS: z.coerce.number().int().min(500).max(60_000).default(10_000),
   // Most of one fetch of the ingest consumer: held in memory until stored. Lower saves memory,
   // higher saves round trips; 1 MiB still fills a 2,000-event batch in one fetch.
   KAFKA_FETCH_MAX_MB: z.coerce.number().int().min(1, 'at least 1 (MiB)').max(256, 'at most 256 (MiB)').default(4),

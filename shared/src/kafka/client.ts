@@ -13,6 +13,7 @@ export type KafkaSettings = Pick<
   | 'KAFKA_SASL_MECHANISM'
   | 'KAFKA_SASL_USERNAME'
   | 'KAFKA_SASL_PASSWORD'
+  | 'KAFKA_RETRY_MAX_MS'
 >;
 
 // kafkajs prints its own JSON to stdout; route it through our logger instead, one level down
@@ -40,7 +41,7 @@ export function createKafka(settings: KafkaSettings, logger: Logger, { quick = f
     connectionTimeout: 5_000,
     logLevel: quick ? logLevel.NOTHING : logLevel.WARN,
     logCreator: kafkaLogCreator(logger),
-    retry: quick ? { retries: 2, initialRetryTime: 300, maxRetryTime: 1_000 } : { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 },
+    retry: quick ? { retries: 2, initialRetryTime: 300, maxRetryTime: 1_000 } : { retries: 8, initialRetryTime: 200, maxRetryTime: settings.KAFKA_RETRY_MAX_MS },
   };
   if (settings.KAFKA_SSL) {
     config.ssl = settings.KAFKA_SSL_CA_FILE ? { ca: [readCaFile(settings.KAFKA_SSL_CA_FILE)] } : true;
