@@ -1,5 +1,4 @@
 import { configDefaults, defineConfig } from 'vitest/config';
-import LongestFirstSequencer from './test/longest-first-sequencer.js';
 
 // Every test file runs in its own process: chDB binds one data directory per process, and
 // integration tests each use a fresh directory and their own Kafka topics.
@@ -17,8 +16,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ['default', './test/plain-summary-reporter.ts'],
-    // Long files first, so the run does not end with one worker finishing them alone.
-    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...KEYCLOAK_REQUESTS] } },
       { extends: true, test: { name: 'keycloak-requests', include: KEYCLOAK_REQUESTS, sequence: { groupOrder: 1 } } },
