@@ -119,3 +119,30 @@ export function requestBuilder(prefix: string, defaults: Partial<TokenRequestInp
     return request;
   };
 }
+
+/**
+ * The window tests' numbered request (detector windows, fresh look, rollups behind): request `i`
+ * is made `i` seconds after `t0` by client svc-(i mod 5), signed with a client assertion of its own
+ * jti (`jti-i`), numbered `${prefix}-i`. A test makes a replay by giving two requests one jti.
+ */
+export function numberedAssertionRequest(
+  prefix: string,
+  t0: number,
+  i: number,
+  { client = `svc-${i % 5}`, jti = `jti-${i}`, id = `${prefix}-${i}` }: { client?: string; jti?: string; id?: string } = {},
+): TokenRequestInput {
+  const iat = Math.floor((t0 + i * 1000) / 1000);
+  return {
+    event_id: id,
+    time: t0 + i * 1000,
+    idp: 'oidc-provider',
+    tenant: 'acme',
+    client_id: client,
+    client_name: client,
+    grant_type: 'client_credentials',
+    auth_method: 'private_key_jwt',
+    outcome: 'success',
+    source_ip: '3.208.10.4',
+    assertion: { jti, iat, exp: iat + 3_600, kid: 'k1', alg: 'RS256' },
+  };
+}

@@ -9,6 +9,7 @@ import { jtiReplay } from '@tokenwatch/detector/detectors/jti-replay/index';
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { queryRows } from '@tokenwatch/shared/storage/sql';
+import { numberedAssertionRequest } from '../helpers/events.js';
 import { openTestStorage, storeEvents } from '../helpers/storage.js';
 
 // A detector that is behind (a back-fill, downtime) must still alert on fresh data within a
@@ -22,22 +23,7 @@ const MAX_WINDOW_EVENTS = 1_000;
 /** Far more ticks than the backlog needs (6 batches of 500 in windows of about 1,000). */
 const MAX_TICKS = 20;
 
-function request(i: number, { client = `svc-${i % 5}`, jti = `jti-${i}`, id = `fresh-look-${i}` } = {}): TokenRequestInput {
-  const iat = Math.floor((T0 + i * 1000) / 1000);
-  return {
-    event_id: id,
-    time: T0 + i * 1000,
-    idp: 'oidc-provider',
-    tenant: 'acme',
-    client_id: client,
-    client_name: client,
-    grant_type: 'client_credentials',
-    auth_method: 'private_key_jwt',
-    outcome: 'success',
-    source_ip: '3.208.10.4',
-    assertion: { jti, iat, exp: iat + 3_600, kid: 'k1', alg: 'RS256' },
-  };
-}
+const request = (i: number, parts: { client?: string; jti?: string; id?: string } = {}): TokenRequestInput => numberedAssertionRequest('fresh-look', T0, i, parts);
 
 const arrivalRow = z.object({ ingested_ms: z.coerce.number() });
 

@@ -11,6 +11,7 @@ import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { rollupWatermark } from '@tokenwatch/shared/storage/rollups/refresh';
 import { queryRows } from '@tokenwatch/shared/storage/sql';
 import { HOUR_MS } from '@tokenwatch/shared/time';
+import { numberedAssertionRequest } from '../helpers/events.js';
 import { openTestStorage, storeEvents } from '../helpers/storage.js';
 
 // After downtime, or on the first start after a back-fill, the rollups are behind too. A tick
@@ -25,22 +26,7 @@ const BATCH_EVENTS = 500;
 const MAX_WINDOW_EVENTS = 1_000;
 const MAX_TICKS = 20;
 
-function request(i: number, { client = `svc-${i % 5}`, jti = `jti-${i}`, id = `behind-${i}` } = {}): TokenRequestInput {
-  const iat = Math.floor((T0 + i * 1000) / 1000);
-  return {
-    event_id: id,
-    time: T0 + i * 1000,
-    idp: 'oidc-provider',
-    tenant: 'acme',
-    client_id: client,
-    client_name: client,
-    grant_type: 'client_credentials',
-    auth_method: 'private_key_jwt',
-    outcome: 'success',
-    source_ip: '3.208.10.4',
-    assertion: { jti, iat, exp: iat + 3_600, kid: 'k1', alg: 'RS256' },
-  };
-}
+const request = (i: number, parts: { client?: string; jti?: string; id?: string } = {}): TokenRequestInput => numberedAssertionRequest('behind', T0, i, parts);
 
 const countRow = z.object({ n: z.coerce.number() });
 const arrivalRow = z.object({ ingested_ms: z.coerce.number() });

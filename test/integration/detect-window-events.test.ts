@@ -9,6 +9,7 @@ import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { queryRows } from '@tokenwatch/shared/storage/sql';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
+import { numberedAssertionRequest } from '../helpers/events.js';
 import { openTestStorage, storeEvents } from '../helpers/storage.js';
 
 // A back-fill arrives in minutes: max_window_events, not max_window_minutes, is what bounds the
@@ -19,22 +20,7 @@ const BATCHES = 6;
 const BATCH_EVENTS = 500;
 const MAX_WINDOW_EVENTS = 1_000;
 
-function request(i: number, jti = `jti-${i}`): TokenRequestInput {
-  const iat = Math.floor((T0 + i * 1000) / 1000);
-  return {
-    event_id: `window-${i}`,
-    time: T0 + i * 1000,
-    idp: 'oidc-provider',
-    tenant: 'acme',
-    client_id: `svc-${i % 5}`,
-    client_name: 'svc',
-    grant_type: 'client_credentials',
-    auth_method: 'private_key_jwt',
-    outcome: 'success',
-    source_ip: '3.208.10.4',
-    assertion: { jti, iat, exp: iat + 3_600, kid: 'k1', alg: 'RS256' },
-  };
-}
+const request = (i: number, jti = `jti-${i}`): TokenRequestInput => numberedAssertionRequest('window', T0, i, { jti });
 
 const countRow = z.object({ n: z.coerce.number() });
 
