@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
+import { migrate } from '@tokenwatch/shared/storage/migrate';
 
 /**
  * What the detector benches (bench:detect, bench:jti-lookup, bench:concurrent-networks) share:
@@ -51,3 +53,21 @@ export async function loadDetectHistory(dataDir: string, size: number): Promise<
 
 /** The middle value (the upper one of an even count); NaN for none. */
 export const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
+/**
+ * Opens dataDir's embedded engine for loading generated history: under BENCH_LOAD_MEMORY_LIMIT_MB
+ * (default 4096; filling the rollups of millions of rows needs more than tokenwatch's default),
+ * migrated with a retention long enough to keep all of it.
+ */
+export async function openLoadStorage(dataDir: string): Promise<{ clickhouse: ClickHouse; loadLimitMb: number }> {
+  const loadLimitMb = z.coerce.number().int().positive().default(4096).parse(process.env.BENCH_LOAD_MEMORY_LIMIT_MB);
+  const clickhouse = await openClickHouse({
+    TOKENWATCH_DATA_DIR: dataDir,
+    TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: loadLimitMb,
+    CLICKHOUSE_USER: 'default',
+    CLICKHOUSE_PASSWORD: '',
+    CLICKHOUSE_DATABASE: 'default',
+  });
+  await migrate(clickhouse.client, { retention_days: 7_300 });
+  return { clickhouse, loadLimitMb };
+}

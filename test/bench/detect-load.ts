@@ -9,10 +9,9 @@
  *   tsx test/bench/detect-load.ts <dataDir> <events> <endMs>
  */
 import { z } from 'zod';
-import { openClickHouse } from '@tokenwatch/shared/storage/clickhouse';
-import { migrate } from '@tokenwatch/shared/storage/migrate';
 import { refreshRollups } from '@tokenwatch/shared/storage/rollups/refresh';
 import { sql } from '@tokenwatch/shared/storage/sql';
+import { openLoadStorage } from './detect-history.js';
 
 const HISTORY = sql(import.meta.url, './detect-history.sql');
 const DAY_MS = 86_400_000;
@@ -24,17 +23,8 @@ const CHUNK = 5_000_000;
 const [dataDir, events, endMs] = z
   .tuple([z.string().min(1), z.coerce.number().int().positive(), z.coerce.number().int().positive()])
   .parse(process.argv.slice(2));
-const loadLimitMb = z.coerce.number().int().positive().default(4096).parse(process.env.BENCH_LOAD_MEMORY_LIMIT_MB);
-
-const clickhouse = await openClickHouse({
-  TOKENWATCH_DATA_DIR: dataDir,
-  TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: loadLimitMb,
-  CLICKHOUSE_USER: 'default',
-  CLICKHOUSE_PASSWORD: '',
-  CLICKHOUSE_DATABASE: 'default',
-});
+const { clickhouse, loadLimitMb } = await openLoadStorage(dataDir);
 try {
-  await migrate(clickhouse.client, { retention_days: 7_300 });
   const started = performance.now();
   for (let offset = 0; offset < events; offset += CHUNK) {
     const count = Math.min(CHUNK, events - offset);

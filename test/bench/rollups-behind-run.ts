@@ -21,10 +21,9 @@ import { parseConfig } from '@tokenwatch/server/config-file';
 import { runTick } from '@tokenwatch/detector/engine';
 import { createDetectors } from '@tokenwatch/detector/registry';
 import { createLogger } from '@tokenwatch/shared/log';
-import { openClickHouse } from '@tokenwatch/shared/storage/clickhouse';
-import { migrate } from '@tokenwatch/shared/storage/migrate';
 import { refreshRollups } from '@tokenwatch/shared/storage/rollups/refresh';
 import { sql } from '@tokenwatch/shared/storage/sql';
+import { openLoadStorage } from './detect-history.js';
 
 const HISTORY = sql(import.meta.url, './detect-history.sql');
 const FRESH_REPLAY = sql(import.meta.url, './rollups-behind-replay.sql');
@@ -33,18 +32,10 @@ const HOUR_MS = 3_600_000;
 const FRESH_JTI = 'bench-fresh-replay';
 
 const [variant, events] = z.tuple([z.enum(['bounded', 'unbounded']), z.coerce.number().int().positive()]).parse(process.argv.slice(2));
-const loadLimitMb = z.coerce.number().int().positive().default(4096).parse(process.env.BENCH_LOAD_MEMORY_LIMIT_MB);
 const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-rollups-behind-'));
-const clickhouse = await openClickHouse({
-  TOKENWATCH_DATA_DIR: dataDir,
-  TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB: loadLimitMb,
-  CLICKHOUSE_USER: 'default',
-  CLICKHOUSE_PASSWORD: '',
-  CLICKHOUSE_DATABASE: 'default',
-});
+const { clickhouse } = await openLoadStorage(dataDir);
 try {
   const client = clickhouse.client;
-  await migrate(client, { retention_days: 7_300 });
   // The last hour of traffic, so every detector's first tick (an hour back) takes all of it.
   const endMs = Date.now();
   for (let offset = 0; offset < events; offset += INSERT_ROWS) {
