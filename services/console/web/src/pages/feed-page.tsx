@@ -49,12 +49,25 @@ export function FeedPage() {
     return watchAlerts(load);
   }, [filter, load]);
 
+  // The key handler is registered once and reads the selection from a ref it updates itself,
+  // and the feed of the latest render: a handler re-registered by an effect after each render
+  // (effects run after paint) let an Enter typed right after j open the alert j had moved away
+  // from.
+  const selection = useRef(0);
+  const shownAlerts = useRef(alerts);
+  shownAlerts.current = alerts;
   useEffect(() => {
+    const select = (index: number) => {
+      selection.current = index;
+      setSelected(index);
+    };
     const onKey = (event: KeyboardEvent) => {
       if (event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement) return;
-      if (event.key === 'j') setSelected((index) => Math.min(index + 1, alerts.length - 1));
-      else if (event.key === 'k') setSelected((index) => Math.max(index - 1, 0));
-      else if (event.key === 'Enter' && alerts[selected]) navigate(`/alerts/${alerts[selected].alert_id}`);
+      const shown = shownAlerts.current;
+      const current = shown[selection.current];
+      if (event.key === 'j') select(Math.max(Math.min(selection.current + 1, shown.length - 1), 0));
+      else if (event.key === 'k') select(Math.max(selection.current - 1, 0));
+      else if (event.key === 'Enter' && current) navigate(`/alerts/${current.alert_id}`);
       else if (event.key === '/') {
         event.preventDefault();
         firstFilter.current?.focus();
@@ -62,7 +75,7 @@ export function FeedPage() {
     };
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
-  }, [alerts, selected]);
+  }, []);
 
   const set = (key: keyof FeedFilter, value: string) => setFilter((current) => ({ ...current, [key]: value }));
 
