@@ -91,6 +91,8 @@ interface Run {
   highest: ProcSample & { phase: string };
   /** The engine's queries that held the most memory (system.processes peak_memory_usage). */
   heavyQueries: { query: string; peakMb: number; phase: string }[];
+  /** The most memory the engine's background merges held at one moment (system.merges), how many ran then, and the phase. */
+  heaviestMerges: MergesSample;
   /** Events stored per second while ingesting (start-1m only). */
   eventsPerSecond?: number;
   samples: Sample[];
@@ -167,12 +169,25 @@ async function queryRowsThroughServer<T>(dataDir: string, query: string): Promis
 const PROCESSES_QUERY =
   "SELECT substring(replaceRegexpAll(query, '\\\\s+', ' '), 1, 120) AS query, peak_memory_usage AS peak FROM system.processes WHERE query NOT LIKE '%system.processes%'";
 
+/** Background merges are no query: system.processes does not show them, system.merges does (memory held now). */
+const MERGES_QUERY =
+  "SELECT concat(table, ': ', toString(num_parts), ' parts, ', merge_algorithm, ', ', toString(total_size_marks), ' marks') AS merge, memory_usage AS bytes FROM system.merges";
+
+interface MergesSample {
+  mb: number;
+  merges: number;
+  phase: string;
+  /** The merge that held the most at that moment: its table, parts, algorithm and size. */
+  heaviest: string;
+}
+
 class Sampler {
   readonly samples: Sample[] = [];
   readonly phases: { phase: string; peakRssMb: number; seconds: number }[] = [];
   private phaseStarted = performance.now();
   highest: ProcSample & { phase: string } = { seconds: 0, rssMb: 0, anonMb: 0, fileMb: 0, phase: '' };
   private readonly heavy = new Map<string, { peakMb: number; phase: string }>();
+  heaviestMerges: MergesSample = { mb: 0, merges: 0, phase: '', heaviest: '' };
   private readonly started = performance.now();
   private phase: string;
   private timers: NodeJS.Timeout[] = [];
@@ -227,6 +242,12 @@ class Sampler {
         // Literals differ between runs of the same query: the key is its text up to the first quote or digit run.
         const key = row.query.replace(/'[^']*'/g, "'…'").replace(/\d{4,}/g, 'N');
         if (peakMb > (this.heavy.get(key)?.peakMb ?? 0)) this.heavy.set(key, { peakMb, phase: this.phase });
+      }
+      const merges = await queryRowsThroughServer<{ merge: string; bytes: string }>(this.dataDir, MERGES_QUERY).catch(() => []);
+      const mergesMb = merges.reduce((sum, merge) => sum + Number(merge.bytes), 0) / MB;
+      if (mergesMb > this.heaviestMerges.mb) {
+        const heaviest = merges.reduce((top, merge) => (Number(merge.bytes) > Number(top.bytes) ? merge : top), { merge: '', bytes: '0' });
+        this.heaviestMerges = { mb: mergesMb, merges: merges.length, phase: this.phase, heaviest: `${heaviest.merge} (${mb(Number(heaviest.bytes) / MB)} MB)` };
       }
     } finally {
       this.queriesBusy = false;
@@ -387,6 +408,7 @@ async function run(scenario: ScenarioName, variant: Variant, round: number): Pro
       phases: sampler.phases,
       highest: sampler.highest,
       heavyQueries: sampler.heavyQueries(5),
+      heaviestMerges: sampler.heaviestMerges,
       eventsPerSecond,
       samples: sampler.samples,
       refusedForMemory: event('QueryMemoryLimitExceeded'),
@@ -424,6 +446,7 @@ function series(run: Run): string {
     `  peak (VmHWM) after each phase: ${run.phases.map((p) => `${p.phase} ${mb(p.peakRssMb)} (${p.seconds.toFixed(0)} s)`).join(', ')}`,
     `  highest ${PROC_MS} ms sample: ${mb(run.highest.rssMb)} MB (anon ${mb(run.highest.anonMb)} + file ${mb(run.highest.fileMb)}) at ${run.highest.seconds.toFixed(1)} s, in ${run.highest.phase}`,
     ...run.heavyQueries.map((q) => `  engine query peak ${mb(q.peakMb)} MB in ${q.phase}: ${q.query}`),
+    `  engine merges at most ${mb(run.heaviestMerges.mb)} MB at once (${run.heaviestMerges.merges} running) in ${run.heaviestMerges.phase || '–'}; the heaviest: ${run.heaviestMerges.heaviest || '–'}`,
   ].join('\n');
 }
 
@@ -464,14 +487,15 @@ for (const scenario of SCENARIOS) {
 }
 
 console.log(`\nWhere the peak was (each run): VmHWM when each phase ended; the highest ${PROC_MS} ms sample of RSS, split into anonymous and file-backed pages; the engine query that held the most memory:\n`);
-console.log('| scenario | variant | round | VmHWM after each phase (its length) | highest RSS sample (anon + file) | in phase | heaviest engine query |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| scenario | variant | round | VmHWM after each phase (its length) | highest RSS sample (anon + file) | in phase | heaviest engine query | engine merges at once (how many, phase) |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const [index, run] of runs.entries()) {
   const round = Math.floor(index / (SCENARIOS.length * variants.length)) + 1;
   const [heaviest] = run.heavyQueries;
   console.log(
     `| ${run.scenario} | ${run.variant} | ${round} | ${run.phases.map((p) => `${p.phase}: ${mb(p.peakRssMb)} (${p.seconds.toFixed(0)} s)`).join('; ')} | ` +
       `${mb(run.highest.rssMb)} (${mb(run.highest.anonMb)} + ${mb(run.highest.fileMb)}) | ${run.highest.phase} | ` +
-      `${heaviest ? `${mb(heaviest.peakMb)} MB: \`${heaviest.query.slice(0, 60).replaceAll('|', '\\|')}…\`` : '–'} |`,
+      `${heaviest ? `${mb(heaviest.peakMb)} MB: \`${heaviest.query.slice(0, 60).replaceAll('|', '\\|')}…\`` : '–'} | ` +
+      `${mb(run.heaviestMerges.mb)} MB (${run.heaviestMerges.merges}, ${run.heaviestMerges.phase || '–'}; ${run.heaviestMerges.heaviest || '–'}) |`,
   );
 }
