@@ -16,6 +16,17 @@ const DAY = 24 * HOUR;
 
 const request = requestBuilder('watched', { idp: 'entra', auth_method: 'client_secret_post', credential_id: 'key-old' });
 
+/**
+ * Now, or the last millisecond of yesterday (UTC) in the first quarter hour of a day: the alert
+ * is one per watch and UTC day, so requests dated 10, 5 and 1 minutes before a moment just after
+ * midnight fall on two days and raise two alerts (CI ran this at 00:02 UTC once).
+ */
+function momentWithItsLastQuarterHourInOneUtcDay(): number {
+  const now = Date.now();
+  const startOfDay = now - (now % DAY);
+  return now - startOfDay >= 15 * 60_000 ? now : startOfDay - 1;
+}
+
 describe('watched_credential detector (real chDB)', () => {
   let clickhouse: ClickHouse;
   const config = parseConfig({ detectors: { safety_lag_seconds: 0 } }, 'test').detectors;
@@ -33,7 +44,7 @@ describe('watched_credential detector (real chDB)', () => {
   });
 
   it('raises a critical alert within one tick for a success and a failure of a watched client, and nothing for others', async () => {
-    const now = Date.now();
+    const now = momentWithItsLastQuarterHourInOneUtcDay();
     const watch = await addWatch(clickhouse.client, { tenant: 'acme', client_id: 'svc-leaked', since: now - HOUR, reason: 'secret in a public repo (INC-1)', added_by: 'alice@host' });
     await storeEvents(clickhouse, [
       request('svc-leaked', now - 10 * 60_000, { source_ip: '198.51.100.9', geo: { country: 'NL', asn: 64500, as_org: 'VPS' } }),
