@@ -6,7 +6,7 @@ import { decodeMessage } from '@tokenwatch/ingest/decode';
 import { simulate, type AttackLabel, type SimulateOptions, type Simulation } from '@tokenwatch/simulator/index';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { storeDecoded } from '@tokenwatch/ingest/store';
-import { TEST_RETENTION_DAYS } from './storage.js';
+import { refreshTestRollups, TEST_RETENTION_DAYS } from './storage.js';
 
 const CHUNK = 50_000;
 
@@ -43,6 +43,11 @@ export async function storeSimulation(
     if (chunk.length >= CHUNK) await flush();
   }
   await flush();
+  // Rolled up like storeEvents' rows. A backtest rolls up only to safety_lag_seconds before
+  // now. In CI on a fast machine, the first detectors' backtests began within those seconds of
+  // the last insert and missed attacks there: detection-quality's jti_replay, investigations'
+  // mint_volume. This is the likely cause; a one-detector test could not reproduce it.
+  await refreshTestRollups(clickhouse);
   return { events, labels: simulation.labels, allowlist: simulation.allowlist };
 }
 
