@@ -16,6 +16,26 @@ export async function openTestStorage(name: string): Promise<ClickHouse> {
   return clickhouse;
 }
 
+/**
+ * Opens test directory `name`'s embedded engine with settings overrides, for tests of the
+ * engine's own start-up arguments, which open it afresh each time; closeAll closes what was
+ * opened, newest first (a read-only connection joins the engine its writer started).
+ */
+export function engineOpener(name: string) {
+  const env = testEnv(name);
+  const opened: ClickHouse[] = [];
+  return {
+    async open(overrides: Record<string, string>, readOnly = false): Promise<ClickHouse> {
+      const clickhouse = await openClickHouse(settingsFrom({ ...env, ...overrides }), { readOnly });
+      opened.push(clickhouse);
+      return clickhouse;
+    },
+    async closeAll(): Promise<void> {
+      for (const clickhouse of opened.splice(0).reverse()) await clickhouse.close();
+    },
+  };
+}
+
 let batch = 0;
 
 /**

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { runReadOnlyQuery } from '@tokenwatch/server/query-server/read-only-query';
-import { settingsFrom, testEnv } from '../helpers/settings.js';
+import { engineOpener } from '../helpers/storage.js';
 
 // A file of its own, so a process of its own whose first engine this is. chDB's count of all
 // the engine holds (MemoryTracking, what its limit is checked against) is the process's, and
@@ -11,18 +10,9 @@ import { settingsFrom, testEnv } from '../helpers/settings.js';
 // the first engine of its process it passed 5 runs in 5.
 
 const MIB = 1024 * 1024;
-const env = testEnv('engine-memory-total');
-const opened: ClickHouse[] = [];
+const { open, closeAll } = engineOpener('engine-memory-total');
 
-async function open(overrides: Record<string, string>, readOnly = false): Promise<ClickHouse> {
-  const clickhouse = await openClickHouse(settingsFrom({ ...env, ...overrides }), { readOnly });
-  opened.push(clickhouse);
-  return clickhouse;
-}
-
-afterEach(async () => {
-  for (const clickhouse of opened.splice(0).reverse()) await clickhouse.close();
-});
+afterEach(closeAll);
 
 describe('embedded engine memory limit over everything', () => {
   it('names TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB when the engine\'s limit over everything stops an investigation first', async () => {

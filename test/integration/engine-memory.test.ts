@@ -1,23 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ENGINE_MEMORY_DEFAULTS } from '@tokenwatch/shared/config/settings';
-import { openClickHouse, type ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
+import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
 import { queryRows } from '@tokenwatch/shared/storage/sql';
 import { runReadOnlyQuery } from '@tokenwatch/server/query-server/read-only-query';
 import { z } from 'zod';
-import { settingsFrom, testEnv } from '../helpers/settings.js';
+import { engineOpener } from '../helpers/storage.js';
 
 // One embedded data directory for the whole file (chDB binds one per process); each test opens
 // it afresh after the previous one closed it, so the engine restarts with that test's arguments.
 
 const MIB = 1024 * 1024;
-const env = testEnv('engine-memory');
-const opened: ClickHouse[] = [];
-
-async function open(overrides: Record<string, string>, readOnly = false): Promise<ClickHouse> {
-  const clickhouse = await openClickHouse(settingsFrom({ ...env, ...overrides }), { readOnly });
-  opened.push(clickhouse);
-  return clickhouse;
-}
+const { open, closeAll } = engineOpener('engine-memory');
 
 const serverSettingRow = z.object({ name: z.string(), value: z.coerce.number() });
 
@@ -32,9 +25,7 @@ async function serverSettings(clickhouse: ClickHouse): Promise<Record<string, nu
   return Object.fromEntries(rows.map((row) => [row.name, row.value]));
 }
 
-afterEach(async () => {
-  for (const clickhouse of opened.splice(0).reverse()) await clickhouse.close();
-});
+afterEach(closeAll);
 
 describe('embedded engine memory settings', () => {
   it('starts the engine with TOKENWATCH_CLICKHOUSE_MEMORY_LIMIT_MB, _MARK_CACHE_MB and _MERGE_THREADS, seen by read-only connections too', async () => {
