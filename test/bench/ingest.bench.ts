@@ -25,6 +25,7 @@ import { queryThroughServer } from '@tokenwatch/server/query-server/client';
 import { readDiscovery } from '@tokenwatch/server/query-server/discovery';
 import { waitForChild } from '../helpers/wait.js';
 import { BENCH_EVENTS, BENCH_TOPIC, ensureBenchTopic } from './bench-events.js';
+import { cpuSecondsOf, THREAD_KINDS, ThreadCpuSampler, type ThreadKind } from './thread-cpu.js';
 
 const CLI = fileURLToPath(new URL('../../services/cli/bin/tokenwatch.js', import.meta.url));
 const BASELINE = fileURLToPath(new URL('./kafka-engine-baseline.ts', import.meta.url));
@@ -39,21 +40,13 @@ interface Run {
   /** CPU time of the whole process (every thread) while it ingested: less sensitive to a shared machine than the rate. */
   cpuSeconds: number;
   /**
-   * tokenwatch only: the CPU of its main thread (the JavaScript: Kafka client, decode, zod,
-   * encoding) in the same window; the rest of cpuSeconds is chDB's threads (inserts, views,
-   * background merges), V8's GC helpers and libuv's pool. Says which half a change moved.
+   * tokenwatch only: cpuSeconds by kind of thread (thread-cpu.ts): its main thread (the
+   * JavaScript: Kafka client, decode, zod, encoding), Node's helpers (GC, the libuv pool where
+   * chDB's calls start), chDB's query threads and its merges. Says which part a change moved.
    */
-  mainThreadCpuSeconds?: number;
+  threadCpuSeconds?: Record<ThreadKind, number>;
   peakRssMb: number;
 }
-
-/** utime + stime of a process, in seconds (every thread: the main thread and chDB's). */
-function cpuSecondsOf(pid: number, thread?: number): number {
-  const stat = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
-  const fields = readFileSync(stat, 'utf8').replace(/^.*\) /s, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-const CLOCK_TICKS = 100;
 
 async function runTokenwatch(round: number, cli: string, settings: Record<string, string>, rollUp?: (run: Run) => void): Promise<Run> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-'));
@@ -70,14 +63,14 @@ async function runTokenwatch(round: number, cli: string, settings: Record<string
   });
   let started = 0;
   let cpuAtStart = 0;
-  let mainThreadCpuAtStart = 0;
+  let threads: ThreadCpuSampler | undefined;
   let logs = '';
   child.stderr.on('data', (chunk: Buffer) => {
     logs += chunk.toString('utf8');
     if (!started && logs.includes('ingest worker consuming')) {
       started = performance.now();
       cpuAtStart = cpuSecondsOf(child.pid as number);
-      mainThreadCpuAtStart = cpuSecondsOf(child.pid as number, child.pid);
+      threads = new ThreadCpuSampler(child.pid as number);
     }
   });
   let stored = 0;
@@ -96,7 +89,7 @@ async function runTokenwatch(round: number, cli: string, settings: Record<string
   );
   const seconds = (performance.now() - started) / 1000;
   const cpuSeconds = cpuSecondsOf(child.pid as number) - cpuAtStart;
-  const mainThreadCpuSeconds = cpuSecondsOf(child.pid as number, child.pid) - mainThreadCpuAtStart;
+  const threadCpuSeconds = threads?.stop();
   const peakRssKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]);
   const server = readDiscovery(dataDir);
   const unique = server
@@ -107,7 +100,7 @@ async function runTokenwatch(round: number, cli: string, settings: Record<string
   if (rollUp && unique === BENCH_EVENTS) rollUp(await runRollupRefresh(dataDir));
   rmSync(dataDir, { recursive: true, force: true });
   if (unique !== BENCH_EVENTS) throw new Error(`tokenwatch stored ${unique} unique events, expected ${BENCH_EVENTS}`);
-  return { events: stored, seconds, cpuSeconds, mainThreadCpuSeconds, peakRssMb: Math.round(peakRssKb / 1024) };
+  return { events: stored, seconds, cpuSeconds, threadCpuSeconds, peakRssMb: Math.round(peakRssKb / 1024) };
 }
 
 /** refreshRollups over what an ingest run stored, in a child process (rollup-refresh.ts). */
@@ -199,7 +192,7 @@ const perSecond = (run: Run) => run.events / run.seconds;
 const cpuPerEvent = (run: Run) => (1e6 * run.cpuSeconds) / run.events;
 /** The main thread's share, for tokenwatch runs ('–' for the Kafka engine, which has no JavaScript). */
 const mainThreadPerEvent = (own: readonly Run[]): string => {
-  const values = own.flatMap((run) => (run.mainThreadCpuSeconds === undefined ? [] : [(1e6 * run.mainThreadCpuSeconds) / run.events]));
+  const values = own.flatMap((run) => (run.threadCpuSeconds === undefined ? [] : [(1e6 * run.threadCpuSeconds.main) / run.events]));
   return values.length === 0 ? '–' : median(values).toFixed(1);
 };
 for (let round = 1; round <= ROUNDS; round += 1) {
@@ -225,6 +218,16 @@ for (const name of runs.keys()) {
     `| ${name} | ${Math.round(ownRate).toLocaleString('en')} | ${own.map((run) => Math.round(perSecond(run)).toLocaleString('en')).join(', ')} | ` +
       `${median(own.map(cpuPerEvent)).toFixed(1)} | ${mainThreadPerEvent(own)} | ${median(own.map((run) => run.peakRssMb))} | ${(ownRate / reference).toFixed(2)} | ${(median(own.map(cpuPerEvent)) / referenceCpu).toFixed(2)} |`,
   );
+}
+const broken = [...runs.entries()].filter(([, own]) => own.some((run) => run.threadCpuSeconds !== undefined));
+if (broken.length > 0) {
+  console.log(`\nWhere tokenwatch's CPU went, µs/event by kind of thread (thread-cpu.ts; medians):\n`);
+  console.log(`| pipeline | ${THREAD_KINDS.join(' | ')} | all threads |`);
+  console.log(`|---|${THREAD_KINDS.map(() => '---|').join('')}---|`);
+  for (const [name, own] of broken) {
+    const perEvent = (kind: ThreadKind) => median(own.map((run) => (1e6 * (run.threadCpuSeconds?.[kind] ?? 0)) / run.events)).toFixed(1);
+    console.log(`| ${name} | ${THREAD_KINDS.map(perEvent).join(' | ')} | ${median(own.map(cpuPerEvent)).toFixed(1)} |`);
+  }
 }
 const refreshes = runs.get(ROLLUP_ROW) ?? [];
 if (refreshes.length > 0) {
