@@ -1,8 +1,9 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { queryRows, sql } from '@tokenwatch/shared/storage/sql';
 import { toClickHouseTime } from '@tokenwatch/shared/storage/time';
 import type { AlertDraft, StoredAlert } from '@tokenwatch/shared/alerts/alert';
-import { refreshRollups } from '@tokenwatch/shared/storage/rollups/refresh';
+import { arrivalsIn, refreshRollups } from '@tokenwatch/shared/storage/rollups/refresh';
 import { HOUR_MS, MINUTE_MS } from '@tokenwatch/shared/time';
 import { mergeDrafts, resolveQuietAlerts, upsertAlerts } from './alerts-store.js';
 import type { DetectContext, Detector, DetectWindow } from './detector.js';
@@ -190,6 +191,27 @@ async function nextWindow(context: DetectContext, after: number, ingestedUntil: 
 }
 
 /**
+ * Rolls up the history a backtest judges and returns the arrival time (ingested_at) it reads
+ * up to, rollups and token_requests alike. Rollups may only advance to the safety lag behind
+ * now (a row becomes visible a moment after its ingested_at is taken, and one the watermark
+ * passed unseen would never be rolled up), so requests that arrived within the lag of the
+ * backtest's start (`tokenwatch import` followed at once by `tokenwatch backtest`) would be in
+ * token_requests but not in the rollups the detectors compare them with: a detector that
+ * counts from a rollup (mint_volume) would miss them. When such requests exist the backtest
+ * waits the rest of the lag out and then judges everything stored before it started; when none
+ * do, it judges up to the lag without waiting.
+ */
+async function rollUpStoredHistory({ clickhouse, config }: DetectContext): Promise<number> {
+  const startedAt = Date.now();
+  const lagMs = config.safety_lag_seconds * 1000;
+  const fresh = lagMs > 0 && (await arrivalsIn(clickhouse, startedAt - lagMs, startedAt)) > 0;
+  if (fresh) await delay(startedAt + lagMs - Date.now());
+  const until = fresh ? startedAt : startedAt - lagMs;
+  await refreshRollups(clickhouse, { until, maxWindowEvents: config.max_window_events });
+  return until;
+}
+
+/**
  * The same detector over stored history: events that happened in [from, to), examined one
  * slice of event time after another as if each slice had just arrived. Returns the alerts it
  * would have raised (stored suppressions applied, as live), merged by fingerprint; it stores
@@ -200,12 +222,12 @@ export async function backtest(
   detector: Detector,
   { from, to, sliceMs = TIME_SLICE_MS }: { from: number; to: number; sliceMs?: number },
 ): Promise<StoredAlert[]> {
-  await refreshRollups(context.clickhouse, { until: Date.now() - context.config.safety_lag_seconds * 1000, maxWindowEvents: context.config.max_window_events });
+  const storedUntil = await rollUpStoredHistory(context);
   const drafts: AlertDraft[] = [];
   for (let start = from; start < to; start += sliceMs) {
     const end = Math.min(start + sliceMs, to);
     drafts.push(
-      ...(await detector.detect(context, { ingestedAfter: 0, ingestedUntil: Date.now(), timeFrom: start, timeTo: end, now: end })),
+      ...(await detector.detect(context, { ingestedAfter: 0, ingestedUntil: storedUntil, timeFrom: start, timeTo: end, now: end })),
     );
   }
   const suppressions = await readActiveSuppressions(context.clickhouse, from);

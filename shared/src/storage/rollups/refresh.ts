@@ -111,6 +111,12 @@ export async function rollupWatermark(client: ClickHouseClient): Promise<number>
   return (await readProgress(client)).done;
 }
 
+/** How many requests arrived in (after, until] (epoch ms of ingested_at). */
+export async function arrivalsIn(client: ClickHouseClient, after: number, until: number): Promise<number> {
+  const span = { after: toClickHouseTime(after), until: toClickHouseTime(until) };
+  return (await queryRows(client, ARRIVED, span, arrivedRow))[0]?.arrived ?? 0;
+}
+
 async function refreshNow(
   client: ClickHouseClient,
   { until, maxWindowEvents = DEFAULT_MAX_WINDOW_EVENTS, maxWindows = Number.POSITIVE_INFINITY }: RefreshOptions,
@@ -160,9 +166,9 @@ async function writeProgress(client: ClickHouseClient, name: typeof DONE | typeo
 
 /** (after, until], or shorter when more than `bound` requests arrived in it; with how many arrived in all. */
 async function nextWindow(client: ClickHouseClient, after: number, until: number, bound: number): Promise<{ end: number; arrived: number }> {
-  const span = { after: toClickHouseTime(after), until: toClickHouseTime(until) };
-  const arrived = (await queryRows(client, ARRIVED, span, arrivedRow))[0]?.arrived ?? 0;
+  const arrived = await arrivalsIn(client, after, until);
   if (arrived <= bound) return { end: until, arrived };
+  const span = { after: toClickHouseTime(after), until: toClickHouseTime(until) };
   const [cut] = await queryRows(client, ARRIVAL_CUT, { ...span, nth: bound - 1 }, cutRow);
   // The cut is an arrival after `after`, so a window is never empty and the refresh moves on.
   return { end: cut && cut.ingested_ms > after && cut.ingested_ms < until ? cut.ingested_ms : until, arrived };
