@@ -63,7 +63,7 @@ describe('alerts name their finding (migration 0007 and rows read back)', () => 
   });
 
   it('renames the column on an existing database, keeping every row, and re-running the statement is harmless', async () => {
-    expect(await migrate(clickhouse.client, { retention_days: 7_300 })).toEqual({ applied: ['0007_alert_finding', '0008_assertion_unverified', '0009_watch_list', '0010_alert_ownership', '0011_client_traits', '0012_credential_rollups', '0013_client_asn_slots', '0014_alert_triage', '0015_direct_insert', '0016_jti_use_hours', '0017_rollups_at_tick', '0018_vertical_merges'] });
+    expect(await migrate(clickhouse.client, { retention_days: 7_300 })).toEqual({ applied: ['0007_alert_finding', '0008_assertion_unverified', '0009_watch_list', '0010_alert_ownership', '0011_client_traits', '0012_credential_rollups', '0013_client_asn_slots', '0014_alert_triage', '0015_direct_insert', '0016_jti_use_hours', '0017_rollups_at_tick', '0018_vertical_merges', '0019_merge_blocks'] });
     const columns = await selectRows<{ name: string }>(clickhouse, "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 'alerts'");
     expect(columns.map((column) => column.name)).toContain('finding');
     expect(columns.map((column) => column.name)).not.toContain('detector');

@@ -30,7 +30,7 @@ describe('migration 0016: jti_use_hours (real chDB)', () => {
     await migrate(clickhouse.client, { retention_days: TEST_RETENTION_DAYS }, loadMigrations().filter((migration) => migration.version <= 15));
     // Fed by the views of that version (the refresh of 0017 does not exist yet).
     await storeEvents(clickhouse, [use('before-a', 'svc-orders', 'jti-upgraded', NOON - HOUR_MS), use('before-other', 'svc-orders', 'jti-once', NOON - 2 * HOUR_MS)], { rollUp: false });
-    expect(await migrate(clickhouse.client, { retention_days: TEST_RETENTION_DAYS })).toEqual({ applied: ['0016_jti_use_hours', '0017_rollups_at_tick', '0018_vertical_merges'] });
+    expect(await migrate(clickhouse.client, { retention_days: TEST_RETENTION_DAYS })).toEqual({ applied: ['0016_jti_use_hours', '0017_rollups_at_tick', '0018_vertical_merges', '0019_merge_blocks'] });
     await storeEvents(clickhouse, [use('after-b', 'svc-orders', 'jti-upgraded', NOON - HOUR_MS + 30_000)]);
     const context = { clickhouse: clickhouse.client, config: parseConfig({ detectors: { safety_lag_seconds: 0 } }, 'test').detectors, logger: createLogger('silent') };
     raised = [...(await runTick(context, jtiReplay, Date.now())).raised];

@@ -59,7 +59,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
 
   it('migrates once; a second run applies nothing and records nothing twice', async () => {
     expect(firstMigration).toEqual({
-      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications', '0006_view_security', '0007_alert_finding', '0008_assertion_unverified', '0009_watch_list', '0010_alert_ownership', '0011_client_traits', '0012_credential_rollups', '0013_client_asn_slots', '0014_alert_triage', '0015_direct_insert', '0016_jti_use_hours', '0017_rollups_at_tick', '0018_vertical_merges'],
+      applied: ['0001_token_requests', '0002_token_requests_input', '0003_alerts', '0004_rollups', '0005_notifications', '0006_view_security', '0007_alert_finding', '0008_assertion_unverified', '0009_watch_list', '0010_alert_ownership', '0011_client_traits', '0012_credential_rollups', '0013_client_asn_slots', '0014_alert_triage', '0015_direct_insert', '0016_jti_use_hours', '0017_rollups_at_tick', '0018_vertical_merges', '0019_merge_blocks'],
     });
     expect(await migrate(clickhouse.client, { retention_days: RETENTION_DAYS })).toEqual({ applied: [] });
     const versions = await select<{ version: number; name: string; n: string }>(
@@ -84,6 +84,7 @@ describe('ClickHouse storage (embedded chDB)', () => {
       { version: 16, name: '0016_jti_use_hours', n: 1 },
       { version: 17, name: '0017_rollups_at_tick', n: 1 },
       { version: 18, name: '0018_vertical_merges', n: 1 },
+      { version: 19, name: '0019_merge_blocks', n: 1 },
     ]);
   });
 
@@ -93,6 +94,13 @@ describe('ClickHouse storage (embedded chDB)', () => {
     );
     expect(table?.engine_full).toMatch(/vertical_merge_algorithm_min_rows_to_activate = 1\b/);
     expect(table?.engine_full).toMatch(/vertical_merge_algorithm_min_bytes_to_activate = 0\b/);
+  });
+
+  it('merges token_requests in blocks of 2,048 rows (0019: a vertical merge of raw held 68-86 MB in blocks of 8,192)', async () => {
+    const [table] = await select<{ engine_full: string }>(
+      "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'token_requests'",
+    );
+    expect(table?.engine_full).toMatch(/merge_max_block_size = 2048\b/);
   });
 
   it('creates token_requests with the contract columns and types', async () => {

@@ -1,0 +1,12 @@
+-- Merges of token_requests in blocks of 2,048 rows instead of 8,192 (merge_max_block_size).
+--
+-- Since 0018 every merge of token_requests is vertical: one column at a time, each in blocks of
+-- merge_max_block_size rows. With raw (the redacted source record, hundreds of bytes a row for
+-- IdP formats) such a merge of six parts still held 68-86 MB of the engine's memory in the
+-- back-fill of a demo day, the largest allocation of `tokenwatch start`'s busiest minute. In
+-- blocks of 2,048 rows the same merges held 60-62 MB, the engine's MemoryTracking peaked at 47
+-- MB instead of 86 and the process at 553 MB instead of 580 (bench:memory demo-day, 3 rounds
+-- each, alternating; docs/memory.md "Merges"). Ingest's CPU per event did not move (bench:ingest,
+-- same run). The rollups' merges (jti_use_hours' the heaviest) did not shrink with it: they
+-- keep the default.
+ALTER TABLE token_requests MODIFY SETTING merge_max_block_size = 2048;
