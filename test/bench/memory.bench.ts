@@ -31,7 +31,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -113,13 +112,10 @@ function parseVariants(text: string | undefined): Variant[] {
   });
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
+/** The port the ops server bound (TOKENWATCH_HTTP_PORT=0), from its start-up log line. */
+function opsPort(logs: string): number | undefined {
+  const line = logs.split('\n').find((text) => text.includes('"serving /healthz, /readyz and /metrics"'));
+  return line ? (JSON.parse(line) as { port?: number }).port : undefined;
 }
 
 type StatusField = 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile' | 'RssShmem';
@@ -142,8 +138,9 @@ function procSample(pid: number, started: number): ProcSample {
 }
 
 /** Sums of the Prometheus samples named, each without labels or over all its labels. */
-async function scrape(port: number, names: readonly string[]): Promise<Map<string, number>> {
+async function scrape(port: number | undefined, names: readonly string[]): Promise<Map<string, number>> {
   const sums = new Map<string, number>();
+  if (port === undefined) return sums;
   const response = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
   if (!response?.ok) return sums;
   for (const line of (await response.text()).split('\n')) {
@@ -194,7 +191,7 @@ class Sampler {
   private busy = false;
   private queriesBusy = false;
 
-  constructor(private readonly child: ChildProcess, private readonly dataDir: string, private readonly httpPort: number, firstPhase: string) {
+  constructor(private readonly child: ChildProcess, private readonly dataDir: string, private readonly httpPort: () => number | undefined, firstPhase: string) {
     this.phase = firstPhase;
   }
 
@@ -259,7 +256,7 @@ class Sampler {
     this.busy = true;
     try {
       const { rssMb, anonMb, fileMb } = procSample(this.child.pid, this.started);
-      const node = await scrape(this.httpPort, ['tokenwatch_nodejs_heap_size_used_bytes', 'tokenwatch_nodejs_heap_size_total_bytes', 'tokenwatch_nodejs_external_memory_bytes']);
+      const node = await scrape(this.httpPort(), ['tokenwatch_nodejs_heap_size_used_bytes', 'tokenwatch_nodejs_heap_size_total_bytes', 'tokenwatch_nodejs_external_memory_bytes']);
       const engine = await queryRowsThroughServer<{ metric: string; value: string }>(this.dataDir, ENGINE_QUERY).catch(() => []);
       const metric = (name: string) => Number(engine.find((row) => row.metric === name)?.value ?? Number.NaN);
       this.samples.push({
@@ -284,12 +281,12 @@ function until(what: string, child: ChildProcess, logs: () => string, done: () =
   return waitForChild(child, logs, done, { timeoutMs: DEADLINE_MS, intervalMs: 500, what });
 }
 
-async function detectorRuns(port: number): Promise<number> {
+async function detectorRuns(port: number | undefined): Promise<number> {
   return (await scrape(port, ['tokenwatch_detector_run_seconds_count'])).get('tokenwatch_detector_run_seconds_count') ?? 0;
 }
 
-async function detectorCount(port: number): Promise<number> {
-  const response = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
+async function detectorCount(port: number | undefined): Promise<number> {
+  const response = port === undefined ? undefined : await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined);
   const text = response?.ok ? await response.text() : '';
   return new Set(text.match(/^tokenwatch_detector_run_seconds_count\{[^}]*detector="[^"]+"/gm) ?? []).size;
 }
@@ -336,7 +333,6 @@ function scheduledDetectors(logs: string): number | undefined {
 async function run(scenario: ScenarioName, variant: Variant, round: number): Promise<Run> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tokenwatch-bench-memory-'));
   if (scenario === 'tick-after-1m') cpSync(await backFilledDataDir(), dataDir, { recursive: true });
-  const httpPort = await freePort();
   const stamp = `${Date.now()}-${round}`;
   const topic = { 'start-1m': BENCH_TOPIC, 'demo-day': `bench.memory.demo.${stamp}`, 'tick-after-1m': `bench.memory.empty.${stamp}` }[scenario];
   const args = scenario === 'demo-day' ? ['demo', '--history-days', '1', '--attack-every', '3'] : ['start'];
@@ -348,14 +344,22 @@ async function run(scenario: ScenarioName, variant: Variant, round: number): Pro
       TOKENWATCH_TOPIC: topic,
       TOKENWATCH_DLQ_TOPIC: `${topic}.dlq`,
       TOKENWATCH_CONSUMER_GROUP: `bench-memory-${scenario}-${stamp}`,
-      TOKENWATCH_HTTP_PORT: String(httpPort),
+      // Any free port, read back from the log: a port picked here beforehand could be taken by
+      // the query server's own ephemeral port before the ops server binds it (seen once).
+      TOKENWATCH_HTTP_PORT: '0',
       LOG_LEVEL: 'info',
       ...variant.env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let logs = '';
-  child.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')).length > 1_000_000 && (logs = logs.slice(-100_000)));
+  let port: number | undefined;
+  const httpPort = () => port;
+  child.stderr?.on('data', (chunk: Buffer) => {
+    logs += chunk.toString('utf8');
+    port ??= opsPort(logs);
+    if (logs.length > 1_000_000) logs = logs.slice(-100_000);
+  });
   const sampler = new Sampler(child, dataDir, httpPort, scenario === 'demo-day' ? 'start-up and back-fill produced' : 'start-up');
   sampler.start();
   try {
@@ -370,27 +374,27 @@ async function run(scenario: ScenarioName, variant: Variant, round: number): Pro
       });
       eventsPerSecond = BENCH_EVENTS / ((performance.now() - started) / 1000);
       sampler.endPhase('detector pass');
-      const detectors = await detectorCount(httpPort);
-      const before = await detectorRuns(httpPort);
-      await until('one more run of every detector', child, () => logs, async () => (await detectorRuns(httpPort)) >= before + Math.max(detectors, 1));
+      const detectors = await detectorCount(httpPort());
+      const before = await detectorRuns(httpPort());
+      await until('one more run of every detector', child, () => logs, async () => (await detectorRuns(httpPort())) >= before + Math.max(detectors, 1));
       sampler.endPhase('');
     } else if (scenario === 'tick-after-1m') {
       await until('detectors scheduled', child, () => logs, () => scheduledDetectors(logs) !== undefined);
       sampler.endPhase('first detector tick');
       const detectors = scheduledDetectors(logs) ?? 1;
-      await until('the first run of every detector', child, () => logs, async () => (await detectorRuns(httpPort)) >= detectors);
+      await until('the first run of every detector', child, () => logs, async () => (await detectorRuns(httpPort())) >= detectors);
       sampler.endPhase('');
     } else {
       await until('the back-fill produced', child, () => logs, () => logs.includes('history back-filled'));
       sampler.endPhase('back-fill consumed');
       await until('the back-fill consumed', child, () => logs, async () => {
-        const lag = await scrape(httpPort, ['tokenwatch_ingest_consumer_lag']);
+        const lag = await scrape(httpPort(), ['tokenwatch_ingest_consumer_lag']);
         return lag.get('tokenwatch_ingest_consumer_lag') === 0;
       });
       sampler.endPhase('three detector ticks');
-      const detectors = await detectorCount(httpPort);
-      const before = await detectorRuns(httpPort);
-      await until('three more detector ticks', child, () => logs, async () => (await detectorRuns(httpPort)) >= before + 3 * Math.max(detectors, 1));
+      const detectors = await detectorCount(httpPort());
+      const before = await detectorRuns(httpPort());
+      await until('three more detector ticks', child, () => logs, async () => (await detectorRuns(httpPort())) >= before + 3 * Math.max(detectors, 1));
       sampler.endPhase('');
     }
     sampler.stop();
@@ -400,7 +404,7 @@ async function run(scenario: ScenarioName, variant: Variant, round: number): Pro
       "SELECT event, value FROM system.events WHERE event IN ('QueryMemoryLimitExceeded', 'ExternalAggregationWritePart', 'ExternalSortWritePart')",
     );
     const event = (name: string) => Number(events.find((row) => row.event === name)?.value ?? 0);
-    const errors = await scrape(httpPort, ['tokenwatch_detector_run_errors_total', 'tokenwatch_ingest_insert_errors_total']);
+    const errors = await scrape(httpPort(), ['tokenwatch_detector_run_errors_total', 'tokenwatch_ingest_insert_errors_total']);
     return {
       scenario,
       variant: variant.name,
