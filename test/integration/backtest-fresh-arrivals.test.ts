@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenRequestInput } from '@tokenwatch/shared/events/token-request';
 import { parseConfig } from '@tokenwatch/server/config-file';
 import { backtest } from '@tokenwatch/detector/engine';
+import { runBacktest } from '@tokenwatch/detector';
+import { jtiReplay } from '@tokenwatch/detector/detectors/jti-replay/index';
 import { createMintVolume } from '@tokenwatch/detector/detectors/mint-volume/index';
 import { createLogger } from '@tokenwatch/shared/log';
 import type { ClickHouse } from '@tokenwatch/shared/storage/clickhouse';
@@ -21,8 +23,8 @@ const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 const request = requestBuilder('bf', { geo: { country: 'US', asn: 14618, as_org: 'AMAZON-AES' } });
 
 /** A client first seen now, minting 1,500 tokens in one 5-minute bucket: over mint_volume's cold-start cap of 1,000. */
-function coldStartBurst(): TokenRequestInput[] {
-  return Array.from({ length: 1_500 }, (_, i) => request('svc-fresh-burst', T0 + Math.floor((i * 5 * MINUTE) / 1_500), { source_ip: `3.208.10.${i % 200}` }));
+function coldStartBurst(client = 'svc-fresh-burst'): TokenRequestInput[] {
+  return Array.from({ length: 1_500 }, (_, i) => request(client, T0 + Math.floor((i * 5 * MINUTE) / 1_500), { source_ip: `3.208.10.${i % 200}` }));
 }
 
 describe('backtest of requests stored moments ago (real chDB)', () => {
@@ -54,5 +56,11 @@ describe('backtest of requests stored moments ago (real chDB)', () => {
     await storeEvents(clickhouse, coldStartBurst(), { rollUp: false });
     const found = await backtest(defaults, createMintVolume(), { from: T0 - HOUR, to: T0 + HOUR });
     expect(found.map((alert) => [alert.client_id, alert.finding, alert.event_count])).toEqual([['svc-fresh-burst', 'mint_volume', 1_500]]);
+  }, 60_000);
+
+  it('finds them in a backtest of several detectors, which waits out the lag once (`tokenwatch detect --once --from`)', async () => {
+    await storeEvents(clickhouse, coldStartBurst('svc-second-burst'), { rollUp: false });
+    const found = await runBacktest(context(), [jtiReplay, createMintVolume()], { from: T0 - HOUR, to: T0 + HOUR, store: false });
+    expect(found.map((alert) => alert.client_id).sort()).toEqual(['svc-fresh-burst', 'svc-second-burst']);
   }, 60_000);
 });

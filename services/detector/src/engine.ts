@@ -201,7 +201,7 @@ async function nextWindow(context: DetectContext, after: number, ingestedUntil: 
  * waits the rest of the lag out and then judges everything stored before it started; when none
  * do, it judges up to the lag without waiting.
  */
-async function rollUpStoredHistory({ clickhouse, config }: DetectContext): Promise<number> {
+export async function rollUpStoredHistory({ clickhouse, config }: DetectContext): Promise<number> {
   const startedAt = Date.now();
   const lagMs = config.safety_lag_seconds * 1000;
   const fresh = lagMs > 0 && (await arrivalsIn(clickhouse, startedAt - lagMs, startedAt)) > 0;
@@ -220,14 +220,25 @@ async function rollUpStoredHistory({ clickhouse, config }: DetectContext): Promi
 export async function backtest(
   context: DetectContext,
   detector: Detector,
-  { from, to, sliceMs = TIME_SLICE_MS }: { from: number; to: number; sliceMs?: number },
+  {
+    from,
+    to,
+    sliceMs = TIME_SLICE_MS,
+    storedUntil,
+  }: {
+    from: number;
+    to: number;
+    sliceMs?: number;
+    /** What rollUpStoredHistory returned, when several detectors backtest the same history (runBacktest): it waits only once. */
+    storedUntil?: number;
+  },
 ): Promise<StoredAlert[]> {
-  const storedUntil = await rollUpStoredHistory(context);
+  const judgedUntil = storedUntil ?? (await rollUpStoredHistory(context));
   const drafts: AlertDraft[] = [];
   for (let start = from; start < to; start += sliceMs) {
     const end = Math.min(start + sliceMs, to);
     drafts.push(
-      ...(await detector.detect(context, { ingestedAfter: 0, ingestedUntil: storedUntil, timeFrom: start, timeTo: end, now: end })),
+      ...(await detector.detect(context, { ingestedAfter: 0, ingestedUntil: judgedUntil, timeFrom: start, timeTo: end, now: end })),
     );
   }
   const suppressions = await readActiveSuppressions(context.clickhouse, from);

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import cron from 'node-cron';
 import type { DetectorsConfig } from './config.js';
 import type { DetectContext, Detector } from './detector.js';
-import { backtest, runTick, type TickResult } from './engine.js';
+import { backtest, rollUpStoredHistory, runTick, type TickResult } from './engine.js';
 import { upsertAlerts } from './alerts-store.js';
 import type { AlertDraft, StoredAlert } from '@tokenwatch/shared/alerts/alert';
 import { NO_INVENTORY, type InventorySource } from '@tokenwatch/shared/inventory/watch';
@@ -115,7 +115,9 @@ export async function runBacktest(
   { from, to, store }: { from: number; to: number; store: boolean },
 ): Promise<StoredAlert[]> {
   const found: StoredAlert[] = [];
-  for (const detector of detectors) found.push(...(await backtest(context, detector, { from, to })));
+  // One roll-up (and at most one wait for the safety lag) for all of them: they judge the same history.
+  const storedUntil = await rollUpStoredHistory(context);
+  for (const detector of detectors) found.push(...(await backtest(context, detector, { from, to, storedUntil })));
   // The alerts found are already stamped with their ownership (and raised severity): store them as found.
   if (store) await upsertAlerts(context.clickhouse, found.map(asStampedDraft), Date.now());
   return found;
