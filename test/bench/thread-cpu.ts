@@ -19,7 +19,7 @@ export type ThreadKind = (typeof THREAD_KINDS)[number];
 const CLOCK_TICKS = 100;
 
 /** utime + stime of a process (every thread, ended ones included) or of one of its threads, in seconds. */
-export function cpuSecondsOf(pid: number, thread?: number): number {
+function cpuSecondsOf(pid: number, thread?: number): number {
   const stat = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
   // The name in parentheses may hold spaces: the fields that matter come after its ") ".
   const fields = readFileSync(stat, 'utf8').replace(/^.*\) /s, '').split(' ');
@@ -77,14 +77,17 @@ export class ThreadCpuSampler {
     }
   }
 
-  /** Stops sampling (after one last sample) and returns each kind's CPU seconds since the start. */
-  stop(): Record<ThreadKind, number> {
+  /**
+   * Stops sampling (after one last sample) and returns the process's CPU seconds since the
+   * start, in all (`total`, every thread, ended ones included) and by kind of thread.
+   */
+  stop(): { total: number; byKind: Record<ThreadKind, number> } {
     clearInterval(this.timer);
     this.sample();
-    const seconds: Record<ThreadKind, number> = { main: 0, node: 0, chdb: 0, merges: 0, unattributed: 0 };
-    for (const { kind, first, last } of this.threads.values()) seconds[kind] += last - first;
+    const byKind: Record<ThreadKind, number> = { main: 0, node: 0, chdb: 0, merges: 0, unattributed: 0 };
+    for (const { kind, first, last } of this.threads.values()) byKind[kind] += last - first;
     const total = cpuSecondsOf(this.pid) - this.processAtStart;
-    seconds.unattributed = Math.max(0, total - (seconds.main + seconds.node + seconds.chdb + seconds.merges));
-    return seconds;
+    byKind.unattributed = Math.max(0, total - (byKind.main + byKind.node + byKind.chdb + byKind.merges));
+    return { total, byKind };
   }
 }

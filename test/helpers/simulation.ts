@@ -43,10 +43,9 @@ export async function storeSimulation(
     if (chunk.length >= CHUNK) await flush();
   }
   await flush();
-  // Rolled up like storeEvents' rows. A backtest rolls up only to safety_lag_seconds before
-  // now. In CI on a fast machine, the first detectors' backtests began within those seconds of
-  // the last insert and missed attacks there: detection-quality's jti_replay, investigations'
-  // mint_volume. This is the likely cause; a one-detector test could not reproduce it.
+  // Rolled up like storeEvents' rows, for tests that read the rollups right after. (A backtest
+  // begun within safety_lag_seconds of the last insert used to judge without those rows' rollups
+  // and missed attacks in CI; it now rolls them up itself: backtest-fresh-arrivals.test.ts.)
   await refreshTestRollups(clickhouse);
   return { events, labels: simulation.labels, allowlist: simulation.allowlist };
 }
